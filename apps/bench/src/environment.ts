@@ -1,0 +1,37 @@
+import { execFileSync } from 'node:child_process';
+import { cpus, platform, release } from 'node:os';
+import sparsePkg from '@zeroskip/sparse/package.json' with { type: 'json' };
+
+/** Where and with what a run was measured; recorded beside every result. */
+export interface Environment {
+  readonly date: string;
+  readonly commit: string;
+  readonly node: string;
+  readonly os: string;
+  readonly cpu: string;
+  readonly cores: number;
+  readonly packages: Readonly<Record<string, string>>;
+}
+
+function commit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return process.env.ZEROSKIP_COMMIT ?? 'unknown';
+  }
+}
+
+export function environment(): Environment {
+  const cpu = cpus();
+  return {
+    date: new Date().toISOString(),
+    commit: commit(),
+    node: process.version,
+    os: `${platform()} ${release()}`,
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    packages: { [sparsePkg.name]: sparsePkg.version },
+  };
+}

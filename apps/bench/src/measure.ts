@@ -1,0 +1,38 @@
+/** Median and spread of repeated timings. */
+export interface Timing {
+  readonly median: number;
+  readonly p10: number;
+  readonly p90: number;
+  readonly samples: number;
+}
+
+export function summarize(samples: readonly number[]): Timing {
+  if (samples.length === 0) throw new Error('summarize needs at least one sample.');
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => {
+    const x = q * (s.length - 1);
+    const lo = Math.floor(x);
+    return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (x - lo);
+  };
+  return { median: at(0.5), p10: at(0.1), p90: at(0.9), samples: s.length };
+}
+
+export interface MeasureOptions {
+  readonly warmup: number;
+  readonly iterations: number;
+}
+
+/** Wall-clock milliseconds per call of `fn`, after `warmup` untimed calls. */
+export async function measureWall(
+  fn: () => unknown,
+  { warmup, iterations }: MeasureOptions,
+): Promise<Timing> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+  }
+  return summarize(samples);
+}

@@ -1,0 +1,29 @@
+import type { Timing } from './measure.js';
+
+/** How a figure was timed: GPU timestamp queries, or host wall clock. */
+export type Clock = 'wall' | 'gpu-timestamp' | 'gpu-submit-wall';
+
+/** One measured figure with everything needed to reproduce and compare it. */
+export interface BenchResult {
+  readonly table: string;
+  readonly case: string;
+  readonly params: Readonly<Record<string, string | number>>;
+  readonly metric: string;
+  readonly unit: string;
+  readonly value: number;
+  readonly timing?: Timing & { readonly clock: Clock };
+}
+
+export interface BenchTable {
+  readonly id: string;
+  readonly title: string;
+  /** The paper figure or goal this table stands beside. */
+  readonly reference: string;
+  run(ctx: BenchContext): Promise<BenchResult[]>;
+}
+
+export interface BenchContext {
+  readonly suite: 'quick' | 'full';
+  readonly seed: number;
+  progress(done: number, total: number, label: string): void;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the project needs on Debian 12 with Node ≥ 20.19: pnpm, the workspace packages, and,
+# when Dawn finds no WebGPU adapter, Mesa's lavapipe from bookworm-backports (Debian 12's own Mesa 22.3
+# is rejected by Dawn). Idempotent: a second run only verifies.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+want=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if [ "$(pnpm --version 2>/dev/null || true)" != "$want" ]; then
+  echo "setup: installing pnpm $want"
+  npm install -g "pnpm@$want" >/dev/null 2>&1 || npm install -g "pnpm@$want"
+fi
+pnpm install --frozen-lockfile --reporter=silent
+if node tooling/scripts/probe-adapter.mjs; then exit 0; fi
+if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
+  echo "setup: no WebGPU adapter, and installing Mesa lavapipe needs root; the CPU paths still work." >&2
+  exit 0
+fi
+sudo_=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
+echo "setup: no WebGPU adapter; installing Mesa lavapipe (software Vulkan) from bookworm-backports"
+if [ ! -f /etc/apt/sources.list.d/backports.sources ] && [ -f /etc/apt/sources.list.d/debian.sources ]; then
+  awk 'BEGIN{RS="";ORS="\n"} NR==1' /etc/apt/sources.list.d/debian.sources \
+    | sed -e 's/^Suites:.*/Suites: bookworm-backports/' | $sudo_ tee /etc/apt/sources.list.d/backports.sources >/dev/null
+fi
+$sudo_ apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
+node tooling/scripts/probe-adapter.mjs
