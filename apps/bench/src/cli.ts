@@ -4,9 +4,10 @@ import { parseArgs } from 'node:util';
 import { environment } from './environment.js';
 import { consoleTable, markdownReport } from './report.js';
 import type { BenchResult, BenchTable } from './results.js';
+import { quantizerTable } from './tables/quantizers.js';
 import { sparseCodec } from './tables/sparse-codec.js';
 
-const TABLES: readonly BenchTable[] = [sparseCodec];
+const TABLES: readonly BenchTable[] = [sparseCodec, quantizerTable];
 
 const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N]
 tables: ${TABLES.map((t) => t.id).join(', ')}`;

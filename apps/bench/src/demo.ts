@@ -1,12 +1,13 @@
+import { pruneByRate } from '@zeroskip/quant';
 import { decodeWeightPayload, encodeWeightPayload, payloadToDense } from '@zeroskip/sparse';
-import { gaussian, pruneByMagnitude } from './rng.js';
+import { gaussian } from './rng.js';
 
 // Compresses one conv layer's weights the Deep Compression way and prints the size breakdown:
 // a VGG-style 3×3 conv with 256 input and 256 output channels, seeded Gaussian weights.
 const [o, i, k] = [256, 256, 3];
 const rows = o;
 const cols = i * k * k;
-const weights = pruneByMagnitude(gaussian(rows * cols, 1), 0.7);
+const weights = pruneByRate(gaussian(rows * cols, 1), 0.7).weights;
 
 // Weight sharing: 256 uniform levels over the kept weights (k-means lives in @zeroskip/quant).
 const max = weights.reduce((m, v) => Math.max(m, Math.abs(v)), 0);

@@ -1,13 +1,4 @@
-/** xorshift32: a small seeded generator so that every run draws the same data. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
+import { seededRandom as rng } from '@zeroskip/quant';
 
 /** Standard normal samples (Box–Muller). */
 export function gaussian(n: number, seed: number): Float32Array {
@@ -22,10 +13,11 @@ export function gaussian(n: number, seed: number): Float32Array {
   return out;
 }
 
-/** Zeroes all but the largest-magnitude `1 − sparsity` fraction of `w` (in place). */
-export function pruneByMagnitude(w: Float32Array, sparsity: number): Float32Array {
-  const mags = Float32Array.from(w, Math.abs).sort();
-  const cut = mags[Math.min(mags.length - 1, Math.floor(sparsity * mags.length))] ?? 0;
-  for (let i = 0; i < w.length; i++) if (Math.abs(w[i]!) < cut) w[i] = 0;
-  return w;
+/** Laplace(0, 1) samples by the inverse CDF. */
+export function laplacian(n: number, seed: number): Float32Array {
+  const u = rng(seed);
+  return Float32Array.from({ length: n }, () => {
+    const v = u() - 0.5;
+    return -Math.sign(v) * Math.log(1 - 2 * Math.abs(v) || 1e-12);
+  });
 }

@@ -1,3 +1,4 @@
+import { pruneByRate } from '@zeroskip/quant';
 import {
   BitReader,
   denseToCsr,
@@ -8,7 +9,7 @@ import {
 } from '@zeroskip/sparse';
 import { measureWall } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
-import { gaussian, pruneByMagnitude } from '../rng.js';
+import { gaussian } from '../rng.js';
 
 /** Codebook indices as Deep Compression produces them: Gaussian weights on 2^bits uniform levels. */
 function codebookIndices(n: number, bits: number, seed: number): Uint16Array {
@@ -73,7 +74,7 @@ export const sparseCodec: BenchTable = {
 
     ctx.progress(step++, steps, 'dense → CSR');
     const side = 4096;
-    const w = pruneByMagnitude(gaussian(side * side, ctx.seed + 1), 0.9);
+    const w = pruneByRate(gaussian(side * side, ctx.seed + 1), 0.9).weights;
     const m = { rows: side, cols: side, data: w };
     const params = { shape: `${side}x${side}`, sparsity: 0.9, seed: ctx.seed + 1 };
     const csr = await measureWall(() => denseToCsr(m), opts);

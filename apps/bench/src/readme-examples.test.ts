@@ -1,0 +1,27 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// Every package README's example must run as written against the built packages.
+const root = resolve(import.meta.dirname, '../../..');
+const packages = readdirSync(join(root, 'packages'));
+
+describe.each(packages)('README example of packages/%s', (pkg) => {
+  it('runs', async () => {
+    const readme = readFileSync(join(root, 'packages', pkg, 'README.md'), 'utf8');
+    const code = readme.match(/## Example[\s\S]*?```ts\n([\s\S]*?)```/)?.[1];
+    expect(code, `packages/${pkg}/README.md needs an "## Example" with a ts block`).toBeTruthy();
+    // written beside this app so that '@zeroskip/*' resolves through its node_modules
+    const dir = mkdtempSync(join(import.meta.dirname, '..', '.readme-'));
+    const file = join(dir, 'example.mjs');
+    writeFileSync(file, code!);
+    const log = console.log;
+    console.log = () => {};
+    try {
+      await import(file);
+    } finally {
+      console.log = log;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
