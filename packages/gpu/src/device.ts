@@ -1,0 +1,312 @@
+import { GpuError } from './errors.js';
+import { BufferUsage, MapMode } from './flags.js';
+import { BufferPool } from './pool.js';
+import { type Clock, Recorder } from './recorder.js';
+import { type GpuTensor, type TensorData, tensorBytes } from './tensor.js';
+
+export interface RequestDeviceOptions {
+  /** A WebGPU entry point (`navigator.gpu`, or `create([])` of the `webgpu` package). Found automatically when absent. */
+  readonly gpu?: GPU;
+  readonly powerPreference?: GPUPowerPreference;
+}
+
+export interface AdapterSummary {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+}
+
+/** The limits the kernels plan against: the adapter's own maxima, which the device is created with. */
+export interface DeviceLimits {
+  readonly maxStorageBufferBindingSize: number;
+  readonly maxBufferSize: number;
+  readonly maxComputeWorkgroupStorageSize: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxComputeWorkgroupsPerDimension: number;
+  readonly maxStorageBuffersPerShaderStage: number;
+}
+
+export interface DeviceFeatures {
+  readonly timestampQuery: boolean;
+  readonly subgroups: boolean;
+  readonly shaderF16: boolean;
+}
+
+const NO_ADAPTER =
+  "No WebGPU adapter was found: install a Vulkan driver (without a GPU, Mesa's lavapipe: apt-get install -t bookworm-backports mesa-vulkan-drivers), or run on the CPU executor instead.";
+
+async function findGpu(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  try {
+    // A computed specifier keeps browser bundlers from resolving the Node-only package.
+    const name = 'webgpu';
+    const mod = (await import(/* @vite-ignore */ name)) as { create(flags: string[]): GPU };
+    return mod.create([]);
+  } catch {
+    throw new GpuError(
+      'no-adapter',
+      `WebGPU is not available here: in Node install the optional 'webgpu' package; in a browser enable WebGPU. ${NO_ADAPTER}`,
+    );
+  }
+}
+
+/** Opens a device with the adapter's real limits and the useful optional features. */
+export async function requestDevice(options: RequestDeviceOptions = {}): Promise<Gpu> {
+  const gpu = options.gpu ?? (await findGpu());
+  const adapter = await gpu.requestAdapter(
+    options.powerPreference ? { powerPreference: options.powerPreference } : undefined,
+  );
+  if (!adapter) throw new GpuError('no-adapter', NO_ADAPTER);
+  const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName, 'shader-f16'];
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
+  const l = adapter.limits;
+  const requiredLimits: Record<string, number> = {
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+  };
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'zeroskip' });
+  const info = adapter.info;
+  return new Gpu(
+    gpu,
+    device,
+    {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+    },
+    {
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxBufferSize: device.limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+      maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
+    },
+    {
+      timestampQuery: device.features.has('timestamp-query'),
+      subgroups: device.features.has('subgroups'),
+      shaderF16: device.features.has('shader-f16'),
+    },
+  );
+}
+
+export interface ProfileResult {
+  /** Per dispatch, in recording order: label and GPU time (ns) from timestamp queries. Empty under wall clock. */
+  readonly dispatches: readonly { readonly label: string; readonly ns: number }[];
+  /** Total time in ms: the sum of dispatch times, or submit → work done wall time. */
+  readonly ms: number;
+  readonly clock: Clock;
+}
+
+/** A WebGPU device with the buffers, pipelines and timing that the kernels use. */
+export class Gpu {
+  readonly pool: BufferPool;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private lostReason: string | undefined;
+  private readonly lost: Promise<never>;
+  private entry: GPU | undefined;
+
+  constructor(
+    entry: GPU,
+    readonly device: GPUDevice,
+    readonly adapter: AdapterSummary,
+    readonly limits: DeviceLimits,
+    readonly features: DeviceFeatures,
+  ) {
+    this.entry = entry;
+    this.pool = new BufferPool(device, limits);
+    this.lost = device.lost.then((info) => {
+      this.lostReason = info.message || info.reason;
+      throw this.lostError();
+    });
+    this.lost.catch(() => {});
+  }
+
+  private lostError(): GpuError {
+    return new GpuError(
+      'device-lost',
+      `the WebGPU device was lost (${this.lostReason ?? 'destroyed'}); request a new device.`,
+    );
+  }
+
+  private checkAlive(): void {
+    if (this.lostReason !== undefined || !this.entry) throw this.lostError();
+  }
+
+  /** Waits for `p`, or fails fast if the device is lost meanwhile (never hangs on a dead device). */
+  private guard<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.lost]);
+  }
+
+  /** A new tensor, uploaded from `data` or zero-filled. */
+  tensor(
+    shape: readonly number[],
+    data?: TensorData,
+    dtype: GpuTensor['dtype'] = data instanceof Uint32Array
+      ? 'u32'
+      : data instanceof Int32Array
+        ? 'i32'
+        : 'f32',
+  ): GpuTensor {
+    this.checkAlive();
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (data && data.length !== size)
+      throw new GpuError(
+        'invalid-argument',
+        `shape [${shape.join(', ')}] needs ${size} values, got ${data.length}.`,
+      );
+    const buffer = this.pool.acquire(
+      tensorBytes(size),
+      BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+    );
+    if (data) this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    else this.device.queue.writeBuffer(buffer, 0, new Uint8Array(tensorBytes(size)));
+    return { buffer, shape: [...shape], size, dtype };
+  }
+
+  /** A tensor whose contents are undefined until a kernel writes it (no upload). */
+  empty(shape: readonly number[], dtype: GpuTensor['dtype'] = 'f32'): GpuTensor {
+    this.checkAlive();
+    const size = shape.reduce((a, b) => a * b, 1);
+    const buffer = this.pool.acquire(
+      tensorBytes(size),
+      BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+    );
+    return { buffer, shape: [...shape], size, dtype };
+  }
+
+  /** Returns a tensor's buffer to the pool; the tensor must not be used afterwards. */
+  release(t: GpuTensor): void {
+    this.pool.release(t.buffer);
+  }
+
+  async read(t: GpuTensor): Promise<Float32Array> {
+    return new Float32Array(await this.readBytes(t));
+  }
+
+  async readU32(t: GpuTensor): Promise<Uint32Array> {
+    return new Uint32Array(await this.readBytes(t));
+  }
+
+  private async readBytes(t: GpuTensor): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const bytes = t.size * 4;
+    const staging = this.device.createBuffer({
+      size: Math.max(4, bytes),
+      usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    });
+    try {
+      const enc = this.device.createCommandEncoder();
+      if (bytes > 0) enc.copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+      this.device.queue.submit([enc.finish()]);
+      await this.guard(staging.mapAsync(MapMode.READ));
+      return staging.getMappedRange().slice(0, bytes);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** The compute pipeline for `key`, built from `wgsl()` once. Keys name a kernel and its numeric specialisation. */
+  pipeline(key: string, wgsl: () => string): GPUComputePipeline {
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: wgsl(), label: key });
+      p = this.device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+        label: key,
+      });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Number of pipelines built so far (each a distinct specialisation). */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  /**
+   * Records work with `record` into one command encoder, submits it, and waits until the GPU is done.
+   * Validation and out-of-memory errors of the recording surface as {@link GpuError}.
+   */
+  async submit(record: (r: Recorder) => void): Promise<void> {
+    await this.run(record, undefined);
+  }
+
+  /** Like {@link submit}, timing each dispatch with timestamp queries where the adapter has them. */
+  async profile(record: (r: Recorder) => void): Promise<ProfileResult> {
+    if (!this.features.timestampQuery) {
+      const t0 = performance.now();
+      await this.run(record, undefined);
+      return { dispatches: [], ms: performance.now() - t0, clock: 'gpu-submit-wall' };
+    }
+    const capacity = 4096;
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: capacity });
+    const resolve = this.device.createBuffer({
+      size: capacity * 8,
+      usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC,
+    });
+    const staging = this.device.createBuffer({
+      size: capacity * 8,
+      usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    });
+    try {
+      const labels = await this.run(record, { querySet, capacity, resolve, staging });
+      await this.guard(staging.mapAsync(MapMode.READ));
+      const ticks = new BigInt64Array(staging.getMappedRange().slice(0, labels.length * 16));
+      const dispatches = labels.map((label, i) => ({ label, ns: Number(ticks[2 * i + 1]! - ticks[2 * i]!) }));
+      return { dispatches, ms: dispatches.reduce((s, d) => s + d.ns, 0) / 1e6, clock: 'gpu-timestamp' };
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      staging.destroy();
+    }
+  }
+
+  private async run(record: (r: Recorder) => void, timing: Recorder['timing']): Promise<string[]> {
+    this.checkAlive();
+    const { device } = this;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder();
+    const recorder = new Recorder(this, encoder, timing);
+    let thrown: unknown;
+    try {
+      record(recorder);
+      recorder.finishTiming();
+      device.queue.submit([encoder.finish()]);
+    } catch (e) {
+      thrown = e;
+    }
+    const validation = device.popErrorScope();
+    const oom = device.popErrorScope();
+    const [v, o] = await this.guard(Promise.all([validation, oom]));
+    if (thrown) throw thrown;
+    if (v) throw new GpuError('validation', `WebGPU rejected the work: ${v.message}`);
+    if (o)
+      throw new GpuError(
+        'out-of-memory',
+        `the GPU ran out of memory: ${o.message} Use a smaller batch or model.`,
+      );
+    await this.guard(device.queue.onSubmittedWorkDone());
+    return recorder.labels;
+  }
+
+  /** Frees every buffer and pipeline and destroys the device, so that a Node process can exit. */
+  destroy(): void {
+    if (!this.entry) return;
+    this.pool.destroy();
+    this.pipelines.clear();
+    this.device.destroy();
+    this.entry = undefined;
+  }
+}

@@ -1,0 +1,237 @@
+import type { ConvGeometry } from '../geometry.js';
+import { geometryKey } from '../geometry.js';
+import { grid, type Recorder } from '../recorder.js';
+import type { GpuTensor } from '../tensor.js';
+import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
+
+// Convolution as GEMM per group: C[m, p] = Σ_k A[m, k]·B[k, p] with A the group's weights [og, k]
+// (OIHW rows), B the im2col matrix [k, n·ho·wo] and C written straight into NCHW with bias and
+// activation. 64×64 output tiles, 16-deep k slices in workgroup memory, 16×16 threads of 4×4
+// outputs each (strided by 16, so that neighbouring threads touch neighbouring addresses).
+// B is either computed on the fly from the input (implicit GEMM) or read from an im2col buffer.
+const TILE = 64;
+const TK = 16;
+
+function im2colFn(geo: ConvGeometry): string {
+  const { c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, cg, ho, wo } = geo;
+  return /* wgsl */ `
+fn im2col(k: u32, p: u32, g: u32) -> f32 {
+  let ci = k / ${u(kh * kw)};
+  let r = k % ${u(kh * kw)};
+  let ky = r / ${u(kw)};
+  let kx = r % ${u(kw)};
+  let n = p / ${u(ho * wo)};
+  let s = p % ${u(ho * wo)};
+  let iy = i32((s / ${u(wo)}) * ${u(sh)} + ky * ${u(dh)}) - ${pt};
+  let ix = i32((s % ${u(wo)}) * ${u(sw)} + kx * ${u(dw)}) - ${pl};
+  if (iy < 0 || iy >= ${h} || ix < 0 || ix >= ${w}) { return 0.0; }
+  return x[((n * ${u(c)} + g * ${u(cg)} + ci) * ${u(h)} + u32(iy)) * ${u(w)} + u32(ix)];
+}`;
+}
+
+function gemmWgsl(geo: ConvGeometry, activation: Activation, implicit: boolean): string {
+  const m = geo.og;
+  const p = geo.n * geo.ho * geo.wo;
+  const k = geo.k;
+  const tilesN = Math.ceil(p / TILE);
+  const tilesM = Math.ceil(m / TILE);
+  const total = tilesN * tilesM * geo.groups;
+  const [nx] = grid(total, 65535);
+  const loadB = implicit ? 'im2col(kb, pb, g)' : `cols[(g * ${u(k)} + kb) * ${u(p)} + pb]`;
+  return /* wgsl */ `
+${bindings([
+  [implicit ? 'x' : 'cols', 'array<f32>', 'read'],
+  ['w', 'array<f32>', 'read'],
+  ['bias', 'array<f32>', 'read'],
+  ['y', 'array<f32>', 'read_write'],
+])}
+${activationFn(activation)}
+${implicit ? im2colFn(geo) : ''}
+var<workgroup> As: array<f32, ${TK * TILE}>;
+var<workgroup> Bs: array<f32, ${TK * TILE}>;
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  if (wg >= ${u(total)}) { return; }
+  let tn = wg % ${u(tilesN)};
+  let tm = (wg / ${u(tilesN)}) % ${u(tilesM)};
+  let g = wg / ${u(tilesN * tilesM)};
+  let m0 = tm * ${u(TILE)};
+  let p0 = tn * ${u(TILE)};
+  var acc: array<f32, 16>;
+  for (var k0 = 0u; k0 < ${u(k)}; k0 += ${u(TK)}) {
+    for (var i = 0u; i < 4u; i++) {
+      let e = li + i * 256u;
+      let kk = e % ${u(TK)};
+      let mm = e / ${u(TK)};
+      let ka = k0 + kk;
+      var a = 0.0;
+      if (m0 + mm < ${u(m)} && ka < ${u(k)}) { a = w[(g * ${u(m)} + m0 + mm) * ${u(k)} + ka]; }
+      As[kk * ${u(TILE)} + mm] = a;
+      let pp = e % ${u(TILE)};
+      let kr = e / ${u(TILE)};
+      let pb = p0 + pp;
+      let kb = k0 + kr;
+      var b = 0.0;
+      if (pb < ${u(p)} && kb < ${u(k)}) { b = ${loadB}; }
+      Bs[kr * ${u(TILE)} + pp] = b;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${u(TK)}; kk++) {
+      var av: array<f32, 4>;
+      var bv: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) {
+        av[i] = As[kk * ${u(TILE)} + lid.y + 16u * i];
+        bv[i] = Bs[kk * ${u(TILE)} + lid.x + 16u * i];
+      }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let mm = m0 + lid.y + 16u * i;
+    if (mm >= ${u(m)}) { continue; }
+    let o = g * ${u(m)} + mm;
+    for (var j = 0u; j < 4u; j++) {
+      let pg = p0 + lid.x + 16u * j;
+      if (pg >= ${u(p)}) { continue; }
+      let n = pg / ${u(geo.ho * geo.wo)};
+      let s = pg % ${u(geo.ho * geo.wo)};
+      y[(n * ${u(geo.o)} + o) * ${u(geo.ho * geo.wo)} + s] = act(acc[i * 4u + j] + bias[o]);
+    }
+  }
+}`;
+}
+
+function gemmGroups(geo: ConvGeometry): number {
+  return Math.ceil((geo.n * geo.ho * geo.wo) / TILE) * Math.ceil(geo.og / TILE) * geo.groups;
+}
+
+export interface ConvBuffers {
+  readonly x: GpuTensor;
+  readonly w: GpuTensor;
+  readonly bias: GpuTensor;
+  readonly y: GpuTensor;
+}
+
+/** Dense conv as implicit GEMM: no im2col buffer, the input is gathered while loading tiles. */
+export function encodeImplicitGemmConv(
+  r: Recorder,
+  b: ConvBuffers,
+  geo: ConvGeometry,
+  activation: Activation,
+): void {
+  const pipeline = r.gpu.pipeline(`conv-igemm:${geometryKey(geo)}:${activation}`, () =>
+    gemmWgsl(geo, activation, true),
+  );
+  r.dispatch(
+    'conv-implicit-gemm',
+    pipeline,
+    [b.x, b.w, b.bias, b.y],
+    grid(gemmGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+/** The im2col matrix of every group: cols[g][k][p], k = (ci, ky, kx) of the group, p = (n, oy, ox). */
+export function encodeIm2col(r: Recorder, x: GpuTensor, cols: GpuTensor, geo: ConvGeometry): void {
+  const total = geo.groups * geo.k * geo.n * geo.ho * geo.wo;
+  const groups = Math.ceil(total / 256);
+  const [nx] = grid(groups, 65535);
+  const p = geo.n * geo.ho * geo.wo;
+  const wgsl = () => /* wgsl */ `
+${bindings([
+  ['x', 'array<f32>', 'read'],
+  ['cols', 'array<f32>', 'read_write'],
+])}
+${im2colFn(geo)}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  let e = wg * 256u + li;
+  if (e >= ${u(total)}) { return; }
+  let pg = e % ${u(p)};
+  let kg = (e / ${u(p)}) % ${u(geo.k)};
+  let g = e / ${u(p * geo.k)};
+  cols[e] = im2col(kg, pg, g);
+}`;
+  r.dispatch(
+    'im2col',
+    r.gpu.pipeline(`im2col:${geometryKey(geo)}`, wgsl),
+    [x, cols],
+    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+/** The cuBLAS-style baseline: im2col into `cols` ([groups·k·n·ho·wo]), then a tiled SGEMM. */
+export function encodeIm2colGemmConv(
+  r: Recorder,
+  b: ConvBuffers,
+  cols: GpuTensor,
+  geo: ConvGeometry,
+  activation: Activation,
+): void {
+  encodeIm2col(r, b.x, cols, geo);
+  const pipeline = r.gpu.pipeline(`conv-gemm:${geometryKey(geo)}:${activation}`, () =>
+    gemmWgsl(geo, activation, false),
+  );
+  r.dispatch(
+    'sgemm',
+    pipeline,
+    [cols, b.w, b.bias, b.y],
+    grid(gemmGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+/** Depthwise-style conv (one input channel per group): one invocation per output element. */
+export function encodeDepthwiseConv(
+  r: Recorder,
+  b: ConvBuffers,
+  geo: ConvGeometry,
+  activation: Activation,
+): void {
+  const { c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, og, ho, wo } = geo;
+  const total = geo.n * geo.o * ho * wo;
+  const groups = Math.ceil(total / 256);
+  const [nx] = grid(groups, 65535);
+  const wgsl = () => /* wgsl */ `
+${bindings([
+  ['x', 'array<f32>', 'read'],
+  ['w', 'array<f32>', 'read'],
+  ['bias', 'array<f32>', 'read'],
+  ['y', 'array<f32>', 'read_write'],
+])}
+${activationFn(activation)}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  let e = wg * 256u + li;
+  if (e >= ${u(total)}) { return; }
+  let s = e % ${u(ho * wo)};
+  let o = (e / ${u(ho * wo)}) % ${u(geo.o)};
+  let n = e / ${u(ho * wo * geo.o)};
+  let ci = o / ${u(og)};
+  let oy = s / ${u(wo)};
+  let ox = s % ${u(wo)};
+  let xb = (n * ${u(c)} + ci) * ${u(h * w)};
+  var acc = 0.0;
+  for (var ky = 0u; ky < ${u(kh)}; ky++) {
+    let iy = i32(oy * ${u(sh)} + ky * ${u(dh)}) - ${pt};
+    if (iy < 0 || iy >= ${h}) { continue; }
+    for (var kx = 0u; kx < ${u(kw)}; kx++) {
+      let ix = i32(ox * ${u(sw)} + kx * ${u(dw)}) - ${pl};
+      if (ix < 0 || ix >= ${w}) { continue; }
+      acc = fma(x[xb + u32(iy) * ${u(w)} + u32(ix)], w[(o * ${u(kh)} + ky) * ${u(kw)} + kx], acc);
+    }
+  }
+  y[e] = act(acc + bias[o]);
+}`;
+  r.dispatch(
+    'conv-depthwise',
+    r.gpu.pipeline(`conv-dw:${geometryKey(geo)}:${activation}`, wgsl),
+    [b.x, b.w, b.bias, b.y],
+    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}

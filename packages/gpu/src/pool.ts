@@ -1,0 +1,58 @@
+import type { DeviceLimits } from './device.js';
+import { GpuError } from './errors.js';
+
+/**
+ * Storage buffers recycled by size class (powers of two from 256 bytes). Reuse is safe without
+ * fences: the queue orders a later submission's writes after earlier submissions' reads.
+ */
+export class BufferPool {
+  private readonly free = new Map<string, GPUBuffer[]>();
+  private readonly live = new Set<GPUBuffer>();
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly limits: DeviceLimits,
+  ) {}
+
+  static sizeClass(bytes: number): number {
+    return Math.max(256, 2 ** Math.ceil(Math.log2(bytes)));
+  }
+
+  acquire(bytes: number, usage: number): GPUBuffer {
+    const limit = this.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new GpuError(
+        'limit-exceeded',
+        `a buffer of ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize of ${limit} bytes; use a smaller batch or split the layer.`,
+      );
+    }
+    const size = Math.min(BufferPool.sizeClass(bytes), Math.max(bytes, Math.floor(limit / 4) * 4));
+    const key = `${size}:${usage}`;
+    const buffer = this.free.get(key)?.pop() ?? this.device.createBuffer({ size, usage });
+    this.live.add(buffer);
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    if (!this.live.delete(buffer)) return;
+    const key = `${buffer.size}:${buffer.usage}`;
+    const list = this.free.get(key) ?? [];
+    list.push(buffer);
+    this.free.set(key, list);
+  }
+
+  /** Bytes held by the pool, live and free. */
+  get bytes(): number {
+    let total = 0;
+    for (const b of this.live) total += b.size;
+    for (const list of this.free.values()) for (const b of list) total += b.size;
+    return total;
+  }
+
+  destroy(): void {
+    for (const b of this.live) b.destroy();
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.live.clear();
+    this.free.clear();
+  }
+}
