@@ -44,10 +44,16 @@ export function activationFn(a: Activation): string {
 
 export type Access = 'read' | 'read_write';
 
-/** Storage bindings 0, 1, 2, … of group 0, in order. */
-export function bindings(list: readonly (readonly [name: string, type: string, access: Access])[]): string {
+/** Storage bindings first, first + 1, … of group 0, in order. */
+export function bindings(
+  list: readonly (readonly [name: string, type: string, access: Access])[],
+  first = 0,
+): string {
   return list
-    .map(([name, type, access], i) => `@group(0) @binding(${i}) var<storage, ${access}> ${name}: ${type};`)
+    .map(
+      ([name, type, access], i) =>
+        `@group(0) @binding(${first + i}) var<storage, ${access}> ${name}: ${type};`,
+    )
     .join('\n');
 }
 

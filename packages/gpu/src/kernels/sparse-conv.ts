@@ -1,0 +1,207 @@
+import { type ConvGeometry, geometryKey } from '../geometry.js';
+import { grid, type Recorder } from '../recorder.js';
+import type { GpuTensor } from '../tensor.js';
+import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
+import { encodeIm2col } from './gemm-conv.js';
+import { type ValueSource, valueBindings, valueDecls, valueKey, valuePrologue } from './values.js';
+
+/** Images each invocation of the batched direct sparse conv computes, reusing every loaded weight. */
+const MAX_IMAGES = 4;
+const THREADS = 64;
+
+/** Copies x [n, c, h, w] into xp [n, c, h + pt + pb, w + pl + pr] with zero borders. */
+export function encodePad(r: Recorder, x: GpuTensor, xp: GpuTensor, geo: ConvGeometry): void {
+  const hp = geo.h + geo.pt + geo.pb;
+  const wp = geo.w + geo.pl + geo.pr;
+  const total = geo.n * geo.c * hp * wp;
+  const groups = Math.ceil(total / 256);
+  const [nx] = grid(groups, 65535);
+  const wgsl = () => /* wgsl */ `
+${bindings([
+  ['x', 'array<f32>', 'read'],
+  ['xp', 'array<f32>', 'read_write'],
+])}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  let e = wg * 256u + li;
+  if (e >= ${u(total)}) { return; }
+  let px = e % ${u(wp)};
+  let py = (e / ${u(wp)}) % ${u(hp)};
+  let nc = e / ${u(hp * wp)};
+  let iy = i32(py) - ${geo.pt};
+  let ix = i32(px) - ${geo.pl};
+  var v = 0.0;
+  if (iy >= 0 && iy < ${geo.h} && ix >= 0 && ix < ${geo.w}) { v = x[(nc * ${u(geo.h)} + u32(iy)) * ${u(geo.w)} + u32(ix)]; }
+  xp[e] = v;
+}`;
+  r.dispatch(
+    'pad',
+    r.gpu.pipeline(`pad:${geometryKey(geo)}`, wgsl),
+    [x, xp],
+    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+export interface SparseConvBuffers {
+  /** The input zero-padded by {@link encodePad}. */
+  readonly xp: GpuTensor;
+  readonly rowPtr: GpuTensor;
+  /** Stretched offsets (`stretchOffsets`). */
+  readonly offsets: GpuTensor;
+  /** [values] for f32, [packed codes, codebook] for a codebook. */
+  readonly values: readonly GpuTensor[];
+  readonly bias: GpuTensor;
+  readonly y: GpuTensor;
+}
+
+/**
+ * Direct sparse convolution (Escort; Fang et al.): one invocation per output pixel of one output
+ * channel, for up to four images at once. The channel's (value, offset) pairs are staged in
+ * workgroup memory 64 at a time and each tap is one multiply-add at base(pixel) + offset.
+ */
+export function encodeDirectSparseConv(
+  r: Recorder,
+  b: SparseConvBuffers,
+  geo: ConvGeometry,
+  values: ValueSource,
+  activation: Activation,
+): void {
+  const hp = geo.h + geo.pt + geo.pb;
+  const wp = geo.w + geo.pl + geo.pr;
+  const hwo = geo.ho * geo.wo;
+  const images = Math.min(geo.n, MAX_IMAGES);
+  const tiles = Math.ceil(hwo / THREADS);
+  const chunks = Math.ceil(geo.n / images);
+  const total = tiles * geo.o * chunks;
+  const [nx] = grid(total, 65535);
+  const wgsl = () => /* wgsl */ `
+${bindings([
+  ['xp', 'array<f32>', 'read'],
+  ['rowPtr', 'array<u32>', 'read'],
+  ['offs', 'array<u32>', 'read'],
+  ['bias', 'array<f32>', 'read'],
+  ['y', 'array<f32>', 'read_write'],
+])}
+${valueBindings(values, 5)}
+${activationFn(activation)}
+${valueDecls(values)}
+var<workgroup> sv: array<f32, ${u(THREADS)}>;
+var<workgroup> so: array<u32, ${u(THREADS)}>;
+var<workgroup> range: vec2u;
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  if (wg >= ${u(total)}) { return; }
+  ${valuePrologue(values, THREADS)}
+  let tile = wg % ${u(tiles)};
+  let o = (wg / ${u(tiles)}) % ${u(geo.o)};
+  let n0 = (wg / ${u(tiles * geo.o)}) * ${u(images)};
+  let s = tile * ${u(THREADS)} + li;
+  let valid = s < ${u(hwo)};
+  let base = select(0u, (s / ${u(geo.wo)}) * ${u(geo.sh * wp)} + (s % ${u(geo.wo)}) * ${u(geo.sw)}, valid);
+  if (li == 0u) { range = vec2u(rowPtr[o], rowPtr[o + 1u]); }
+  let rg = workgroupUniformLoad(&range);
+  var acc: array<f32, ${u(images)}>;
+  for (var t = rg.x; t < rg.y; t += ${u(THREADS)}) {
+    let j = t + li;
+    if (j < rg.y) {
+      sv[li] = value(j);
+      so[li] = offs[j];
+    }
+    workgroupBarrier();
+    let count = min(${u(THREADS)}, rg.y - t);
+    if (valid) {
+      for (var q = 0u; q < count; q++) {
+        let v = sv[q];
+        let at = base + so[q];
+        for (var i = 0u; i < ${u(images)}; i++) {
+          let n = min(n0 + i, ${u(geo.n - 1)});
+          acc[i] = fma(v, xp[n * ${u(geo.c * hp * wp)} + at], acc[i]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (!valid) { return; }
+  for (var i = 0u; i < ${u(images)}; i++) {
+    let n = n0 + i;
+    if (n < ${u(geo.n)}) { y[(n * ${u(geo.o)} + o) * ${u(hwo)} + s] = act(acc[i] + bias[o]); }
+  }
+}`;
+  const pipeline = r.gpu.pipeline(
+    `conv-direct-sparse:${geometryKey(geo)}:${valueKey(values)}:${activation}`,
+    wgsl,
+  );
+  r.dispatch(
+    'conv-direct-sparse',
+    pipeline,
+    [b.xp, b.rowPtr, b.offsets, b.bias, b.y, ...b.values],
+    grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+export interface SpmmConvBuffers {
+  readonly x: GpuTensor;
+  readonly rowPtr: GpuTensor;
+  /** CSR column indices k within the group (not stretched). */
+  readonly colIdx: GpuTensor;
+  readonly values: readonly GpuTensor[];
+  readonly bias: GpuTensor;
+  readonly y: GpuTensor;
+}
+
+/**
+ * The cuSPARSE-style baseline: im2col into `cols`, then CSR × dense SpMM with one invocation per
+ * (output channel, pixel); the row's non-zeros are read by every invocation of the workgroup alike.
+ */
+export function encodeIm2colSpmmConv(
+  r: Recorder,
+  b: SpmmConvBuffers,
+  cols: GpuTensor,
+  geo: ConvGeometry,
+  values: ValueSource,
+  activation: Activation,
+): void {
+  encodeIm2col(r, b.x, cols, geo);
+  const p = geo.n * geo.ho * geo.wo;
+  const hwo = geo.ho * geo.wo;
+  const tiles = Math.ceil(p / THREADS);
+  const total = tiles * geo.o;
+  const [nx] = grid(total, 65535);
+  const wgsl = () => /* wgsl */ `
+${bindings([
+  ['cols', 'array<f32>', 'read'],
+  ['rowPtr', 'array<u32>', 'read'],
+  ['colIdx', 'array<u32>', 'read'],
+  ['bias', 'array<f32>', 'read'],
+  ['y', 'array<f32>', 'read_write'],
+])}
+${valueBindings(values, 5)}
+${activationFn(activation)}
+${valueDecls(values)}
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  if (wg >= ${u(total)}) { return; }
+  ${valuePrologue(values, THREADS)}
+  let pg = (wg % ${u(tiles)}) * ${u(THREADS)} + li;
+  let o = wg / ${u(tiles)};
+  if (pg >= ${u(p)}) { return; }
+  let g = o / ${u(geo.og)};
+  var acc = 0.0;
+  for (var j = rowPtr[o]; j < rowPtr[o + 1u]; j++) {
+    acc = fma(value(j), cols[(g * ${u(geo.k)} + colIdx[j]) * ${u(p)} + pg], acc);
+  }
+  y[((pg / ${u(hwo)}) * ${u(geo.o)} + o) * ${u(hwo)} + pg % ${u(hwo)}] = act(acc + bias[o]);
+}`;
+  const pipeline = r.gpu.pipeline(`conv-spmm:${geometryKey(geo)}:${valueKey(values)}:${activation}`, wgsl);
+  r.dispatch(
+    'csr-spmm',
+    pipeline,
+    [cols, b.rowPtr, b.colIdx, b.bias, b.y, ...b.values],
+    grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}

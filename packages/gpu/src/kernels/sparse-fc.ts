@@ -1,0 +1,90 @@
+import { grid, type Recorder } from '../recorder.js';
+import type { GpuTensor } from '../tensor.js';
+import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
+import { type ValueSource, valueBindings, valueDecls, valueKey, valuePrologue } from './values.js';
+
+const THREADS = 64;
+const MAX_ROWS = 4;
+
+export interface SparseFcBuffers {
+  /** Inputs [batch, k]. */
+  readonly x: GpuTensor;
+  readonly rowPtr: GpuTensor;
+  readonly colIdx: GpuTensor;
+  readonly values: readonly GpuTensor[];
+  readonly bias: GpuTensor;
+  /** Outputs [batch, outputs]. */
+  readonly y: GpuTensor;
+}
+
+/**
+ * Sparse fully-connected layer y = act(x·Wᵀ + b) with W in CSR [outputs, k]: a workgroup of 64 per
+ * output row (vector CSR), so a long row is spread over 64 invocations and short rows cost one
+ * workgroup each; rows are balanced by work, not by count. SpMV at batch 1, SpMM for up to four
+ * batch rows per workgroup (each weight loaded once for all of them).
+ */
+export function encodeSparseFc(
+  r: Recorder,
+  b: SparseFcBuffers,
+  batch: number,
+  k: number,
+  outputs: number,
+  values: ValueSource,
+  activation: Activation,
+): void {
+  const rows = Math.min(batch, MAX_ROWS);
+  const chunks = Math.ceil(batch / rows);
+  const total = outputs * chunks;
+  const [nx] = grid(total, 65535);
+  const wgsl = () => /* wgsl */ `
+${bindings([
+  ['x', 'array<f32>', 'read'],
+  ['rowPtr', 'array<u32>', 'read'],
+  ['colIdx', 'array<u32>', 'read'],
+  ['bias', 'array<f32>', 'read'],
+  ['y', 'array<f32>', 'read_write'],
+])}
+${valueBindings(values, 5)}
+${activationFn(activation)}
+${valueDecls(values)}
+var<workgroup> partial: array<f32, ${u(THREADS * rows)}>;
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  if (wg >= ${u(total)}) { return; }
+  ${valuePrologue(values, THREADS)}
+  let o = wg % ${u(outputs)};
+  let b0 = (wg / ${u(outputs)}) * ${u(rows)};
+  var acc: array<f32, ${u(rows)}>;
+  for (var j = rowPtr[o] + li; j < rowPtr[o + 1u]; j += ${u(THREADS)}) {
+    let v = value(j);
+    let c = colIdx[j];
+    for (var i = 0u; i < ${u(rows)}; i++) {
+      acc[i] = fma(v, x[min(b0 + i, ${u(batch - 1)}) * ${u(k)} + c], acc[i]);
+    }
+  }
+  for (var i = 0u; i < ${u(rows)}; i++) { partial[i * ${u(THREADS)} + li] = acc[i]; }
+  for (var stride = ${u(THREADS / 2)}; stride > 0u; stride >>= 1u) {
+    workgroupBarrier();
+    if (li < stride) {
+      for (var i = 0u; i < ${u(rows)}; i++) { partial[i * ${u(THREADS)} + li] += partial[i * ${u(THREADS)} + li + stride]; }
+    }
+  }
+  if (li == 0u) {
+    for (var i = 0u; i < ${u(rows)}; i++) {
+      if (b0 + i < ${u(batch)}) { y[(b0 + i) * ${u(outputs)} + o] = act(partial[i * ${u(THREADS)}] + bias[o]); }
+    }
+  }
+}`;
+  const pipeline = r.gpu.pipeline(
+    `fc-sparse:${batch}x${k}x${outputs}:${valueKey(values)}:${activation}`,
+    wgsl,
+  );
+  r.dispatch(
+    batch === 1 ? 'csr-spmv' : 'csr-spmm-fc',
+    pipeline,
+    [b.x, b.rowPtr, b.colIdx, b.bias, b.y, ...b.values],
+    grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}

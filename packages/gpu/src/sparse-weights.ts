@@ -1,0 +1,59 @@
+import { type CsrMatrix, validateCsr } from '@zeroskip/sparse';
+import { GpuError } from './errors.js';
+import type { ConvGeometry } from './geometry.js';
+
+/**
+ * Escort's "stretched" column indices: CSR column k = (ci, ky, kx) of output channel o's group becomes
+ * the offset of its tap in a zero-padded input image, (g·cg + ci)·Hp·Wp + ky·dh·Wp + kx·dw, so that the
+ * kernel adds one base address per output pixel and needs no bounds checks.
+ */
+export function stretchOffsets(csr: CsrMatrix, geo: ConvGeometry): Uint32Array {
+  validateCsr(csr);
+  if (csr.rows !== geo.o || csr.cols !== geo.k) {
+    throw new GpuError(
+      'invalid-argument',
+      `sparse conv weights must be ${geo.o} × ${geo.k} (O × I/groups·kh·kw), got ${csr.rows} × ${csr.cols}.`,
+    );
+  }
+  const hp = geo.h + geo.pt + geo.pb;
+  const wp = geo.w + geo.pl + geo.pr;
+  const offsets = new Uint32Array(csr.colIdx.length);
+  for (let o = 0; o < geo.o; o++) {
+    const grp = Math.floor(o / geo.og);
+    for (let j = csr.rowPtr[o]!; j < csr.rowPtr[o + 1]!; j++) {
+      const k = csr.colIdx[j]!;
+      const ci = Math.floor(k / (geo.kh * geo.kw));
+      const ky = Math.floor((k % (geo.kh * geo.kw)) / geo.kw);
+      const kx = k % geo.kw;
+      offsets[j] = (grp * geo.cg + ci) * hp * wp + ky * geo.dh * wp + kx * geo.dw;
+    }
+  }
+  return offsets;
+}
+
+/** Widths codebook indices are packed at: each divides 32, so a word holds a whole number of them. */
+export const CODE_WIDTHS = [1, 2, 4, 8] as const;
+
+/** The packing width for a codebook of `k` values: the smallest of 1, 2, 4, 8 bits that holds k − 1. */
+export function codeWidth(k: number): (typeof CODE_WIDTHS)[number] {
+  const w = CODE_WIDTHS.find((b) => 2 ** b >= k);
+  if (!w)
+    throw new GpuError(
+      'invalid-argument',
+      `a codebook of ${k} values needs more than 8-bit indices; at most 256 shared values are supported.`,
+    );
+  return w;
+}
+
+/** Packs codebook indices little-end first: index j sits in word ⌊j / (32/bits)⌋ at bit (j mod 32/bits)·bits. */
+export function packCodes(codes: ArrayLike<number>, bits: number): Uint32Array {
+  const per = 32 / bits;
+  const out = new Uint32Array(Math.max(1, Math.ceil(codes.length / per)));
+  for (let j = 0; j < codes.length; j++) {
+    const c = codes[j]!;
+    if (!Number.isInteger(c) || c < 0 || c >= 2 ** bits)
+      throw new GpuError('invalid-argument', `codebook index ${c} at ${j} does not fit in ${bits} bits.`);
+    out[Math.floor(j / per)]! |= c << ((j % per) * bits);
+  }
+  return out;
+}
