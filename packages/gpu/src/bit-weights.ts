@@ -1,0 +1,38 @@
+import { packBitplanes, packSigns, packTernary, type Shape4 } from '@zeroskip/quant';
+import { GpuError } from './errors.js';
+
+// Weight planes for the bitwise kernels, in @zeroskip/quant's packed layout: OIHW weights become
+// [O, kh, kw, ⌈I/32⌉] words per plane, planes one after another.
+
+function concat(planes: readonly Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(planes.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of planes) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Sign bits of OIHW weights (bit 1 = negative). */
+export function binaryWeightPlanes(w: ArrayLike<number>, shape: Shape4): Uint32Array {
+  return packSigns(w, shape).data;
+}
+
+/** Non-zero and sign planes of ternary codes in {−1, 0, 1}. */
+export function ternaryWeightPlanes(codes: ArrayLike<number>, shape: Shape4): Uint32Array {
+  const t = packTernary(codes, shape);
+  return concat([t.nonzero.data, t.negative.data]);
+}
+
+/** Bitplanes of DoReFa weights w ∈ [−1, 1] on the k-bit grid, as codes q = (w + 1)/2·(2^k − 1). */
+export function dorefaWeightPlanes(w: ArrayLike<number>, shape: Shape4, bits: number): Uint32Array {
+  const levels = 2 ** bits - 1;
+  const q = Array.from({ length: w.length }, (_, i) => {
+    const code = ((w[i]! + 1) / 2) * levels;
+    const r = Math.round(code);
+    if (Math.abs(code - r) > 1e-4) throw new GpuError('invalid-argument', `weight ${w[i]} at ${i} is not on the ${bits}-bit DoReFa grid; quantize it with dorefaWeights first.`);
+    return r;
+  });
+  return concat(packBitplanes(q, shape, bits).planes.map((p) => p.data));
+}

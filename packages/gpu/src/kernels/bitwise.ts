@@ -1,0 +1,246 @@
+import { GpuError } from '../errors.js';
+import { type ConvGeometry, geometryKey } from '../geometry.js';
+import { grid, type Recorder } from '../recorder.js';
+import type { GpuTensor } from '../tensor.js';
+import { type Activation, activationFn, bindings, f, u, workgroupIndex } from '../wgsl.js';
+
+/*
+ * Bit tensors use @zeroskip/quant's packed layout: [N, H, W, ⌈C/32⌉] words per plane, channel c at bit
+ * c mod 32 of word ⌊c/32⌋, padding bits 0; several planes are stored plane after plane.
+ *  - binary: one plane, bit 1 = −1 (x < 0);
+ *  - ternary: plane 0 non-zero (|x| > Δ), plane 1 negative (x < −Δ);
+ *  - k-bit: k planes of q = round(clamp(x, 0, 1)·(2^k − 1)), plane m holding bit m (DoReFa activations).
+ */
+export type BitEncoding = { readonly kind: 'binary' } | { readonly kind: 'ternary'; readonly delta: number } | { readonly kind: 'bitplanes'; readonly bits: number };
+
+export function planeCount(e: BitEncoding): number {
+  return e.kind === 'binary' ? 1 : e.kind === 'ternary' ? 2 : e.bits;
+}
+
+function encodingKey(e: BitEncoding): string {
+  return e.kind === 'binary' ? 'b' : e.kind === 'ternary' ? `t${e.delta}` : `k${e.bits}`;
+}
+
+/** Packs f32 NCHW `x` of `shape` into the planes of `encoding` (out: planes × N·H·W·⌈C/32⌉ words). */
+export function encodePackBits(r: Recorder, x: GpuTensor, out: GpuTensor, shape: readonly [number, number, number, number], encoding: BitEncoding): void {
+  const [n, c, h, w] = shape;
+  const words = Math.ceil(c / 32);
+  const planeSize = n * h * w * words;
+  const planes = planeCount(encoding);
+  if (encoding.kind === 'bitplanes' && !(Number.isInteger(encoding.bits) && encoding.bits >= 1 && encoding.bits <= 8)) {
+    throw new GpuError('invalid-argument', `bit-serial activations take 1..8 bits, got ${encoding.bits}.`);
+  }
+  const groups = Math.ceil(planeSize / 256);
+  const [nx] = grid(groups, 65535);
+  const level = encoding.kind === 'bitplanes' ? 2 ** encoding.bits - 1 : 0;
+  const body =
+    encoding.kind === 'binary'
+      ? 'if (v < 0.0) { p0 |= bit; }'
+      : encoding.kind === 'ternary'
+        ? `if (abs(v) > ${f(encoding.delta)}) { p0 |= bit; } if (v < -${f(encoding.delta)}) { p1 |= bit; }`
+        : `let q = u32(floor(clamp(v, 0.0, 1.0) * ${f(level)} + 0.5));
+      for (var m = 0u; m < ${u(planes)}; m++) { if (((q >> m) & 1u) == 1u) { pl[m] |= bit; } }`;
+  const decl = encoding.kind === 'bitplanes' ? `var pl: array<u32, ${u(planes)}>;` : 'var p0 = 0u; var p1 = 0u;';
+  const store =
+    encoding.kind === 'bitplanes'
+      ? `for (var m = 0u; m < ${u(planes)}; m++) { out[m * ${u(planeSize)} + e] = pl[m]; }`
+      : encoding.kind === 'ternary'
+        ? `out[e] = p0; out[${u(planeSize)} + e] = p1;`
+        : 'out[e] = p0;';
+  const wgsl = () => /* wgsl */ `
+${bindings([
+  ['x', 'array<f32>', 'read'],
+  ['out', 'array<u32>', 'read_write'],
+])}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  let e = wg * 256u + li;
+  if (e >= ${u(planeSize)}) { return; }
+  let word = e % ${u(words)};
+  let pos = (e / ${u(words)}) % ${u(h * w)};
+  let img = e / ${u(words * h * w)};
+  ${decl}
+  for (var j = 0u; j < 32u; j++) {
+    let ch = word * 32u + j;
+    if (ch >= ${u(c)}) { break; }
+    let v = x[(img * ${u(c)} + ch) * ${u(h * w)} + pos];
+    let bit = 1u << j;
+    ${body}
+  }
+  ${store}
+}`;
+  r.dispatch('pack-bits', r.gpu.pipeline(`pack:${shape.join('x')}:${encodingKey(encoding)}`, wgsl), [x, out], grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension));
+}
+
+/** Which popcount product a bitwise conv computes; weights use the matching planes. */
+export type BitwiseKind = { readonly kind: 'xnor' } | { readonly kind: 'ternary' } | { readonly kind: 'dorefa'; readonly activationBits: number; readonly weightBits: number };
+
+function checkBitwise(geo: ConvGeometry): void {
+  if (geo.groups !== 1) throw new GpuError('invalid-argument', `bit-packed convolutions support groups = 1 only, got ${geo.groups}; run grouped layers in f32.`);
+}
+
+/**
+ * `fn accum(n, o, oy, ox) -> vec2i`: the integer product of the packed input and weights over the
+ * in-bounds taps (x) and, for DoReFa, Σ of the input codes (y). Taps in the zero padding are skipped,
+ * which is exact: a zero input is neither +1 nor −1, so it must contribute nothing.
+ */
+function accumFn(geo: ConvGeometry, kind: BitwiseKind): string {
+  const words = Math.ceil(geo.c / 32);
+  const xPlane = geo.n * geo.h * geo.w * words;
+  const wPlane = geo.o * geo.kh * geo.kw * words;
+  const inner =
+    kind.kind === 'xnor'
+      ? 'acc.x -= 2 * i32(countOneBits(xb[xi] ^ wb[wi]));'
+      : kind.kind === 'ternary'
+        ? `let m = xb[xi] & wb[wi];
+          let d = xb[${u(xPlane)} + xi] ^ wb[${u(wPlane)} + wi];
+          acc.x += i32(countOneBits(m & ~d)) - i32(countOneBits(m & d));`
+        : `for (var a = 0u; a < ${u(kind.activationBits)}; a++) {
+            let xa = xb[a * ${u(xPlane)} + xi];
+            acc.y += i32(countOneBits(xa) << a);
+            for (var b = 0u; b < ${u(kind.weightBits)}; b++) { acc.x += i32(countOneBits(xa & wb[b * ${u(wPlane)} + wi]) << (a + b)); }
+          }`;
+  // ±1 products: each in-bounds tap contributes C − 2·popcount(x ⊕ w) over its words
+  const perTap = kind.kind === 'xnor' ? `acc.x += ${geo.c};` : '';
+  const wordLoop = `${perTap} for (var wd = 0u; wd < ${u(words)}; wd++) { let xi = xo + wd; let wi = wo + wd; ${inner} }`;
+  return /* wgsl */ `
+fn accum(n: u32, o: u32, oy: u32, ox: u32) -> vec2i {
+  var acc = vec2i(0, 0);
+  for (var ky = 0u; ky < ${u(geo.kh)}; ky++) {
+    let iy = i32(oy * ${u(geo.sh)} + ky * ${u(geo.dh)}) - ${geo.pt};
+    if (iy < 0 || iy >= ${geo.h}) { continue; }
+    for (var kx = 0u; kx < ${u(geo.kw)}; kx++) {
+      let ix = i32(ox * ${u(geo.sw)} + kx * ${u(geo.dw)}) - ${geo.pl};
+      if (ix < 0 || ix >= ${geo.w}) { continue; }
+      let xo = ((n * ${u(geo.h)} + u32(iy)) * ${u(geo.w)} + u32(ix)) * ${u(words)};
+      let wo = ((o * ${u(geo.kh)} + ky) * ${u(geo.kw)} + kx) * ${u(words)};
+      ${wordLoop}
+    }
+  }
+  return acc;
+}`;
+}
+
+function kindKey(k: BitwiseKind): string {
+  return k.kind === 'dorefa' ? `dorefa${k.activationBits}x${k.weightBits}` : k.kind;
+}
+
+/** The f32 value of an accumulator before scale and bias: DoReFa's affine decode, else the integer itself. */
+function decode(kind: BitwiseKind): string {
+  if (kind.kind !== 'dorefa') return 'f32(a.x)';
+  const la = 2 ** kind.activationBits - 1;
+  const lw = 2 ** kind.weightBits - 1;
+  // x = xc / la, w = 2·qc / lw − 1  ⇒  Σ x·w = (2/lw·Σ xc·qc − Σ xc) / la
+  return `(${f(2 / lw)} * f32(a.x) - f32(a.y)) * ${f(1 / la)}`;
+}
+
+export interface BitwiseConvBuffers {
+  /** Packed input planes (from {@link encodePackBits}). */
+  readonly x: GpuTensor;
+  /** Packed weight planes [planes][O, kh, kw, ⌈C/32⌉]. */
+  readonly w: GpuTensor;
+  /** Per output channel: XNOR's α, ternary α, or 1. */
+  readonly scale: GpuTensor;
+  readonly bias: GpuTensor;
+  readonly y: GpuTensor;
+  /** XNOR-Net's input scale map K [N, Ho, Wo] (xnor only). */
+  readonly k?: GpuTensor;
+}
+
+/** Bitwise conv (or FC as a 1×1 conv on 1×1 inputs) with f32 NCHW output: act(scale·decode(acc)·K + bias). */
+export function encodeBitwiseConv(r: Recorder, b: BitwiseConvBuffers, geo: ConvGeometry, kind: BitwiseKind, activation: Activation): void {
+  checkBitwise(geo);
+  const hwo = geo.ho * geo.wo;
+  const tiles = Math.ceil(hwo / 64);
+  const total = tiles * geo.o * geo.n;
+  const [nx] = grid(total, 65535);
+  const withK = b.k !== undefined;
+  const wgsl = () => /* wgsl */ `
+${bindings([
+  ['xb', 'array<u32>', 'read'],
+  ['wb', 'array<u32>', 'read'],
+  ['scale', 'array<f32>', 'read'],
+  ['bias', 'array<f32>', 'read'],
+  ['y', 'array<f32>', 'read_write'],
+  ...(withK ? ([['kmap', 'array<f32>', 'read']] as const) : []),
+])}
+${activationFn(activation)}
+${accumFn(geo, kind)}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  if (wg >= ${u(total)}) { return; }
+  let s = (wg % ${u(tiles)}) * 64u + li;
+  let o = (wg / ${u(tiles)}) % ${u(geo.o)};
+  let n = wg / ${u(tiles * geo.o)};
+  if (s >= ${u(hwo)}) { return; }
+  let a = accum(n, o, s / ${u(geo.wo)}, s % ${u(geo.wo)});
+  y[(n * ${u(geo.o)} + o) * ${u(hwo)} + s] = act(scale[o] * ${decode(kind)}${withK ? ` * kmap[n * ${u(hwo)} + s]` : ''} + bias[o]);
+}`;
+  const pipeline = r.gpu.pipeline(`conv-bitwise:${geometryKey(geo)}:${kindKey(kind)}:${withK}:${activation}`, wgsl);
+  r.dispatch(`conv-${kind.kind}`, pipeline, [b.x, b.w, b.scale, b.bias, b.y, ...(b.k ? [b.k] : [])], grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension));
+}
+
+/**
+ * Batch norm + sign after a bitwise conv as a compare of the integer accumulator with a per-channel
+ * threshold (see `signThresholds`), writing the next layer's packed input [N, Ho, Wo, ⌈O/32⌉] directly.
+ */
+export function encodeBitwiseConvSign(r: Recorder, b: { x: GpuTensor; w: GpuTensor; threshold: GpuTensor; mode: GpuTensor; y: GpuTensor }, geo: ConvGeometry, kind: BitwiseKind): void {
+  checkBitwise(geo);
+  const ow = Math.ceil(geo.o / 32);
+  const total = geo.n * geo.ho * geo.wo * ow;
+  const groups = Math.ceil(total / 64);
+  const [nx] = grid(groups, 65535);
+  const wgsl = () => /* wgsl */ `
+${bindings([
+  ['xb', 'array<u32>', 'read'],
+  ['wb', 'array<u32>', 'read'],
+  ['threshold', 'array<f32>', 'read'],
+  ['mode', 'array<u32>', 'read'],
+  ['y', 'array<u32>', 'read_write'],
+])}
+${accumFn(geo, kind)}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  let e = wg * 64u + li;
+  if (e >= ${u(total)}) { return; }
+  let word = e % ${u(ow)};
+  let s = (e / ${u(ow)}) % ${u(geo.ho * geo.wo)};
+  let n = e / ${u(ow * geo.ho * geo.wo)};
+  var bits = 0u;
+  for (var j = 0u; j < 32u; j++) {
+    let o = word * 32u + j;
+    if (o >= ${u(geo.o)}) { break; }
+    let v = f32(accum(n, o, s / ${u(geo.wo)}, s % ${u(geo.wo)}).x);
+    let m = mode[o];
+    let negative = (m == 0u && v < threshold[o]) || (m == 1u && v > threshold[o]) || m == 2u;
+    if (negative) { bits |= 1u << j; }
+  }
+  y[e] = bits;
+}`;
+  const pipeline = r.gpu.pipeline(`conv-bitwise-sign:${geometryKey(geo)}:${kindKey(kind)}`, wgsl);
+  r.dispatch(`conv-${kind.kind}-bn-sign`, pipeline, [b.x, b.w, b.threshold, b.mode, b.y], grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension));
+}
+
+/**
+ * Per-channel thresholds for sign(s·acc + t), the batch norm folded after a bitwise conv: with
+ * s = α·γ/σ and t = (bias − μ)·γ/σ + β the output is −1 exactly when acc < −t/s (s > 0), acc > −t/s
+ * (s < 0), or always / never when s = 0 and t < 0 / t ≥ 0. Modes: 0 less, 1 greater, 2 always, 3 never.
+ */
+export function signThresholds(s: ArrayLike<number>, t: ArrayLike<number>): { threshold: Float32Array; mode: Uint32Array } {
+  const threshold = new Float32Array(s.length);
+  const mode = new Uint32Array(s.length);
+  for (let o = 0; o < s.length; o++) {
+    const so = s[o]!;
+    const to = t[o]!;
+    if (!Number.isFinite(so) || !Number.isFinite(to)) throw new GpuError('invalid-argument', `batch-norm scale or shift of channel ${o} is not finite.`);
+    if (so === 0) mode[o] = to < 0 ? 2 : 3;
+    else {
+      threshold[o] = -to / so;
+      mode[o] = so > 0 ? 0 : 1;
+    }
+  }
+  return { threshold, mode };
+}
