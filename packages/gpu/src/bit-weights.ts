@@ -31,7 +31,11 @@ export function dorefaWeightPlanes(w: ArrayLike<number>, shape: Shape4, bits: nu
   const q = Array.from({ length: w.length }, (_, i) => {
     const code = ((w[i]! + 1) / 2) * levels;
     const r = Math.round(code);
-    if (Math.abs(code - r) > 1e-4) throw new GpuError('invalid-argument', `weight ${w[i]} at ${i} is not on the ${bits}-bit DoReFa grid; quantize it with dorefaWeights first.`);
+    if (Math.abs(code - r) > 1e-4)
+      throw new GpuError(
+        'invalid-argument',
+        `weight ${w[i]} at ${i} is not on the ${bits}-bit DoReFa grid; quantize it with dorefaWeights first.`,
+      );
     return r;
   });
   return concat(packBitplanes(q, shape, bits).planes.map((p) => p.data));

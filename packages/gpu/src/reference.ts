@@ -90,3 +90,101 @@ export function fcReference(
   }
   return y;
 }
+
+/** Row-major strides of a shape. */
+function strides(shape: readonly number[]): number[] {
+  return shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+}
+
+/** numpy-style broadcasting binary op. */
+export function binaryReference(
+  a: Float32Array,
+  aShape: readonly number[],
+  b: Float32Array,
+  bShape: readonly number[],
+  op: (x: number, y: number) => number,
+): { data: Float32Array; shape: number[] } {
+  const rank = Math.max(aShape.length, bShape.length);
+  const pa = [...Array(rank - aShape.length).fill(1), ...aShape];
+  const pb = [...Array(rank - bShape.length).fill(1), ...bShape];
+  const shape = pa.map((d, i) => Math.max(d, pb[i]!));
+  const [sa, sb, so] = [strides(pa), strides(pb), strides(shape)];
+  const data = new Float32Array(shape.reduce((x, y) => x * y, 1));
+  for (let e = 0; e < data.length; e++) {
+    let ia = 0;
+    let ib = 0;
+    for (let d = 0; d < rank; d++) {
+      const i = Math.floor(e / so[d]!) % shape[d]!;
+      if (pa[d] !== 1) ia += i * sa[d]!;
+      if (pb[d] !== 1) ib += i * sb[d]!;
+    }
+    data[e] = op(a[ia]!, b[ib]!);
+  }
+  return { data, shape };
+}
+
+/** Max or average pooling of NCHW with explicit output size; avg divides by in-bounds taps unless countIncludePad. */
+export function poolReference(
+  x: Float32Array,
+  shape: readonly [number, number, number, number],
+  kind: 'max' | 'avg',
+  k: readonly [number, number],
+  s: readonly [number, number],
+  pads: readonly [number, number, number, number],
+  d: readonly [number, number],
+  ho: number,
+  wo: number,
+  countIncludePad = false,
+): Float32Array {
+  const [n, c, h, w] = shape;
+  const y = new Float32Array(n * c * ho * wo);
+  for (let nc = 0; nc < n * c; nc++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++) {
+        let acc = kind === 'max' ? Number.NEGATIVE_INFINITY : 0;
+        let cnt = 0;
+        for (let ky = 0; ky < k[0]; ky++) {
+          for (let kx = 0; kx < k[1]; kx++) {
+            const iy = oy * s[0] - pads[0] + ky * d[0];
+            const ix = ox * s[1] - pads[1] + kx * d[1];
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+            const v = x[(nc * h + iy) * w + ix]!;
+            acc = kind === 'max' ? Math.max(acc, v) : acc + v;
+            cnt++;
+          }
+        }
+        y[(nc * ho + oy) * wo + ox] =
+          kind === 'max' ? acc : acc / Math.max(countIncludePad ? k[0] * k[1] : cnt, 1);
+      }
+    }
+  }
+  return y;
+}
+
+/** Axis permutation: y.shape[i] = shape[perm[i]]. */
+export function transposeReference(
+  x: Float32Array,
+  shape: readonly number[],
+  perm: readonly number[],
+): Float32Array {
+  const out = perm.map((p) => shape[p]!);
+  const [si, so] = [strides(shape), strides(out)];
+  return Float32Array.from(
+    { length: x.length },
+    (_, e) => x[perm.reduce((idx, p, dd) => idx + (Math.floor(e / so[dd]!) % out[dd]!) * si[p]!, 0)]!,
+  );
+}
+
+/** Softmax over the last axis. */
+export function softmaxReference(x: Float32Array, cols: number): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let r = 0; r < x.length / cols; r++) {
+    const row = x.subarray(r * cols, (r + 1) * cols);
+    const m = Math.max(...row);
+    const s = row.reduce((acc, v) => acc + Math.exp(v - m), 0);
+    row.forEach((v, i) => {
+      y[r * cols + i] = Math.exp(v - m) / s;
+    });
+  }
+  return y;
+}

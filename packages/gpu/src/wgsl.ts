@@ -61,3 +61,35 @@ export function bindings(
 export function workgroupIndex(nx: number): string {
   return `let wg = wid.x + wid.y * ${u(nx)};`;
 }
+
+/** A sliding window over an h×w plane: kernel, stride, dilation and the top/left padding. */
+export interface Window {
+  readonly h: number;
+  readonly w: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly dh: number;
+  readonly dw: number;
+  readonly pt: number;
+  readonly pl: number;
+}
+
+/**
+ * Loops `body` over the in-bounds taps of output position (oy, ox) with `ky`, `kx`, and the input
+ * coordinates `iy`, `ix` (u32) in scope; taps in the padding are skipped.
+ */
+export function windowLoop(win: Window, oy: string, ox: string, body: string): string {
+  return `for (var ky = 0u; ky < ${u(win.kh)}; ky++) {
+    let sy = i32(${oy} * ${u(win.sh)} + ky * ${u(win.dh)}) - ${win.pt};
+    if (sy < 0 || sy >= ${win.h}) { continue; }
+    let iy = u32(sy);
+    for (var kx = 0u; kx < ${u(win.kw)}; kx++) {
+      let sx = i32(${ox} * ${u(win.sw)} + kx * ${u(win.dw)}) - ${win.pl};
+      if (sx < 0 || sx >= ${win.w}) { continue; }
+      let ix = u32(sx);
+      ${body}
+    }
+  }`;
+}

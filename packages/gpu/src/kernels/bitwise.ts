@@ -2,7 +2,7 @@ import { GpuError } from '../errors.js';
 import { type ConvGeometry, geometryKey } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, f, u, workgroupIndex } from '../wgsl.js';
+import { type Activation, activationFn, bindings, f, u, windowLoop, workgroupIndex } from '../wgsl.js';
 
 /*
  * Bit tensors use @zeroskip/quant's packed layout: [N, H, W, ⌈C/32⌉] words per plane, channel c at bit
@@ -11,7 +11,10 @@ import { type Activation, activationFn, bindings, f, u, workgroupIndex } from '.
  *  - ternary: plane 0 non-zero (|x| > Δ), plane 1 negative (x < −Δ);
  *  - k-bit: k planes of q = round(clamp(x, 0, 1)·(2^k − 1)), plane m holding bit m (DoReFa activations).
  */
-export type BitEncoding = { readonly kind: 'binary' } | { readonly kind: 'ternary'; readonly delta: number } | { readonly kind: 'bitplanes'; readonly bits: number };
+export type BitEncoding =
+  | { readonly kind: 'binary' }
+  | { readonly kind: 'ternary'; readonly delta: number }
+  | { readonly kind: 'bitplanes'; readonly bits: number };
 
 export function planeCount(e: BitEncoding): number {
   return e.kind === 'binary' ? 1 : e.kind === 'ternary' ? 2 : e.bits;
@@ -22,12 +25,21 @@ function encodingKey(e: BitEncoding): string {
 }
 
 /** Packs f32 NCHW `x` of `shape` into the planes of `encoding` (out: planes × N·H·W·⌈C/32⌉ words). */
-export function encodePackBits(r: Recorder, x: GpuTensor, out: GpuTensor, shape: readonly [number, number, number, number], encoding: BitEncoding): void {
+export function encodePackBits(
+  r: Recorder,
+  x: GpuTensor,
+  out: GpuTensor,
+  shape: readonly [number, number, number, number],
+  encoding: BitEncoding,
+): void {
   const [n, c, h, w] = shape;
   const words = Math.ceil(c / 32);
   const planeSize = n * h * w * words;
   const planes = planeCount(encoding);
-  if (encoding.kind === 'bitplanes' && !(Number.isInteger(encoding.bits) && encoding.bits >= 1 && encoding.bits <= 8)) {
+  if (
+    encoding.kind === 'bitplanes' &&
+    !(Number.isInteger(encoding.bits) && encoding.bits >= 1 && encoding.bits <= 8)
+  ) {
     throw new GpuError('invalid-argument', `bit-serial activations take 1..8 bits, got ${encoding.bits}.`);
   }
   const groups = Math.ceil(planeSize / 256);
@@ -40,7 +52,8 @@ export function encodePackBits(r: Recorder, x: GpuTensor, out: GpuTensor, shape:
         ? `if (abs(v) > ${f(encoding.delta)}) { p0 |= bit; } if (v < -${f(encoding.delta)}) { p1 |= bit; }`
         : `let q = u32(floor(clamp(v, 0.0, 1.0) * ${f(level)} + 0.5));
       for (var m = 0u; m < ${u(planes)}; m++) { if (((q >> m) & 1u) == 1u) { pl[m] |= bit; } }`;
-  const decl = encoding.kind === 'bitplanes' ? `var pl: array<u32, ${u(planes)}>;` : 'var p0 = 0u; var p1 = 0u;';
+  const decl =
+    encoding.kind === 'bitplanes' ? `var pl: array<u32, ${u(planes)}>;` : 'var p0 = 0u; var p1 = 0u;';
   const store =
     encoding.kind === 'bitplanes'
       ? `for (var m = 0u; m < ${u(planes)}; m++) { out[m * ${u(planeSize)} + e] = pl[m]; }`
@@ -70,14 +83,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   ${store}
 }`;
-  r.dispatch('pack-bits', r.gpu.pipeline(`pack:${shape.join('x')}:${encodingKey(encoding)}`, wgsl), [x, out], grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension));
+  r.dispatch(
+    'pack-bits',
+    r.gpu.pipeline(`pack:${shape.join('x')}:${encodingKey(encoding)}`, wgsl),
+    [x, out],
+    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
 }
 
 /** Which popcount product a bitwise conv computes; weights use the matching planes. */
-export type BitwiseKind = { readonly kind: 'xnor' } | { readonly kind: 'ternary' } | { readonly kind: 'dorefa'; readonly activationBits: number; readonly weightBits: number };
+export type BitwiseKind =
+  | { readonly kind: 'xnor' }
+  | { readonly kind: 'ternary' }
+  | { readonly kind: 'dorefa'; readonly activationBits: number; readonly weightBits: number };
 
 function checkBitwise(geo: ConvGeometry): void {
-  if (geo.groups !== 1) throw new GpuError('invalid-argument', `bit-packed convolutions support groups = 1 only, got ${geo.groups}; run grouped layers in f32.`);
+  if (geo.groups !== 1)
+    throw new GpuError(
+      'invalid-argument',
+      `bit-packed convolutions support groups = 1 only, got ${geo.groups}; run grouped layers in f32.`,
+    );
 }
 
 /**
@@ -107,17 +132,14 @@ function accumFn(geo: ConvGeometry, kind: BitwiseKind): string {
   return /* wgsl */ `
 fn accum(n: u32, o: u32, oy: u32, ox: u32) -> vec2i {
   var acc = vec2i(0, 0);
-  for (var ky = 0u; ky < ${u(geo.kh)}; ky++) {
-    let iy = i32(oy * ${u(geo.sh)} + ky * ${u(geo.dh)}) - ${geo.pt};
-    if (iy < 0 || iy >= ${geo.h}) { continue; }
-    for (var kx = 0u; kx < ${u(geo.kw)}; kx++) {
-      let ix = i32(ox * ${u(geo.sw)} + kx * ${u(geo.dw)}) - ${geo.pl};
-      if (ix < 0 || ix >= ${geo.w}) { continue; }
-      let xo = ((n * ${u(geo.h)} + u32(iy)) * ${u(geo.w)} + u32(ix)) * ${u(words)};
+  ${windowLoop(
+    geo,
+    'oy',
+    'ox',
+    `let xo = ((n * ${u(geo.h)} + iy) * ${u(geo.w)} + ix) * ${u(words)};
       let wo = ((o * ${u(geo.kh)} + ky) * ${u(geo.kw)} + kx) * ${u(words)};
-      ${wordLoop}
-    }
-  }
+      ${wordLoop}`,
+  )}
   return acc;
 }`;
 }
@@ -149,7 +171,13 @@ export interface BitwiseConvBuffers {
 }
 
 /** Bitwise conv (or FC as a 1×1 conv on 1×1 inputs) with f32 NCHW output: act(scale·decode(acc)·K + bias). */
-export function encodeBitwiseConv(r: Recorder, b: BitwiseConvBuffers, geo: ConvGeometry, kind: BitwiseKind, activation: Activation): void {
+export function encodeBitwiseConv(
+  r: Recorder,
+  b: BitwiseConvBuffers,
+  geo: ConvGeometry,
+  kind: BitwiseKind,
+  activation: Activation,
+): void {
   checkBitwise(geo);
   const hwo = geo.ho * geo.wo;
   const tiles = Math.ceil(hwo / 64);
@@ -178,15 +206,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let a = accum(n, o, s / ${u(geo.wo)}, s % ${u(geo.wo)});
   y[(n * ${u(geo.o)} + o) * ${u(hwo)} + s] = act(scale[o] * ${decode(kind)}${withK ? ` * kmap[n * ${u(hwo)} + s]` : ''} + bias[o]);
 }`;
-  const pipeline = r.gpu.pipeline(`conv-bitwise:${geometryKey(geo)}:${kindKey(kind)}:${withK}:${activation}`, wgsl);
-  r.dispatch(`conv-${kind.kind}`, pipeline, [b.x, b.w, b.scale, b.bias, b.y, ...(b.k ? [b.k] : [])], grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension));
+  const pipeline = r.gpu.pipeline(
+    `conv-bitwise:${geometryKey(geo)}:${kindKey(kind)}:${withK}:${activation}`,
+    wgsl,
+  );
+  r.dispatch(
+    `conv-${kind.kind}`,
+    pipeline,
+    [b.x, b.w, b.scale, b.bias, b.y, ...(b.k ? [b.k] : [])],
+    grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
 }
 
 /**
  * Batch norm + sign after a bitwise conv as a compare of the integer accumulator with a per-channel
  * threshold (see `signThresholds`), writing the next layer's packed input [N, Ho, Wo, ⌈O/32⌉] directly.
  */
-export function encodeBitwiseConvSign(r: Recorder, b: { x: GpuTensor; w: GpuTensor; threshold: GpuTensor; mode: GpuTensor; y: GpuTensor }, geo: ConvGeometry, kind: BitwiseKind): void {
+export function encodeBitwiseConvSign(
+  r: Recorder,
+  b: { x: GpuTensor; w: GpuTensor; threshold: GpuTensor; mode: GpuTensor; y: GpuTensor },
+  geo: ConvGeometry,
+  kind: BitwiseKind,
+): void {
   checkBitwise(geo);
   const ow = Math.ceil(geo.o / 32);
   const total = geo.n * geo.ho * geo.wo * ow;
@@ -221,7 +262,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   y[e] = bits;
 }`;
   const pipeline = r.gpu.pipeline(`conv-bitwise-sign:${geometryKey(geo)}:${kindKey(kind)}`, wgsl);
-  r.dispatch(`conv-${kind.kind}-bn-sign`, pipeline, [b.x, b.w, b.threshold, b.mode, b.y], grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension));
+  r.dispatch(
+    `conv-${kind.kind}-bn-sign`,
+    pipeline,
+    [b.x, b.w, b.threshold, b.mode, b.y],
+    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
 }
 
 /**
@@ -229,13 +275,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
  * s = α·γ/σ and t = (bias − μ)·γ/σ + β the output is −1 exactly when acc < −t/s (s > 0), acc > −t/s
  * (s < 0), or always / never when s = 0 and t < 0 / t ≥ 0. Modes: 0 less, 1 greater, 2 always, 3 never.
  */
-export function signThresholds(s: ArrayLike<number>, t: ArrayLike<number>): { threshold: Float32Array; mode: Uint32Array } {
+export function signThresholds(
+  s: ArrayLike<number>,
+  t: ArrayLike<number>,
+): { threshold: Float32Array; mode: Uint32Array } {
   const threshold = new Float32Array(s.length);
   const mode = new Uint32Array(s.length);
   for (let o = 0; o < s.length; o++) {
     const so = s[o]!;
     const to = t[o]!;
-    if (!Number.isFinite(so) || !Number.isFinite(to)) throw new GpuError('invalid-argument', `batch-norm scale or shift of channel ${o} is not finite.`);
+    if (!Number.isFinite(so) || !Number.isFinite(to))
+      throw new GpuError('invalid-argument', `batch-norm scale or shift of channel ${o} is not finite.`);
     if (so === 0) mode[o] = to < 0 ? 2 : 3;
     else {
       threshold[o] = -to / so;

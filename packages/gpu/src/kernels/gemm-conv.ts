@@ -2,7 +2,7 @@ import type { ConvGeometry } from '../geometry.js';
 import { geometryKey } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
+import { type Activation, activationFn, bindings, u, windowLoop, workgroupIndex } from '../wgsl.js';
 
 // Convolution as GEMM per group: C[m, p] = Σ_k A[m, k]·B[k, p] with A the group's weights [og, k]
 // (OIHW rows), B the im2col matrix [k, n·ho·wo] and C written straight into NCHW with bias and
@@ -192,7 +192,7 @@ export function encodeDepthwiseConv(
   geo: ConvGeometry,
   activation: Activation,
 ): void {
-  const { c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, og, ho, wo } = geo;
+  const { c, h, w, kh, kw, og, ho, wo } = geo;
   const total = geo.n * geo.o * ho * wo;
   const groups = Math.ceil(total / 256);
   const [nx] = grid(groups, 65535);
@@ -217,15 +217,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let ox = s % ${u(wo)};
   let xb = (n * ${u(c)} + ci) * ${u(h * w)};
   var acc = 0.0;
-  for (var ky = 0u; ky < ${u(kh)}; ky++) {
-    let iy = i32(oy * ${u(sh)} + ky * ${u(dh)}) - ${pt};
-    if (iy < 0 || iy >= ${h}) { continue; }
-    for (var kx = 0u; kx < ${u(kw)}; kx++) {
-      let ix = i32(ox * ${u(sw)} + kx * ${u(dw)}) - ${pl};
-      if (ix < 0 || ix >= ${w}) { continue; }
-      acc = fma(x[xb + u32(iy) * ${u(w)} + u32(ix)], w[(o * ${u(kh)} + ky) * ${u(kw)} + kx], acc);
-    }
-  }
+  ${windowLoop(geo, 'oy', 'ox', `acc = fma(x[xb + iy * ${u(w)} + ix], w[(o * ${u(kh)} + ky) * ${u(kw)} + kx], acc);`)}
   y[e] = act(acc + bias[o]);
 }`;
   r.dispatch(

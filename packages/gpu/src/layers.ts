@@ -1,0 +1,299 @@
+import { type CsrMatrix, convWeightMatrix, countNonzeros, denseToCsr } from '@zeroskip/sparse';
+import type { Gpu } from './device.js';
+import { GpuError } from './errors.js';
+import { type ConvGeometry, type ConvParams, convGeometry, geometryKey } from './geometry.js';
+import { encodeDepthwiseConv, encodeIm2colGemmConv, encodeImplicitGemmConv } from './kernels/gemm-conv.js';
+import { encodeDirectSparseConv, encodeIm2colSpmmConv, encodePad } from './kernels/sparse-conv.js';
+import { encodeSparseFc } from './kernels/sparse-fc.js';
+import type { ValueSource } from './kernels/values.js';
+import type { Recorder } from './recorder.js';
+import { codeWidth, packCodes, stretchOffsets } from './sparse-weights.js';
+import type { GpuTensor } from './tensor.js';
+import { type Activation, checkActivation } from './wgsl.js';
+
+export const CONV_ALGORITHMS = [
+  'implicit-gemm',
+  'depthwise',
+  'im2col-gemm',
+  'im2col-spmm',
+  'direct-sparse',
+] as const;
+export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
+
+/** Fang et al.'s rule: direct sparse convolution pays off from this weight sparsity on. */
+export const SPARSE_CONV_THRESHOLD = 0.6;
+
+/** The default choice: depthwise for one input channel per group, direct sparse at sparsity ≥ 0.6, else implicit GEMM. */
+export function chooseConvAlgorithm(cg: number, groups: number, sparsity: number): ConvAlgorithm {
+  if (cg === 1 && groups > 1) return 'depthwise';
+  return sparsity >= SPARSE_CONV_THRESHOLD ? 'direct-sparse' : 'implicit-gemm';
+}
+
+/** Shared weights: every non-zero weight is codebook[index]; indices of pruned weights are −1. */
+export interface SharedWeights {
+  readonly codebook: Float32Array;
+  readonly indices: Int32Array;
+}
+
+export interface Conv2dSpec extends ConvParams {
+  /** OIHW weights (pruned weights exactly 0). */
+  readonly weights: Float32Array;
+  readonly shape: readonly [number, number, number, number];
+  readonly bias?: Float32Array;
+  readonly activation?: Activation;
+  /** Kernel choice; `auto` (default) applies {@link chooseConvAlgorithm}. */
+  readonly algorithm?: ConvAlgorithm | 'auto';
+  /** Execute the sparse kernels from codebook indices instead of f32 values. */
+  readonly shared?: SharedWeights;
+}
+
+/** Sparse weights on the GPU: CSR row pointers, column indices and f32 values or packed codebook indices. */
+interface SparseUpload {
+  readonly csr: CsrMatrix;
+  readonly rowPtr: GpuTensor;
+  readonly colIdx: GpuTensor;
+  readonly values: readonly GpuTensor[];
+  readonly source: ValueSource;
+}
+
+function uploadSparse(gpu: Gpu, csr: CsrMatrix, shared: SharedWeights | undefined): SparseUpload {
+  const rowPtr = gpu.tensor([csr.rowPtr.length], csr.rowPtr);
+  const colIdx = gpu.tensor([csr.colIdx.length], csr.colIdx);
+  if (!shared)
+    return {
+      csr,
+      rowPtr,
+      colIdx,
+      values: [gpu.tensor([csr.values.length], csr.values)],
+      source: { kind: 'f32' },
+    };
+  const codes = shared.indices.filter((i) => i >= 0);
+  if (codes.length !== csr.values.length) {
+    throw new GpuError(
+      'invalid-argument',
+      `${codes.length} codebook indices for ${csr.values.length} non-zero weights; they must match.`,
+    );
+  }
+  const bits = codeWidth(shared.codebook.length);
+  const packed = packCodes(codes, bits);
+  return {
+    csr,
+    rowPtr,
+    colIdx,
+    values: [gpu.tensor([packed.length], packed), gpu.tensor([shared.codebook.length], shared.codebook)],
+    source: { kind: 'codebook', size: shared.codebook.length, bits },
+  };
+}
+
+/** A convolution whose weights live on the GPU; `encode` records it for any input of the right channels. */
+export class Conv2dLayer {
+  readonly algorithm: ConvAlgorithm;
+  readonly sparsity: number;
+  readonly activation: Activation;
+  private readonly w: GpuTensor | undefined;
+  private readonly sparse: SparseUpload | undefined;
+  private readonly bias: GpuTensor;
+  private readonly offsets = new Map<string, GpuTensor>();
+  private readonly owned: GpuTensor[] = [];
+
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly spec: Conv2dSpec,
+  ) {
+    const [o, cg, kh, kw] = spec.shape;
+    if (spec.weights.length !== o * cg * kh * kw)
+      throw new GpuError(
+        'invalid-argument',
+        `conv weights [${spec.shape.join(', ')}] need ${o * cg * kh * kw} values, got ${spec.weights.length}.`,
+      );
+    this.activation = spec.activation ?? 'none';
+    checkActivation(this.activation);
+    this.sparsity = spec.weights.length === 0 ? 0 : 1 - countNonzeros(spec.weights) / spec.weights.length;
+    const groups = spec.groups ?? 1;
+    const choice = spec.algorithm ?? 'auto';
+    this.algorithm = choice === 'auto' ? chooseConvAlgorithm(cg, groups, this.sparsity) : choice;
+    if (this.algorithm === 'depthwise' && cg !== 1)
+      throw new GpuError(
+        'invalid-argument',
+        `the depthwise kernel needs one input channel per group, these weights have ${cg}.`,
+      );
+    this.bias = this.own(gpu.tensor([o], spec.bias ?? new Float32Array(o)));
+    if (this.algorithm === 'direct-sparse' || this.algorithm === 'im2col-spmm') {
+      this.sparse = uploadSparse(gpu, denseToCsr(convWeightMatrix(spec.weights, spec.shape)), spec.shared);
+      this.owned.push(this.sparse.rowPtr, this.sparse.colIdx, ...this.sparse.values);
+    } else {
+      this.w = this.own(gpu.tensor([...spec.shape], spec.weights));
+    }
+  }
+
+  private own(t: GpuTensor): GpuTensor {
+    this.owned.push(t);
+    return t;
+  }
+
+  /** The geometry for an input shape [n, c, h, w]. */
+  geometry(input: readonly number[]): ConvGeometry {
+    return convGeometry(input, this.spec.shape, this.spec);
+  }
+
+  /** Records the convolution of `x`; returns the output tensor (from the pool) and releases its scratch. */
+  encode(r: Recorder, x: GpuTensor): GpuTensor {
+    const geo = this.geometry(x.shape);
+    const y = this.gpu.empty([geo.n, geo.o, geo.ho, geo.wo]);
+    const scratch: GpuTensor[] = [];
+    const act = this.activation;
+    switch (this.algorithm) {
+      case 'implicit-gemm':
+        encodeImplicitGemmConv(r, { x, w: this.w!, bias: this.bias, y }, geo, act);
+        break;
+      case 'depthwise':
+        encodeDepthwiseConv(r, { x, w: this.w!, bias: this.bias, y }, geo, act);
+        break;
+      case 'im2col-gemm': {
+        const cols = this.gpu.empty([geo.groups * geo.k * geo.n * geo.ho * geo.wo]);
+        scratch.push(cols);
+        encodeIm2colGemmConv(r, { x, w: this.w!, bias: this.bias, y }, cols, geo, act);
+        break;
+      }
+      case 'im2col-spmm': {
+        const s = this.sparse!;
+        const cols = this.gpu.empty([geo.groups * geo.k * geo.n * geo.ho * geo.wo]);
+        scratch.push(cols);
+        encodeIm2colSpmmConv(
+          r,
+          { x, rowPtr: s.rowPtr, colIdx: s.colIdx, values: s.values, bias: this.bias, y },
+          cols,
+          geo,
+          s.source,
+          act,
+        );
+        break;
+      }
+      case 'direct-sparse': {
+        const s = this.sparse!;
+        const xp = this.gpu.empty([geo.n, geo.c, geo.h + geo.pt + geo.pb, geo.w + geo.pl + geo.pr]);
+        scratch.push(xp);
+        encodePad(r, x, xp, geo);
+        encodeDirectSparseConv(
+          r,
+          {
+            xp,
+            rowPtr: s.rowPtr,
+            offsets: this.offsetsFor(geo, s.csr),
+            values: s.values,
+            bias: this.bias,
+            y,
+          },
+          geo,
+          s.source,
+          act,
+        );
+        break;
+      }
+    }
+    // Scratch goes back to the pool now: later work in the queue runs after this layer's dispatches.
+    for (const t of scratch) this.gpu.release(t);
+    return y;
+  }
+
+  /** Stretched offsets depend on the padded input width, so they are made once per input size. */
+  private offsetsFor(geo: ConvGeometry, csr: CsrMatrix): GpuTensor {
+    const key = geometryKey({ ...geo, n: 1 });
+    let t = this.offsets.get(key);
+    if (!t) {
+      t = this.own(this.gpu.tensor([csr.colIdx.length], stretchOffsets(csr, geo)));
+      this.offsets.set(key, t);
+    }
+    return t;
+  }
+
+  destroy(): void {
+    for (const t of this.owned) this.gpu.release(t);
+    this.owned.length = 0;
+    this.offsets.clear();
+  }
+}
+
+export interface FcSpec {
+  /** [outputs, inputs] row-major (ONNX Gemm with transB = 1). */
+  readonly weights: Float32Array;
+  readonly outputs: number;
+  readonly bias?: Float32Array;
+  readonly activation?: Activation;
+  /** `auto` (default): sparse at sparsity ≥ 0.6, else dense GEMM. */
+  readonly algorithm?: 'dense' | 'sparse' | 'auto';
+  readonly shared?: SharedWeights;
+}
+
+/** A fully-connected layer: a dense GEMM (a 1×1 conv on [batch, inputs, 1, 1]) or CSR SpMV/SpMM. */
+export class FcLayer {
+  readonly algorithm: 'dense' | 'sparse';
+  readonly inputs: number;
+  private readonly conv: Conv2dLayer | undefined;
+  private readonly sparse: SparseUpload | undefined;
+  private readonly bias: GpuTensor | undefined;
+
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly spec: FcSpec,
+  ) {
+    this.inputs = spec.weights.length / spec.outputs;
+    if (!Number.isInteger(this.inputs))
+      throw new GpuError(
+        'invalid-argument',
+        `${spec.weights.length} weights do not form ${spec.outputs} rows.`,
+      );
+    const sparsity = spec.weights.length === 0 ? 0 : 1 - countNonzeros(spec.weights) / spec.weights.length;
+    const choice = spec.algorithm ?? 'auto';
+    this.algorithm = choice === 'auto' ? (sparsity >= SPARSE_CONV_THRESHOLD ? 'sparse' : 'dense') : choice;
+    if (this.algorithm === 'sparse') {
+      this.sparse = uploadSparse(
+        gpu,
+        denseToCsr({ rows: spec.outputs, cols: this.inputs, data: spec.weights }),
+        spec.shared,
+      );
+      this.bias = gpu.tensor([spec.outputs], spec.bias ?? new Float32Array(spec.outputs));
+    } else {
+      this.conv = new Conv2dLayer(gpu, {
+        weights: spec.weights,
+        shape: [spec.outputs, this.inputs, 1, 1],
+        ...(spec.bias ? { bias: spec.bias } : {}),
+        activation: spec.activation ?? 'none',
+        algorithm: 'implicit-gemm',
+      });
+    }
+  }
+
+  /** Records y [batch, outputs] = act(x·Wᵀ + b) for x [batch, inputs]. */
+  encode(r: Recorder, x: GpuTensor): GpuTensor {
+    const batch = x.shape[0]!;
+    if (x.size !== batch * this.inputs)
+      throw new GpuError(
+        'invalid-argument',
+        `FC input [${x.shape.join(', ')}] does not have ${this.inputs} features per row.`,
+      );
+    if (this.conv) {
+      const y = this.conv.encode(r, { ...x, shape: [batch, this.inputs, 1, 1] });
+      return { ...y, shape: [batch, this.spec.outputs] };
+    }
+    const s = this.sparse!;
+    const y = this.gpu.empty([batch, this.spec.outputs]);
+    encodeSparseFc(
+      r,
+      { x, rowPtr: s.rowPtr, colIdx: s.colIdx, values: s.values, bias: this.bias!, y },
+      batch,
+      this.inputs,
+      this.spec.outputs,
+      s.source,
+      this.spec.activation ?? 'none',
+    );
+    return y;
+  }
+
+  destroy(): void {
+    this.conv?.destroy();
+    if (this.sparse)
+      for (const t of [this.sparse.rowPtr, this.sparse.colIdx, ...this.sparse.values]) this.gpu.release(t);
+    if (this.bias) this.gpu.release(this.bias);
+  }
+}
