@@ -1,15 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type Gpu, requestDevice } from '@zeroskip/gpu';
+import { type ConformanceResult, runConformance } from '@zeroskip/gpu/conformance';
 import { environment } from './environment.js';
 import { consoleTable, markdownReport } from './report.js';
 import type { BenchResult, BenchTable } from './results.js';
 import { quantizerTable } from './tables/quantizers.js';
 import { sparseCodec } from './tables/sparse-codec.js';
+import { sparseConvTable } from './tables/sparse-conv.js';
 
-const TABLES: readonly BenchTable[] = [sparseCodec, quantizerTable];
+const TABLES: readonly BenchTable[] = [sparseCodec, quantizerTable, sparseConvTable];
 
-const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N]
+const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--conformance]
 tables: ${TABLES.map((t) => t.id).join(', ')}`;
 
 function fail(message: string): never {
@@ -43,23 +46,79 @@ async function main(): Promise<void> {
   if (unknown?.length) fail(`unknown table(s) ${unknown.join(', ')}.`);
   const seed = Number(args.seed ?? 42);
   if (!Number.isInteger(seed)) fail(`--seed must be an integer, got ${args.seed}.`);
+  const batches = args.batches?.split(',').map(Number);
+  if (batches?.some((b) => !Number.isInteger(b) || b < 1))
+    fail(`--batches takes positive integers, got ${args.batches}.`);
 
-  const env = environment();
-  console.log(
-    `Zeroskip bench, ${suite} suite, seed ${seed}: ${env.cpu}, Node ${env.node}, commit ${env.commit}`,
-  );
-  const sections: { table: BenchTable; results: BenchResult[] }[] = [];
-  for (const table of TABLES.filter((t) => !only || only.includes(t.id))) {
-    const results = await table.run({ suite, seed, progress: progressBar(table.id) });
-    sections.push({ table, results });
-    console.log(consoleTable(table, results));
-  }
-  if (args.json)
-    write(
-      args.json,
-      `${JSON.stringify({ environment: env, suite, seed, tables: sections.map((s) => ({ id: s.table.id, title: s.table.title, reference: s.table.reference, results: s.results })) }, null, 2)}\n`,
+  let device: Gpu | undefined;
+  const gpu = async () => {
+    device ??= await requestDevice();
+    return device;
+  };
+  try {
+    const env = environment();
+    console.log(
+      `Zeroskip bench, ${suite} suite, seed ${seed}: ${env.cpu}, Node ${env.node}, commit ${env.commit}`,
     );
-  if (args.markdown) write(args.markdown, markdownReport(env, sections));
+    let conformance: ConformanceResult[] | undefined;
+    if (args.conformance) {
+      const g = await gpu();
+      console.log(
+        `\nConformance on ${g.adapter.description || g.adapter.device} (${g.adapter.vendor} ${g.adapter.architecture})`,
+      );
+      conformance = await runConformance(g, {
+        onResult: (r) =>
+          console.log(
+            `${r.ok ? 'pass' : 'FAIL'}  ${r.group}: ${r.name}${r.error ? `\n      ${r.error}` : ''}`,
+          ),
+      });
+      console.log(
+        `conformance: ${conformance.filter((r) => r.ok).length} passed, ${conformance.filter((r) => !r.ok).length} failed`,
+      );
+    }
+    const sections: { table: BenchTable; results: BenchResult[] }[] = [];
+    for (const table of TABLES.filter((t) => !only || only.includes(t.id))) {
+      const results = await table.run({
+        suite,
+        seed,
+        gpu,
+        progress: progressBar(table.id),
+        ...(batches ? { batches } : {}),
+      });
+      sections.push({ table, results });
+      console.log(consoleTable(table, results));
+    }
+    const adapter = device
+      ? { ...device.adapter, features: device.features, limits: device.limits }
+      : undefined;
+    const record = {
+      environment: { ...env, adapter },
+      suite,
+      seed,
+      conformance,
+      tables: sections.map((x) => ({
+        id: x.table.id,
+        title: x.table.title,
+        reference: x.table.reference,
+        results: x.results,
+      })),
+    };
+    if (args.json) write(args.json, `${JSON.stringify(record, null, 2)}\n`);
+    if (args.markdown)
+      write(
+        args.markdown,
+        markdownReport(
+          {
+            ...env,
+            adapter: adapter ? `${adapter.vendor} ${adapter.description || adapter.device}` : 'none',
+          },
+          sections,
+        ),
+      );
+    if (conformance?.some((r) => !r.ok)) process.exitCode = 1;
+  } finally {
+    device?.destroy();
+  }
 }
 
 function parse() {
@@ -70,6 +129,8 @@ function parse() {
       json: { type: 'string' },
       markdown: { type: 'string' },
       seed: { type: 'string' },
+      conformance: { type: 'boolean' },
+      batches: { type: 'string' },
     },
   }).values;
 }

@@ -11,6 +11,8 @@ export interface Environment {
   readonly cpu: string;
   readonly cores: number;
   readonly packages: Readonly<Record<string, string>>;
+  /** The WebGPU adapter, where a table used one. */
+  readonly adapter?: string;
 }
 
 function commit(): string {

@@ -41,7 +41,7 @@ export function markdownReport(
   const out = [
     '# Zeroskip benchmark report',
     '',
-    `Measured ${env.date} at commit \`${env.commit}\` on ${env.cpu} (${env.cores} cores), ${env.os}, Node ${env.node}.`,
+    `Measured ${env.date} at commit \`${env.commit}\` on ${env.cpu} (${env.cores} cores), ${env.os}, Node ${env.node}; WebGPU adapter: ${env.adapter ?? 'none'}.`,
     `Packages: ${Object.entries(env.packages)
       .map(([k, v]) => `${k}@${v}`)
       .join(', ')}.`,

@@ -1,3 +1,4 @@
+import type { Gpu } from '@zeroskip/gpu';
 import type { Timing } from './measure.js';
 
 /** How a figure was timed: GPU timestamp queries, or host wall clock. */
@@ -25,5 +26,9 @@ export interface BenchTable {
 export interface BenchContext {
   readonly suite: 'quick' | 'full';
   readonly seed: number;
+  /** Batch sizes to run where a table has several (default: the table's own). */
+  readonly batches?: readonly number[];
+  /** The WebGPU device, opened on first use. */
+  gpu(): Promise<Gpu>;
   progress(done: number, total: number, label: string): void;
 }

@@ -1,0 +1,170 @@
+import { Conv2dLayer, type ConvAlgorithm, type Gpu, type GpuTensor } from '@zeroskip/gpu';
+import { pruneByRate } from '@zeroskip/quant';
+import { type ConvLayerShape, PAPER_LAYERS, QUICK_LAYERS } from '../layers-zoo.js';
+import { summarize, type Timing } from '../measure.js';
+import type { BenchContext, BenchResult, BenchTable } from '../results.js';
+import { gaussian } from '../rng.js';
+
+const SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+type Algo = Exclude<ConvAlgorithm, 'depthwise'>;
+
+/** Median GPU time (ms) of one layer's dispatches over `iterations` profiled submissions. */
+async function timeLayer(
+  gpu: Gpu,
+  layer: Conv2dLayer,
+  x: GpuTensor,
+  warmup: number,
+  iterations: number,
+): Promise<Timing & { clock: string }> {
+  const once = async (profile: boolean) => {
+    const record = (r: Parameters<Parameters<Gpu['submit']>[0]>[0]) => gpu.release(layer.encode(r, x));
+    if (!profile) return void (await gpu.submit(record));
+    return gpu.profile(record);
+  };
+  for (let i = 0; i < warmup; i++) await once(false);
+  const samples: number[] = [];
+  let clock = 'gpu-submit-wall';
+  for (let i = 0; i < iterations; i++) {
+    const p = await once(true);
+    if (p) {
+      samples.push(p.ms);
+      clock = p.clock;
+    }
+  }
+  return { ...summarize(samples), clock };
+}
+
+export const sparseConvTable: BenchTable = {
+  id: 'sparse-conv',
+  title: 'Per-layer sparse convolution (Escort; Fang et al.)',
+  reference:
+    'Escort: direct sparse conv 2.63× over im2col + GEMM (cuBLAS) and 3.07× over im2col + CSR SpMM (cuSPARSE) on average. Weights are seeded Gaussian pruned by magnitude; GPU time per layer, pad and im2col included.',
+  async run(ctx: BenchContext): Promise<BenchResult[]> {
+    const full = ctx.suite === 'full';
+    const gpu = await ctx.gpu();
+    const layers = full ? PAPER_LAYERS : QUICK_LAYERS;
+    const batches = ctx.batches ?? (full ? [1, 32] : [1]);
+    const [warmup, iterations] = full ? [3, 15] : [1, 3];
+    const results: BenchResult[] = [];
+    const total = layers.length * batches.length;
+    let done = 0;
+    for (const l of layers) {
+      const sparsities = full
+        ? [...SPARSITIES, ...(l.paperSparsity ? [l.paperSparsity] : [])]
+        : [0.5, 0.9, ...(l.paperSparsity ? [l.paperSparsity] : [])];
+      for (const batch of batches) {
+        ctx.progress(done++, total, `${l.network} ${l.name} batch ${batch}`);
+        const [c, h, w] = l.input;
+        const shape = [l.outputs, c / l.groups, l.kernel, l.kernel] as const;
+        const base = gaussian(
+          shape.reduce((a, b) => a * b, 1),
+          ctx.seed,
+        );
+        let x: GpuTensor | undefined;
+        try {
+          x = gpu.tensor([batch, c, h, w], gaussian(batch * c * h * w, ctx.seed + 1));
+        } catch (e) {
+          results.push(skipped(l, batch, 0, 'all', e));
+          continue;
+        }
+        const measure = async (algorithm: Algo, sparsity: number) => {
+          const weights = pruneByRate(base, sparsity).weights;
+          const layer = new Conv2dLayer(gpu, {
+            weights,
+            shape,
+            pads: [l.pad, l.pad, l.pad, l.pad],
+            stride: [l.stride, l.stride],
+            groups: l.groups,
+            algorithm,
+          });
+          try {
+            const t = await timeLayer(gpu, layer, x!, warmup, iterations);
+            results.push({
+              table: 'sparse-conv',
+              case: `${l.network} ${l.name}`,
+              params: {
+                algorithm,
+                batch,
+                sparsity,
+                shape: `${c}x${h}x${w}->${l.outputs} k${l.kernel} g${l.groups}`,
+                seed: ctx.seed,
+              },
+              metric: 'time',
+              unit: 'ms',
+              value: t.median,
+              timing: {
+                median: t.median,
+                p10: t.p10,
+                p90: t.p90,
+                samples: t.samples,
+                clock: t.clock as 'wall',
+              },
+            });
+          } catch (e) {
+            results.push(skipped(l, batch, sparsity, algorithm, e));
+          } finally {
+            layer.destroy();
+          }
+        };
+        // dense kernels cost the same at any sparsity: measured once, on the first sparsity's weights
+        for (const algorithm of ['implicit-gemm', 'im2col-gemm'] as const)
+          await measure(algorithm, sparsities[0]!);
+        for (const sparsity of sparsities)
+          for (const algorithm of ['im2col-spmm', 'direct-sparse'] as const)
+            await measure(algorithm, sparsity);
+        gpu.release(x);
+        results.push(...speedups(results, `${l.network} ${l.name}`, batch));
+      }
+    }
+    ctx.progress(total, total, 'done');
+    return results;
+  },
+};
+
+function skipped(
+  l: ConvLayerShape,
+  batch: number,
+  sparsity: number,
+  algorithm: string,
+  e: unknown,
+): BenchResult {
+  return {
+    table: 'sparse-conv',
+    case: `${l.network} ${l.name}`,
+    params: { algorithm, batch, sparsity, skipped: (e as Error).message },
+    metric: 'time',
+    unit: 'ms',
+    value: Number.NaN,
+  };
+}
+
+/** Direct sparse over each baseline, per sparsity, from the times just measured for one layer and batch. */
+function speedups(all: readonly BenchResult[], name: string, batch: number): BenchResult[] {
+  const times = all.filter(
+    (r) => r.case === name && r.params.batch === batch && r.metric === 'time' && Number.isFinite(r.value),
+  );
+  const at = (algorithm: string, sparsity?: number) =>
+    times.find(
+      (r) => r.params.algorithm === algorithm && (sparsity === undefined || r.params.sparsity === sparsity),
+    )?.value;
+  const out: BenchResult[] = [];
+  for (const r of times.filter((t) => t.params.algorithm === 'direct-sparse')) {
+    const sparsity = r.params.sparsity as number;
+    for (const [baseline, t] of [
+      ['im2col-gemm', at('im2col-gemm')],
+      ['im2col-spmm', at('im2col-spmm', sparsity)],
+      ['implicit-gemm', at('implicit-gemm')],
+    ] as const) {
+      if (t !== undefined)
+        out.push({
+          table: 'sparse-conv',
+          case: name,
+          params: { batch, sparsity, over: baseline },
+          metric: 'speedup of direct sparse',
+          unit: '×',
+          value: t / r.value,
+        });
+    }
+  }
+  return out;
+}
