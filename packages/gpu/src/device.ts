@@ -43,7 +43,8 @@ async function findGpu(): Promise<GPU> {
     // A computed specifier keeps browser bundlers from resolving the Node-only package.
     const name = 'webgpu';
     const mod = (await import(/* @vite-ignore */ name)) as { create(flags: string[]): GPU };
-    return mod.create([]);
+    // Dawn rounds timestamps to ~65 µs by default (a browser timing-attack mitigation); Node needs real ones.
+    return mod.create(['disable-dawn-features=timestamp_quantization']);
   } catch {
     throw new GpuError(
       'no-adapter',

@@ -15,18 +15,22 @@ const TK = 16;
 function im2colFn(geo: ConvGeometry): string {
   const { c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, cg, ho, wo } = geo;
   return /* wgsl */ `
-fn im2col(k: u32, p: u32, g: u32) -> f32 {
-  let ci = k / ${u(kh * kw)};
-  let r = k % ${u(kh * kw)};
-  let ky = r / ${u(kw)};
-  let kx = r % ${u(kw)};
+/** Where output pixel p's window starts: input row/column of tap (0, 0) and the image's channel base. */
+fn pixelOrigin(p: u32, g: u32) -> vec3i {
   let n = p / ${u(ho * wo)};
   let s = p % ${u(ho * wo)};
-  let iy = i32((s / ${u(wo)}) * ${u(sh)} + ky * ${u(dh)}) - ${pt};
-  let ix = i32((s % ${u(wo)}) * ${u(sw)} + kx * ${u(dw)}) - ${pl};
+  return vec3i(i32((s / ${u(wo)}) * ${u(sh)}) - ${pt}, i32((s % ${u(wo)}) * ${u(sw)}) - ${pl}, i32((n * ${u(c)} + g * ${u(cg)}) * ${u(h * w)}));
+}
+/** The im2col value of GEMM row k for a pixel whose window starts at origin, or 0 in the padding. */
+fn im2colAt(k: u32, origin: vec3i) -> f32 {
+  let ci = k / ${u(kh * kw)};
+  let r = k % ${u(kh * kw)};
+  let iy = origin.x + i32((r / ${u(kw)}) * ${u(dh)});
+  let ix = origin.y + i32((r % ${u(kw)}) * ${u(dw)});
   if (iy < 0 || iy >= ${h} || ix < 0 || ix >= ${w}) { return 0.0; }
-  return x[((n * ${u(c)} + g * ${u(cg)} + ci) * ${u(h)} + u32(iy)) * ${u(w)} + u32(ix)];
-}`;
+  return x[u32(origin.z) + ci * ${u(h * w)} + u32(iy) * ${u(w)} + u32(ix)];
+}
+fn im2col(k: u32, p: u32, g: u32) -> f32 { return im2colAt(k, pixelOrigin(p, g)); }`;
 }
 
 function gemmWgsl(geo: ConvGeometry, activation: Activation, implicit: boolean): string {
@@ -37,7 +41,7 @@ function gemmWgsl(geo: ConvGeometry, activation: Activation, implicit: boolean):
   const tilesM = Math.ceil(m / TILE);
   const total = tilesN * tilesM * geo.groups;
   const [nx] = grid(total, 65535);
-  const loadB = implicit ? 'im2col(kb, pb, g)' : `cols[(g * ${u(k)} + kb) * ${u(p)} + pb]`;
+  const loadB = implicit ? 'im2colAt(kb, origin)' : `cols[(g * ${u(k)} + kb) * ${u(p)} + pb]`;
   return /* wgsl */ `
 ${bindings([
   [implicit ? 'x' : 'cols', 'array<f32>', 'read'],
@@ -60,6 +64,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let m0 = tm * ${u(TILE)};
   let p0 = tn * ${u(TILE)};
   var acc: array<f32, 16>;
+  // 256 threads load B elements e = li + 256·i, so each thread's column (pixel) is li % 64 throughout
+  let pb = p0 + li % ${u(TILE)};
+  ${implicit ? `let origin = pixelOrigin(min(pb, ${u(p - 1)}), g);` : ''}
   for (var k0 = 0u; k0 < ${u(k)}; k0 += ${u(TK)}) {
     for (var i = 0u; i < 4u; i++) {
       let e = li + i * 256u;
@@ -71,7 +78,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       As[kk * ${u(TILE)} + mm] = a;
       let pp = e % ${u(TILE)};
       let kr = e / ${u(TILE)};
-      let pb = p0 + pp;
       let kb = k0 + kr;
       var b = 0.0;
       if (pb < ${u(p)} && kb < ${u(k)}) { b = ${loadB}; }
