@@ -1,3 +1,4 @@
+import { seededRandom } from '@zeroskip/quant';
 import type { Gpu } from '../device.js';
 import { GpuError } from '../errors.js';
 import { type ConvParams, convGeometry } from '../geometry.js';
@@ -8,7 +9,7 @@ import { assertClose, assertThrows } from './assert.js';
 import type { ConformanceCase } from './case.js';
 import { randomArray } from './data.js';
 
-interface Case {
+export interface Case {
   readonly x: [number, number, number, number];
   readonly o: number;
   readonly k: [number, number];
@@ -25,6 +26,36 @@ const CASES: Case[] = [
   { x: [3, 8, 8, 8], o: 12, k: [3, 3], p: { groups: 4, pads: [1, 1, 1, 1] }, act: 'sigmoid' },
   { x: [1, 70, 5, 6], o: 3, k: [2, 2], p: { stride: [1, 2] }, act: 'none' },
 ];
+
+/** Shapes drawn from a fixed seed (so a failure reproduces) within the ranges the fixed cases cover. */
+export function randomConvCases(count: number, seed: number): Case[] {
+  const r = seededRandom(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+  return Array.from({ length: count }, () => {
+    const groups = pick([1, 1, 2, 3]);
+    const k = pick([1, 2, 3, 5]);
+    const d = k > 1 ? pick([1, 2]) : 1;
+    const pad = pick([0, 1, 2]);
+    const extent = d * (k - 1) + 1;
+    return {
+      x: [
+        pick([1, 3]),
+        groups * (1 + Math.floor(r() * 12)),
+        extent + Math.floor(r() * 12),
+        extent + Math.floor(r() * 12),
+      ],
+      o: groups * (1 + Math.floor(r() * 24)),
+      k: [k, k],
+      p: {
+        stride: [pick([1, 2]), pick([1, 2])],
+        pads: [pad, pick([0, 1, 2]), pad, pick([0, 1, 2])],
+        dilation: [d, d],
+        groups,
+      },
+      act: pick(['none', 'relu', 'relu6'] as const),
+    };
+  });
+}
 
 const DEPTHWISE: Case[] = [
   { x: [3, 5, 11, 9], o: 10, k: [3, 3], p: { groups: 5, stride: [2, 2], pads: [1, 1, 1, 1] }, act: 'relu6' },
@@ -69,7 +100,7 @@ const describeCase = (c: Case) =>
   `x [${c.x}] → ${c.o}, kernel ${c.k.join('×')}, ${JSON.stringify(c.p)}, ${c.act}`;
 
 export const denseCases: ConformanceCase[] = [
-  ...CASES.map((c, i) => ({
+  ...[...CASES, ...randomConvCases(3, 2026)].map((c, i) => ({
     group: 'dense conv',
     name: `implicit GEMM and im2col + GEMM: ${describeCase(c)}`,
     run: async (g: Gpu) => {

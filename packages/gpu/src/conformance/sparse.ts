@@ -12,6 +12,7 @@ import type { Activation } from '../wgsl.js';
 import { assertClose } from './assert.js';
 import type { ConformanceCase } from './case.js';
 import { randomArray } from './data.js';
+import { randomConvCases } from './dense.js';
 
 const SPARSITIES = [0, 0.5, 0.9, 0.99, 1];
 
@@ -147,6 +148,11 @@ export const sparseCases: ConformanceCase[] = [
   ),
   conv('groups, pad 0, codebook values (4-bit shared weights)', (g) =>
     checkSparseConv(g, [3, 8, 7, 7], 12, [3, 3], { groups: 2 }, 'relu', 'codebook'),
+  ),
+  ...randomConvCases(3, 7).map((c, i) =>
+    conv(`random shape ${i + 1}: x [${c.x}] → ${c.o}, ${c.k.join('×')}, ${JSON.stringify(c.p)}`, (g) =>
+      checkSparseConv(g, c.x, c.o, c.k, c.p, c.act, i === 2 ? 'codebook' : 'f32'),
+    ),
   ),
   ...(
     [
