@@ -96,20 +96,22 @@ function strides(shape: readonly number[]): number[] {
   return shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
 }
 
-/** numpy-style broadcasting binary op. */
+/** numpy-style broadcasting binary op; 'float64' precision keeps integers exact (shape arithmetic). */
 export function binaryReference(
-  a: Float32Array,
+  a: ArrayLike<number>,
   aShape: readonly number[],
-  b: Float32Array,
+  b: ArrayLike<number>,
   bShape: readonly number[],
   op: (x: number, y: number) => number,
-): { data: Float32Array; shape: number[] } {
+  precision: 'float32' | 'float64' = 'float32',
+): { data: Float32Array | Float64Array; shape: number[] } {
   const rank = Math.max(aShape.length, bShape.length);
   const pa = [...Array(rank - aShape.length).fill(1), ...aShape];
   const pb = [...Array(rank - bShape.length).fill(1), ...bShape];
   const shape = pa.map((d, i) => Math.max(d, pb[i]!));
   const [sa, sb, so] = [strides(pa), strides(pb), strides(shape)];
-  const data = new Float32Array(shape.reduce((x, y) => x * y, 1));
+  const size = shape.reduce((x, y) => x * y, 1);
+  const data = precision === 'float64' ? new Float64Array(size) : new Float32Array(size);
   for (let e = 0; e < data.length; e++) {
     let ia = 0;
     let ib = 0;

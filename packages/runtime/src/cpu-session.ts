@@ -1,0 +1,63 @@
+import { cpuOps } from './cpu-ops.js';
+import { RuntimeError } from './errors.js';
+import type { Graph } from './graph.js';
+import type { Tensor } from './tensor.js';
+
+/** Checks the caller's inputs against the graph: names, dtype, known dimensions, finite values. */
+export function checkInputs(g: Graph, inputs: Readonly<Record<string, Tensor>>): void {
+  for (const gi of g.inputs) {
+    const t = inputs[gi.name];
+    if (!t)
+      throw new RuntimeError(
+        'invalid-input',
+        `input '${gi.name}' is missing; the model takes ${g.inputs.map((i) => `'${i.name}' [${i.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`).join(', ')}.`,
+      );
+    if (
+      gi.shape.length > 0 &&
+      (t.shape.length !== gi.shape.length || gi.shape.some((d, i) => d > 0 && d !== t.shape[i]))
+    ) {
+      throw new RuntimeError(
+        'invalid-input',
+        `input '${gi.name}' has shape [${t.shape.join(', ')}] but the model expects [${gi.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}].`,
+      );
+    }
+    if (t.dtype === 'float32') {
+      const bad = (t.data as Float32Array).findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0)
+        throw new RuntimeError(
+          'invalid-input',
+          `input '${gi.name}' holds ${t.data[bad]} at element ${bad}; inputs must be finite numbers.`,
+        );
+    }
+  }
+  for (const name of Object.keys(inputs)) {
+    if (!g.inputs.some((i) => i.name === name))
+      throw new RuntimeError(
+        'invalid-input',
+        `the model has no input named '${name}'; its inputs are ${g.inputs.map((i) => `'${i.name}'`).join(', ')}.`,
+      );
+  }
+}
+
+/** Runs the graph on the CPU node by node, freeing each value after its last reader. */
+export function runCpu(g: Graph, inputs: Readonly<Record<string, Tensor>>): Record<string, Tensor> {
+  checkInputs(g, inputs);
+  const ops = cpuOps(g.opset);
+  const values = new Map<string, Tensor>([...g.initializers, ...Object.entries(inputs)]);
+  const lastUse = new Map<string, number>();
+  g.nodes.forEach((n, i) => {
+    for (const v of n.inputs) lastUse.set(v, i);
+  });
+  g.nodes.forEach((n, i) => {
+    const results = ops[n.op]!(
+      n,
+      n.inputs.map((v) => (v === '' ? undefined : values.get(v))),
+    );
+    n.outputs.forEach((o, k) => {
+      if (results[k]) values.set(o, results[k]);
+    });
+    for (const v of n.inputs)
+      if (lastUse.get(v) === i && !g.initializers.has(v) && !g.outputs.includes(v)) values.delete(v);
+  });
+  return Object.fromEntries(g.outputs.map((o) => [o, values.get(o)!]));
+}

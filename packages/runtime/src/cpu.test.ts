@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import onnxProto from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { runCpu } from './cpu-session.js';
+import { RuntimeError } from './errors.js';
+import { readNpy, writeNpy } from './npy.js';
+import { importOnnx } from './onnx.js';
+import { optimize } from './passes.js';
+import { float32, int64 } from './tensor.js';
+
+const { onnx } = onnxProto;
+const MODELS = new URL('../../../../shared/models/', import.meta.url);
+const load = (f: string) => new Uint8Array(readFileSync(new URL(f, MODELS)));
+
+/** |got − want| ≤ 1e-4·max|want| + 1e-5, the acceptance bound against ONNX Runtime. */
+function expectOrtClose(got: Float32Array, want: Float32Array): void {
+  const tol = 1e-4 * want.reduce((m, v) => Math.max(m, Math.abs(v)), 0) + 1e-5;
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+  expect(worst).toBeLessThanOrEqual(tol);
+}
+
+describe('CPU executor on the reference models (ONNX Runtime outputs)', () => {
+  for (const name of ['lenet5', 'squeezenet1_1', 'mobilenet_v2']) {
+    it(`${name}: raw and optimized graphs match within 1e-4·max|y| + 1e-5`, () => {
+      const graph = importOnnx(load(`${name}.onnx`));
+      const input = readNpy(load(`${name}.input.npy`));
+      const want = readNpy(load(`${name}.output.npy`)).data as Float32Array;
+      const optimized = optimize(graph);
+      expect(optimized.nodes.length).toBeLessThanOrEqual(graph.nodes.length);
+      for (const g of [graph, optimized]) {
+        const out = runCpu(g, { input }).output!;
+        expectOrtClose(out.data as Float32Array, want);
+      }
+    });
+  }
+});
+
+describe('.npy', () => {
+  it('round-trips float32, int64 and uint8 and reads NumPy-written files', () => {
+    for (const t of [
+      float32([2, 3], Float32Array.from([1, 2, 3, 4, 5, -6.5])),
+      int64([3], [1, -2, 2 ** 40]),
+      { dtype: 'uint8' as const, shape: [4], data: Uint8Array.from([0, 1, 254, 255]) },
+      float32([], Float32Array.of(7)),
+    ]) {
+      const back = readNpy(writeNpy(t));
+      expect(back.dtype).toBe(t.dtype);
+      expect(back.shape).toEqual(t.shape);
+      expect(Array.from(back.data)).toEqual(Array.from(t.data));
+    }
+    expect(readNpy(load('lenet5.input.npy')).shape).toEqual([1, 1, 28, 28]);
+  });
+
+  it('rejects truncated and corrupt files with RuntimeError', () => {
+    const good = writeNpy(float32([8], new Float32Array(8)));
+    for (const bad of [
+      good.subarray(0, 20),
+      good.subarray(0, good.length - 4),
+      Uint8Array.from([1, 2, 3]),
+      new TextEncoder().encode("\x93NUMPY\x01\x00\x10\x00{'descr': '<c8'}"),
+    ]) {
+      expect(() => readNpy(bad)).toThrow(RuntimeError);
+    }
+  });
+});
+
+describe('bad input', () => {
+  const graph = importOnnx(load('lenet5.onnx'));
+  it('names missing inputs, wrong shapes and NaN', () => {
+    expect(() => runCpu(graph, {})).toThrow(/input 'input' is missing/);
+    expect(() => runCpu(graph, { input: float32([1, 1, 28, 27]) })).toThrow(/expects \[1, 1, 28, 28\]/);
+    const nan = new Float32Array(784);
+    nan[5] = Number.NaN;
+    expect(() => runCpu(graph, { input: float32([1, 1, 28, 28], nan) })).toThrow(/NaN at element 5/);
+  });
+  it('rejects corrupt model bytes and unsupported ops by name', () => {
+    expect(() => importOnnx(Uint8Array.from([1, 2, 3, 4, 5]))).toThrow(RuntimeError);
+    const model = onnx.ModelProto.decode(load('lenet5.onnx'));
+    const relu = model.graph!.node!.find((n) => n.opType === 'Relu')!;
+    relu.opType = 'Relx';
+    const patched = onnx.ModelProto.encode(model).finish();
+    expect(() => importOnnx(patched)).toThrow(/op Relx \(node '.*'\) is not supported; supported ops: Conv/);
+    model.opsetImport[0]!.version = 9;
+    expect(() => importOnnx(onnx.ModelProto.encode(model).finish())).toThrow(/opset 9/);
+  });
+});

@@ -1,0 +1,43 @@
+import type { Tensor } from './tensor.js';
+
+export type AttributeValue = number | string | number[] | string[] | Tensor;
+
+/** One operation: ONNX's op type, inputs and outputs by value name ('' for an absent optional input). */
+export interface GraphNode {
+  readonly op: string;
+  readonly name: string;
+  readonly inputs: string[];
+  readonly outputs: string[];
+  readonly attrs: Record<string, AttributeValue>;
+}
+
+export interface GraphInput {
+  readonly name: string;
+  /** Sizes; a symbolic or unknown dimension is -1. */
+  readonly shape: readonly number[];
+  readonly dtype: string;
+}
+
+/** A model: nodes in topological order, constant tensors by name, graph inputs and outputs. */
+export interface Graph {
+  readonly nodes: GraphNode[];
+  readonly initializers: Map<string, Tensor>;
+  readonly inputs: GraphInput[];
+  readonly outputs: string[];
+  readonly opset: number;
+}
+
+export function attrNumber(n: GraphNode, key: string, fallback: number): number {
+  const v = n.attrs[key];
+  return typeof v === 'number' ? v : fallback;
+}
+
+export function attrNumbers(n: GraphNode, key: string): number[] | undefined {
+  const v = n.attrs[key];
+  return Array.isArray(v) ? (v as number[]) : undefined;
+}
+
+export function attrString(n: GraphNode, key: string, fallback: string): string {
+  const v = n.attrs[key];
+  return typeof v === 'string' ? v : fallback;
+}

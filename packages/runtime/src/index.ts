@@ -1,0 +1,15 @@
+export { checkInputs, runCpu } from './cpu-session.js';
+export { RuntimeError, type RuntimeErrorCode } from './errors.js';
+export type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
+export { readNpy, writeNpy } from './npy.js';
+export { type ImportOptions, importOnnx, MAX_OPSET, MIN_OPSET } from './onnx.js';
+export { isSupportedOp, SUPPORTED_OPS } from './ops.js';
+export {
+  foldBatchNorm,
+  foldConstants,
+  fuseActivations,
+  optimize,
+  removeIdentities,
+  removeUnused,
+} from './passes.js';
+export { type DType, float32, int64, type Tensor, tensor } from './tensor.js';

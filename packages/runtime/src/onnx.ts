@@ -1,0 +1,185 @@
+import onnxProto from 'onnx-proto';
+import { RuntimeError } from './errors.js';
+import type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
+import { isSupportedOp, SUPPORTED_OPS } from './ops.js';
+import { type Tensor, tensor } from './tensor.js';
+
+const { onnx } = onnxProto;
+type Long = { toNumber(): number };
+const num = (v: number | Long | null | undefined): number =>
+  v == null ? 0 : typeof v === 'number' ? v : v.toNumber();
+
+export const MIN_OPSET = 11;
+export const MAX_OPSET = 21;
+
+export interface ImportOptions {
+  /** Reads an external-data file named by a tensor's `location` (the `.onnx.data` beside the model). */
+  readonly externalData?: (location: string) => Uint8Array;
+}
+
+function toTensor(t: onnxProto.onnx.ITensorProto, options: ImportOptions): Tensor {
+  const name = t.name ?? '';
+  const dims = (t.dims ?? []).map(num);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0))
+    throw new RuntimeError('invalid-model', `tensor '${name}' has invalid dimensions [${dims.join(', ')}].`);
+  const count = dims.reduce((a, b) => a * b, 1);
+  let raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+    const entry = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
+    if (!entry.location)
+      throw new RuntimeError('invalid-model', `tensor '${name}' is external but names no location.`);
+    if (!options.externalData)
+      throw new RuntimeError(
+        'invalid-input',
+        `tensor '${name}' lives in '${entry.location}'; load the model from a file so that its external data can be read.`,
+      );
+    const file = options.externalData(entry.location);
+    const offset = Number(entry.offset ?? 0);
+    const length = entry.length === undefined ? file.length - offset : Number(entry.length);
+    if (!(offset >= 0 && length >= 0 && offset + length <= file.length))
+      throw new RuntimeError(
+        'corrupt-file',
+        `external data of '${name}' (offset ${offset}, length ${length}) lies outside '${entry.location}'.`,
+      );
+    raw = file.subarray(offset, offset + length);
+  }
+  const bytesOf = (size: number) => {
+    if (raw && raw.length !== count * size)
+      throw new RuntimeError(
+        'corrupt-file',
+        `tensor '${name}' holds ${raw.length} bytes but [${dims.join(', ')}] needs ${count * size}.`,
+      );
+    // a copy: protobufjs hands out views (Buffer slices in Node) into the whole model
+    return raw ? new Uint8Array(raw).buffer : undefined;
+  };
+  const T = onnx.TensorProto.DataType;
+  switch (t.dataType) {
+    case T.FLOAT: {
+      const b = bytesOf(4);
+      return tensor('float32', dims, b ? new Float32Array(b) : Float32Array.from(t.floatData ?? []));
+    }
+    case T.DOUBLE: {
+      const b = bytesOf(8);
+      return tensor('float32', dims, Float32Array.from(b ? new Float64Array(b) : (t.doubleData ?? [])));
+    }
+    case T.INT64: {
+      const b = bytesOf(8);
+      return tensor(
+        'int64',
+        dims,
+        b ? Float64Array.from(new BigInt64Array(b), Number) : Float64Array.from(t.int64Data ?? [], num),
+      );
+    }
+    case T.INT32: {
+      const b = bytesOf(4);
+      return tensor('int64', dims, Float64Array.from(b ? new Int32Array(b) : (t.int32Data ?? [])));
+    }
+    case T.UINT8:
+    case T.BOOL: {
+      const b = bytesOf(1);
+      return tensor(
+        t.dataType === T.BOOL ? 'bool' : 'uint8',
+        dims,
+        b ? new Uint8Array(b) : Uint8Array.from(t.int32Data ?? []),
+      );
+    }
+    default:
+      throw new RuntimeError(
+        'unsupported-op',
+        `tensor '${name}' has ONNX data type ${t.dataType}; float32, float64, int64, int32, uint8 and bool are supported.`,
+      );
+  }
+}
+
+function toAttribute(a: onnxProto.onnx.IAttributeProto, options: ImportOptions): AttributeValue {
+  const A = onnx.AttributeProto.AttributeType;
+  switch (a.type) {
+    case A.FLOAT:
+      return a.f ?? 0;
+    case A.INT:
+      return num(a.i);
+    case A.STRING:
+      return new TextDecoder().decode(a.s ?? new Uint8Array());
+    case A.TENSOR:
+      if (!a.t) throw new RuntimeError('invalid-model', `attribute '${a.name}' holds no tensor.`);
+      return toTensor(a.t, options);
+    case A.FLOATS:
+      return [...(a.floats ?? [])];
+    case A.INTS:
+      return (a.ints ?? []).map(num);
+    case A.STRINGS:
+      return (a.strings ?? []).map((s) => new TextDecoder().decode(s));
+    default:
+      throw new RuntimeError(
+        'unsupported-op',
+        `attribute '${a.name}' has type ${a.type}, which this runtime does not read.`,
+      );
+  }
+}
+
+/** Parses and validates an ONNX model (opsets 11–21) into the runtime's graph. */
+export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new RuntimeError('corrupt-file', `this is not a readable ONNX model (${(e as Error).message}).`);
+  }
+  const g = model.graph;
+  if (!g) throw new RuntimeError('invalid-model', 'the ONNX model has no graph.');
+  const opsetEntry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  const opset = num(opsetEntry?.version);
+  if (opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new RuntimeError(
+      'invalid-model',
+      `the model uses ONNX opset ${opset}; this runtime reads opsets ${MIN_OPSET}–${MAX_OPSET} (convert it with onnx.version_converter).`,
+    );
+  }
+  const initializers = new Map<string, Tensor>();
+  for (const t of g.initializer ?? []) initializers.set(t.name ?? '', toTensor(t, options));
+  const inputs: GraphInput[] = (g.input ?? [])
+    .filter((i) => !initializers.has(i.name ?? ''))
+    .map((i) => ({
+      name: i.name ?? '',
+      dtype: i.type?.tensorType?.elemType === onnx.TensorProto.DataType.INT64 ? 'int64' : 'float32',
+      shape: (i.type?.tensorType?.shape?.dim ?? []).map((d) =>
+        d.dimValue != null && num(d.dimValue) > 0 ? num(d.dimValue) : -1,
+      ),
+    }));
+  const known = new Set<string>([...initializers.keys(), ...inputs.map((i) => i.name), '']);
+  const nodes: GraphNode[] = (g.node ?? []).map((n, index) => {
+    const op = n.opType ?? '';
+    const name = n.name || `${op}_${index}`;
+    if (n.domain && n.domain !== 'ai.onnx')
+      throw new RuntimeError(
+        'unsupported-op',
+        `node '${name}' uses op ${n.domain}.${op} from a custom domain; only standard ONNX ops are supported.`,
+      );
+    if (!isSupportedOp(op))
+      throw new RuntimeError(
+        'unsupported-op',
+        `op ${op} (node '${name}') is not supported; supported ops: ${SUPPORTED_OPS.join(', ')}.`,
+      );
+    const nodeInputs = n.input ?? [];
+    const nodeOutputs = n.output ?? [];
+    for (const input of nodeInputs) {
+      if (!known.has(input))
+        throw new RuntimeError(
+          'invalid-model',
+          `node '${name}' reads '${input}', which no earlier node, input or initializer defines (the graph must be topologically sorted).`,
+        );
+    }
+    for (const output of nodeOutputs) known.add(output);
+    return {
+      op,
+      name,
+      inputs: [...nodeInputs],
+      outputs: [...nodeOutputs],
+      attrs: Object.fromEntries((n.attribute ?? []).map((a) => [a.name ?? '', toAttribute(a, options)])),
+    };
+  });
+  const outputs = (g.output ?? []).map((o) => o.name ?? '');
+  for (const o of outputs)
+    if (!known.has(o)) throw new RuntimeError('invalid-model', `graph output '${o}' is never computed.`);
+  return { nodes, initializers, inputs, outputs, opset };
+}
