@@ -328,13 +328,14 @@ function gather(node: GraphNode, inputs: (Tensor | undefined)[]): Tensor[] {
     return j;
   });
   const data = new (x.data.constructor as Float32ArrayConstructor)(outer * ids.length * inner);
-  for (let o = 0; o < outer; o++)
-    ids.forEach((j, k) =>
+  for (let o = 0; o < outer; o++) {
+    for (const [k, j] of ids.entries()) {
       data.set(
         x.data.subarray((o * dim + j) * inner, (o * dim + j + 1) * inner) as Float32Array,
         (o * ids.length + k) * inner,
-      ),
-    );
+      );
+    }
+  }
   return [tensor(x.dtype, [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)], data)];
 }
 

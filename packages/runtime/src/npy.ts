@@ -68,7 +68,7 @@ export function writeNpy(t: Tensor): Uint8Array {
   const descr = { float32: '<f4', int64: '<i8', uint8: '|u1', bool: '|b1' }[t.dtype];
   const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
-  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+  header += `${' '.repeat(64 - ((10 + header.length + 1) % 64))}\n`;
   const body =
     t.dtype === 'float32'
       ? new Uint8Array(Float32Array.from(t.data).buffer)

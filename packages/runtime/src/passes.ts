@@ -47,7 +47,7 @@ export function foldConstants(g: Graph): Graph {
         n,
         n.inputs.map((i) => (i === '' ? undefined : initializers.get(i))),
       );
-      n.outputs.forEach((o, k) => initializers.set(o, results[k]!));
+      for (const [k, o] of n.outputs.entries()) initializers.set(o, results[k]!);
     } else nodes.push(n);
   }
   return { ...g, nodes, initializers };
@@ -64,7 +64,7 @@ export function foldBatchNorm(g: Graph): Graph {
     if (bn.op !== 'BatchNormalization') continue;
     const conv = byOutput.get(bn.inputs[0]!);
     const params = bn.inputs.slice(1, 5).map((i) => initializers.get(i));
-    if (!conv || conv.op !== 'Conv' || count.get(conv.outputs[0]!) !== 1 || params.some((p) => !p)) continue;
+    if (conv?.op !== 'Conv' || count.get(conv.outputs[0]!) !== 1 || params.some((p) => !p)) continue;
     const w = initializers.get(conv.inputs[1]!);
     if (!w || (conv.inputs[2] && !initializers.has(conv.inputs[2]))) continue;
     const [gamma, beta, mean, variance] = params.map((p) => asFloat32(p!, 'BatchNormalization parameter'));
