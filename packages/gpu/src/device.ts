@@ -147,7 +147,11 @@ export class Gpu {
     return Promise.race([p, this.lost]);
   }
 
-  /** A new tensor, uploaded from `data` or zero-filled. */
+  /**
+   * A new tensor holding `data`, or zeros. Always a fresh buffer written at creation: a recycled one
+   * could still be read by dispatches recorded but not yet submitted, and queue.writeBuffer would
+   * overwrite it before they run.
+   */
   tensor(
     shape: readonly number[],
     data?: TensorData,
@@ -164,12 +168,11 @@ export class Gpu {
         'invalid-argument',
         `shape [${shape.join(', ')}] needs ${size} values, got ${data.length}.`,
       );
-    const buffer = this.pool.acquire(
+    const buffer = this.pool.create(
       tensorBytes(size),
       BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+      data,
     );
-    if (data) this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-    else this.device.queue.writeBuffer(buffer, 0, new Uint8Array(tensorBytes(size)));
     return { buffer, shape: [...shape], size, dtype };
   }
 

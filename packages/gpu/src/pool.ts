@@ -18,7 +18,7 @@ export class BufferPool {
     return Math.max(256, 2 ** Math.ceil(Math.log2(bytes)));
   }
 
-  acquire(bytes: number, usage: number): GPUBuffer {
+  private classSize(bytes: number): number {
     const limit = this.limits.maxStorageBufferBindingSize;
     if (bytes > limit) {
       throw new GpuError(
@@ -26,9 +26,27 @@ export class BufferPool {
         `a buffer of ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize of ${limit} bytes; use a smaller batch or split the layer.`,
       );
     }
-    const size = Math.min(BufferPool.sizeClass(bytes), Math.max(bytes, Math.floor(limit / 4) * 4));
-    const key = `${size}:${usage}`;
-    const buffer = this.free.get(key)?.pop() ?? this.device.createBuffer({ size, usage });
+    return Math.min(BufferPool.sizeClass(bytes), Math.max(bytes, Math.floor(limit / 4) * 4));
+  }
+
+  /** A recycled (or new) buffer of at least `bytes`, for results that only GPU commands write. */
+  acquire(bytes: number, usage: number): GPUBuffer {
+    const size = this.classSize(bytes);
+    const buffer = this.free.get(`${size}:${usage}`)?.pop() ?? this.device.createBuffer({ size, usage });
+    this.live.add(buffer);
+    return buffer;
+  }
+
+  /** A new buffer holding `data` from its creation (zeros without data); it joins the pool on release. */
+  create(bytes: number, usage: number, data?: ArrayBufferView): GPUBuffer {
+    const size = this.classSize(bytes);
+    const buffer = this.device.createBuffer({ size, usage, mappedAtCreation: data !== undefined });
+    if (data) {
+      new Uint8Array(buffer.getMappedRange()).set(
+        new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      );
+      buffer.unmap();
+    }
     this.live.add(buffer);
     return buffer;
   }

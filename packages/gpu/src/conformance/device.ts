@@ -1,6 +1,6 @@
 import { type Gpu, requestDevice } from '../device.js';
 import { GpuError } from '../errors.js';
-import { encodeGlobalAvgPool } from '../kernels/ops.js';
+import { encodeActivation, encodeGlobalAvgPool } from '../kernels/ops.js';
 import { assert, assertClose, assertThrows } from './assert.js';
 import type { ConformanceCase } from './case.js';
 import { randomArray } from './data.js';
@@ -53,6 +53,23 @@ export const deviceCases: ConformanceCase[] = [
       'global average pool over a 2-D grid',
     );
   }),
+  device(
+    'an upload during recording never lands in a buffer that a recorded dispatch still reads',
+    async (g) => {
+      const first = randomArray(1000, 3);
+      const second = randomArray(1000, 4);
+      const a = g.tensor([1000], first);
+      const y = g.empty([1000]);
+      const z = g.empty([1000]);
+      await g.submit((r) => {
+        encodeActivation(r, a, y, 'none');
+        g.release(a);
+        encodeActivation(r, g.tensor([1000], second), z, 'none');
+      });
+      assertClose(await g.read(y), first, 0, 0, 'the first dispatch');
+      assertClose(await g.read(z), second, 0, 0, 'the second dispatch');
+    },
+  ),
   device('profile() times each dispatch with its label', async (g) => {
     const xt = g.tensor([8, 4, 16, 16], randomArray(8 * 4 * 256, 2));
     const y = g.empty([8, 4]);

@@ -1,0 +1,482 @@
+import {
+  type Activation,
+  Conv2dLayer,
+  type ConvAlgorithm,
+  chooseConvAlgorithm,
+  encodeActivation,
+  encodeBinary,
+  encodeChannelAffine,
+  encodeConcatInto,
+  encodeGlobalAvgPool,
+  encodePool,
+  encodeSoftmax,
+  encodeTranspose,
+  FcLayer,
+  type Gpu,
+  type GpuTensor,
+  poolOutput,
+  type Recorder,
+  requestDevice,
+} from '@zeroskip/gpu';
+import { countNonzeros } from '@zeroskip/sparse';
+import { clipBounds, cpuOps } from './cpu-ops.js';
+import { checkInputs } from './cpu-session.js';
+import { attrNumber, attrNumbers, type Graph, type GraphNode } from './graph.js';
+import {
+  axesOf,
+  flattenShape,
+  normAxis,
+  reshapeShape,
+  squeezeShape,
+  unsqueezeShape,
+  window2d,
+} from './shapes.js';
+import { asFloat32, float32, numbers, sizeOf, type Tensor } from './tensor.js';
+
+export type PlanMode = 'auto' | 'dense' | 'sparse';
+
+/** Which kernel runs each node: the inspectable plan. */
+export interface PlanEntry {
+  readonly node: string;
+  readonly op: string;
+  readonly kernel: string;
+  readonly sparsity?: number;
+}
+
+export interface WebGpuSessionOptions {
+  /** A device to share; one is requested (and owned) when absent. */
+  readonly gpu?: Gpu;
+  /** Kernel choice for convolutions and FC layers: rules (auto), always dense, or always sparse. */
+  readonly plan?: PlanMode;
+}
+
+type Value = { readonly gpu: GpuTensor } | { readonly host: Tensor };
+
+const ACTIVATION_OPS = new Set(['Relu', 'Sigmoid', 'Clip']);
+const VIEW_OPS = new Set(['Flatten', 'Reshape', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+const BINARY = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div' } as const;
+
+/** Runs a graph on WebGPU: weights uploaded once, one command encoder per inference between CPU fallbacks. */
+export class WebGpuSession {
+  readonly plan: PlanEntry[];
+  private readonly convs = new Map<GraphNode, Conv2dLayer>();
+  private readonly fcs = new Map<GraphNode, FcLayer>();
+  private readonly constants = new Map<string, GpuTensor>();
+  private readonly ops;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly gpu: Gpu,
+    private readonly graph: Graph,
+    private readonly mode: PlanMode,
+    private readonly ownsGpu: boolean,
+  ) {
+    this.ops = cpuOps(graph.opset);
+    this.plan = graph.nodes.map((n) => this.planNode(n));
+  }
+
+  static async create(graph: Graph, options: WebGpuSessionOptions = {}): Promise<WebGpuSession> {
+    const gpu = options.gpu ?? (await requestDevice());
+    return new WebGpuSession(gpu, graph, options.plan ?? 'auto', !options.gpu);
+  }
+
+  private constant(name: string): Tensor | undefined {
+    return this.graph.initializers.get(name);
+  }
+
+  private convAlgorithm(n: GraphNode, w: Tensor): { algorithm: ConvAlgorithm; sparsity: number } {
+    const sparsity = 1 - countNonzeros(w.data as Float32Array) / Math.max(1, w.data.length);
+    const [, cg] = w.shape as [number, number];
+    const groups = attrNumber(n, 'group', 1);
+    const auto = chooseConvAlgorithm(cg, groups, sparsity);
+    const algorithm =
+      auto === 'depthwise' || this.mode === 'auto'
+        ? auto
+        : this.mode === 'dense'
+          ? 'implicit-gemm'
+          : 'direct-sparse';
+    return { algorithm, sparsity };
+  }
+
+  private fcWeights(n: GraphNode): { w: Float32Array; outputs: number; bias?: Float32Array } | undefined {
+    const b = this.constant(n.inputs[1]!);
+    if (!b || b.shape.length !== 2 || b.dtype !== 'float32') return undefined;
+    const data = b.data as Float32Array;
+    if (n.op === 'MatMul' || (n.op === 'Gemm' && attrNumber(n, 'transA', 0) === 0)) {
+      const transB = n.op === 'Gemm' && attrNumber(n, 'transB', 0) === 1;
+      const [k, outputs] = transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
+      const alpha = n.op === 'Gemm' ? attrNumber(n, 'alpha', 1) : 1;
+      const w = transB
+        ? data.map((v) => v * alpha)
+        : Float32Array.from(
+            { length: k * outputs },
+            (_, i) => alpha * data[(i % k) * outputs + Math.floor(i / k)]!,
+          );
+      const c = n.op === 'Gemm' && n.inputs[2] ? this.constant(n.inputs[2]) : undefined;
+      if (n.op === 'Gemm' && n.inputs[2] && (!c || c.data.length !== outputs)) return undefined;
+      const beta = attrNumber(n, 'beta', 1);
+      return { w, outputs, ...(c ? { bias: (c.data as Float32Array).map((v) => v * beta) } : {}) };
+    }
+    return undefined;
+  }
+
+  private planNode(n: GraphNode): PlanEntry {
+    const base = { node: n.name, op: n.op };
+    if (n.op === 'Conv' && this.constant(n.inputs[1]!) && (!n.inputs[2] || this.constant(n.inputs[2]))) {
+      const { algorithm, sparsity } = this.convAlgorithm(n, this.constant(n.inputs[1]!)!);
+      return { ...base, kernel: algorithm, sparsity };
+    }
+    if ((n.op === 'Gemm' || n.op === 'MatMul') && this.fcWeights(n)) {
+      const w = this.constant(n.inputs[1]!)!;
+      const sparsity = 1 - countNonzeros(w.data as Float32Array) / Math.max(1, w.data.length);
+      const kernel =
+        this.mode === 'dense'
+          ? 'dense'
+          : this.mode === 'sparse'
+            ? 'sparse'
+            : sparsity >= 0.6
+              ? 'sparse'
+              : 'dense';
+      return { ...base, kernel: `fc-${kernel}`, sparsity };
+    }
+    if (ACTIVATION_OPS.has(n.op)) return { ...base, kernel: this.activationOf(n) ? 'activation' : 'cpu' };
+    if (VIEW_OPS.has(n.op)) return { ...base, kernel: 'view' };
+    const gpuOps: Record<string, string> = {
+      MaxPool: 'pool-max',
+      AveragePool: 'pool-avg',
+      GlobalAveragePool: 'global-avg-pool',
+      Add: 'binary',
+      Sub: 'binary',
+      Mul: 'binary',
+      Div: 'binary',
+      Concat: 'concat',
+      Transpose: 'transpose',
+      BatchNormalization: 'channel-affine',
+      Softmax: 'softmax',
+      Shape: 'host',
+      Constant: 'host',
+    };
+    return { ...base, kernel: gpuOps[n.op] ?? 'cpu' };
+  }
+
+  private activationOf(n: GraphNode): Activation | undefined {
+    if (n.op === 'Relu') return 'relu';
+    if (n.op === 'Sigmoid') return 'sigmoid';
+    if (n.op !== 'Clip' || n.inputs.slice(1).some((i) => i !== '' && !this.constant(i))) return undefined;
+    const [lo, hi] = clipBounds(
+      n,
+      n.inputs.map((i) => (i === '' ? undefined : this.constant(i))),
+    );
+    return lo === 0 && hi === 6
+      ? 'relu6'
+      : lo === -1 && hi === 1
+        ? 'htanh'
+        : lo === 0 && hi === Number.POSITIVE_INFINITY
+          ? 'relu'
+          : undefined;
+  }
+
+  /** Runs one inference; calls are queued, so concurrent run() calls are safe. */
+  run(inputs: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    const next = this.queue.then(() => this.runNow(inputs));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async runNow(inputs: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    checkInputs(this.graph, inputs);
+    const { gpu, graph } = this;
+    const values = new Map<string, Value>();
+    const refs = new Map<GPUBuffer, number>();
+    const lastUse = new Map<string, number>();
+    graph.nodes.forEach((n, i) => {
+      for (const v of n.inputs) lastUse.set(v, i);
+    });
+    const setValue = (name: string, v: Value) => {
+      values.set(name, v);
+      if ('gpu' in v && !this.isConstantBuffer(v.gpu))
+        refs.set(v.gpu.buffer, (refs.get(v.gpu.buffer) ?? 0) + 1);
+    };
+    const drop = (name: string) => {
+      const v = values.get(name);
+      values.delete(name);
+      if (!v || !('gpu' in v) || this.isConstantBuffer(v.gpu)) return;
+      const left = (refs.get(v.gpu.buffer) ?? 1) - 1;
+      refs.set(v.gpu.buffer, left);
+      if (left === 0) gpu.release(v.gpu);
+    };
+    for (const [name, t] of Object.entries(inputs))
+      setValue(
+        name,
+        t.dtype === 'float32' ? { gpu: gpu.tensor(t.shape, t.data as Float32Array) } : { host: t },
+      );
+    const get = (name: string): Value | undefined => {
+      if (name === '') return undefined;
+      const v = values.get(name);
+      if (v) return v;
+      const c = graph.initializers.get(name);
+      return c ? { host: c } : undefined;
+    };
+    const finish = (i: number) => {
+      for (const v of graph.nodes[i]!.inputs) if (lastUse.get(v) === i && !graph.outputs.includes(v)) drop(v);
+    };
+    try {
+      let i = 0;
+      while (i < graph.nodes.length) {
+        await gpu.submit((r) => {
+          while (i < graph.nodes.length) {
+            const n = graph.nodes[i]!;
+            const outs = this.encode(r, n, n.inputs.map(get));
+            if (!outs) break;
+            n.outputs.forEach((o, k) => setValue(o, outs[k]!));
+            finish(i++);
+          }
+        });
+        if (i < graph.nodes.length) {
+          const n = graph.nodes[i]!;
+          const host = await Promise.all(n.inputs.map(async (name) => this.toHost(get(name))));
+          const outs = this.ops[n.op]!(n, host);
+          n.outputs.forEach((o, k) =>
+            setValue(
+              o,
+              outs[k]!.dtype === 'float32'
+                ? { gpu: gpu.tensor(outs[k]!.shape, outs[k]!.data as Float32Array) }
+                : { host: outs[k]! },
+            ),
+          );
+          finish(i++);
+        }
+      }
+      const result: Record<string, Tensor> = {};
+      for (const o of graph.outputs) result[o] = (await this.toHost(get(o)))!;
+      return result;
+    } finally {
+      for (const name of [...values.keys()]) drop(name);
+    }
+  }
+
+  private isConstantBuffer(t: GpuTensor): boolean {
+    for (const c of this.constants.values()) if (c.buffer === t.buffer) return true;
+    return false;
+  }
+
+  private async toHost(v: Value | undefined): Promise<Tensor | undefined> {
+    if (!v) return undefined;
+    if ('host' in v) return v.host;
+    return float32(v.gpu.shape, await this.gpu.read(v.gpu));
+  }
+
+  /** A float tensor on the GPU: as it is, or an initializer uploaded once. */
+  private onGpu(v: Value | undefined, name: string): GpuTensor | undefined {
+    if (!v) return undefined;
+    if ('gpu' in v) return v.gpu;
+    if (v.host.dtype !== 'float32') return undefined;
+    let t = this.constants.get(name);
+    if (!t) {
+      t = this.gpu.tensor(v.host.shape, v.host.data as Float32Array);
+      this.constants.set(name, t);
+    }
+    return t;
+  }
+
+  /** Records node `n`, or returns undefined when it must run on the CPU with its inputs read back. */
+  private encode(r: Recorder, n: GraphNode, inputs: (Value | undefined)[]): Value[] | undefined {
+    const gpu = this.gpu;
+    // nodes on host values (shape arithmetic) run on the CPU at once, with no GPU round trip
+    if (inputs.every((v) => !v || 'host' in v)) {
+      return this.ops[n.op]!(
+        n,
+        inputs.map((v) => (v && 'host' in v ? v.host : undefined)),
+      ).map((host) => ({ host }));
+    }
+    const x = inputs[0] && 'gpu' in inputs[0] ? inputs[0].gpu : undefined;
+    const entry = this.plan[this.graph.nodes.indexOf(n)]!;
+    const view = (shape: readonly number[]) => (x ? [{ gpu: { ...x, shape: [...shape] } }] : undefined);
+    const hostArg = (i: number) => (inputs[i] && 'host' in inputs[i]! ? numbers(inputs[i]!.host) : undefined);
+    switch (entry.kernel) {
+      case 'host':
+        // Shape reads only the shape, which the GPU tensor carries: no read-back
+        if (n.op !== 'Shape' || !x) return undefined;
+        return this.ops.Shape!(n, [float32(x.shape)]).map((host) => ({ host }));
+      case 'view':
+        if (!x) return undefined;
+        if (n.op === 'Flatten') return view(flattenShape(x.shape, n));
+        if (n.op === 'Reshape') return hostArg(1) ? view(reshapeShape(x.shape, hostArg(1)!, n)) : undefined;
+        if (n.op === 'Squeeze') return view(squeezeShape(x.shape, axesOf(n, hostArg(1)), n));
+        if (n.op === 'Unsqueeze') {
+          const axes = axesOf(n, hostArg(1));
+          return axes ? view(unsqueezeShape(x.shape, axes, n)) : undefined;
+        }
+        return view(x.shape);
+      case 'implicit-gemm':
+      case 'direct-sparse':
+      case 'depthwise':
+      case 'im2col-gemm':
+      case 'im2col-spmm': {
+        if (!x) return undefined;
+        let layer = this.convs.get(n);
+        if (!layer) {
+          const w = this.constant(n.inputs[1]!)!;
+          const b = n.inputs[2] ? this.constant(n.inputs[2]) : undefined;
+          const win = window2d(n, x.shape, attrNumbers(n, 'kernel_shape') ?? w.shape.slice(2));
+          layer = new Conv2dLayer(gpu, {
+            weights: asFloat32(w, 'Conv weights'),
+            shape: w.shape as [number, number, number, number],
+            ...(b ? { bias: asFloat32(b, 'Conv bias') } : {}),
+            stride: win.stride,
+            pads: win.pads,
+            dilation: win.dilation,
+            groups: attrNumber(n, 'group', 1),
+            activation: (n.attrs.activation as Activation | undefined) ?? 'none',
+            algorithm: entry.kernel as ConvAlgorithm,
+          });
+          this.convs.set(n, layer);
+        }
+        return [{ gpu: layer.encode(r, x) }];
+      }
+      case 'fc-dense':
+      case 'fc-sparse': {
+        if (!x || x.shape.length !== 2) return undefined;
+        let layer = this.fcs.get(n);
+        if (!layer) {
+          const fw = this.fcWeights(n)!;
+          layer = new FcLayer(gpu, {
+            weights: fw.w,
+            outputs: fw.outputs,
+            ...(fw.bias ? { bias: fw.bias } : {}),
+            activation: (n.attrs.activation as Activation | undefined) ?? 'none',
+            algorithm: entry.kernel === 'fc-sparse' ? 'sparse' : 'dense',
+          });
+          this.fcs.set(n, layer);
+        }
+        return [{ gpu: layer.encode(r, x) }];
+      }
+      case 'activation': {
+        if (!x) return undefined;
+        const y = gpu.empty(x.shape);
+        encodeActivation(r, x, y, this.activationOf(n)!);
+        return [{ gpu: y }];
+      }
+      case 'pool-max':
+      case 'pool-avg': {
+        if (!x || x.shape.length !== 4) return undefined;
+        const win = window2d(n, x.shape, attrNumbers(n, 'kernel_shape') ?? []);
+        const ceil = attrNumber(n, 'ceil_mode', 0) === 1;
+        const [b, c, h, w] = x.shape as [number, number, number, number];
+        const ho = poolOutput(
+          h,
+          win.kernel[0],
+          win.stride[0],
+          win.pads[0],
+          win.pads[2],
+          win.dilation[0],
+          ceil,
+        );
+        const wo = poolOutput(
+          w,
+          win.kernel[1],
+          win.stride[1],
+          win.pads[1],
+          win.pads[3],
+          win.dilation[1],
+          ceil,
+        );
+        const y = gpu.empty([b, c, ho, wo]);
+        encodePool(r, x, y, n.op === 'MaxPool' ? 'max' : 'avg', {
+          kernel: win.kernel,
+          stride: win.stride,
+          pads: win.pads,
+          dilation: win.dilation,
+          ceilMode: ceil,
+          countIncludePad: attrNumber(n, 'count_include_pad', 0) === 1,
+        });
+        return [{ gpu: y }];
+      }
+      case 'global-avg-pool': {
+        if (!x || x.shape.length !== 4) return undefined;
+        const y = gpu.empty([x.shape[0]!, x.shape[1]!, 1, 1]);
+        encodeGlobalAvgPool(r, x, { ...y, shape: [x.shape[0]!, x.shape[1]!] });
+        return [{ gpu: y }];
+      }
+      case 'binary': {
+        const a = this.onGpu(inputs[0], n.inputs[0]!);
+        const b = this.onGpu(inputs[1], n.inputs[1]!);
+        if (!a || !b) return undefined;
+        const shape =
+          a.shape.length >= b.shape.length
+            ? a.shape.map((d, i) => Math.max(d, b.shape[b.shape.length - a.shape.length + i] ?? 1))
+            : b.shape.map((d, i) => Math.max(d, a.shape[a.shape.length - b.shape.length + i] ?? 1));
+        const y = gpu.empty(shape);
+        encodeBinary(r, a, b, y, BINARY[n.op as keyof typeof BINARY]);
+        return [{ gpu: y }];
+      }
+      case 'concat': {
+        const parts = inputs.map((v, i) => this.onGpu(v, n.inputs[i]!));
+        if (parts.some((p) => !p)) return undefined;
+        const first = parts[0]!;
+        const axis = normAxis(attrNumber(n, 'axis', 0), first.shape.length, n);
+        const shape = first.shape.map((d, i) =>
+          i === axis ? parts.reduce((s, p) => s + p!.shape[axis]!, 0) : d,
+        );
+        const y = gpu.empty(shape);
+        let offset = 0;
+        for (const p of parts) {
+          encodeConcatInto(r, p!, y, axis, offset);
+          offset += p!.shape[axis]!;
+        }
+        return [{ gpu: y }];
+      }
+      case 'transpose': {
+        if (!x || x.shape.length > 6) return undefined;
+        const perm = attrNumbers(n, 'perm') ?? x.shape.map((_, i) => x.shape.length - 1 - i);
+        const y = gpu.empty(perm.map((p) => x.shape[p]!));
+        encodeTranspose(r, x, y, perm);
+        return [{ gpu: y }];
+      }
+      case 'softmax': {
+        if (!x) return undefined;
+        const rank = x.shape.length;
+        const axis = normAxis(attrNumber(n, 'axis', this.graph.opset >= 13 ? -1 : 1), rank, n);
+        if (axis !== rank - 1) return undefined;
+        const y = gpu.empty(x.shape);
+        encodeSoftmax(r, x, y);
+        return [{ gpu: y }];
+      }
+      case 'channel-affine': {
+        const params = [1, 2, 3, 4].map((i) => this.constant(n.inputs[i]!));
+        if (!x || params.some((p) => !p)) return undefined;
+        const [s, b, m, v] = params.map((p) => p!.data as Float32Array);
+        const eps = attrNumber(n, 'epsilon', 1e-5);
+        const scale = s!.map((g, c) => g / Math.sqrt(v![c]! + eps));
+        const key = `${n.name}::affine`;
+        let st = this.constants.get(`${key}:s`);
+        let sh = this.constants.get(`${key}:b`);
+        if (!st || !sh) {
+          st = gpu.tensor([scale.length], scale);
+          sh = gpu.tensor(
+            [scale.length],
+            b!.map((bb, c) => bb - m![c]! * scale[c]!),
+          );
+          this.constants.set(`${key}:s`, st);
+          this.constants.set(`${key}:b`, sh);
+        }
+        const y = gpu.empty(x.shape);
+        encodeChannelAffine(r, x, st, sh, y, x.shape[1] ?? 1, sizeOf(x.shape.slice(2)), 'none');
+        return [{ gpu: y }];
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Frees the uploaded weights (and the device, when this session opened it). */
+  destroy(): void {
+    for (const l of this.convs.values()) l.destroy();
+    for (const l of this.fcs.values()) l.destroy();
+    for (const t of this.constants.values()) this.gpu.release(t);
+    this.convs.clear();
+    this.fcs.clear();
+    this.constants.clear();
+    if (this.ownsGpu) this.gpu.destroy();
+  }
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { type Gpu, requestDevice } from '@zeroskip/gpu';
+import { pruneByRate } from '@zeroskip/quant';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCpu } from './cpu-session.js';
+import type { Graph } from './graph.js';
+import { readNpy } from './npy.js';
+import { importOnnx } from './onnx.js';
+import { optimize } from './passes.js';
+import { float32 } from './tensor.js';
+import { WebGpuSession } from './webgpu-session.js';
+
+const MODELS = new URL('../../../../shared/models/', import.meta.url);
+const load = (f: string) => new Uint8Array(readFileSync(new URL(f, MODELS)));
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+const bound = (want: Float32Array) => 1e-4 * want.reduce((m, v) => Math.max(m, Math.abs(v)), 0) + 1e-5;
+
+let gpu: Gpu | undefined;
+beforeAll(async () => {
+  gpu = await requestDevice();
+});
+afterAll(() => gpu?.destroy());
+
+describe('WebGPU executor against ONNX Runtime outputs', () => {
+  for (const name of ['lenet5', 'squeezenet1_1', 'mobilenet_v2']) {
+    it(`${name} matches within 1e-4·max|y| + 1e-5 and runs every node on the GPU`, async () => {
+      const graph = optimize(importOnnx(load(`${name}.onnx`)));
+      const session = await WebGpuSession.create(graph, { gpu: gpu! });
+      try {
+        expect(session.plan.filter((p) => p.kernel === 'cpu')).toEqual([]);
+        const want = readNpy(load(`${name}.output.npy`)).data as Float32Array;
+        const out = await session.run({ input: readNpy(load(`${name}.input.npy`)) });
+        expect(maxDiff(out.output!.data as Float32Array, want)).toBeLessThanOrEqual(bound(want));
+      } finally {
+        session.destroy();
+      }
+    });
+  }
+});
+
+/** LeNet-5 with every conv and FC weight pruned to `sparsity` (a pruned model, for the sparse kernels). */
+function prunedLenet(sparsity: number): Graph {
+  const g = optimize(importOnnx(load('lenet5.onnx')));
+  const initializers = new Map(g.initializers);
+  for (const n of g.nodes) {
+    if (n.op !== 'Conv' && n.op !== 'Gemm') continue;
+    const w = initializers.get(n.inputs[1]!)!;
+    initializers.set(n.inputs[1]!, float32(w.shape, pruneByRate(w.data as Float32Array, sparsity).weights));
+  }
+  return { ...g, initializers };
+}
+
+describe('plans and sessions', () => {
+  it('dense, sparse and auto plans agree with the CPU executor on a pruned model', async () => {
+    const graph = prunedLenet(0.9);
+    const input = readNpy(load('lenet5.input.npy'));
+    const want = runCpu(graph, { input }).output!.data as Float32Array;
+    for (const plan of ['dense', 'sparse', 'auto'] as const) {
+      const session = await WebGpuSession.create(graph, { gpu: gpu!, plan });
+      try {
+        const kernels = session.plan.filter((p) => p.op === 'Conv' || p.op === 'Gemm').map((p) => p.kernel);
+        if (plan === 'dense')
+          expect(kernels).toEqual(['implicit-gemm', 'implicit-gemm', 'fc-dense', 'fc-dense', 'fc-dense']);
+        else
+          expect(kernels).toEqual(['direct-sparse', 'direct-sparse', 'fc-sparse', 'fc-sparse', 'fc-sparse']);
+        const out = await session.run({ input });
+        expect(maxDiff(out.output!.data as Float32Array, want)).toBeLessThanOrEqual(bound(want));
+      } finally {
+        session.destroy();
+      }
+    }
+  });
+
+  it('runs batches > 1 and concurrent run() calls', async () => {
+    const graph = optimize(importOnnx(load('lenet5.onnx')));
+    // the model declares batch 1; a batch-3 copy of the graph with a free batch dimension
+    const free: Graph = {
+      ...graph,
+      inputs: graph.inputs.map((i) => ({ ...i, shape: [-1, ...i.shape.slice(1)] })),
+    };
+    const session = await WebGpuSession.create(free, { gpu: gpu! });
+    try {
+      const x = Float32Array.from({ length: 3 * 784 }, (_, i) => Math.sin(i));
+      const inputs = [float32([3, 1, 28, 28], x), float32([1, 1, 28, 28], x.subarray(784, 1568))];
+      const [a, b] = await Promise.all(inputs.map((input) => session.run({ input })));
+      const wantA = runCpu(free, { input: inputs[0]! }).output!.data as Float32Array;
+      expect(a!.output!.shape).toEqual([3, 10]);
+      expect(maxDiff(a!.output!.data as Float32Array, wantA)).toBeLessThanOrEqual(bound(wantA));
+      expect(maxDiff(b!.output!.data as Float32Array, wantA.subarray(10, 20))).toBeLessThanOrEqual(
+        bound(wantA),
+      );
+    } finally {
+      session.destroy();
+    }
+  });
+});
