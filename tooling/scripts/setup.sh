@@ -10,17 +10,22 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$want" ]; then
   npm install -g "pnpm@$want" >/dev/null 2>&1 || npm install -g "pnpm@$want"
 fi
 pnpm install --frozen-lockfile --reporter=silent
-if node tooling/scripts/probe-adapter.mjs; then exit 0; fi
-if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
-  echo "setup: no WebGPU adapter, and installing Mesa lavapipe needs root; the CPU paths still work." >&2
-  exit 0
-fi
-sudo_=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
-echo "setup: no WebGPU adapter; installing Mesa lavapipe (software Vulkan) from bookworm-backports"
-if [ ! -f /etc/apt/sources.list.d/backports.sources ] && [ -f /etc/apt/sources.list.d/debian.sources ]; then
-  awk 'BEGIN{RS="";ORS="\n"} NR==1' /etc/apt/sources.list.d/debian.sources \
-    | sed -e 's/^Suites:.*/Suites: bookworm-backports/' | $sudo_ tee /etc/apt/sources.list.d/backports.sources >/dev/null
-fi
-$sudo_ apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
-node tooling/scripts/probe-adapter.mjs
+install_lavapipe() {
+  if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then
+    echo "setup: no WebGPU adapter, and installing Mesa lavapipe needs root; the CPU paths still work." >&2
+    return 0
+  fi
+  local sudo_=""
+  [ "$(id -u)" = 0 ] || sudo_=sudo
+  echo "setup: no WebGPU adapter; installing Mesa lavapipe (software Vulkan) from bookworm-backports"
+  if [ ! -f /etc/apt/sources.list.d/backports.sources ] && [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    awk 'BEGIN{RS="";ORS="\n"} NR==1' /etc/apt/sources.list.d/debian.sources \
+      | sed -e 's/^Suites:.*/Suites: bookworm-backports/' | $sudo_ tee /etc/apt/sources.list.d/backports.sources >/dev/null
+  fi
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
+  node tooling/scripts/probe-adapter.mjs
+}
+node tooling/scripts/probe-adapter.mjs || install_lavapipe
+# built packages, so that `pnpm zeroskip …` works right after set-up
+pnpm build --output-logs=errors-only >/dev/null

@@ -4,7 +4,13 @@ import { describe, expect, it } from 'vitest';
 
 // Every package README's example must run as written against the built packages.
 const root = resolve(import.meta.dirname, '../../..');
-const packages = readdirSync(join(root, 'packages'));
+// packages with a library entry point (the CLI's README shows shell commands instead)
+const packages = readdirSync(join(root, 'packages')).filter(
+  (p) => JSON.parse(readFileSync(join(root, 'packages', p, 'package.json'), 'utf8')).exports?.['.'],
+);
+
+// examples that load a model read it from ZEROSKIP_MODELS: the reference models beside the repository
+process.env.ZEROSKIP_MODELS ??= resolve(root, '../shared/models');
 
 describe.each(packages)('README example of packages/%s', (pkg) => {
   it('runs', async () => {

@@ -13,3 +13,4 @@ export {
   removeUnused,
 } from './passes.js';
 export { type DType, float32, int64, type Tensor, tensor } from './tensor.js';
+export { type PlanEntry, type PlanMode, WebGpuSession, type WebGpuSessionOptions } from './webgpu-session.js';

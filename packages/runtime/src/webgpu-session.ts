@@ -100,7 +100,7 @@ export class WebGpuSession {
 
   private fcWeights(n: GraphNode): { w: Float32Array; outputs: number; bias?: Float32Array } | undefined {
     const b = this.constant(n.inputs[1]!);
-    if (!b || b.shape.length !== 2 || b.dtype !== 'float32') return undefined;
+    if (b?.shape.length !== 2 || b.dtype !== 'float32') return undefined;
     const data = b.data as Float32Array;
     if (n.op === 'MatMul' || (n.op === 'Gemm' && attrNumber(n, 'transA', 0) === 0)) {
       const transB = n.op === 'Gemm' && attrNumber(n, 'transB', 0) === 1;
@@ -228,7 +228,7 @@ export class WebGpuSession {
             const n = graph.nodes[i]!;
             const outs = this.encode(r, n, n.inputs.map(get));
             if (!outs) break;
-            n.outputs.forEach((o, k) => setValue(o, outs[k]!));
+            for (const [k, o] of n.outputs.entries()) setValue(o, outs[k]!);
             finish(i++);
           }
         });
@@ -236,14 +236,13 @@ export class WebGpuSession {
           const n = graph.nodes[i]!;
           const host = await Promise.all(n.inputs.map(async (name) => this.toHost(get(name))));
           const outs = this.ops[n.op]!(n, host);
-          n.outputs.forEach((o, k) =>
+          for (const [k, o] of n.outputs.entries()) {
+            const t = outs[k]!;
             setValue(
               o,
-              outs[k]!.dtype === 'float32'
-                ? { gpu: gpu.tensor(outs[k]!.shape, outs[k]!.data as Float32Array) }
-                : { host: outs[k]! },
-            ),
-          );
+              t.dtype === 'float32' ? { gpu: gpu.tensor(t.shape, t.data as Float32Array) } : { host: t },
+            );
+          }
           finish(i++);
         }
       }
@@ -336,7 +335,7 @@ export class WebGpuSession {
       }
       case 'fc-dense':
       case 'fc-sparse': {
-        if (!x || x.shape.length !== 2) return undefined;
+        if (x?.shape.length !== 2) return undefined;
         let layer = this.fcs.get(n);
         if (!layer) {
           const fw = this.fcWeights(n)!;
@@ -359,7 +358,7 @@ export class WebGpuSession {
       }
       case 'pool-max':
       case 'pool-avg': {
-        if (!x || x.shape.length !== 4) return undefined;
+        if (x?.shape.length !== 4) return undefined;
         const win = window2d(n, x.shape, attrNumbers(n, 'kernel_shape') ?? []);
         const ceil = attrNumber(n, 'ceil_mode', 0) === 1;
         const [b, c, h, w] = x.shape as [number, number, number, number];
@@ -393,7 +392,7 @@ export class WebGpuSession {
         return [{ gpu: y }];
       }
       case 'global-avg-pool': {
-        if (!x || x.shape.length !== 4) return undefined;
+        if (x?.shape.length !== 4) return undefined;
         const y = gpu.empty([x.shape[0]!, x.shape[1]!, 1, 1]);
         encodeGlobalAvgPool(r, x, { ...y, shape: [x.shape[0]!, x.shape[1]!] });
         return [{ gpu: y }];

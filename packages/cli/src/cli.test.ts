@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { readNpy } from '@zeroskip/runtime';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const MODELS = new URL('../../../../shared/models/', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'zeroskip-cli-'));
+
+async function zeroskip(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('zeroskip run matches ONNX Runtime on every reference model, on both backends', () => {
+  for (const model of ['lenet5', 'squeezenet1_1', 'mobilenet_v2']) {
+    for (const backend of ['cpu', 'webgpu']) {
+      it(`${model} --backend ${backend}`, async () => {
+        const out = join(tmp, `${model}-${backend}.npy`);
+        const r = await zeroskip(
+          'run',
+          join(MODELS, `${model}.onnx`),
+          '--input',
+          join(MODELS, `${model}.input.npy`),
+          '--output',
+          out,
+          '--backend',
+          backend,
+          '--json',
+        );
+        expect(r.code, r.stderr).toBe(0);
+        const report = JSON.parse(r.stdout);
+        expect(report.latencyMs).toBeGreaterThan(0);
+        const got = readNpy(new Uint8Array(readFileSync(out))).data as Float32Array;
+        const want = readNpy(new Uint8Array(readFileSync(join(MODELS, `${model}.output.npy`))))
+          .data as Float32Array;
+        const tol = 1e-4 * want.reduce((m, v) => Math.max(m, Math.abs(v)), 0) + 1e-5;
+        expect(Math.max(...got.map((v, i) => Math.abs(v - want[i]!)))).toBeLessThanOrEqual(tol);
+        if (backend === 'webgpu')
+          expect(report.kernels.some((k: { kernel: string }) => k.kernel === 'cpu')).toBe(false);
+      });
+    }
+  }
+});
+
+describe('zeroskip inspect and errors', () => {
+  it('inspects layers, parameters and sparsity as JSON', async () => {
+    const r = await zeroskip('inspect', join(MODELS, 'squeezenet1_1.onnx'), '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.layers).toHaveLength(26);
+    expect(report.params).toBe(1235496); // torchvision's SqueezeNet 1.1
+    expect(report.ops.Identity).toBe(18);
+  });
+
+  it('fails with one line and a non-zero code, stack traces only with --verbose', async () => {
+    const missing = await zeroskip('run', join(tmp, 'missing.onnx'), '--input', 'x.npy', '--output', 'y.npy');
+    expect(missing.code).toBe(1);
+    expect(
+      missing.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('zeroskip:')),
+    ).toEqual([`zeroskip: cannot read ${join(tmp, 'missing.onnx')}: no such file.`]);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    const bad = join(tmp, 'bad.onnx');
+    writeFileSync(bad, 'not a model');
+    const corrupt = await zeroskip('inspect', bad, '--verbose');
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr).toMatch(/zeroskip: this is not a readable ONNX model/);
+    expect(corrupt.stderr).toMatch(/\n\s+at /);
+    const usage = await zeroskip(
+      'run',
+      join(MODELS, 'lenet5.onnx'),
+      '--backend',
+      'tpu',
+      '--input',
+      'x',
+      '--output',
+      'y',
+    );
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--backend must be cpu or webgpu/);
+  });
+});

@@ -1,0 +1,184 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { GpuError } from '@zeroskip/gpu';
+import {
+  type Graph,
+  importOnnx,
+  optimize,
+  RuntimeError,
+  readNpy,
+  runCpu,
+  type Tensor,
+  WebGpuSession,
+  writeNpy,
+} from '@zeroskip/runtime';
+import { FormatError } from '@zeroskip/sparse';
+import { inspectGraph, inspectTable } from './inspect.js';
+
+const USAGE = `usage:
+  zeroskip inspect <model.onnx> [--json]
+  zeroskip run <model.onnx> --input <x.npy> [--input NAME=x.npy …] --output <y.npy> [--output NAME=y.npy …]
+               [--backend cpu|webgpu] [--plan auto|dense|sparse] [--json]
+options: --verbose (stack traces on errors), --help`;
+
+/** A usage mistake: one line and the usage, exit code 2. */
+class UsageError extends Error {}
+/** A file that cannot be read: one line, exit code 1. */
+class FileError extends Error {}
+
+function loadModel(path: string): Graph {
+  if (!path) throw new UsageError('name a model file.');
+  if (path.endsWith('.zsk'))
+    throw new UsageError(`${path}: the .zsk format is not available in this version; pass an .onnx model.`);
+  const bytes = readFile(path);
+  return importOnnx(bytes, { externalData: (location) => readFile(resolve(dirname(path), location)) });
+}
+
+function readFile(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new FileError(
+      `cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}.`,
+    );
+  }
+}
+
+/** `NAME=path` pairs, or one bare path for the model's only input/output. */
+function pairs(list: readonly string[], names: readonly string[], what: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq > 0) out.set(item.slice(0, eq), item.slice(eq + 1));
+    else if (names.length === 1 && list.length === 1) out.set(names[0]!, item);
+    else
+      throw new UsageError(
+        `the model has ${names.length} ${what}s (${names.join(', ')}): give each as --${what} NAME=file.npy.`,
+      );
+  }
+  return out;
+}
+
+async function run(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      input: { type: 'string', multiple: true },
+      output: { type: 'string', multiple: true },
+      backend: { type: 'string', default: 'cpu' },
+      plan: { type: 'string', default: 'auto' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
+  });
+  const graph = optimize(loadModel(positionals[0] ?? ''));
+  const backend = values.backend!;
+  const plan = values.plan!;
+  if (backend !== 'cpu' && backend !== 'webgpu')
+    throw new UsageError(`--backend must be cpu or webgpu, got '${backend}'.`);
+  if (!['auto', 'dense', 'sparse'].includes(plan))
+    throw new UsageError(`--plan must be auto, dense or sparse, got '${plan}'.`);
+  const inputFiles = pairs(
+    values.input ?? [],
+    graph.inputs.map((i) => i.name),
+    'input',
+  );
+  const outputFiles = pairs(values.output ?? [], graph.outputs, 'output');
+  if (inputFiles.size === 0) throw new UsageError('give the input as --input x.npy.');
+  if (outputFiles.size === 0) throw new UsageError('give where to write the result as --output y.npy.');
+  for (const name of outputFiles.keys())
+    if (!graph.outputs.includes(name))
+      throw new UsageError(`the model has no output '${name}'; its outputs are ${graph.outputs.join(', ')}.`);
+  const inputs: Record<string, Tensor> = {};
+  for (const [name, file] of inputFiles) inputs[name] = readNpy(readFile(file));
+
+  let outputs: Record<string, Tensor>;
+  let ms: number;
+  let kernels: { node: string; op: string; kernel: string }[] = [];
+  if (backend === 'cpu') {
+    const t0 = performance.now();
+    outputs = runCpu(graph, inputs);
+    ms = performance.now() - t0;
+  } else {
+    const session = await WebGpuSession.create(graph, { plan: plan as 'auto' });
+    try {
+      outputs = await session.run(inputs); // first run: uploads weights and builds pipelines
+      const t0 = performance.now();
+      outputs = await session.run(inputs);
+      ms = performance.now() - t0;
+      kernels = session.plan.map(({ node, op, kernel }) => ({ node, op, kernel }));
+    } finally {
+      session.destroy();
+    }
+  }
+  for (const [name, file] of outputFiles) writeFileSync(file, writeNpy(outputs[name]!));
+  if (values.json) {
+    console.log(
+      JSON.stringify(
+        {
+          backend,
+          plan,
+          latencyMs: ms,
+          outputs: Object.fromEntries(
+            [...outputFiles].map(([n, f]) => [n, { file: f, shape: outputs[n]!.shape }]),
+          ),
+          kernels,
+        },
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  console.log(
+    `${backend}${backend === 'webgpu' ? ` (plan ${plan})` : ''}: ${ms.toFixed(2)} ms${backend === 'webgpu' ? ' (second run, weights resident)' : ''}`,
+  );
+  for (const [name, file] of outputFiles)
+    console.log(`wrote ${name} [${outputs[name]!.shape.join(', ')}] to ${file}`);
+  if (kernels.length) {
+    const counts = new Map<string, number>();
+    for (const k of kernels) counts.set(k.kernel, (counts.get(k.kernel) ?? 0) + 1);
+    console.log(`plan: ${[...counts].map(([k, n]) => `${n}× ${k}`).join(', ')}`);
+  }
+}
+
+function inspect(args: string[]): void {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, verbose: { type: 'boolean' } },
+  });
+  const graph = loadModel(positionals[0] ?? '');
+  const report = inspectGraph(optimize(graph), graph);
+  console.log(values.json ? JSON.stringify(report, null, 2) : inspectTable(report));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const verbose = argv.includes('--verbose');
+  try {
+    if (!command || command === '--help' || command === 'help') {
+      console.log(USAGE);
+      return command ? 0 : 2;
+    }
+    if (command === 'run') await run(rest);
+    else if (command === 'inspect') inspect(rest);
+    else throw new UsageError(`unknown command '${command}'.`);
+    return 0;
+  } catch (e) {
+    const known =
+      e instanceof UsageError ||
+      e instanceof FileError ||
+      e instanceof RuntimeError ||
+      e instanceof GpuError ||
+      e instanceof FormatError ||
+      (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    console.error(`zeroskip: ${(e as Error).message}${e instanceof UsageError ? `\n${USAGE}` : ''}`);
+    if (verbose || !known) console.error((e as Error).stack);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
