@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readNpy } from '@zeroskip/runtime';
+import { compressModel, importOnnx, optimize, readNpy, runCpu } from '@zeroskip/runtime';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -90,5 +90,76 @@ describe('zeroskip inspect and errors', () => {
     );
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--backend must be cpu or webgpu/);
+  });
+});
+
+describe('zeroskip compress', () => {
+  it('writes a .zsk whose outputs equal the compressed model, and prints the Deep Compression table', async () => {
+    const zsk = join(tmp, 'lenet5.zsk');
+    const table = join(tmp, 'prune.json');
+    writeFileSync(
+      table,
+      JSON.stringify({
+        '/c1/Conv': 0.34,
+        '/c2/Conv': 0.88,
+        '/f1/Gemm': 0.92,
+        '/f2/Gemm': 0.91,
+        '/f3/Gemm': 0.81,
+      }),
+    );
+    const r = await zeroskip(
+      'compress',
+      join(MODELS, 'lenet5.onnx'),
+      '-o',
+      zsk,
+      '--prune-table',
+      table,
+      '--cluster',
+      'conv=8,fc=5',
+      '--huffman',
+      '--json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.layers.map((l: { kept: number }) => +l.kept.toFixed(2))).toEqual([
+      0.66, 0.12, 0.08, 0.09, 0.19,
+    ]);
+    expect(report.fileRatio).toBeGreaterThan(10);
+    const y = join(tmp, 'lenet5-zsk.npy');
+    expect(
+      (await zeroskip('run', zsk, '--input', join(MODELS, 'lenet5.input.npy'), '--output', y)).code,
+    ).toBe(0);
+    const graph = optimize(importOnnx(new Uint8Array(readFileSync(join(MODELS, 'lenet5.onnx')))));
+    const c = compressModel(graph, {
+      pruneTable: {
+        '/c1/Conv': 0.34,
+        '/c2/Conv': 0.88,
+        '/f1/Gemm': 0.92,
+        '/f2/Gemm': 0.91,
+        '/f3/Gemm': 0.81,
+      },
+      cluster: { conv: 8, fc: 5 },
+      huffman: true,
+    });
+    const want = runCpu(c.graph, {
+      input: readNpy(new Uint8Array(readFileSync(join(MODELS, 'lenet5.input.npy')))),
+    }).output!.data;
+    expect(readNpy(new Uint8Array(readFileSync(y))).data).toEqual(want);
+    const text = await zeroskip('compress', join(MODELS, 'lenet5.onnx'), '-o', zsk, '--prune', '0.9');
+    expect(text.stdout).toMatch(/weight bits\s+index bits/);
+    expect(text.stdout).toMatch(/total: 61470 weights/);
+  });
+
+  it('rejects bad compression arguments with the usage', async () => {
+    const r = await zeroskip(
+      'compress',
+      join(MODELS, 'lenet5.onnx'),
+      '-o',
+      join(tmp, 'x.zsk'),
+      '--cluster',
+      'conv=9',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--cluster conv must be an integer in 1..8/);
   });
 });

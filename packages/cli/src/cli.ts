@@ -3,6 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GpuError } from '@zeroskip/gpu';
 import {
+  compressModel,
+  decodeZsk,
+  encodeZsk,
   type Graph,
   importOnnx,
   optimize,
@@ -14,11 +17,15 @@ import {
   writeNpy,
 } from '@zeroskip/runtime';
 import { FormatError } from '@zeroskip/sparse';
+import { CompressArgsError, compressTable, parseCompressArgs } from './compress-args.js';
 import { inspectGraph, inspectTable } from './inspect.js';
 
 const USAGE = `usage:
-  zeroskip inspect <model.onnx> [--json]
-  zeroskip run <model.onnx> --input <x.npy> [--input NAME=x.npy …] --output <y.npy> [--output NAME=y.npy …]
+  zeroskip inspect <model.onnx|model.zsk> [--json]
+  zeroskip compress <in.onnx|in.zsk> -o <out.zsk> [--prune R | --prune-table FILE] [--prune-global]
+               [--cluster BITS | --cluster conv=8,fc=5] [--huffman] [--binarize LAYERS] [--ternary LAYERS]
+               [--dorefa W,A] [--quantize-first-last] [--json]
+  zeroskip run <model.onnx|model.zsk> --input <x.npy> [--input NAME=x.npy …] --output <y.npy> [--output NAME=y.npy …]
                [--backend cpu|webgpu] [--plan auto|dense|sparse] [--json]
 options: --verbose (stack traces on errors), --help`;
 
@@ -29,9 +36,8 @@ class FileError extends Error {}
 
 function loadModel(path: string): Graph {
   if (!path) throw new UsageError('name a model file.');
-  if (path.endsWith('.zsk'))
-    throw new UsageError(`${path}: the .zsk format is not available in this version; pass an .onnx model.`);
   const bytes = readFile(path);
+  if (path.endsWith('.zsk')) return decodeZsk(bytes).graph;
   return importOnnx(bytes, { externalData: (location) => readFile(resolve(dirname(path), location)) });
 }
 
@@ -144,6 +150,44 @@ async function run(args: string[]): Promise<void> {
   }
 }
 
+function progress(): ((done: number, total: number, layer: string) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (done, total, layer) => {
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${layer}`
+        .slice(0, 79)
+        .padEnd(79),
+    );
+    if (done === total) process.stderr.write(`\r${' '.repeat(79)}\r`);
+  };
+}
+
+function compress(args: string[]): void {
+  const { input, output, options, json } = parseCompressArgs(args, (file) => readFile(file));
+  const graph = optimize(loadModel(input));
+  const onProgress = progress();
+  const c = compressModel(graph, { ...options, ...(onProgress ? { onProgress } : {}) });
+  const bytes = encodeZsk(c.graph, c.encodings, c.meta);
+  writeFileSync(output, bytes);
+  console.log(
+    json
+      ? JSON.stringify(
+          {
+            output,
+            fileBytes: bytes.length,
+            ...c.total,
+            fileRatio: c.total.denseBytes / bytes.length,
+            layers: c.rows,
+          },
+          null,
+          2,
+        )
+      : compressTable(c, output, bytes.length),
+  );
+}
+
 function inspect(args: string[]): void {
   const { values, positionals } = parseArgs({
     args,
@@ -164,20 +208,22 @@ async function main(argv: string[]): Promise<number> {
       return command ? 0 : 2;
     }
     if (command === 'run') await run(rest);
+    else if (command === 'compress') compress(rest);
     else if (command === 'inspect') inspect(rest);
     else throw new UsageError(`unknown command '${command}'.`);
     return 0;
   } catch (e) {
+    const usage = e instanceof UsageError || e instanceof CompressArgsError;
     const known =
-      e instanceof UsageError ||
+      usage ||
       e instanceof FileError ||
       e instanceof RuntimeError ||
       e instanceof GpuError ||
       e instanceof FormatError ||
       (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
-    console.error(`zeroskip: ${(e as Error).message}${e instanceof UsageError ? `\n${USAGE}` : ''}`);
+    console.error(`zeroskip: ${(e as Error).message}${usage ? `\n${USAGE}` : ''}`);
     if (verbose || !known) console.error((e as Error).stack);
-    return e instanceof UsageError ? 2 : 1;
+    return usage ? 2 : 1;
   }
 }
 

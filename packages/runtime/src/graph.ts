@@ -1,3 +1,5 @@
+import { RuntimeError } from './errors.js';
+import { isSupportedOp, SUPPORTED_OPS } from './ops.js';
 import type { Tensor } from './tensor.js';
 
 export type AttributeValue = number | string | number[] | string[] | Tensor;
@@ -40,4 +42,26 @@ export function attrNumbers(n: GraphNode, key: string): number[] | undefined {
 export function attrString(n: GraphNode, key: string, fallback: string): string {
   const v = n.attrs[key];
   return typeof v === 'string' ? v : fallback;
+}
+
+/** Checks that every op is supported and every value is defined before it is read (topological order). */
+export function validateGraph(g: Pick<Graph, 'nodes' | 'initializers' | 'inputs' | 'outputs'>): void {
+  const known = new Set<string>([...g.initializers.keys(), ...g.inputs.map((i) => i.name), '']);
+  for (const n of g.nodes) {
+    if (!isSupportedOp(n.op))
+      throw new RuntimeError(
+        'unsupported-op',
+        `op ${n.op} (node '${n.name}') is not supported; supported ops: ${SUPPORTED_OPS.join(', ')}.`,
+      );
+    for (const input of n.inputs) {
+      if (!known.has(input))
+        throw new RuntimeError(
+          'invalid-model',
+          `node '${n.name}' reads '${input}', which no earlier node, input or initializer defines (the graph must be topologically sorted).`,
+        );
+    }
+    for (const output of n.outputs) known.add(output);
+  }
+  for (const o of g.outputs)
+    if (!known.has(o)) throw new RuntimeError('invalid-model', `graph output '${o}' is never computed.`);
 }

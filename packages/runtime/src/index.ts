@@ -1,3 +1,4 @@
+export { type Compressed, type CompressOptions, compressModel, type LayerRow } from './compress.js';
 export { checkInputs, runCpu } from './cpu-session.js';
 export { RuntimeError, type RuntimeErrorCode } from './errors.js';
 export type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
@@ -14,3 +15,5 @@ export {
 } from './passes.js';
 export { type DType, float32, int64, type Tensor, tensor } from './tensor.js';
 export { type PlanEntry, type PlanMode, WebGpuSession, type WebGpuSessionOptions } from './webgpu-session.js';
+export { decodeWeight, encodeWeight, type WeightEncoding } from './weight-encoding.js';
+export { type DecodeZskOptions, decodeZsk, encodeZsk, type ZskModel } from './zsk.js';

@@ -1,7 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { RuntimeError } from './errors.js';
-import type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
-import { isSupportedOp, SUPPORTED_OPS } from './ops.js';
+import { type AttributeValue, type Graph, type GraphInput, type GraphNode, validateGraph } from './graph.js';
 import { type Tensor, tensor } from './tensor.js';
 
 const { onnx } = onnxProto;
@@ -146,7 +145,6 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Grap
         d.dimValue != null && num(d.dimValue) > 0 ? num(d.dimValue) : -1,
       ),
     }));
-  const known = new Set<string>([...initializers.keys(), ...inputs.map((i) => i.name), '']);
   const nodes: GraphNode[] = (g.node ?? []).map((n, index) => {
     const op = n.opType ?? '';
     const name = n.name || `${op}_${index}`;
@@ -155,31 +153,15 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Grap
         'unsupported-op',
         `node '${name}' uses op ${n.domain}.${op} from a custom domain; only standard ONNX ops are supported.`,
       );
-    if (!isSupportedOp(op))
-      throw new RuntimeError(
-        'unsupported-op',
-        `op ${op} (node '${name}') is not supported; supported ops: ${SUPPORTED_OPS.join(', ')}.`,
-      );
-    const nodeInputs = n.input ?? [];
-    const nodeOutputs = n.output ?? [];
-    for (const input of nodeInputs) {
-      if (!known.has(input))
-        throw new RuntimeError(
-          'invalid-model',
-          `node '${name}' reads '${input}', which no earlier node, input or initializer defines (the graph must be topologically sorted).`,
-        );
-    }
-    for (const output of nodeOutputs) known.add(output);
     return {
       op,
       name,
-      inputs: [...nodeInputs],
-      outputs: [...nodeOutputs],
+      inputs: [...(n.input ?? [])],
+      outputs: [...(n.output ?? [])],
       attrs: Object.fromEntries((n.attribute ?? []).map((a) => [a.name ?? '', toAttribute(a, options)])),
     };
   });
   const outputs = (g.output ?? []).map((o) => o.name ?? '');
-  for (const o of outputs)
-    if (!known.has(o)) throw new RuntimeError('invalid-model', `graph output '${o}' is never computed.`);
+  validateGraph({ nodes, initializers, inputs, outputs });
   return { nodes, initializers, inputs, outputs, opset };
 }

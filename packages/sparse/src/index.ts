@@ -17,6 +17,7 @@ export {
   validateCsc,
   validateCsr,
 } from './compressed.js';
+export { crc32 } from './crc32.js';
 export { FormatError, type FormatErrorCode } from './errors.js';
 export {
   canonicalCodes,
