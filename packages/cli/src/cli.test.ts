@@ -163,3 +163,21 @@ describe('zeroskip compress', () => {
     expect(r.stderr).toMatch(/--cluster conv must be an integer in 1..8/);
   });
 });
+
+describe('zeroskip zoo', () => {
+  it('writes seeded zoo models as .zsk and .onnx that run and inspect', async () => {
+    const zsk = join(tmp, 'binarynet.zsk');
+    const r = await zeroskip('zoo', 'binarynet', '-o', zsk, '--seed', '3');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/317770 parameters/);
+    const inspect = JSON.parse((await zeroskip('inspect', zsk, '--json')).stdout);
+    expect(inspect.layers).toHaveLength(4);
+    const onnxFile = join(tmp, 'resnet.onnx');
+    expect((await zeroskip('zoo', 'resnet-18', '-o', onnxFile, '--size', '32')).code).toBe(0);
+    const report = JSON.parse((await zeroskip('inspect', onnxFile, '--json')).stdout);
+    expect(report.inputs[0].shape).toEqual([1, 3, 32, 32]);
+    const bad = await zeroskip('zoo', 'resnet-1000', '-o', join(tmp, 'x.zsk'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown zoo model 'resnet-1000'/);
+  });
+});

@@ -6,15 +6,18 @@ import {
   compressModel,
   decodeZsk,
   encodeZsk,
+  exportOnnx,
   type Graph,
   importOnnx,
   optimize,
+  parameterCount,
   RuntimeError,
   readNpy,
   runCpu,
   type Tensor,
   WebGpuSession,
   writeNpy,
+  ZOO,
 } from '@zeroskip/runtime';
 import { FormatError } from '@zeroskip/sparse';
 import { CompressArgsError, compressTable, parseCompressArgs } from './compress-args.js';
@@ -25,6 +28,7 @@ const USAGE = `usage:
   zeroskip compress <in.onnx|in.zsk> -o <out.zsk> [--prune R | --prune-table FILE] [--prune-global]
                [--cluster BITS | --cluster conv=8,fc=5] [--huffman] [--binarize LAYERS] [--ternary LAYERS]
                [--dorefa W,A] [--quantize-first-last] [--json]
+  zeroskip zoo <name> -o <file.zsk|file.onnx> [--seed N] [--size N]     (names: ${Object.keys(ZOO).join(', ')})
   zeroskip run <model.onnx|model.zsk> --input <x.npy> [--input NAME=x.npy …] --output <y.npy> [--output NAME=y.npy …]
                [--backend cpu|webgpu] [--plan auto|dense|sparse] [--json]
 options: --verbose (stack traces on errors), --help`;
@@ -188,6 +192,44 @@ function compress(args: string[]): void {
   );
 }
 
+function zoo(args: string[]): void {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      seed: { type: 'string' },
+      size: { type: 'string' },
+      verbose: { type: 'boolean' },
+    },
+  });
+  const name = positionals[0] ?? '';
+  const entry = ZOO[name];
+  if (!entry) throw new UsageError(`unknown zoo model '${name}'.`);
+  if (!values.output || !/\.(zsk|onnx)$/.test(values.output))
+    throw new UsageError('name the output file with -o model.zsk or -o model.onnx.');
+  const num = (text: string | undefined, what: string, fallback?: number) => {
+    if (text === undefined) return fallback;
+    const v = Number(text);
+    if (!Number.isInteger(v) || v < 0)
+      throw new UsageError(`${what} must be a non-negative integer, got '${text}'.`);
+    return v;
+  };
+  const size = num(values.size, '--size');
+  const graph = entry.build({
+    seed: num(values.seed, '--seed', 0)!,
+    ...(size !== undefined ? { size } : {}),
+  });
+  if (values.output.endsWith('.onnx')) writeFileSync(values.output, exportOnnx(graph));
+  else if (entry.compression) {
+    const c = compressModel(optimize(graph), entry.compression);
+    writeFileSync(values.output, encodeZsk(c.graph, c.encodings, c.meta));
+  } else writeFileSync(values.output, encodeZsk(graph));
+  console.log(
+    `${entry.description}: ${parameterCount(graph)} parameters, input [${graph.inputs[0]!.shape.join(', ')}]${entry.compression ? `, weights ${JSON.stringify(entry.compression)}` : ''} → ${values.output}`,
+  );
+}
+
 function inspect(args: string[]): void {
   const { values, positionals } = parseArgs({
     args,
@@ -209,6 +251,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (command === 'run') await run(rest);
     else if (command === 'compress') compress(rest);
+    else if (command === 'zoo') zoo(rest);
     else if (command === 'inspect') inspect(rest);
     else throw new UsageError(`unknown command '${command}'.`);
     return 0;

@@ -4,6 +4,7 @@ export { RuntimeError, type RuntimeErrorCode } from './errors.js';
 export type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
 export { readNpy, writeNpy } from './npy.js';
 export { type ImportOptions, importOnnx, MAX_OPSET, MIN_OPSET } from './onnx.js';
+export { exportOnnx } from './onnx-export.js';
 export { isSupportedOp, SUPPORTED_OPS } from './ops.js';
 export {
   foldBatchNorm,
@@ -16,4 +17,6 @@ export {
 export { type DType, float32, int64, type Tensor, tensor } from './tensor.js';
 export { type PlanEntry, type PlanMode, WebGpuSession, type WebGpuSessionOptions } from './webgpu-session.js';
 export { decodeWeight, encodeWeight, type WeightEncoding } from './weight-encoding.js';
+export type { BuildOptions } from './zoo/builder.js';
+export { parameterCount, ZOO, type ZooEntry } from './zoo/models.js';
 export { type DecodeZskOptions, decodeZsk, encodeZsk, type ZskModel } from './zsk.js';
