@@ -164,6 +164,39 @@ describe('zeroskip compress', () => {
   });
 });
 
+describe('zeroskip run --plan tuned', () => {
+  it('tunes on the device, caches the choices, and still matches ONNX Runtime', async () => {
+    const env = { ...process.env, XDG_CACHE_HOME: tmp };
+    const out = join(tmp, 'tuned.npy');
+    const args = [
+      CLI,
+      'run',
+      join(MODELS, 'lenet5.onnx'),
+      '--input',
+      join(MODELS, 'lenet5.input.npy'),
+      '--output',
+      out,
+      '--backend',
+      'webgpu',
+      '--plan',
+      'tuned',
+      '--json',
+    ];
+    const first = await run(process.execPath, args, { env });
+    const cache = JSON.parse(readFileSync(join(tmp, 'zeroskip', 'plans.json'), 'utf8'));
+    expect(Object.keys(cache)).toHaveLength(5);
+    expect(
+      JSON.parse(first.stdout).kernels.filter((k: { op: string }) => k.op === 'Conv' || k.op === 'Gemm'),
+    ).toHaveLength(5);
+    const got = readNpy(new Uint8Array(readFileSync(out))).data as Float32Array;
+    const want = readNpy(new Uint8Array(readFileSync(join(MODELS, 'lenet5.output.npy'))))
+      .data as Float32Array;
+    expect(Math.max(...got.map((v, i) => Math.abs(v - want[i]!)))).toBeLessThanOrEqual(
+      1e-4 * Math.max(...want.map(Math.abs)) + 1e-5,
+    );
+  });
+});
+
 describe('zeroskip zoo', () => {
   it('writes seeded zoo models as .zsk and .onnx that run and inspect', async () => {
     const zsk = join(tmp, 'binarynet.zsk');

@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GpuError } from '@zeroskip/gpu';
@@ -30,7 +31,7 @@ const USAGE = `usage:
                [--dorefa W,A] [--quantize-first-last] [--json]
   zeroskip zoo <name> -o <file.zsk|file.onnx> [--seed N] [--size N]     (names: ${Object.keys(ZOO).join(', ')})
   zeroskip run <model.onnx|model.zsk> --input <x.npy> [--input NAME=x.npy …] --output <y.npy> [--output NAME=y.npy …]
-               [--backend cpu|webgpu] [--plan auto|dense|sparse] [--json]
+               [--backend cpu|webgpu] [--plan auto|dense|sparse|tuned] [--json]
 options: --verbose (stack traces on errors), --help`;
 
 /** A usage mistake: one line and the usage, exit code 2. */
@@ -88,8 +89,8 @@ async function run(args: string[]): Promise<void> {
   const plan = values.plan!;
   if (backend !== 'cpu' && backend !== 'webgpu')
     throw new UsageError(`--backend must be cpu or webgpu, got '${backend}'.`);
-  if (!['auto', 'dense', 'sparse'].includes(plan))
-    throw new UsageError(`--plan must be auto, dense or sparse, got '${plan}'.`);
+  if (!['auto', 'dense', 'sparse', 'tuned'].includes(plan))
+    throw new UsageError(`--plan must be auto, dense, sparse or tuned, got '${plan}'.`);
   const inputFiles = pairs(
     values.input ?? [],
     graph.inputs.map((i) => i.name),
@@ -112,8 +113,14 @@ async function run(args: string[]): Promise<void> {
     outputs = runCpu(graph, inputs);
     ms = performance.now() - t0;
   } else {
-    const session = await WebGpuSession.create(graph, { plan: plan as 'auto' });
+    const session = await WebGpuSession.create(graph, { plan: plan === 'tuned' ? 'auto' : (plan as 'auto') });
     try {
+      if (plan === 'tuned') {
+        const cache = readPlanCache();
+        const onProgress = progress();
+        await session.tune(inputs, { cache, ...(onProgress ? { onProgress } : {}) });
+        writePlanCache(cache);
+      }
       outputs = await session.run(inputs); // first run: uploads weights and builds pipelines
       const t0 = performance.now();
       outputs = await session.run(inputs);
@@ -151,6 +158,31 @@ async function run(args: string[]): Promise<void> {
     const counts = new Map<string, number>();
     for (const k of kernels) counts.set(k.kernel, (counts.get(k.kernel) ?? 0) + 1);
     console.log(`plan: ${[...counts].map(([k, n]) => `${n}× ${k}`).join(', ')}`);
+  }
+}
+
+/** Tuned kernel choices persist here, per adapter and layer shape. */
+const PLAN_CACHE = resolve(
+  process.env.XDG_CACHE_HOME ?? resolve(homedir(), '.cache'),
+  'zeroskip',
+  'plans.json',
+);
+
+function readPlanCache(): Record<string, string> {
+  try {
+    const parsed = JSON.parse(readFileSync(PLAN_CACHE, 'utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+
+function writePlanCache(cache: Record<string, string>): void {
+  try {
+    mkdirSync(dirname(PLAN_CACHE), { recursive: true });
+    writeFileSync(PLAN_CACHE, JSON.stringify(cache, null, 1));
+  } catch {
+    // an unwritable cache only means tuning again next time
   }
 }
 

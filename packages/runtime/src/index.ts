@@ -15,7 +15,14 @@ export {
   removeUnused,
 } from './passes.js';
 export { type DType, float32, int64, type Tensor, tensor } from './tensor.js';
-export { type PlanEntry, type PlanMode, WebGpuSession, type WebGpuSessionOptions } from './webgpu-session.js';
+export {
+  type PlanCache,
+  type PlanEntry,
+  type PlanMode,
+  type TuneOptions,
+  WebGpuSession,
+  type WebGpuSessionOptions,
+} from './webgpu-session.js';
 export { decodeWeight, encodeWeight, type WeightEncoding } from './weight-encoding.js';
 export type { BuildOptions } from './zoo/builder.js';
 export { parameterCount, ZOO, type ZooEntry } from './zoo/models.js';

@@ -41,7 +41,22 @@ export interface PlanEntry {
   readonly op: string;
   readonly kernel: string;
   readonly sparsity?: number;
+  /** After tuning: the median GPU time (ms) of each candidate kernel, or 'cache' when the choice was cached. */
+  readonly tuned?: Readonly<Record<string, number>> | 'cache';
 }
+
+/** Tuned kernel choices by (adapter, op, input and weight shape, sparsity); plain JSON, so it can be stored. */
+export type PlanCache = Record<string, string>;
+
+export interface TuneOptions {
+  readonly cache?: PlanCache;
+  /** Timed runs per candidate (median; default 5, after one warm-up). */
+  readonly iterations?: number;
+  readonly onProgress?: (done: number, total: number, node: string) => void;
+}
+
+const CONV_CANDIDATES = ['implicit-gemm', 'direct-sparse', 'im2col-spmm'] as const;
+const FC_CANDIDATES = ['fc-dense', 'fc-sparse'] as const;
 
 export interface WebGpuSessionOptions {
   /** A device to share; one is requested (and owned) when absent. */
@@ -59,6 +74,8 @@ const BINARY = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div' } as const;
 /** Runs a graph on WebGPU: weights uploaded once, one command encoder per inference between CPU fallbacks. */
 export class WebGpuSession {
   readonly plan: PlanEntry[];
+  /** The input shape each conv and FC node last ran on (what tuning measures with). */
+  private readonly seen = new Map<GraphNode, readonly number[]>();
   private readonly convs = new Map<GraphNode, Conv2dLayer>();
   private readonly fcs = new Map<GraphNode, FcLayer>();
   private readonly constants = new Map<string, GpuTensor>();
@@ -313,22 +330,10 @@ export class WebGpuSession {
       case 'im2col-gemm':
       case 'im2col-spmm': {
         if (!x) return undefined;
+        this.seen.set(n, x.shape);
         let layer = this.convs.get(n);
         if (!layer) {
-          const w = this.constant(n.inputs[1]!)!;
-          const b = n.inputs[2] ? this.constant(n.inputs[2]) : undefined;
-          const win = window2d(n, x.shape, attrNumbers(n, 'kernel_shape') ?? w.shape.slice(2));
-          layer = new Conv2dLayer(gpu, {
-            weights: asFloat32(w, 'Conv weights'),
-            shape: w.shape as [number, number, number, number],
-            ...(b ? { bias: asFloat32(b, 'Conv bias') } : {}),
-            stride: win.stride,
-            pads: win.pads,
-            dilation: win.dilation,
-            groups: attrNumber(n, 'group', 1),
-            activation: (n.attrs.activation as Activation | undefined) ?? 'none',
-            algorithm: entry.kernel as ConvAlgorithm,
-          });
+          layer = this.convLayer(n, x.shape, entry.kernel as ConvAlgorithm);
           this.convs.set(n, layer);
         }
         return [{ gpu: layer.encode(r, x) }];
@@ -336,16 +341,10 @@ export class WebGpuSession {
       case 'fc-dense':
       case 'fc-sparse': {
         if (x?.shape.length !== 2) return undefined;
+        this.seen.set(n, x.shape);
         let layer = this.fcs.get(n);
         if (!layer) {
-          const fw = this.fcWeights(n)!;
-          layer = new FcLayer(gpu, {
-            weights: fw.w,
-            outputs: fw.outputs,
-            ...(fw.bias ? { bias: fw.bias } : {}),
-            activation: (n.attrs.activation as Activation | undefined) ?? 'none',
-            algorithm: entry.kernel === 'fc-sparse' ? 'sparse' : 'dense',
-          });
+          layer = this.fcLayer(n, entry.kernel);
           this.fcs.set(n, layer);
         }
         return [{ gpu: layer.encode(r, x) }];
@@ -466,6 +465,104 @@ export class WebGpuSession {
       default:
         return undefined;
     }
+  }
+
+  private convLayer(n: GraphNode, input: readonly number[], algorithm: ConvAlgorithm): Conv2dLayer {
+    const w = this.constant(n.inputs[1]!)!;
+    const b = n.inputs[2] ? this.constant(n.inputs[2]) : undefined;
+    const win = window2d(n, input, attrNumbers(n, 'kernel_shape') ?? w.shape.slice(2));
+    return new Conv2dLayer(this.gpu, {
+      weights: asFloat32(w, 'Conv weights'),
+      shape: w.shape as [number, number, number, number],
+      ...(b ? { bias: asFloat32(b, 'Conv bias') } : {}),
+      stride: win.stride,
+      pads: win.pads,
+      dilation: win.dilation,
+      groups: attrNumber(n, 'group', 1),
+      activation: (n.attrs.activation as Activation | undefined) ?? 'none',
+      algorithm,
+    });
+  }
+
+  private fcLayer(n: GraphNode, kernel: string): FcLayer {
+    const fw = this.fcWeights(n)!;
+    return new FcLayer(this.gpu, {
+      weights: fw.w,
+      outputs: fw.outputs,
+      ...(fw.bias ? { bias: fw.bias } : {}),
+      activation: (n.attrs.activation as Activation | undefined) ?? 'none',
+      algorithm: kernel === 'fc-sparse' ? 'sparse' : 'dense',
+    });
+  }
+
+  /**
+   * Measures every candidate kernel of each conv and FC layer on this device, at the input shape the
+   * layer sees for `inputs`, and keeps the fastest (cached per adapter, layer shape and sparsity).
+   * Depthwise layers keep their kernel.
+   */
+  tune(inputs: Readonly<Record<string, Tensor>>, options: TuneOptions = {}): Promise<PlanEntry[]> {
+    const next = this.queue.then(() => this.tuneNow(inputs, options));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async tuneNow(
+    inputs: Readonly<Record<string, Tensor>>,
+    options: TuneOptions,
+  ): Promise<PlanEntry[]> {
+    await this.runNow(inputs); // records each layer's input shape
+    const { gpu } = this;
+    const adapter = `${gpu.adapter.vendor}/${gpu.adapter.architecture}/${gpu.adapter.device}/${gpu.adapter.description}`;
+    const targets = this.graph.nodes.flatMap((n, i) => {
+      const kernel = this.plan[i]!.kernel;
+      const candidates = (CONV_CANDIDATES as readonly string[]).includes(kernel)
+        ? CONV_CANDIDATES
+        : (FC_CANDIDATES as readonly string[]).includes(kernel)
+          ? FC_CANDIDATES
+          : undefined;
+      const shape = this.seen.get(n);
+      return candidates && shape ? [{ n, i, candidates, shape }] : [];
+    });
+    const iterations = options.iterations ?? 5;
+    for (const [done, { n, i, candidates, shape }] of targets.entries()) {
+      const entry = this.plan[i]!;
+      const w = this.constant(n.inputs[1]!)!;
+      const key = `${adapter}|${n.op}|${shape.join('x')}|${w.shape.join('x')}|${JSON.stringify({ ...n.attrs, activation: undefined })}|${(entry.sparsity ?? 0).toFixed(3)}`;
+      const cached = options.cache?.[key];
+      let best =
+        cached !== undefined && (candidates as readonly string[]).includes(cached) ? cached : undefined;
+      let tuned: PlanEntry['tuned'] = 'cache';
+      if (!best) {
+        const times: Record<string, number> = {};
+        const x = gpu.empty(shape);
+        for (const kernel of candidates) {
+          const layer =
+            n.op === 'Conv' ? this.convLayer(n, shape, kernel as ConvAlgorithm) : this.fcLayer(n, kernel);
+          try {
+            const once = (r: Recorder) => gpu.release(layer.encode(r, x));
+            await gpu.submit(once);
+            const samples: number[] = [];
+            for (let k = 0; k < iterations; k++) samples.push((await gpu.profile(once)).ms);
+            times[kernel] = samples.sort((a, b) => a - b)[samples.length >> 1]!;
+          } catch {
+            // a candidate this device cannot run (a buffer over its limits) is simply not chosen
+          } finally {
+            layer.destroy();
+          }
+        }
+        gpu.release(x);
+        best = Object.entries(times).sort((a, b) => a[1] - b[1])[0]?.[0] ?? entry.kernel;
+        tuned = times;
+        if (options.cache) options.cache[key] = best;
+      }
+      this.plan[i] = { ...entry, kernel: best, tuned };
+      this.convs.get(n)?.destroy();
+      this.convs.delete(n);
+      this.fcs.get(n)?.destroy();
+      this.fcs.delete(n);
+      options.onProgress?.(done + 1, targets.length, n.name);
+    }
+    return this.plan;
   }
 
   /** Frees the uploaded weights (and the device, when this session opened it). */

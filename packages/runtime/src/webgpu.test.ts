@@ -76,6 +76,36 @@ describe('plans and sessions', () => {
     }
   });
 
+  it('tune() measures the candidates, keeps the fastest, and reuses its cache', async () => {
+    const graph = prunedLenet(0.8);
+    const input = readNpy(load('lenet5.input.npy'));
+    const want = runCpu(graph, { input }).output!.data as Float32Array;
+    const cache = {};
+    const session = await WebGpuSession.create(graph, { gpu: gpu!, plan: 'auto' });
+    try {
+      const plan = await session.tune({ input }, { cache, iterations: 2 });
+      const tuned = plan.filter((p) => p.tuned);
+      expect(tuned).toHaveLength(5);
+      for (const p of tuned) {
+        const times = p.tuned as Record<string, number>;
+        expect(Object.keys(times).length).toBeGreaterThanOrEqual(2);
+        expect(times[p.kernel]).toBe(Math.min(...Object.values(times)));
+      }
+      expect(Object.keys(cache)).toHaveLength(5);
+      const out = await session.run({ input });
+      expect(maxDiff(out.output!.data as Float32Array, want)).toBeLessThanOrEqual(bound(want));
+    } finally {
+      session.destroy();
+    }
+    const again = await WebGpuSession.create(graph, { gpu: gpu!, plan: 'auto' });
+    try {
+      const plan = await again.tune({ input }, { cache });
+      expect(plan.filter((p) => p.tuned === 'cache')).toHaveLength(5);
+    } finally {
+      again.destroy();
+    }
+  });
+
   it('runs batches > 1 and concurrent run() calls', async () => {
     const graph = optimize(importOnnx(load('lenet5.onnx')));
     // the model declares batch 1; a batch-3 copy of the graph with a free batch dimension
