@@ -259,20 +259,24 @@ function sliceCopy(x: Tensor, starts: number[], steps: number[], sizes: number[]
   return tensor(x.dtype, sizes, data);
 }
 
-function slice(node: GraphNode, inputs: (Tensor | undefined)[]): Tensor[] {
-  const x = need(node, inputs, 0);
-  const rank = x.shape.length;
+/** Slice's window per axis (starts, steps, sizes), from its inputs (opset 10+) or attributes; shared with the GPU. */
+export function sliceWindow(
+  node: GraphNode,
+  shape: readonly number[],
+  inputs: (Tensor | undefined)[],
+): { starts: number[]; steps: number[]; sizes: number[] } {
+  const rank = shape.length;
   const startsIn = inputs[1] ? numbers(inputs[1]) : (attrNumbers(node, 'starts') ?? []);
   const endsIn = inputs[2] ? numbers(inputs[2]) : (attrNumbers(node, 'ends') ?? []);
   const axes = (
     inputs[3] ? numbers(inputs[3]) : (attrNumbers(node, 'axes') ?? startsIn.map((_, i) => i))
   ).map((a) => normAxis(a, rank, node));
   const stepsIn = inputs[4] ? numbers(inputs[4]) : axes.map(() => 1);
-  const starts = x.shape.map(() => 0);
-  const steps = x.shape.map(() => 1);
-  const sizes = [...x.shape];
+  const starts = shape.map(() => 0);
+  const steps = shape.map(() => 1);
+  const sizes = [...shape];
   axes.forEach((a, i) => {
-    const dim = x.shape[a]!;
+    const dim = shape[a]!;
     const step = stepsIn[i]!;
     if (step === 0) throw new RuntimeError('invalid-input', `Slice '${node.name}' has step 0.`);
     const clampIdx = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
@@ -282,13 +286,23 @@ function slice(node: GraphNode, inputs: (Tensor | undefined)[]): Tensor[] {
     steps[a] = step;
     sizes[a] = Math.max(0, Math.ceil((e - s) / step));
   });
-  return [sliceCopy(x, starts, steps, sizes)];
+  return { starts, steps, sizes };
 }
 
-function split(node: GraphNode, inputs: (Tensor | undefined)[]): Tensor[] {
+function slice(node: GraphNode, inputs: (Tensor | undefined)[]): Tensor[] {
   const x = need(node, inputs, 0);
-  const axis = normAxis(attrNumber(node, 'axis', 0), x.shape.length, node);
-  const dim = x.shape[axis]!;
+  const w = sliceWindow(node, x.shape, inputs);
+  return [sliceCopy(x, w.starts, w.steps, w.sizes)];
+}
+
+/** Split's part sizes along its axis: given (input or attribute) or equal parts. */
+export function splitSizes(
+  node: GraphNode,
+  shape: readonly number[],
+  inputs: (Tensor | undefined)[],
+): { axis: number; sizes: number[] } {
+  const axis = normAxis(attrNumber(node, 'axis', 0), shape.length, node);
+  const dim = shape[axis]!;
   const parts = node.outputs.length;
   const given = inputs[1] ? numbers(inputs[1]) : attrNumbers(node, 'split');
   const sizes =
@@ -298,6 +312,12 @@ function split(node: GraphNode, inputs: (Tensor | undefined)[]): Tensor[] {
     );
   if (sizes.reduce((a, b) => a + b, 0) !== dim)
     throw new RuntimeError('invalid-input', `Split '${node.name}' sizes [${sizes}] do not add up to ${dim}.`);
+  return { axis, sizes };
+}
+
+function split(node: GraphNode, inputs: (Tensor | undefined)[]): Tensor[] {
+  const x = need(node, inputs, 0);
+  const { axis, sizes } = splitSizes(node, x.shape, inputs);
   let at = 0;
   return sizes.map((s) => {
     const starts = x.shape.map((_, d) => (d === axis ? at : 0));

@@ -4,10 +4,12 @@ import {
   type ConvAlgorithm,
   chooseConvAlgorithm,
   encodeActivation,
+  encodeAxisGather,
   encodeBinary,
   encodeChannelAffine,
   encodeConcatInto,
   encodeGlobalAvgPool,
+  encodeParamActivation,
   encodePool,
   encodeSoftmax,
   encodeTranspose,
@@ -19,7 +21,7 @@ import {
   requestDevice,
 } from '@zeroskip/gpu';
 import { countNonzeros } from '@zeroskip/sparse';
-import { clipBounds, cpuOps } from './cpu-ops.js';
+import { clipBounds, cpuOps, sliceWindow, splitSizes } from './cpu-ops.js';
 import { checkInputs } from './cpu-session.js';
 import { attrNumber, attrNumbers, type Graph, type GraphNode } from './graph.js';
 import {
@@ -172,6 +174,13 @@ export class WebGpuSession {
       Softmax: 'softmax',
       Shape: 'host',
       Constant: 'host',
+      Slice: 'slice',
+      Split: 'split',
+      Gather: 'gather',
+      LeakyRelu: 'param-activation',
+      HardSigmoid: 'param-activation',
+      HardSwish: 'param-activation',
+      ReduceMean: 'reduce-mean',
     };
     return { ...base, kernel: gpuOps[n.op] ?? 'cpu' };
   }
@@ -348,6 +357,84 @@ export class WebGpuSession {
           this.fcs.set(n, layer);
         }
         return [{ gpu: layer.encode(r, x) }];
+      }
+      case 'slice': {
+        if (!x || inputs.slice(1).some((v) => v && !('host' in v))) return undefined;
+        const w = sliceWindow(
+          n,
+          x.shape,
+          inputs.map((v) => (v && 'host' in v ? v.host : undefined)),
+        );
+        // one strided gather per sliced axis (positive steps; others run on the CPU)
+        if (w.steps.some((st) => st < 1)) return undefined;
+        let cur = x;
+        for (let a = 0; a < x.shape.length; a++) {
+          if (w.starts[a] === 0 && w.steps[a] === 1 && w.sizes[a] === cur.shape[a]) continue;
+          const next = gpu.empty(cur.shape.map((d, i) => (i === a ? w.sizes[a]! : d)));
+          encodeAxisGather(r, cur, next, a, { start: w.starts[a]!, step: w.steps[a]!, count: w.sizes[a]! });
+          if (cur !== x) gpu.release(cur);
+          cur = next;
+        }
+        return [{ gpu: cur === x ? { ...x } : cur }];
+      }
+      case 'split': {
+        if (!x || (inputs[1] && !('host' in inputs[1]))) return undefined;
+        const { axis, sizes } = splitSizes(
+          n,
+          x.shape,
+          inputs.map((v) => (v && 'host' in v ? v.host : undefined)),
+        );
+        let at = 0;
+        return sizes.map((size) => {
+          const y = gpu.empty(x.shape.map((d, i) => (i === axis ? size : d)));
+          encodeAxisGather(r, x, y, axis, { start: at, step: 1, count: size });
+          at += size;
+          return { gpu: y };
+        });
+      }
+      case 'gather': {
+        const idx = inputs[1];
+        if (!x || !idx || !('host' in idx)) return undefined;
+        const axis = normAxis(attrNumber(n, 'axis', 0), x.shape.length, n);
+        const dim = x.shape[axis]!;
+        const indices = numbers(idx.host).map((v) => (v < 0 ? v + dim : v));
+        const y = gpu.empty([...x.shape.slice(0, axis), ...idx.host.shape, ...x.shape.slice(axis + 1)]);
+        encodeAxisGather(
+          r,
+          x,
+          { ...y, shape: [...x.shape.slice(0, axis), indices.length, ...x.shape.slice(axis + 1)] },
+          axis,
+          { indices },
+        );
+        return [{ gpu: y }];
+      }
+      case 'param-activation': {
+        if (!x) return undefined;
+        const y = gpu.empty(x.shape);
+        if (n.op === 'LeakyRelu') encodeParamActivation(r, x, y, 'leakyrelu', attrNumber(n, 'alpha', 0.01));
+        else if (n.op === 'HardSigmoid')
+          encodeParamActivation(
+            r,
+            x,
+            y,
+            'hardsigmoid',
+            attrNumber(n, 'alpha', 0.2),
+            attrNumber(n, 'beta', 0.5),
+          );
+        else encodeParamActivation(r, x, y, 'hardswish');
+        return [{ gpu: y }];
+      }
+      case 'reduce-mean': {
+        // the spatial mean of NCHW (what CNN exports use) is a global average pool; other axes run on the CPU
+        if (x?.shape.length !== 4) return undefined;
+        const axes = axesOf(n, hostArg(1))
+          ?.map((a) => normAxis(a, 4, n))
+          .sort();
+        if (axes?.join() !== '2,3') return undefined;
+        const [b, c] = x.shape as [number, number];
+        const y = gpu.empty([b, c]);
+        encodeGlobalAvgPool(r, x, y);
+        return [{ gpu: { ...y, shape: attrNumber(n, 'keepdims', 1) === 1 ? [b, c, 1, 1] : [b, c] } }];
       }
       case 'activation': {
         if (!x) return undefined;

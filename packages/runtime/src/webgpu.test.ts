@@ -3,11 +3,11 @@ import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import { pruneByRate } from '@zeroskip/quant';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCpu } from './cpu-session.js';
-import type { Graph } from './graph.js';
+import type { Graph, GraphNode } from './graph.js';
 import { readNpy } from './npy.js';
 import { importOnnx } from './onnx.js';
 import { optimize } from './passes.js';
-import { float32 } from './tensor.js';
+import { float32, int64 } from './tensor.js';
 import { WebGpuSession } from './webgpu-session.js';
 
 const MODELS = new URL('../../../../shared/models/', import.meta.url);
@@ -103,6 +103,53 @@ describe('plans and sessions', () => {
       expect(plan.filter((p) => p.tuned === 'cache')).toHaveLength(5);
     } finally {
       again.destroy();
+    }
+  });
+
+  it('runs Slice, Split, Gather, ReduceMean and parametric activations on the GPU too', async () => {
+    const node = (
+      op: string,
+      inputs: string[],
+      outputs: string[],
+      attrs: GraphNode['attrs'] = {},
+    ): GraphNode => ({ op, name: `/${op}_${outputs[0]}`, inputs, outputs, attrs });
+    const graph: Graph = {
+      opset: 17,
+      inputs: [{ name: 'input', dtype: 'float32', shape: [2, 6, 5, 5] }],
+      outputs: ['output'],
+      initializers: new Map([
+        ['starts', int64([1], [1])],
+        ['ends', int64([1], [6])],
+        ['axes', int64([1], [1])],
+        ['steps', int64([1], [2])],
+        ['split', int64([2], [1, 2])],
+        ['rm', int64([2], [2, 3])],
+        ['idx', int64([3], [2, 0, -1])],
+      ]),
+      nodes: [
+        node('LeakyRelu', ['input'], ['a'], { alpha: 0.1 }),
+        node('HardSwish', ['a'], ['b']),
+        node('HardSigmoid', ['b'], ['c'], { alpha: 0.3, beta: 0.4 }),
+        node('Slice', ['c', 'starts', 'ends', 'axes', 'steps'], ['d']),
+        node('Split', ['d', 'split'], ['e', 'f'], { axis: 1 }),
+        node('Concat', ['f', 'e'], ['g'], { axis: 1 }),
+        node('ReduceMean', ['g', 'rm'], ['h'], { keepdims: 0 }),
+        node('Gather', ['h', 'idx'], ['output'], { axis: 1 }),
+      ],
+    };
+    const input = float32(
+      [2, 6, 5, 5],
+      Float32Array.from({ length: 300 }, (_, i) => Math.sin(i) * 4),
+    );
+    const want = runCpu(graph, { input }).output!;
+    const session = await WebGpuSession.create(graph, { gpu: gpu! });
+    try {
+      expect(session.plan.filter((p) => p.kernel === 'cpu')).toEqual([]);
+      const got = (await session.run({ input })).output!;
+      expect(got.shape).toEqual(want.shape);
+      expect(maxDiff(got.data as Float32Array, want.data as Float32Array)).toBeLessThanOrEqual(1e-6);
+    } finally {
+      session.destroy();
     }
   });
 

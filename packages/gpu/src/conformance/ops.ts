@@ -4,11 +4,13 @@ import {
   batchNormScaleShift,
   broadcastShape,
   encodeActivation,
+  encodeAxisGather,
   encodeBinary,
   encodeChannelAffine,
   encodeChannelShuffle,
   encodeConcatInto,
   encodeGlobalAvgPool,
+  encodeParamActivation,
   encodePool,
   encodeSoftmax,
   encodeTranspose,
@@ -169,6 +171,55 @@ export const opsCases: ConformanceCase[] = [
       assertEqual(await g.read(tr), transposeReference(x, [3, 6, 5, 7], [3, 0, 2, 1]), 'transpose');
       assertEqual(await g.read(sh), transposeReference(x, [3, 3, 2, 35], [0, 2, 1, 3]), 'channel shuffle');
       assertClose(await g.read(sm), softmaxReference(x, 35), 1e-6, 1e-7);
+    },
+  },
+  {
+    group: 'support ops',
+    name: 'axis gathers (slice with step, split half, gather by index) and parametric activations',
+    run: async (g: Gpu) => {
+      const x = randomArray(2 * 9 * 5, 31);
+      const xt = g.tensor([2, 9, 5], x);
+      const sliced = g.empty([2, 3, 5]);
+      const gathered = g.empty([2, 4, 5]);
+      const acts = [g.empty([90]), g.empty([90]), g.empty([90])];
+      await g.submit((r) => {
+        encodeAxisGather(r, xt, sliced, 1, { start: 1, step: 3, count: 3 });
+        encodeAxisGather(r, xt, gathered, 1, { indices: [8, 0, 0, 4] });
+        encodeParamActivation(r, { ...xt, shape: [90] }, acts[0]!, 'leakyrelu', 0.2);
+        encodeParamActivation(r, { ...xt, shape: [90] }, acts[1]!, 'hardsigmoid', 0.2, 0.5);
+        encodeParamActivation(r, { ...xt, shape: [90] }, acts[2]!, 'hardswish');
+      });
+      const pick = (cols: number[]) =>
+        Float32Array.from(
+          { length: 2 * cols.length * 5 },
+          (_, e) =>
+            x[
+              (Math.floor(e / (cols.length * 5)) * 9 + cols[Math.floor(e / 5) % cols.length]!) * 5 + (e % 5)
+            ]!,
+        );
+      assertEqual(await g.read(sliced), pick([1, 4, 7]), 'slice');
+      assertEqual(await g.read(gathered), pick([8, 0, 0, 4]), 'gather');
+      assertClose(
+        await g.read(acts[0]!),
+        x.map((v) => (v >= 0 ? v : 0.2 * v)),
+        1e-6,
+        1e-7,
+        'leaky relu',
+      );
+      assertClose(
+        await g.read(acts[1]!),
+        x.map((v) => Math.min(1, Math.max(0, 0.2 * v + 0.5))),
+        1e-6,
+        1e-7,
+        'hard sigmoid',
+      );
+      assertClose(
+        await g.read(acts[2]!),
+        x.map((v) => v * Math.min(1, Math.max(0, v / 6 + 0.5))),
+        1e-6,
+        1e-7,
+        'hard swish',
+      );
     },
   },
 ];

@@ -1,7 +1,7 @@
 import { checkInt, GpuError } from '../errors.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, u, windowLoop, workgroupIndex } from '../wgsl.js';
+import { type Activation, activationFn, bindings, f, u, windowLoop, workgroupIndex } from '../wgsl.js';
 
 /** One invocation per element: the common shape of the pointwise kernels here. */
 function elementwise(
@@ -360,5 +360,87 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     r.gpu.pipeline(`softmax:${rows}x${cols}`, wgsl),
     [x, y],
     grid(rows, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+/**
+ * Strided gather along one axis: y[outer, j, inner] = x[outer, index(j), inner] with index(j) =
+ * start + j·step, or indices[j] when `indices` is given (Slice, Split and Gather with constant indices).
+ */
+export function encodeAxisGather(
+  r: Recorder,
+  x: GpuTensor,
+  y: GpuTensor,
+  axis: number,
+  selection: { start: number; step: number; count: number } | { indices: readonly number[] },
+): void {
+  const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const dim = x.shape[axis]!;
+  const count = 'indices' in selection ? selection.indices.length : selection.count;
+  const pick = (j: number) =>
+    'indices' in selection ? selection.indices[j]! : selection.start + j * selection.step;
+  for (let j = 0; j < count; j++) {
+    const v = pick(j);
+    if (!(Number.isInteger(v) && v >= 0 && v < dim))
+      throw new GpuError('invalid-argument', `index ${v} is out of range for an axis of ${dim}.`);
+  }
+  if (y.size !== outer * count * inner)
+    throw new GpuError(
+      'invalid-argument',
+      `gather output needs ${outer * count * inner} elements, got ${y.size}.`,
+    );
+  // an explicit index list becomes a WGSL constant array (numbers only)
+  const table =
+    'indices' in selection
+      ? `const IDX = array<u32, ${u(Math.max(count, 1))}>(${(count ? selection.indices : [0]).map((v) => u(v)).join(', ')});`
+      : '';
+  const index = 'indices' in selection ? 'IDX[j]' : `${u(selection.start)} + j * ${u(selection.step)}`;
+  elementwise(
+    r,
+    'axis-gather',
+    `${outer}x${dim}x${inner}:${'indices' in selection ? selection.indices.join(',') : `${selection.start}+${selection.step}x${count}`}`,
+    y.size,
+    `${bindings([
+      ['x', 'array<f32>', 'read'],
+      ['y', 'array<f32>', 'read_write'],
+    ])}
+${table}`,
+    `let i = e % ${u(inner)}; let j = (e / ${u(inner)}) % ${u(count)}; let o = e / ${u(inner * count)};
+  y[e] = x[(o * ${u(dim)} + ${index}) * ${u(inner)} + i];`,
+    [x, y],
+  );
+}
+
+export const PARAM_ACTIVATIONS = ['leakyrelu', 'hardsigmoid', 'hardswish'] as const;
+export type ParamActivation = (typeof PARAM_ACTIVATIONS)[number];
+
+/** y = LeakyRelu(x; α), HardSigmoid(x; α, β) = clamp(αx + β, 0, 1), or HardSwish(x) = x·HardSigmoid(x; 1/6, ½). */
+export function encodeParamActivation(
+  r: Recorder,
+  x: GpuTensor,
+  y: GpuTensor,
+  kind: ParamActivation,
+  alpha = 0.01,
+  beta = 0.5,
+): void {
+  if (!(PARAM_ACTIVATIONS as readonly string[]).includes(kind))
+    throw new GpuError('invalid-argument', `unknown activation '${kind}'.`);
+  const body = {
+    leakyrelu: `let v = x[e]; y[e] = select(${f(alpha)} * v, v, v >= 0.0);`,
+    hardsigmoid: `y[e] = clamp(${f(alpha)} * x[e] + ${f(beta)}, 0.0, 1.0);`,
+    hardswish: 'let v = x[e]; y[e] = v * clamp(v / 6.0 + 0.5, 0.0, 1.0);',
+  }[kind];
+  elementwise(
+    r,
+    kind,
+    `${alpha}:${beta}`,
+    x.size,
+    bindings([
+      ['x', 'array<f32>', 'read'],
+      ['y', 'array<f32>', 'read_write'],
+    ]),
+    body,
+    [x, y],
   );
 }

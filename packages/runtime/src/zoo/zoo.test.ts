@@ -74,6 +74,7 @@ describe('exported zoo models against onnxruntime-node (Split, Slice, Transpose,
       if (!onGpu) return;
       const web = await WebGpuSession.create(imported, { gpu: gpu! });
       try {
+        expect(web.plan.filter((p) => p.kernel === 'cpu')).toEqual([]);
         const out = (await web.run({ input: float32(shape, x) })).output!.data as Float32Array;
         expect(maxDiff(out, want)).toBeLessThanOrEqual(bound(want));
       } finally {
