@@ -6,11 +6,19 @@ import { type ConformanceResult, runConformance } from '@zeroskip/gpu/conformanc
 import { environment } from './environment.js';
 import { consoleTable, markdownReport } from './report.js';
 import type { BenchResult, BenchTable } from './results.js';
+import { compressionTable } from './tables/compression.js';
+import { networksTable } from './tables/networks.js';
 import { quantizerTable } from './tables/quantizers.js';
 import { sparseCodec } from './tables/sparse-codec.js';
 import { sparseConvTable } from './tables/sparse-conv.js';
 
-const TABLES: readonly BenchTable[] = [sparseCodec, quantizerTable, sparseConvTable];
+const TABLES: readonly BenchTable[] = [
+  sparseCodec,
+  quantizerTable,
+  sparseConvTable,
+  networksTable,
+  compressionTable,
+];
 
 const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--conformance]
 tables: ${TABLES.map((t) => t.id).join(', ')}`;

@@ -1,0 +1,109 @@
+import {
+  compressModel,
+  type Graph,
+  optimize,
+  type PlanMode,
+  type Tensor,
+  WebGpuSession,
+  ZOO,
+} from '@zeroskip/runtime';
+import { summarize } from '../measure.js';
+import type { BenchContext, BenchResult, BenchTable } from '../results.js';
+import { gaussian } from '../rng.js';
+import { PAPER_RATES, paperPruneTable } from './compression.js';
+
+/** The pruned networks: Deep Compression's per-layer rates where the paper gives them, else 70% (first conv kept). */
+function pruned(name: string, seed: number, batch: number): Graph {
+  const graph = optimize(ZOO[name]!.build({ seed }));
+  const layers = graph.nodes.filter((n) => n.op === 'Conv' || n.op === 'Gemm');
+  const pruneTable = PAPER_RATES[name]
+    ? paperPruneTable(graph, PAPER_RATES[name].kept)
+    : Object.fromEntries(layers.map((n, i) => [n.name, i === 0 ? 0 : 0.7]));
+  const g = compressModel(graph, { pruneTable }).graph;
+  return { ...g, inputs: g.inputs.map((i) => ({ ...i, shape: [batch, ...i.shape.slice(1)] })) };
+}
+
+export const networksTable: BenchTable = {
+  id: 'networks',
+  title: 'Whole-network inference on WebGPU: dense vs auto vs tuned plans',
+  reference:
+    "Escort: 1.38× (batch 1) and 1.60× (batch 32) end to end over dense. AlexNet and VGG-16 pruned at Deep Compression's per-layer rates, GoogLeNet and ResNet-50 at 70% per layer (first conv unpruned); seeded weights. Wall time of session.run (input upload, all layers, output read-back), median.",
+  async run(ctx: BenchContext): Promise<BenchResult[]> {
+    const full = ctx.suite === 'full';
+    const gpu = await ctx.gpu();
+    const names = full ? ['alexnet', 'googlenet', 'resnet-50', 'vgg-16'] : ['lenet-5'];
+    const batches = ctx.batches ?? (full ? [1, 32] : [1]);
+    const [warmup, iterations] = full ? [3, 15] : [1, 3];
+    const results: BenchResult[] = [];
+    let step = 0;
+    for (const name of names) {
+      for (const batch of batches) {
+        ctx.progress(step++, names.length * batches.length, `${name} batch ${batch}`);
+        const graph = pruned(name, ctx.seed, batch);
+        const shape = graph.inputs[0]!.shape;
+        const input: Tensor = {
+          dtype: 'float32',
+          shape,
+          data: gaussian(
+            shape.reduce((a, b) => a * b, 1),
+            ctx.seed + 1,
+          ),
+        };
+        const times: Record<string, number> = {};
+        for (const plan of ['dense', 'auto', 'tuned'] as const) {
+          const session = await WebGpuSession.create(graph, {
+            gpu,
+            plan: plan === 'tuned' ? 'auto' : (plan as PlanMode),
+          });
+          try {
+            if (plan === 'tuned') await session.tune({ input }, { iterations: 5 });
+            for (let i = 0; i < warmup; i++) await session.run({ input });
+            const samples: number[] = [];
+            for (let i = 0; i < iterations; i++) {
+              const t0 = performance.now();
+              await session.run({ input });
+              samples.push(performance.now() - t0);
+            }
+            const t = summarize(samples);
+            times[plan] = t.median;
+            const kernels: Record<string, number> = {};
+            for (const p of session.plan) kernels[p.kernel] = (kernels[p.kernel] ?? 0) + 1;
+            results.push({
+              table: 'networks',
+              case: `${name} batch ${batch}`,
+              params: { plan, batch, kernels: JSON.stringify(kernels), seed: ctx.seed },
+              metric: 'time',
+              unit: 'ms',
+              value: t.median,
+              timing: { ...t, clock: 'wall' },
+            });
+          } catch (e) {
+            results.push({
+              table: 'networks',
+              case: `${name} batch ${batch}`,
+              params: { plan, batch, skipped: (e as Error).message },
+              metric: 'time',
+              unit: 'ms',
+              value: Number.NaN,
+            });
+          } finally {
+            session.destroy();
+          }
+        }
+        for (const plan of ['auto', 'tuned']) {
+          if (times.dense && times[plan])
+            results.push({
+              table: 'networks',
+              case: `${name} batch ${batch}`,
+              params: { plan, over: 'dense' },
+              metric: 'speedup',
+              unit: '×',
+              value: times.dense / times[plan]!,
+            });
+        }
+      }
+    }
+    ctx.progress(1, 1, 'done');
+    return results;
+  },
+};
