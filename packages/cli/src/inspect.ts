@@ -1,9 +1,11 @@
-import type { Graph } from '@zeroskip/runtime';
+import { type Graph, inferShapes } from '@zeroskip/runtime';
 
 export interface LayerReport {
   readonly node: string;
   readonly op: string;
   readonly weightShape: readonly number[];
+  /** The layer's output shape for the model's declared input (static shape inference). */
+  readonly outputShape: readonly number[];
   readonly params: number;
   readonly sparsity: number;
   readonly bytes: number;
@@ -27,6 +29,7 @@ export interface ModelReport {
 export function inspectGraph(g: Graph, source: Graph = g): ModelReport {
   const ops: Record<string, number> = {};
   for (const n of source.nodes) ops[n.op] = (ops[n.op] ?? 0) + 1;
+  const shapes = inferShapes(g);
   const layers: LayerReport[] = [];
   for (const n of g.nodes) {
     const w = ['Conv', 'Gemm', 'MatMul'].includes(n.op) ? g.initializers.get(n.inputs[1] ?? '') : undefined;
@@ -38,6 +41,7 @@ export function inspectGraph(g: Graph, source: Graph = g): ModelReport {
       node: n.name,
       op: n.op,
       weightShape: w.shape,
+      outputShape: shapes.get(n.outputs[0]!)?.shape ?? [],
       params: w.data.length + (b?.data.length ?? 0),
       sparsity: zeros / Math.max(1, w.data.length),
       bytes: 4 * (w.data.length + (b?.data.length ?? 0)),
@@ -63,11 +67,11 @@ export function inspectTable(r: ModelReport): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
     '',
-    `${'layer'.padEnd(40)} ${'op'.padEnd(6)} ${'weights'.padEnd(18)} ${'params'.padStart(10)} ${'sparsity'.padStart(9)} ${'bytes'.padStart(11)}`,
+    `${'layer'.padEnd(40)} ${'op'.padEnd(6)} ${'weights'.padEnd(18)} ${'output'.padEnd(18)} ${'params'.padStart(10)} ${'sparsity'.padStart(9)} ${'bytes'.padStart(11)}`,
   ];
   for (const l of r.layers) {
     lines.push(
-      `${l.node.slice(0, 40).padEnd(40)} ${l.op.padEnd(6)} ${`[${l.weightShape.join(', ')}]`.padEnd(18)} ${String(l.params).padStart(10)} ${(100 * l.sparsity).toFixed(1).padStart(8)}% ${String(l.bytes).padStart(11)}`,
+      `${l.node.slice(0, 40).padEnd(40)} ${l.op.padEnd(6)} ${`[${l.weightShape.join(', ')}]`.padEnd(18)} ${`[${l.outputShape.join(', ')}]`.padEnd(18)} ${String(l.params).padStart(10)} ${(100 * l.sparsity).toFixed(1).padStart(8)}% ${String(l.bytes).padStart(11)}`,
     );
   }
   lines.push(

@@ -16,6 +16,7 @@ import {
   isTensorAttr,
   normAxis,
   reshapeShape,
+  shapeSlice,
   squeezeShape,
   unsqueezeShape,
   window2d,
@@ -564,11 +565,7 @@ export function cpuOps(opset: number): Record<string, Op> {
     Slice: slice,
     Gather: gather,
     Shape: (node, inputs) => {
-      const x = need(node, inputs, 0);
-      const rank = x.shape.length;
-      const start = attrNumber(node, 'start', 0);
-      const end = attrNumber(node, 'end', rank);
-      const s = x.shape.slice(start < 0 ? start + rank : start, end < 0 ? end + rank : end);
+      const s = shapeSlice(node, need(node, inputs, 0).shape);
       return [int64([s.length], s)];
     },
     Unsqueeze: (node, inputs) => {

@@ -14,6 +14,7 @@ export {
   removeIdentities,
   removeUnused,
 } from './passes.js';
+export { inferShapes, type ValueInfo } from './shape-inference.js';
 export { type DType, float32, int64, type Tensor, tensor } from './tensor.js';
 export {
   type PlanCache,
