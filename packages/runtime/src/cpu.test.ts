@@ -5,8 +5,10 @@ import { runCpu } from './cpu-session.js';
 import { RuntimeError } from './errors.js';
 import { readNpy, writeNpy } from './npy.js';
 import { importOnnx } from './onnx.js';
+import { exportOnnx } from './onnx-export.js';
 import { optimize } from './passes.js';
 import { float32, int64 } from './tensor.js';
+import { ZOO } from './zoo/models.js';
 
 const { onnx } = onnxProto;
 const MODELS = new URL('../../../../shared/models/', import.meta.url);
@@ -34,6 +36,45 @@ describe('CPU executor on the reference models (ONNX Runtime outputs)', () => {
       }
     });
   }
+});
+
+describe('import details', () => {
+  it('reads external initializers through the externalData callback, and names a missing one', () => {
+    const model = onnx.ModelProto.decode(load('lenet5.onnx'));
+    const init = model.graph!.initializer!.find((t) => t.name === 'c1.weight')!;
+    const data = new Uint8Array(init.rawData!);
+    const file = new Uint8Array(16 + data.length);
+    file.set(data, 16);
+    init.rawData = new Uint8Array(0);
+    init.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    init.externalData = [
+      { key: 'location', value: 'lenet5.onnx.data' },
+      { key: 'offset', value: '16' },
+      { key: 'length', value: String(data.length) },
+    ];
+    const bytes = onnx.ModelProto.encode(model).finish();
+    const graph = importOnnx(bytes, {
+      externalData: (location) => (location === 'lenet5.onnx.data' ? file : new Uint8Array(0)),
+    });
+    expect(Array.from(graph.initializers.get('c1.weight')!.data)).toEqual(
+      Array.from(new Float32Array(data.slice().buffer)),
+    );
+    expect(() => importOnnx(bytes)).toThrow(/lives in 'lenet5.onnx.data'/);
+    expect(() => importOnnx(bytes, { externalData: () => file.subarray(0, 20) })).toThrow(/lies outside/);
+  });
+
+  it('folds Shape → Gather → Unsqueeze → Concat → Reshape when the input shape is static', () => {
+    const g = importOnnx(exportOnnx(ZOO['shufflenet-v2']!.build({ size: 32, init: 'zeros' })));
+    const ops = (graph: typeof g) => new Set(graph.nodes.map((n) => n.op));
+    expect(ops(g).has('Shape')).toBe(true);
+    const optimized = optimize(g);
+    for (const op of ['Shape', 'Gather', 'Unsqueeze']) expect(ops(optimized).has(op)).toBe(false);
+    const free = optimize({
+      ...g,
+      inputs: g.inputs.map((i) => ({ ...i, shape: [-1, ...i.shape.slice(1)] })),
+    });
+    expect(ops(free).has('Shape')).toBe(true);
+  });
 });
 
 describe('.npy', () => {

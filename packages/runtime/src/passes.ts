@@ -1,6 +1,7 @@
 import type { Activation } from '@zeroskip/gpu';
 import { clipBounds, cpuOps } from './cpu-ops.js';
 import type { Graph, GraphNode } from './graph.js';
+import { inferShapes } from './shape-inference.js';
 import { asFloat32, float32, type Tensor } from './tensor.js';
 
 /** How many nodes read each value (graph outputs count as readers). */
@@ -34,12 +35,23 @@ export function removeIdentities(g: Graph): Graph {
   return out;
 }
 
-/** Evaluates every node whose inputs are all constant (Constant nodes, Shape arithmetic on constants, …). */
+/**
+ * Evaluates every node whose inputs are all constant (Constant nodes, arithmetic on constants) and,
+ * when every input dimension is known, Shape and the shape arithmetic that follows it.
+ */
 export function foldConstants(g: Graph): Graph {
   const ops = cpuOps(g.opset);
   const initializers = new Map(g.initializers);
   const nodes: GraphNode[] = [];
+  const staticShapes = g.inputs.every((i) => i.shape.length > 0 && i.shape.every((d) => d > 0))
+    ? inferShapes(g)
+    : undefined;
   for (const n of g.nodes) {
+    const shape = n.op === 'Shape' ? staticShapes?.get(n.outputs[0]!)?.value : undefined;
+    if (shape) {
+      initializers.set(n.outputs[0]!, shape);
+      continue;
+    }
     const constant =
       n.inputs.every((i) => i === '' || initializers.has(i)) && !n.outputs.some((o) => g.outputs.includes(o));
     if (constant && n.op !== 'Conv' && n.op !== 'Gemm') {
