@@ -4,7 +4,7 @@ export default defineProject({
   test: {
     name: 'runtime',
     include: ['src/**/*.test.ts'],
-    testTimeout: 120_000,
+    testTimeout: 600_000,
     hookTimeout: 60_000,
     fileParallelism: false,
   },
