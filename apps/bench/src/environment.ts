@@ -1,5 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, platform, release } from 'node:os';
+import gpuPkg from '@zeroskip/gpu/package.json' with { type: 'json' };
+import quantPkg from '@zeroskip/quant/package.json' with { type: 'json' };
+import runtimePkg from '@zeroskip/runtime/package.json' with { type: 'json' };
 import sparsePkg from '@zeroskip/sparse/package.json' with { type: 'json' };
 
 /** Where and with what a run was measured; recorded beside every result. */
@@ -34,6 +37,6 @@ export function environment(): Environment {
     os: `${platform()} ${release()}`,
     cpu: cpu[0]?.model ?? 'unknown',
     cores: cpu.length,
-    packages: { [sparsePkg.name]: sparsePkg.version },
+    packages: Object.fromEntries([sparsePkg, quantPkg, gpuPkg, runtimePkg].map((p) => [p.name, p.version])),
   };
 }
