@@ -6,6 +6,7 @@ import { type ConformanceResult, runConformance } from '@zeroskip/gpu/conformanc
 import { environment } from './environment.js';
 import { consoleTable, markdownReport } from './report.js';
 import type { BenchResult, BenchTable } from './results.js';
+import { bitwiseTable } from './tables/bitwise.js';
 import { compressionTable } from './tables/compression.js';
 import { networksTable } from './tables/networks.js';
 import { quantizerTable } from './tables/quantizers.js';
@@ -17,6 +18,7 @@ const TABLES: readonly BenchTable[] = [
   quantizerTable,
   sparseConvTable,
   networksTable,
+  bitwiseTable,
   compressionTable,
 ];
 
