@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import { type ConformanceResult, runConformance } from '@zeroskip/gpu/conformance';
+import { planBars, speedupChart } from './charts.js';
 import { environment } from './environment.js';
 import { consoleTable, markdownReport } from './report.js';
 import type { BenchResult, BenchTable } from './results.js';
@@ -22,7 +23,7 @@ const TABLES: readonly BenchTable[] = [
   compressionTable,
 ];
 
-const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--conformance]
+const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--charts DIR] [--conformance]
 tables: ${TABLES.map((t) => t.id).join(', ')}`;
 
 function fail(message: string): never {
@@ -125,6 +126,27 @@ async function main(): Promise<void> {
           sections,
         ),
       );
+    if (args.charts) {
+      for (const { table, results } of sections) {
+        const batches = [...new Set(results.map((r) => r.params.batch).filter((b) => b !== undefined))];
+        for (const b of batches) {
+          const rows = results.filter(
+            (r) => r.params.batch === b || (r.params.batch === undefined && r.case.endsWith(`batch ${b}`)),
+          );
+          if (table.id === 'sparse-conv')
+            for (const over of ['im2col-gemm', 'im2col-spmm'])
+              write(
+                join(args.charts, `sparse-conv-b${b}-over-${over}.svg`),
+                speedupChart(rows, over, `Direct sparse conv over ${over}, batch ${b}`),
+              );
+          if (table.id === 'networks')
+            write(
+              join(args.charts, `networks-b${b}.svg`),
+              planBars(rows, `Whole networks, batch ${b}: dense, auto and tuned plans`),
+            );
+        }
+      }
+    }
     if (conformance?.some((r) => !r.ok)) process.exitCode = 1;
   } finally {
     device?.destroy();
@@ -141,6 +163,7 @@ function parse() {
       seed: { type: 'string' },
       conformance: { type: 'boolean' },
       batches: { type: 'string' },
+      charts: { type: 'string' },
     },
   }).values;
 }
