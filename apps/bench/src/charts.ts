@@ -118,11 +118,12 @@ export function planBars(results: readonly BenchResult[], title: string): string
       `<text x="${M.l + (i + 0.5) * group}" y="${H - M.b + 16}" text-anchor="middle">${esc(c)}</text>`,
     );
   });
-  plans.forEach((p, j) =>
+  for (const [j, p] of plans.entries()) {
     body.push(
       `<rect x="${W - M.r + 10}" y="${M.t + j * 14 - 8}" width="10" height="10" fill="${COLORS[j % COLORS.length]}"/>`,
       `<text x="${W - M.r + 24}" y="${M.t + j * 14}">${esc(p)} plan</text>`,
-    ),
-  );
+    );
+  }
+
   return frame(title, 'network', 'time per inference (ms)', body);
 }
