@@ -9,6 +9,7 @@ import { consoleTable, markdownReport } from './report.js';
 import type { BenchResult, BenchTable } from './results.js';
 import { bitwiseTable } from './tables/bitwise.js';
 import { compressionTable } from './tables/compression.js';
+import { loadTable } from './tables/load.js';
 import { networksTable } from './tables/networks.js';
 import { quantizerTable } from './tables/quantizers.js';
 import { sparseCodec } from './tables/sparse-codec.js';
@@ -21,6 +22,7 @@ const TABLES: readonly BenchTable[] = [
   networksTable,
   bitwiseTable,
   compressionTable,
+  loadTable,
 ];
 
 const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--charts DIR] [--conformance]
