@@ -1,5 +1,6 @@
-import { type CompressOptions, compressModel, encodeZsk, type Graph, optimize, ZOO } from '@zeroskip/runtime';
+import { type CompressOptions, compressModel, encodeZsk, type Graph } from '@zeroskip/runtime';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
+import { zooGraph } from '../zoo-graphs.js';
 
 /** Deep Compression (Han et al., ICLR 2016) Tables 2–5: kept weights per layer, in network order. */
 export const PAPER_RATES: Readonly<
@@ -37,7 +38,7 @@ export const compressionTable: BenchTable = {
     for (const [i, name] of names.entries()) {
       ctx.progress(i, names.length, name);
       const paper = PAPER_RATES[name]!;
-      const graph = optimize(ZOO[name]!.build({ seed: ctx.seed }));
+      const graph = zooGraph(name, ctx.seed);
       const pruneTable = paperPruneTable(graph, paper.kept);
       const stages: [string, CompressOptions][] = [
         ['P', { pruneTable }],

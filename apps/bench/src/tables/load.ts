@@ -1,15 +1,7 @@
-import {
-  compressModel,
-  decodeZsk,
-  encodeZsk,
-  optimize,
-  type Tensor,
-  WebGpuSession,
-  ZOO,
-} from '@zeroskip/runtime';
+import { compressModel, decodeZsk, encodeZsk, WebGpuSession } from '@zeroskip/runtime';
 import { summarize } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
-import { gaussian } from '../rng.js';
+import { seededInput, zooGraph } from '../zoo-graphs.js';
 import { PAPER_RATES, paperPruneTable } from './compression.js';
 
 /** Model load: a Deep Compression .zsk (P+Q+H) from bytes to decoded graph, then to the first inference on the GPU. */
@@ -27,22 +19,14 @@ export const loadTable: BenchTable = {
     for (const [i, name] of names.entries()) {
       ctx.progress(i, names.length, name);
       const paper = PAPER_RATES[name]!;
-      const graph = optimize(ZOO[name]!.build({ seed: ctx.seed }));
+      const graph = zooGraph(name, ctx.seed);
       const c = compressModel(graph, {
         pruneTable: paperPruneTable(graph, paper.kept),
         cluster: paper.bits,
         huffman: true,
       });
       const bytes = encodeZsk(c.graph, c.encodings, c.meta);
-      const shape = graph.inputs[0]!.shape;
-      const input: Tensor = {
-        dtype: 'float32',
-        shape,
-        data: gaussian(
-          shape.reduce((a, b) => a * b, 1),
-          ctx.seed,
-        ),
-      };
+      const input = seededInput(graph, ctx.seed);
       const decode: number[] = [];
       const ready: number[] = [];
       for (let k = 0; k < iterations; k++) {

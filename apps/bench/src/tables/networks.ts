@@ -1,20 +1,12 @@
-import {
-  compressModel,
-  type Graph,
-  optimize,
-  type PlanMode,
-  type Tensor,
-  WebGpuSession,
-  ZOO,
-} from '@zeroskip/runtime';
+import { compressModel, type Graph, type PlanMode, WebGpuSession } from '@zeroskip/runtime';
 import { summarize } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
-import { gaussian } from '../rng.js';
+import { seededInput, zooGraph } from '../zoo-graphs.js';
 import { PAPER_RATES, paperPruneTable } from './compression.js';
 
 /** The pruned networks: Deep Compression's per-layer rates where the paper gives them, else 70% (first conv kept). */
 function pruned(name: string, seed: number, batch: number): Graph {
-  const graph = optimize(ZOO[name]!.build({ seed }));
+  const graph = zooGraph(name, seed);
   const layers = graph.nodes.filter((n) => n.op === 'Conv' || n.op === 'Gemm');
   const pruneTable = PAPER_RATES[name]
     ? paperPruneTable(graph, PAPER_RATES[name].kept)
@@ -40,15 +32,7 @@ export const networksTable: BenchTable = {
       for (const batch of batches) {
         ctx.progress(step++, names.length * batches.length, `${name} batch ${batch}`);
         const graph = pruned(name, ctx.seed, batch);
-        const shape = graph.inputs[0]!.shape;
-        const input: Tensor = {
-          dtype: 'float32',
-          shape,
-          data: gaussian(
-            shape.reduce((a, b) => a * b, 1),
-            ctx.seed + 1,
-          ),
-        };
+        const input = seededInput(graph, ctx.seed + 1);
         const times: Record<string, number> = {};
         for (const plan of ['dense', 'auto', 'tuned'] as const) {
           const session = await WebGpuSession.create(graph, {

@@ -1,0 +1,20 @@
+import { type Graph, optimize, type Tensor, ZOO } from '@zeroskip/runtime';
+import { gaussian } from './rng.js';
+
+/** A zoo network with seeded weights, optimized as the runtime runs it. */
+export function zooGraph(name: string, seed: number): Graph {
+  return optimize(ZOO[name]!.build({ seed }));
+}
+
+/** A seeded Gaussian input for a graph's first input. */
+export function seededInput(g: Graph, seed: number): Tensor {
+  const shape = g.inputs[0]!.shape;
+  return {
+    dtype: 'float32',
+    shape,
+    data: gaussian(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+  };
+}
