@@ -1,4 +1,4 @@
-import type { Activation } from '@zeroskip/gpu';
+import { type Activation, batchNormScaleShift } from '@zeroskip/gpu';
 import { clipBounds, cpuOps } from './cpu-ops.js';
 import type { Graph, GraphNode } from './graph.js';
 import { inferShapes } from './shape-inference.js';
@@ -83,7 +83,7 @@ export function foldBatchNorm(g: Graph): Graph {
     const eps = typeof bn.attrs.epsilon === 'number' ? bn.attrs.epsilon : 1e-5;
     const o = w.shape[0]!;
     const per = w.data.length / o;
-    const s = Float32Array.from({ length: o }, (_, c) => gamma![c]! / Math.sqrt(variance![c]! + eps));
+    const { scale: s, shift } = batchNormScaleShift(gamma!, beta!, mean!, variance!, eps);
     const oldBias = conv.inputs[2]
       ? asFloat32(initializers.get(conv.inputs[2])!, 'Conv bias')
       : new Float32Array(o);
@@ -100,7 +100,7 @@ export function foldBatchNorm(g: Graph): Graph {
       bName,
       float32(
         [o],
-        Float32Array.from({ length: o }, (_, c) => (oldBias[c]! - mean![c]!) * s[c]! + beta![c]!),
+        Float32Array.from({ length: o }, (_, c) => oldBias[c]! * s[c]! + shift[c]!),
       ),
     );
     replaced.set(conv, { ...conv, inputs: [conv.inputs[0]!, wName, bName], outputs: [bn.outputs[0]!] });
@@ -110,8 +110,14 @@ export function foldBatchNorm(g: Graph): Graph {
   return removeUnused({ ...g, nodes, initializers });
 }
 
-/** The fused activation a node computes, where the kernels have it built in. */
-function fusable(n: GraphNode, initializers: Map<string, Tensor>): Activation | undefined {
+/**
+ * The activation a node computes when the kernels have it built in (Relu, Sigmoid, Clip with constant
+ * bounds 0..6, −1..1 or 0..∞), for fusion and for the GPU executor's activation kernel.
+ */
+export function builtInActivation(
+  n: GraphNode,
+  initializers: ReadonlyMap<string, Tensor>,
+): Activation | undefined {
   if (n.op === 'Relu') return 'relu';
   if (n.op === 'Sigmoid') return 'sigmoid';
   if (n.op === 'Clip') {
@@ -134,7 +140,7 @@ export function fuseActivations(g: Graph): Graph {
   const drop = new Set<GraphNode>();
   const replaced = new Map<GraphNode, GraphNode>();
   for (const a of g.nodes) {
-    const act = fusable(a, g.initializers);
+    const act = builtInActivation(a, g.initializers);
     const producer = byOutput.get(a.inputs[0]!);
     if (
       !act ||

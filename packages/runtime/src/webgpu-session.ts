@@ -1,5 +1,7 @@
 import {
   type Activation,
+  batchNormScaleShift,
+  broadcastShape,
   Conv2dLayer,
   type ConvAlgorithm,
   chooseConvAlgorithm,
@@ -21,9 +23,10 @@ import {
   requestDevice,
 } from '@zeroskip/gpu';
 import { countNonzeros } from '@zeroskip/sparse';
-import { clipBounds, cpuOps, sliceWindow, splitSizes } from './cpu-ops.js';
+import { cpuOps, sliceWindow, splitSizes } from './cpu-ops.js';
 import { checkInputs } from './cpu-session.js';
 import { attrNumber, attrNumbers, type Graph, type GraphNode } from './graph.js';
+import { builtInActivation } from './passes.js';
 import {
   axesOf,
   flattenShape,
@@ -186,20 +189,7 @@ export class WebGpuSession {
   }
 
   private activationOf(n: GraphNode): Activation | undefined {
-    if (n.op === 'Relu') return 'relu';
-    if (n.op === 'Sigmoid') return 'sigmoid';
-    if (n.op !== 'Clip' || n.inputs.slice(1).some((i) => i !== '' && !this.constant(i))) return undefined;
-    const [lo, hi] = clipBounds(
-      n,
-      n.inputs.map((i) => (i === '' ? undefined : this.constant(i))),
-    );
-    return lo === 0 && hi === 6
-      ? 'relu6'
-      : lo === -1 && hi === 1
-        ? 'htanh'
-        : lo === 0 && hi === Number.POSITIVE_INFINITY
-          ? 'relu'
-          : undefined;
+    return builtInActivation(n, this.graph.initializers);
   }
 
   /** Runs one inference; calls are queued, so concurrent run() calls are safe. */
@@ -487,11 +477,7 @@ export class WebGpuSession {
         const a = this.onGpu(inputs[0], n.inputs[0]!);
         const b = this.onGpu(inputs[1], n.inputs[1]!);
         if (!a || !b) return undefined;
-        const shape =
-          a.shape.length >= b.shape.length
-            ? a.shape.map((d, i) => Math.max(d, b.shape[b.shape.length - a.shape.length + i] ?? 1))
-            : b.shape.map((d, i) => Math.max(d, a.shape[a.shape.length - b.shape.length + i] ?? 1));
-        const y = gpu.empty(shape);
+        const y = gpu.empty(broadcastShape(a.shape, b.shape));
         encodeBinary(r, a, b, y, BINARY[n.op as keyof typeof BINARY]);
         return [{ gpu: y }];
       }
@@ -530,18 +516,14 @@ export class WebGpuSession {
       case 'channel-affine': {
         const params = [1, 2, 3, 4].map((i) => this.constant(n.inputs[i]!));
         if (!x || params.some((p) => !p)) return undefined;
-        const [s, b, m, v] = params.map((p) => p!.data as Float32Array);
-        const eps = attrNumber(n, 'epsilon', 1e-5);
-        const scale = s!.map((g, c) => g / Math.sqrt(v![c]! + eps));
         const key = `${n.name}::affine`;
         let st = this.constants.get(`${key}:s`);
         let sh = this.constants.get(`${key}:b`);
         if (!st || !sh) {
+          const [g, b, m, v] = params.map((p) => p!.data as Float32Array);
+          const { scale, shift } = batchNormScaleShift(g!, b!, m!, v!, attrNumber(n, 'epsilon', 1e-5));
           st = gpu.tensor([scale.length], scale);
-          sh = gpu.tensor(
-            [scale.length],
-            b!.map((bb, c) => bb - m![c]! * scale[c]!),
-          );
+          sh = gpu.tensor([shift.length], shift);
           this.constants.set(`${key}:s`, st);
           this.constants.set(`${key}:b`, sh);
         }

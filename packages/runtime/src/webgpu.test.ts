@@ -9,6 +9,7 @@ import { importOnnx } from './onnx.js';
 import { optimize } from './passes.js';
 import { float32, int64 } from './tensor.js';
 import { WebGpuSession } from './webgpu-session.js';
+import { ZOO } from './zoo/models.js';
 
 const MODELS = new URL('../../../../shared/models/', import.meta.url);
 const load = (f: string) => new Uint8Array(readFileSync(new URL(f, MODELS)));
@@ -148,6 +149,28 @@ describe('plans and sessions', () => {
       const got = (await session.run({ input })).output!;
       expect(got.shape).toEqual(want.shape);
       expect(maxDiff(got.data as Float32Array, want.data as Float32Array)).toBeLessThanOrEqual(1e-6);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('runs batch norm that cannot be folded (after pooling and after a dense layer) on the GPU', async () => {
+    const graph = optimize(ZOO.binarynet!.build({ seed: 5 }));
+    expect(graph.nodes.filter((n) => n.op === 'BatchNormalization')).toHaveLength(3);
+    const input = float32(
+      [1, 1, 28, 28],
+      Float32Array.from({ length: 784 }, (_, i) => Math.cos(i)),
+    );
+    const want = runCpu(graph, { input }).output!.data as Float32Array;
+    const session = await WebGpuSession.create(graph, { gpu: gpu! });
+    try {
+      expect(session.plan.filter((p) => p.op === 'BatchNormalization').map((p) => p.kernel)).toEqual([
+        'channel-affine',
+        'channel-affine',
+        'channel-affine',
+      ]);
+      const got = (await session.run({ input })).output!.data as Float32Array;
+      expect(maxDiff(got, want)).toBeLessThanOrEqual(bound(want));
     } finally {
       session.destroy();
     }
