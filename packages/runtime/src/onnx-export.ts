@@ -1,6 +1,7 @@
 import onnxProto from 'onnx-proto';
-import type { AttributeValue, Graph } from './graph.js';
-import type { Tensor } from './tensor.js';
+import { RuntimeError } from './errors.js';
+import type { AttributeValue, Graph, GraphNode } from './graph.js';
+import { float32, type Tensor } from './tensor.js';
 
 const { onnx } = onnxProto;
 
@@ -47,25 +48,60 @@ function attribute(name: string, v: AttributeValue): onnxProto.onnx.IAttributePr
   return { name, type: A.TENSOR, t: tensorProto(name, v) };
 }
 
+/** Clip bounds of the fused activations that ONNX writes as Clip. */
+const CLIP_BOUNDS: Readonly<Record<string, readonly [number, number]>> = { relu6: [0, 6], htanh: [-1, 1] };
+
+/**
+ * ONNX nodes for one graph node. A fused activation (the runtime's own `activation` attribute, not
+ * ONNX's) is written back as the Relu, Sigmoid or Clip it came from, reading a new intermediate value.
+ */
+function nodesOf(n: GraphNode, initializers: Map<string, Tensor>): onnxProto.onnx.INodeProto[] {
+  const { activation, ...attrs } = n.attrs;
+  const node = (
+    op: string,
+    name: string,
+    input: string[],
+    output: string[],
+    a: Record<string, AttributeValue>,
+  ) => ({
+    opType: op,
+    name,
+    input,
+    output,
+    attribute: Object.entries(a).map(([k, v]) => attribute(k, v)),
+  });
+  if (activation === undefined || activation === 'none')
+    return [node(n.op, n.name, n.inputs, n.outputs, attrs)];
+  const out = n.outputs[0]!;
+  const pre = `${out}__preactivation`;
+  const act = `${n.name}__activation`;
+  const fused = node(n.op, n.name, n.inputs, [pre], attrs);
+  if (activation === 'relu') return [fused, node('Relu', act, [pre], [out], {})];
+  if (activation === 'sigmoid') return [fused, node('Sigmoid', act, [pre], [out], {})];
+  const bounds = CLIP_BOUNDS[activation as string];
+  if (!bounds)
+    throw new RuntimeError(
+      'unsupported-op',
+      `node ${n.name} has an activation '${String(activation)}' that ONNX cannot express.`,
+    );
+  const [lo, hi] = [`${act}__min`, `${act}__max`];
+  initializers.set(lo, float32([], Float32Array.of(bounds[0])));
+  initializers.set(hi, float32([], Float32Array.of(bounds[1])));
+  return [fused, node('Clip', act, [pre, lo, hi], [out], {})];
+}
+
 /** Writes a graph as an ONNX model (IR version 8) that ONNX Runtime and other tools can load. */
 export function exportOnnx(g: Graph): Uint8Array {
+  const initializers = new Map(g.initializers);
+  const nodes = g.nodes.flatMap((n) => nodesOf(n, initializers));
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'zeroskip',
     opsetImport: [{ domain: '', version: g.opset }],
     graph: {
       name: 'zeroskip',
-      node: g.nodes.map((n) => ({
-        opType: n.op,
-        name: n.name,
-        input: n.inputs,
-        output: n.outputs,
-        // the runtime's own fused activation is not an ONNX attribute
-        attribute: Object.entries(n.attrs)
-          .filter(([k]) => k !== 'activation')
-          .map(([k, v]) => attribute(k, v)),
-      })),
-      initializer: [...g.initializers].map(([name, t]) => tensorProto(name, t)),
+      node: nodes,
+      initializer: [...initializers].map(([name, t]) => tensorProto(name, t)),
       input: g.inputs.map((i) => ({
         name: i.name,
         type: {

@@ -1,11 +1,14 @@
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
+import { seededRandom } from '@zeroskip/quant';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compressModel } from '../compress.js';
 import { runCpu } from '../cpu-session.js';
+import type { Graph, GraphNode } from '../graph.js';
 import { importOnnx } from '../onnx.js';
 import { exportOnnx } from '../onnx-export.js';
 import { optimize } from '../passes.js';
-import { float32, sizeOf } from '../tensor.js';
+import { float32, sizeOf, type Tensor } from '../tensor.js';
 import { WebGpuSession } from '../webgpu-session.js';
 import { parameterCount, ZOO } from './models.js';
 
@@ -80,6 +83,69 @@ describe('exported zoo models against onnxruntime-node (Split, Slice, Transpose,
       } finally {
         web.destroy();
       }
+    });
+  }
+});
+
+/** Conv → Clip(−1, 1) → Conv → Sigmoid → Conv → Clip(0, 6): one node for each fused activation ONNX writes as Clip or Sigmoid. */
+function activationChain(seed: number): Graph {
+  const rand = seededRandom(seed);
+  const init = new Map<string, Tensor>();
+  const nodes: GraphNode[] = [];
+  let x = 'input';
+  for (const [i, op, lo, hi] of [
+    [0, 'Clip', -1, 1],
+    [1, 'Sigmoid', 0, 0],
+    [2, 'Clip', 0, 6],
+  ] as const) {
+    init.set(
+      `w${i}`,
+      float32(
+        [4, 4, 3, 3],
+        Float32Array.from({ length: 144 }, () => rand() * 2 - 1),
+      ),
+    );
+    nodes.push({
+      op: 'Conv',
+      name: `conv${i}`,
+      inputs: [x, `w${i}`],
+      outputs: [`c${i}`],
+      attrs: { pads: [1, 1, 1, 1] },
+    });
+    const inputs = [`c${i}`];
+    if (op === 'Clip') {
+      init.set(`lo${i}`, float32([], Float32Array.of(lo)));
+      init.set(`hi${i}`, float32([], Float32Array.of(hi)));
+      inputs.push(`lo${i}`, `hi${i}`);
+    }
+    x = i === 2 ? 'output' : `a${i}`;
+    nodes.push({ op, name: `act${i}`, inputs, outputs: [x], attrs: {} });
+  }
+  return {
+    nodes,
+    initializers: init,
+    inputs: [{ name: 'input', shape: [1, 4, 6, 6], dtype: 'float32' }],
+    outputs: ['output'],
+    opset: 13,
+  };
+}
+
+describe('optimized graphs export to ONNX with their fused activations written back', () => {
+  for (const [name, build, activations] of [
+    ['mobilenet-v2', () => ZOO['mobilenet-v2']!.build({ seed: 3, size: 32 }), ['relu6']],
+    ['lenet-5, pruned', () => ZOO['lenet-5']!.build({ seed: 3 }), ['relu']],
+    ['a Clip/Sigmoid chain', () => activationChain(3), ['htanh', 'sigmoid', 'relu6']],
+  ] as const) {
+    it(`${name}: ONNX Runtime on the exported graph matches the CPU executor on the optimized one`, async () => {
+      const graph = compressModel(optimize(build()), { prune: 0.6 }).graph;
+      for (const a of activations) expect(graph.nodes.some((n) => n.attrs.activation === a)).toBe(true);
+      const shape = graph.inputs[0]!.shape;
+      const x = Float32Array.from({ length: sizeOf(shape) }, (_, i) => 3 * Math.cos(i * 0.11));
+      const session = await ort.InferenceSession.create(exportOnnx(graph));
+      const want = (await session.run({ input: new ort.Tensor('float32', x, shape) })).output!
+        .data as Float32Array;
+      const got = runCpu(graph, { input: float32(shape, x) }).output!.data as Float32Array;
+      expect(maxDiff(got, want)).toBeLessThanOrEqual(bound(want));
     });
   }
 });
