@@ -11,6 +11,7 @@ import { bitwiseTable } from './tables/bitwise.js';
 import { compressionTable } from './tables/compression.js';
 import { loadTable } from './tables/load.js';
 import { networksTable } from './tables/networks.js';
+import { peersTable } from './tables/peers.js';
 import { quantizerTable } from './tables/quantizers.js';
 import { sparseCodec } from './tables/sparse-codec.js';
 import { sparseConvTable } from './tables/sparse-conv.js';
@@ -23,6 +24,7 @@ const TABLES: readonly BenchTable[] = [
   bitwiseTable,
   compressionTable,
   loadTable,
+  peersTable,
 ];
 
 const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--charts DIR] [--conformance]

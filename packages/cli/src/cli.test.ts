@@ -197,6 +197,33 @@ describe('zeroskip run --plan tuned', () => {
   });
 });
 
+describe('zeroskip run --profile', () => {
+  it('prints GPU time against wall time and the costliest nodes; refuses the CPU backend', async () => {
+    const args = (backend: string) => [
+      'run',
+      join(MODELS, 'lenet5.onnx'),
+      '--input',
+      join(MODELS, 'lenet5.input.npy'),
+      '--output',
+      join(tmp, `profiled-${backend}.npy`),
+      '--backend',
+      backend,
+      '--profile',
+    ];
+    const r = await zeroskip(...args('webgpu'));
+    expect(r.code, r.stderr).toBe(0);
+    const [, gpuMs, wallMs] = r.stdout.match(
+      /profile: ([\d.]+) ms of GPU work \(gpu-[a-z-]+\) in a ([\d.]+) ms profiled run/,
+    )!;
+    expect(Number(gpuMs)).toBeGreaterThan(0);
+    expect(Number(gpuMs)).toBeLessThanOrEqual(Number(wallMs));
+    expect(r.stdout).toMatch(/Conv\s+(direct-sparse|implicit-gemm)/);
+    const cpu = await zeroskip(...args('cpu'));
+    expect(cpu.code).toBe(2);
+    expect(cpu.stderr).toMatch(/--profile times GPU kernels: use it with --backend webgpu/);
+  });
+});
+
 describe('zeroskip zoo', () => {
   it('writes seeded zoo models as .zsk and .onnx that run and inspect', async () => {
     const zsk = join(tmp, 'binarynet.zsk');

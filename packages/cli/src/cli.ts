@@ -15,6 +15,7 @@ import {
   RuntimeError,
   readNpy,
   runCpu,
+  type SessionProfile,
   type Tensor,
   WebGpuSession,
   writeNpy,
@@ -31,7 +32,7 @@ const USAGE = `usage:
                [--dorefa W,A] [--quantize-first-last] [--json]
   zeroskip zoo <name> -o <file.zsk|file.onnx> [--seed N] [--size N]     (names: ${Object.keys(ZOO).join(', ')})
   zeroskip run <model.onnx|model.zsk> --input <x.npy> [--input NAME=x.npy …] --output <y.npy> [--output NAME=y.npy …]
-               [--backend cpu|webgpu] [--plan auto|dense|sparse|tuned] [--json]
+               [--backend cpu|webgpu] [--plan auto|dense|sparse|tuned] [--profile] [--json]
 options: --verbose (stack traces on errors), --help`;
 
 /** A usage mistake: one line and the usage, exit code 2. */
@@ -80,6 +81,7 @@ async function run(args: string[]): Promise<void> {
       output: { type: 'string', multiple: true },
       backend: { type: 'string', default: 'cpu' },
       plan: { type: 'string', default: 'auto' },
+      profile: { type: 'boolean' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
     },
@@ -91,6 +93,8 @@ async function run(args: string[]): Promise<void> {
     throw new UsageError(`--backend must be cpu or webgpu, got '${backend}'.`);
   if (!['auto', 'dense', 'sparse', 'tuned'].includes(plan))
     throw new UsageError(`--plan must be auto, dense, sparse or tuned, got '${plan}'.`);
+  if (values.profile && backend !== 'webgpu')
+    throw new UsageError('--profile times GPU kernels: use it with --backend webgpu.');
   const inputFiles = pairs(
     values.input ?? [],
     graph.inputs.map((i) => i.name),
@@ -108,6 +112,7 @@ async function run(args: string[]): Promise<void> {
   let outputs: Record<string, Tensor>;
   let ms: number;
   let kernels: { node: string; op: string; kernel: string }[] = [];
+  let profile: SessionProfile | undefined;
   if (backend === 'cpu') {
     const t0 = performance.now();
     outputs = runCpu(graph, inputs);
@@ -125,6 +130,7 @@ async function run(args: string[]): Promise<void> {
       const t0 = performance.now();
       outputs = await session.run(inputs);
       ms = performance.now() - t0;
+      if (values.profile) profile = await session.profile(inputs);
       kernels = session.plan.map(({ node, op, kernel }) => ({ node, op, kernel }));
     } finally {
       session.destroy();
@@ -142,6 +148,9 @@ async function run(args: string[]): Promise<void> {
             [...outputFiles].map(([n, f]) => [n, { file: f, shape: outputs[n]!.shape }]),
           ),
           kernels,
+          ...(profile
+            ? { profile: { gpuMs: profile.gpuMs, clock: profile.clock, nodes: profile.nodes } }
+            : {}),
         },
         null,
         2,
@@ -159,6 +168,18 @@ async function run(args: string[]): Promise<void> {
     for (const k of kernels) counts.set(k.kernel, (counts.get(k.kernel) ?? 0) + 1);
     console.log(`plan: ${[...counts].map(([k, n]) => `${n}× ${k}`).join(', ')}`);
   }
+  if (profile) printProfile(profile);
+}
+
+/** GPU time against wall time, then the nodes that take the most. */
+function printProfile(p: SessionProfile): void {
+  console.log(
+    `profile: ${p.gpuMs.toFixed(3)} ms of GPU work (${p.clock}) in a ${p.wallMs.toFixed(2)} ms profiled run`,
+  );
+  const top = [...p.nodes].sort((a, b) => b.ms - a.ms).slice(0, 10);
+  const width = Math.max(...top.map((n) => n.node.length));
+  for (const n of top)
+    console.log(`  ${n.node.padEnd(width)}  ${n.op.padEnd(9)} ${n.kernel.padEnd(14)} ${n.ms.toFixed(3)} ms`);
 }
 
 /** Tuned kernel choices persist here, per adapter and layer shape. */

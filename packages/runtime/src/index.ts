@@ -20,6 +20,7 @@ export {
   type PlanCache,
   type PlanEntry,
   type PlanMode,
+  type SessionProfile,
   type TuneOptions,
   WebGpuSession,
   type WebGpuSessionOptions,

@@ -72,6 +72,27 @@ export interface WebGpuSessionOptions {
 
 type Value = { readonly gpu: GpuTensor } | { readonly host: Tensor };
 
+/** Records nodes into `r` from the current one on, calling `mark(node index, first dispatch)` after each. */
+type Segment = (r: Recorder, mark: (i: number, from: number) => void) => void;
+
+/** Hooks that time a run: each GPU segment is submitted by `segment`; CPU nodes are reported to `cpu`. */
+interface Profiler {
+  segment(record: Segment): Promise<void>;
+  cpu(i: number, ms: number): void;
+}
+
+/** Where one inference spends its time, node by node. */
+export interface SessionProfile {
+  readonly outputs: Record<string, Tensor>;
+  /** Per node that did work, in run order: its kernel and time (GPU timestamps, NaN without them; host time for kernel 'cpu'). */
+  readonly nodes: readonly { node: string; op: string; kernel: string; ms: number }[];
+  /** GPU time of all dispatches (without timestamp queries: submit-to-done wall time of the GPU segments). */
+  readonly gpuMs: number;
+  /** Wall time of the profiled run: GPU work, host work, uploads, read-back and waiting. */
+  readonly wallMs: number;
+  readonly clock: 'gpu-timestamp' | 'gpu-submit-wall';
+}
+
 const ACTIVATION_OPS = new Set(['Relu', 'Sigmoid', 'Clip']);
 const VIEW_OPS = new Set(['Flatten', 'Reshape', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 const BINARY = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div' } as const;
@@ -199,7 +220,43 @@ export class WebGpuSession {
     return next;
   }
 
-  private async runNow(inputs: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+  /**
+   * Runs one inference with every dispatch timed, to show where the time goes: the sum of GPU time
+   * against the wall time exposes host overhead. Timing puts each dispatch in its own compute pass.
+   */
+  profile(inputs: Readonly<Record<string, Tensor>>): Promise<SessionProfile> {
+    const next = this.queue.then(async () => {
+      const nodes: { node: string; op: string; kernel: string; ms: number }[] = [];
+      let clock: SessionProfile['clock'] = 'gpu-timestamp';
+      let gpuMs = 0;
+      const t0 = performance.now();
+      const outputs = await this.runNow(inputs, {
+        segment: async (record) => {
+          const spans: { i: number; from: number; to: number }[] = [];
+          const p = await this.gpu.profile((r) =>
+            record(r, (i, from) => spans.push({ i, from, to: r.labels.length })),
+          );
+          clock = p.clock;
+          gpuMs += p.ms;
+          for (const { i, from, to } of spans) {
+            if (from === to) continue;
+            const ns = p.dispatches.slice(from, to).reduce((sum, d) => sum + d.ns, 0);
+            const { node, op, kernel } = this.plan[i]!;
+            nodes.push({ node, op, kernel, ms: p.dispatches.length ? ns / 1e6 : Number.NaN });
+          }
+        },
+        cpu: (i, ms) => nodes.push({ node: this.plan[i]!.node, op: this.plan[i]!.op, kernel: 'cpu', ms }),
+      });
+      return { outputs, nodes, gpuMs, wallMs: performance.now() - t0, clock };
+    });
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private async runNow(
+    inputs: Readonly<Record<string, Tensor>>,
+    profiler?: Profiler,
+  ): Promise<Record<string, Tensor>> {
     checkInputs(this.graph, inputs);
     const { gpu, graph } = this;
     const values = new Map<string, Value>();
@@ -239,19 +296,24 @@ export class WebGpuSession {
     try {
       let i = 0;
       while (i < graph.nodes.length) {
-        await gpu.submit((r) => {
+        const record: Segment = (r, mark) => {
           while (i < graph.nodes.length) {
             const n = graph.nodes[i]!;
+            const from = r.labels.length;
             const outs = this.encode(r, n, n.inputs.map(get));
             if (!outs) break;
+            mark(i, from);
             for (const [k, o] of n.outputs.entries()) setValue(o, outs[k]!);
             finish(i++);
           }
-        });
+        };
+        await (profiler ? profiler.segment(record) : gpu.submit((r) => record(r, () => {})));
         if (i < graph.nodes.length) {
           const n = graph.nodes[i]!;
           const host = await Promise.all(n.inputs.map(async (name) => this.toHost(get(name))));
+          const t0 = performance.now();
           const outs = this.ops[n.op]!(n, host);
+          profiler?.cpu(i, performance.now() - t0);
           for (const [k, o] of n.outputs.entries()) {
             const t = outs[k]!;
             setValue(

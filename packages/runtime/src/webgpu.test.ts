@@ -77,6 +77,47 @@ describe('plans and sessions', () => {
     }
   });
 
+  it('profile() times each node that does work, reports CPU fallbacks, and returns the outputs of run()', async () => {
+    const g = prunedLenet(0.9);
+    // a zero Pad runs on the CPU (Pad has no GPU kernel), splitting the run into two GPU segments
+    const pad: GraphNode = {
+      op: 'Pad',
+      name: 'pad0',
+      inputs: ['input', 'pads'],
+      outputs: ['padded'],
+      attrs: {},
+    };
+    const first = g.nodes[0]!;
+    const graph: Graph = {
+      ...g,
+      initializers: new Map([...g.initializers, ['pads', int64([8], [0, 0, 0, 0, 0, 0, 0, 0])]]),
+      nodes: [pad, { ...first, inputs: ['padded', ...first.inputs.slice(1)] }, ...g.nodes.slice(1)],
+    };
+    const input = readNpy(load('lenet5.input.npy'));
+    const session = await WebGpuSession.create(graph, { gpu: gpu!, plan: 'auto' });
+    try {
+      const want = (await session.run({ input })).output!.data as Float32Array;
+      const p = await session.profile({ input });
+      expect(maxDiff(p.outputs.output!.data as Float32Array, want)).toBe(0);
+      expect(p.nodes.filter((n) => n.kernel === 'cpu').map((n) => n.node)).toEqual(['pad0']);
+      const layers = session.plan.filter((e) => e.op === 'Conv' || e.op === 'Gemm');
+      const timed = p.nodes.filter((n) => n.op === 'Conv' || n.op === 'Gemm');
+      expect(timed.map((n) => [n.node, n.kernel])).toEqual(layers.map((e) => [e.node, e.kernel]));
+      if (gpu!.features.timestampQuery) {
+        expect(p.clock).toBe('gpu-timestamp');
+        for (const n of timed) expect(n.ms).toBeGreaterThan(0);
+        const gpuNodes = p.nodes.filter((n) => n.kernel !== 'cpu');
+        expect(p.gpuMs).toBeCloseTo(
+          gpuNodes.reduce((a, n) => a + n.ms, 0),
+          6,
+        );
+      }
+      expect(p.wallMs).toBeGreaterThanOrEqual(p.gpuMs);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('tune() measures the candidates, keeps the fastest, and reuses its cache', async () => {
     const graph = prunedLenet(0.8);
     const input = readNpy(load('lenet5.input.npy'));

@@ -9,7 +9,7 @@ const SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 type Algo = Exclude<ConvAlgorithm, 'depthwise'>;
 
 /** Median GPU time (ms) of one layer's dispatches over `iterations` profiled submissions. */
-async function timeLayer(
+export async function timeLayer(
   gpu: Gpu,
   layer: Conv2dLayer,
   x: GpuTensor,

@@ -1,0 +1,231 @@
+import { availableParallelism } from 'node:os';
+import { Conv2dLayer, type Gpu, type GpuTensor } from '@zeroskip/gpu';
+import { pruneByRate } from '@zeroskip/quant';
+import { WebGpuSession } from '@zeroskip/runtime';
+import { type ConvLayerShape, PAPER_LAYERS, QUICK_LAYERS } from '../layers-zoo.js';
+import { measureWall, type Timing } from '../measure.js';
+import { loadOrt, timeOrt } from '../peers/ort.js';
+import { TfjsConv, type TfjsOnDevice, tfjsOnDevice } from '../peers/tfjs.js';
+import type { BenchContext, BenchResult, BenchTable, Clock } from '../results.js';
+import { gaussian } from '../rng.js';
+import { seededInput } from '../zoo-graphs.js';
+import { pruned } from './networks.js';
+import { timeLayer } from './sparse-conv.js';
+
+/** Largest difference relative to the largest magnitude of `want`. */
+function relativeDiff(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+    scale = Math.max(scale, Math.abs(want[i]!));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+const timeRow = (c: string, params: BenchResult['params'], t: Timing & { clock: string }): BenchResult => ({
+  table: 'peers',
+  case: c,
+  params,
+  metric: 'time',
+  unit: 'ms',
+  value: t.median,
+  timing: { ...t, clock: t.clock as Clock },
+});
+
+const skipRow = (c: string, params: BenchResult['params'], reason: string): BenchResult => ({
+  table: 'peers',
+  case: c,
+  params: { ...params, skipped: reason },
+  metric: 'time',
+  unit: 'ms',
+  value: Number.NaN,
+});
+
+const ratioRow = (c: string, params: BenchResult['params'], value: number): BenchResult => ({
+  table: 'peers',
+  case: c,
+  params,
+  metric: 'speedup',
+  unit: '×',
+  value,
+});
+
+/** TF.js conv2d beside Zeroskip's dense implicit GEMM and direct sparse kernels on one layer. */
+async function convPeers(
+  gpu: Gpu,
+  peer: TfjsOnDevice,
+  l: ConvLayerShape,
+  batch: number,
+  seed: number,
+  [warmup, iterations]: readonly [number, number],
+): Promise<BenchResult[]> {
+  const name = `${l.network} ${l.name}`;
+  const [c, h, w] = l.input;
+  const shape = [l.outputs, c / l.groups, l.kernel, l.kernel] as const;
+  const weights = gaussian(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+  );
+  const xData = gaussian(batch * c * h * w, seed + 1);
+  const sparsity = l.paperSparsity ?? 0.9;
+  const spec = {
+    shape,
+    pads: [l.pad, l.pad, l.pad, l.pad],
+    stride: [l.stride, l.stride],
+    groups: l.groups,
+  } as const;
+  const out: BenchResult[] = [];
+  const x = gpu.tensor([batch, c, h, w], xData);
+  const tfConv = new TfjsConv(peer, {
+    input: [batch, c, h, w],
+    x: xData,
+    shape,
+    weights,
+    pad: l.pad,
+    stride: l.stride,
+    groups: l.groups,
+  });
+  const dense = new Conv2dLayer(gpu, { ...spec, weights, algorithm: 'implicit-gemm' });
+  const sparse = new Conv2dLayer(gpu, {
+    ...spec,
+    weights: pruneByRate(weights, sparsity).weights,
+    algorithm: 'direct-sparse',
+  });
+  try {
+    // The same convolution or no figure: TF.js's output against Zeroskip's (batch 1 keeps the read-back small).
+    let check: { 'max rel diff'?: string } = {};
+    if (batch === 1) {
+      let y: GpuTensor | undefined;
+      await gpu.submit((r) => {
+        y = dense.encode(r, x);
+      });
+      const want = await gpu.read(y!);
+      gpu.release(y!);
+      const diff = relativeDiff(await tfConv.output(), want);
+      if (!(diff < 1e-4))
+        throw new Error(`TF.js and Zeroskip disagree on ${name} (relative difference ${diff}).`);
+      check = { 'max rel diff': diff.toExponential(1) };
+    }
+    const shapeLabel = `${c}x${h}x${w}->${l.outputs} k${l.kernel} g${l.groups}`;
+    const base = { batch, shape: shapeLabel, seed };
+    const tf = await tfConv.time(gpu, warmup, iterations);
+    out.push(timeRow(name, { impl: `tfjs-webgpu ${peer.version} conv2d`, ...base, ...check }, tf));
+    const own = [
+      ['zeroskip implicit-gemm', await timeLayer(gpu, dense, x, warmup, iterations), {}],
+      ['zeroskip direct-sparse', await timeLayer(gpu, sparse, x, warmup, iterations), { sparsity }],
+    ] as const;
+    for (const [impl, t, extra] of own) out.push(timeRow(name, { impl, ...base, ...extra }, t));
+    for (const [impl, t, extra] of own)
+      out.push(ratioRow(name, { impl, batch, over: 'tfjs-webgpu', ...extra }, tf.median / t.median));
+  } catch (e) {
+    out.push(skipRow(name, { impl: 'tfjs-webgpu', batch }, (e as Error).message));
+  } finally {
+    tfConv.dispose();
+    dense.destroy();
+    sparse.destroy();
+    gpu.release(x);
+  }
+  return out;
+}
+
+type Ort = Extract<Awaited<ReturnType<typeof loadOrt>>, { ort: unknown }>;
+
+/** ONNX Runtime (CPU) beside Zeroskip's WebGPU session, auto plan, on one pruned network. */
+async function networkPeers(
+  gpu: Gpu,
+  ort: Ort | { reason: string },
+  name: string,
+  batch: number,
+  seed: number,
+  runs: { warmup: number; iterations: number },
+): Promise<BenchResult[]> {
+  const c = `${name} batch ${batch}`;
+  const graph = pruned(name, seed, batch);
+  const input = seededInput(graph, seed + 1);
+  const feeds = { [graph.inputs[0]!.name]: input };
+  const session = await WebGpuSession.create(graph, { gpu, plan: 'auto' });
+  let ours: Float32Array = new Float32Array();
+  let own: Timing;
+  let gpuMs: number;
+  try {
+    own = await measureWall(async () => {
+      ours = (await session.run(feeds))[graph.outputs[0]!]!.data as Float32Array;
+    }, runs);
+    gpuMs = (await session.profile(feeds)).gpuMs;
+  } finally {
+    session.destroy();
+  }
+  const out = [
+    timeRow(
+      c,
+      { impl: 'zeroskip-webgpu auto plan', batch, 'gpu ms': gpuMs.toFixed(3), seed },
+      { ...own, clock: 'wall' },
+    ),
+  ];
+  if ('reason' in ort) return [...out, skipRow(c, { impl: 'onnxruntime-node cpu', batch }, ort.reason)];
+  const peer = await timeOrt(ort.ort, graph, input, runs.warmup, runs.iterations);
+  const diff = relativeDiff(ours, peer.output);
+  if (!(diff < 1e-3))
+    return [
+      ...out,
+      skipRow(c, { impl: 'onnxruntime-node cpu', batch }, `outputs disagree (relative difference ${diff})`),
+    ];
+  out.push(
+    timeRow(
+      c,
+      {
+        impl: `onnxruntime-node ${ort.version} cpu`,
+        batch,
+        threads: `default of ${availableParallelism()}`,
+        'max rel diff': diff.toExponential(1),
+      },
+      { ...peer.timing, clock: 'wall' },
+    ),
+    ratioRow(
+      c,
+      { impl: 'zeroskip-webgpu auto plan', batch, over: 'onnxruntime-node cpu' },
+      peer.timing.median / own.median,
+    ),
+  );
+  return out;
+}
+
+export const peersTable: BenchTable = {
+  id: 'peers',
+  title:
+    'Peers in the same run: TF.js WebGPU conv2d on the same device; ONNX Runtime (CPU) on whole networks',
+  reference:
+    "TF.js's tfjs-backend-webgpu built on Zeroskip's own GPUDevice, NHWC input and HWIO filters laid out beforehand, GPU time from TF.js's timestamp queries; TF.js has no grouped convolution, so grouped layers (AlexNet conv2, conv4, conv5) run one conv2d per group. Beside it Zeroskip's dense implicit GEMM and direct sparse at the layer's SkimCaffe sparsity (else 0.9), weights seeded Gaussian. Whole networks: table 2's pruned networks exported to ONNX and run by onnxruntime-node's CPU provider (all graph optimizations), against Zeroskip's WebGPU session with the auto plan; wall time of one run, input to output on the host. Outputs are checked to agree before anything is timed.",
+  async run(ctx: BenchContext): Promise<BenchResult[]> {
+    const full = ctx.suite === 'full';
+    const gpu = await ctx.gpu();
+    const layers = full ? PAPER_LAYERS : QUICK_LAYERS;
+    const names = full ? ['alexnet', 'googlenet', 'resnet-50', 'vgg-16'] : ['lenet-5'];
+    const batches = ctx.batches ?? (full ? [1, 32] : [1]);
+    const runs = full ? ([3, 15] as const) : ([1, 3] as const);
+    const total = (layers.length + names.length) * batches.length;
+    let step = 0;
+    const results: BenchResult[] = [];
+    const peer = await tfjsOnDevice(gpu);
+    try {
+      for (const l of layers)
+        for (const batch of batches) {
+          ctx.progress(step++, total, `TF.js ${l.network} ${l.name} batch ${batch}`);
+          results.push(...(await convPeers(gpu, peer, l, batch, ctx.seed, runs)));
+        }
+    } finally {
+      peer.dispose();
+    }
+    const ort = await loadOrt();
+    for (const name of names)
+      for (const batch of batches) {
+        ctx.progress(step++, total, `ONNX Runtime ${name} batch ${batch}`);
+        results.push(
+          ...(await networkPeers(gpu, ort, name, batch, ctx.seed, { warmup: runs[0], iterations: runs[1] })),
+        );
+      }
+    ctx.progress(total, total, 'done');
+    return results;
+  },
+};
