@@ -18,13 +18,15 @@ export interface Environment {
   readonly adapter?: string;
 }
 
+/** The commit measured: ZEROSKIP_COMMIT where set (a bundle run away from its checkout), else git's HEAD. */
 function commit(): string {
+  if (process.env.ZEROSKIP_COMMIT) return process.env.ZEROSKIP_COMMIT;
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
       .toString()
       .trim();
   } catch {
-    return process.env.ZEROSKIP_COMMIT ?? 'unknown';
+    return 'unknown';
   }
 }
 

@@ -114,6 +114,8 @@ export class Gpu {
   private lostReason: string | undefined;
   private readonly lost: Promise<never>;
   private entry: GPU | undefined;
+  /** True while a submission's commands are being recorded. */
+  private recording = false;
 
   constructor(
     entry: GPU,
@@ -148,9 +150,9 @@ export class Gpu {
   }
 
   /**
-   * A new tensor holding `data`, or zeros. Always a fresh buffer written at creation: a recycled one
-   * could still be read by dispatches recorded but not yet submitted, and queue.writeBuffer would
-   * overwrite it before they run.
+   * A tensor holding `data`, or zeros. Inside a recording it is a fresh buffer written at creation: a
+   * recycled one could still be read by dispatches recorded but not yet submitted, and
+   * queue.writeBuffer would overwrite it before they run.
    */
   tensor(
     shape: readonly number[],
@@ -168,12 +170,15 @@ export class Gpu {
         'invalid-argument',
         `shape [${shape.join(', ')}] needs ${size} values, got ${data.length}.`,
       );
-    const buffer = this.pool.create(
-      tensorBytes(size),
-      BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
-      data,
-    );
-    return { buffer, shape: [...shape], size, dtype };
+    const usage = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+    if (data && data.byteLength > 0 && !this.recording) {
+      // Outside a recording no unsubmitted command can read a recycled buffer, and the queue orders
+      // this write after all submitted work: a pooled buffer is safe, and saves an allocation per upload.
+      const buffer = this.pool.acquire(tensorBytes(size), usage);
+      this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      return { buffer, shape: [...shape], size, dtype };
+    }
+    return { buffer: this.pool.create(tensorBytes(size), usage, data), shape: [...shape], size, dtype };
   }
 
   /** A tensor whose contents are undefined until a kernel writes it (no upload). */
@@ -285,11 +290,14 @@ export class Gpu {
     const recorder = new Recorder(this, encoder, timing);
     let thrown: unknown;
     try {
+      this.recording = true;
       record(recorder);
-      recorder.finishTiming();
+      recorder.finish();
       device.queue.submit([encoder.finish()]);
     } catch (e) {
       thrown = e;
+    } finally {
+      this.recording = false;
     }
     const validation = device.popErrorScope();
     const oom = device.popErrorScope();

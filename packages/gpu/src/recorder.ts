@@ -17,9 +17,13 @@ export function grid(groups: number, maxPerDim: number): [number, number] {
   return [Math.ceil(groups / y), y];
 }
 
-/** Records dispatches into one command encoder, one compute pass each (so each can be timed). */
+/**
+ * Records dispatches into one command encoder: all in one compute pass, or each in its own pass when
+ * timed (timestamps are written per pass). Dawn orders dependent dispatches within a pass itself.
+ */
 export class Recorder {
   readonly labels: string[] = [];
+  private pass: GPUComputePassEncoder | undefined;
 
   constructor(
     readonly gpu: Gpu,
@@ -50,31 +54,41 @@ export class Recorder {
         'limit-exceeded',
         `more than ${t.capacity / 2} dispatches in one profiled submission.`,
       );
-    const pass = this.encoder.beginComputePass(
-      t
-        ? {
-            timestampWrites: {
-              querySet: t.querySet,
-              beginningOfPassWriteIndex: 2 * i,
-              endOfPassWriteIndex: 2 * i + 1,
-            },
-          }
-        : {},
-    );
+    const pass =
+      this.pass ??
+      this.encoder.beginComputePass(
+        t
+          ? {
+              timestampWrites: {
+                querySet: t.querySet,
+                beginningOfPassWriteIndex: 2 * i,
+                endOfPassWriteIndex: 2 * i + 1,
+              },
+            }
+          : {},
+      );
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2] ?? 1);
-    pass.end();
+    if (t) pass.end();
+    else this.pass = pass;
     this.labels.push(label);
   }
 
   /** Copies a whole tensor (its first `size` elements) into another. */
   copy(src: GpuTensor, dst: GpuTensor): void {
+    this.endPass();
     this.encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, Math.min(src.size, dst.size) * 4);
   }
 
-  /** Resolves the timestamps of a profiled submission into its staging buffer. */
-  finishTiming(): void {
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = undefined;
+  }
+
+  /** Ends the recording: closes the open pass and resolves a profiled submission's timestamps. */
+  finish(): void {
+    this.endPass();
     const t = this.timing;
     if (!t || this.labels.length === 0) return;
     this.encoder.resolveQuerySet(t.querySet, 0, 2 * this.labels.length, t.resolve, 0);

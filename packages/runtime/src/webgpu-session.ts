@@ -88,6 +88,8 @@ export interface SessionProfile {
   readonly nodes: readonly { node: string; op: string; kernel: string; ms: number }[];
   /** GPU time of all dispatches (without timestamp queries: submit-to-done wall time of the GPU segments). */
   readonly gpuMs: number;
+  /** Host time spent recording GPU commands (timed recording puts each dispatch in its own pass). */
+  readonly recordMs: number;
   /** Wall time of the profiled run: GPU work, host work, uploads, read-back and waiting. */
   readonly wallMs: number;
   readonly clock: 'gpu-timestamp' | 'gpu-submit-wall';
@@ -229,13 +231,16 @@ export class WebGpuSession {
       const nodes: { node: string; op: string; kernel: string; ms: number }[] = [];
       let clock: SessionProfile['clock'] = 'gpu-timestamp';
       let gpuMs = 0;
+      let recordMs = 0;
       const t0 = performance.now();
       const outputs = await this.runNow(inputs, {
         segment: async (record) => {
           const spans: { i: number; from: number; to: number }[] = [];
-          const p = await this.gpu.profile((r) =>
-            record(r, (i, from) => spans.push({ i, from, to: r.labels.length })),
-          );
+          const p = await this.gpu.profile((r) => {
+            const t0 = performance.now();
+            record(r, (i, from) => spans.push({ i, from, to: r.labels.length }));
+            recordMs += performance.now() - t0;
+          });
           clock = p.clock;
           gpuMs += p.ms;
           for (const { i, from, to } of spans) {
@@ -247,7 +252,7 @@ export class WebGpuSession {
         },
         cpu: (i, ms) => nodes.push({ node: this.plan[i]!.node, op: this.plan[i]!.op, kernel: 'cpu', ms }),
       });
-      return { outputs, nodes, gpuMs, wallMs: performance.now() - t0, clock };
+      return { outputs, nodes, gpuMs, recordMs, wallMs: performance.now() - t0, clock };
     });
     this.queue = next.catch(() => {});
     return next;

@@ -118,6 +118,23 @@ describe('plans and sessions', () => {
     }
   });
 
+  it('reuses its buffers: repeated runs do not grow the device memory it holds', async () => {
+    const graph = prunedLenet(0.9);
+    const input = readNpy(load('lenet5.input.npy'));
+    const session = await WebGpuSession.create(graph, { gpu: gpu!, plan: 'auto' });
+    try {
+      const first = (await session.run({ input })).output!.data as Float32Array;
+      const held = gpu!.pool.bytes;
+      for (let i = 0; i < 5; i++) {
+        const again = (await session.run({ input })).output!.data as Float32Array;
+        expect(maxDiff(again, first)).toBe(0);
+      }
+      expect(gpu!.pool.bytes).toBe(held);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('tune() measures the candidates, keeps the fastest, and reuses its cache', async () => {
     const graph = prunedLenet(0.8);
     const input = readNpy(load('lenet5.input.npy'));
