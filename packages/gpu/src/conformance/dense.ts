@@ -25,6 +25,9 @@ const CASES: Case[] = [
   { x: [2, 6, 15, 9], o: 9, k: [5, 3], p: { dilation: [2, 2], pads: [0, 1, 2, 1] }, act: 'htanh' },
   { x: [3, 8, 8, 8], o: 12, k: [3, 3], p: { groups: 4, pads: [1, 1, 1, 1] }, act: 'sigmoid' },
   { x: [1, 70, 5, 6], o: 3, k: [2, 2], p: { stride: [1, 2] }, act: 'none' },
+  // few output tiles and a deep k: the implicit GEMM splits k (2 and 5 ways, the last split short)
+  { x: [1, 64, 7, 7], o: 72, k: [3, 3], p: { pads: [1, 1, 1, 1] }, act: 'relu' },
+  { x: [2, 300, 5, 5], o: 20, k: [3, 3], p: { groups: 2, pads: [1, 1, 1, 1] }, act: 'relu6' },
 ];
 
 /** Shapes drawn from a fixed seed (so a failure reproduces) within the ranges the fixed cases cover. */

@@ -33,21 +33,34 @@ fn im2colAt(k: u32, origin: vec3i) -> f32 {
 fn im2col(k: u32, p: u32, g: u32) -> f32 { return im2colAt(k, pixelOrigin(p, g)); }`;
 }
 
-function gemmWgsl(geo: ConvGeometry, activation: Activation, implicit: boolean): string {
+/**
+ * Splits of the k dimension for a GEMM with few output tiles: a batch-1 layer such as ResNet-50's
+ * res5 (512 × 49 outputs) has 8 tiles, too few to fill a GPU, so k is split and the partial sums
+ * are reduced by a second pass. Each split keeps at least 16 k-slices.
+ */
+function kSplits(geo: ConvGeometry): number {
+  const tiles = Math.ceil((geo.n * geo.ho * geo.wo) / TILE) * Math.ceil(geo.og / TILE) * geo.groups;
+  if (tiles >= 128) return 1;
+  return Math.max(1, Math.min(Math.ceil(256 / tiles), Math.floor(geo.k / (16 * TK))));
+}
+
+function gemmWgsl(geo: ConvGeometry, activation: Activation, implicit: boolean, splits = 1): string {
   const m = geo.og;
   const p = geo.n * geo.ho * geo.wo;
   const k = geo.k;
   const tilesN = Math.ceil(p / TILE);
   const tilesM = Math.ceil(m / TILE);
-  const total = tilesN * tilesM * geo.groups;
+  const tiles = tilesN * tilesM * geo.groups;
+  const total = tiles * splits;
+  const chunk = Math.ceil(Math.ceil(k / splits) / TK) * TK;
   const [nx] = grid(total, 65535);
   const loadB = implicit ? 'im2colAt(kb, origin)' : `cols[(g * ${u(k)} + kb) * ${u(p)} + pb]`;
   return /* wgsl */ `
 ${bindings([
   [implicit ? 'x' : 'cols', 'array<f32>', 'read'],
   ['w', 'array<f32>', 'read'],
-  ['bias', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
+  ...(splits > 1 ? [] : [['bias', 'array<f32>', 'read'] as const]),
+  [splits > 1 ? 'part' : 'y', 'array<f32>', 'read_write'],
 ])}
 ${activationFn(activation)}
 ${implicit ? im2colFn(geo) : ''}
@@ -60,14 +73,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   if (wg >= ${u(total)}) { return; }
   let tn = wg % ${u(tilesN)};
   let tm = (wg / ${u(tilesN)}) % ${u(tilesM)};
-  let g = wg / ${u(tilesN * tilesM)};
+  let g = (wg / ${u(tilesN * tilesM)}) % ${u(geo.groups)};
+  let ks = wg / ${u(tiles)};
   let m0 = tm * ${u(TILE)};
   let p0 = tn * ${u(TILE)};
   var acc: array<f32, 16>;
   // 256 threads load B elements e = li + 256·i, so each thread's column (pixel) is li % 64 throughout
   let pb = p0 + li % ${u(TILE)};
   ${implicit ? `let origin = pixelOrigin(min(pb, ${u(p - 1)}), g);` : ''}
-  for (var k0 = 0u; k0 < ${u(k)}; k0 += ${u(TK)}) {
+  for (var k0 = ks * ${u(chunk)}; k0 < min(${u(k)}, (ks + 1u) * ${u(chunk)}); k0 += ${u(TK)}) {
     for (var i = 0u; i < 4u; i++) {
       let e = li + i * 256u;
       let kk = e % ${u(TK)};
@@ -104,16 +118,46 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     for (var j = 0u; j < 4u; j++) {
       let pg = p0 + lid.x + 16u * j;
       if (pg >= ${u(p)}) { continue; }
-      let n = pg / ${u(geo.ho * geo.wo)};
+      ${
+        splits > 1
+          ? `part[(ks * ${u(geo.o)} + o) * ${u(p)} + pg] = acc[i * 4u + j];`
+          : `let n = pg / ${u(geo.ho * geo.wo)};
       let s = pg % ${u(geo.ho * geo.wo)};
-      y[(n * ${u(geo.o)} + o) * ${u(geo.ho * geo.wo)} + s] = act(acc[i * 4u + j] + bias[o]);
+      y[(n * ${u(geo.o)} + o) * ${u(geo.ho * geo.wo)} + s] = act(acc[i * 4u + j] + bias[o]);`
+      }
     }
   }
 }`;
 }
 
-function gemmGroups(geo: ConvGeometry): number {
-  return Math.ceil((geo.n * geo.ho * geo.wo) / TILE) * Math.ceil(geo.og / TILE) * geo.groups;
+function gemmGroups(geo: ConvGeometry, splits = 1): number {
+  return Math.ceil((geo.n * geo.ho * geo.wo) / TILE) * Math.ceil(geo.og / TILE) * geo.groups * splits;
+}
+
+/** Sums the k-split partial products [splits][o][n·ho·wo] into y (NCHW) with bias and activation. */
+function splitReduceWgsl(geo: ConvGeometry, activation: Activation, splits: number): string {
+  const hw = geo.ho * geo.wo;
+  const p = geo.n * hw;
+  const total = geo.o * p;
+  const [nx] = grid(Math.ceil(total / 256), 65535);
+  return /* wgsl */ `
+${bindings([
+  ['part', 'array<f32>', 'read'],
+  ['bias', 'array<f32>', 'read'],
+  ['y', 'array<f32>', 'read_write'],
+])}
+${activationFn(activation)}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  let e = wg * 256u + li;
+  if (e >= ${u(total)}) { return; }
+  let o = e / ${u(p)};
+  let pg = e % ${u(p)};
+  var sum = bias[o];
+  for (var ks = 0u; ks < ${u(splits)}; ks++) { sum += part[ks * ${u(total)} + e]; }
+  y[((pg / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + pg % ${u(hw)}] = act(sum);
+}`;
 }
 
 export interface ConvBuffers {
@@ -130,15 +174,25 @@ export function encodeImplicitGemmConv(
   geo: ConvGeometry,
   activation: Activation,
 ): void {
-  const pipeline = r.gpu.pipeline(`conv-igemm:${geometryKey(geo)}:${activation}`, () =>
-    gemmWgsl(geo, activation, true),
-  );
+  const splits = kSplits(geo);
+  const key = `${geometryKey(geo)}:${activation}:${splits}`;
+  const pipeline = r.gpu.pipeline(`conv-igemm:${key}`, () => gemmWgsl(geo, activation, true, splits));
+  const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (splits === 1) {
+    r.dispatch('conv-implicit-gemm', pipeline, [b.x, b.w, b.bias, b.y], grid(gemmGroups(geo), maxDim));
+    return;
+  }
+  const part = r.gpu.empty([splits * geo.o * geo.n * geo.ho * geo.wo]);
+  r.dispatch('conv-implicit-gemm', pipeline, [b.x, b.w, part], grid(gemmGroups(geo, splits), maxDim));
+  const reduce = r.gpu.pipeline(`conv-igemm-reduce:${key}`, () => splitReduceWgsl(geo, activation, splits));
   r.dispatch(
-    'conv-implicit-gemm',
-    pipeline,
-    [b.x, b.w, b.bias, b.y],
-    grid(gemmGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
+    'conv-implicit-gemm-reduce',
+    reduce,
+    [part, b.bias, b.y],
+    grid(Math.ceil((geo.o * geo.n * geo.ho * geo.wo) / 256), maxDim),
   );
+  // later dispatches that reuse the buffer run after these in queue order
+  r.gpu.release(part);
 }
 
 /** The im2col matrix of every group: cols[g][k][p], k = (ci, ky, kx) of the group, p = (n, oy, ox). */
