@@ -111,6 +111,7 @@ export interface ProfileResult {
 export class Gpu {
   readonly pool: BufferPool;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   private lostReason: string | undefined;
   private readonly lost: Promise<never>;
   private entry: GPU | undefined;
@@ -236,6 +237,16 @@ export class Gpu {
       this.pipelines.set(key, p);
     }
     return p;
+  }
+
+  /** Group 0's layout of `pipeline`, asked of WebGPU once (each call would make a new object). */
+  bindGroupLayout(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+    let layout = this.layouts.get(pipeline);
+    if (!layout) {
+      layout = pipeline.getBindGroupLayout(0);
+      this.layouts.set(pipeline, layout);
+    }
+    return layout;
   }
 
   /** Number of pipelines built so far (each a distinct specialisation). */

@@ -44,7 +44,7 @@ export class Recorder {
     groups: [number, number] | [number, number, number],
   ): void {
     const bindGroup = this.gpu.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
+      layout: this.gpu.bindGroupLayout(pipeline),
       entries: buffers.map((b, binding) => ({ binding, resource: { buffer: 'buffer' in b ? b.buffer : b } })),
     });
     const i = this.labels.length;

@@ -3,6 +3,15 @@ import { RuntimeError } from './errors.js';
 import type { Graph } from './graph.js';
 import type { Tensor } from './tensor.js';
 
+/** Index of the first NaN or ±Infinity, or -1. A plain loop: several times faster than findIndex on large inputs. */
+function firstNonFinite(d: Float32Array): number {
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
 /** Checks the caller's inputs against the graph: names, dtype, known dimensions, finite values. */
 export function checkInputs(g: Graph, inputs: Readonly<Record<string, Tensor>>): void {
   for (const gi of g.inputs) {
@@ -22,7 +31,7 @@ export function checkInputs(g: Graph, inputs: Readonly<Record<string, Tensor>>):
       );
     }
     if (t.dtype === 'float32') {
-      const bad = (t.data as Float32Array).findIndex((v) => !Number.isFinite(v));
+      const bad = firstNonFinite(t.data as Float32Array);
       if (bad >= 0)
         throw new RuntimeError(
           'invalid-input',

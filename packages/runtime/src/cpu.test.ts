@@ -114,6 +114,16 @@ describe('bad input', () => {
     const nan = new Float32Array(784);
     nan[5] = Number.NaN;
     expect(() => runCpu(graph, { input: float32([1, 1, 28, 28], nan) })).toThrow(/NaN at element 5/);
+    for (const [at, v] of [
+      [0, Number.POSITIVE_INFINITY],
+      [783, Number.NEGATIVE_INFINITY],
+    ] as const) {
+      const x = new Float32Array(784);
+      x[at] = v;
+      expect(() => runCpu(graph, { input: float32([1, 1, 28, 28], x) })).toThrow(
+        `holds ${v} at element ${at}`,
+      );
+    }
   });
   it('rejects corrupt model bytes and unsupported ops by name', () => {
     expect(() => importOnnx(Uint8Array.from([1, 2, 3, 4, 5]))).toThrow(RuntimeError);
