@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { planBars, speedupChart } from './charts.js';
 import type { BenchResult } from './results.js';
 
-// Draws the SVG charts of a results folder from its JSON files: node dist/charts.js apps/bench/results/h100/DATE
+// Draws the SVG charts of a results folder from its JSON files: node dist/charts-cli.js apps/bench/results/h100/DATE
 const dir = process.argv[2];
 if (!dir) {
-  console.error('usage: node dist/charts.js RESULTS_DIR');
+  console.error('usage: node dist/charts-cli.js RESULTS_DIR');
   process.exit(2);
 }
 const load = (f: string): BenchResult[] =>
