@@ -8,6 +8,9 @@ import { GpuError } from './errors.js';
 export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private readonly live = new Set<GPUBuffer>();
+  /** Creation order of every buffer, to pick free ones deterministically. */
+  private readonly age = new WeakMap<GPUBuffer, number>();
+  private created = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -29,18 +32,35 @@ export class BufferPool {
     return Math.min(BufferPool.sizeClass(bytes), Math.max(bytes, Math.floor(limit / 4) * 4));
   }
 
-  /** A recycled (or new) buffer of at least `bytes`, for results that only GPU commands write. */
+  /**
+   * A recycled (or new) buffer of at least `bytes`, for results that only GPU commands write. The
+   * oldest free buffer of the class is taken, so a repeated sequence of work gets the same buffers
+   * each time whatever order they were released in, and its bind groups can be reused.
+   */
   acquire(bytes: number, usage: number): GPUBuffer {
     const size = this.classSize(bytes);
-    const buffer = this.free.get(`${size}:${usage}`)?.pop() ?? this.device.createBuffer({ size, usage });
+    const list = this.free.get(`${size}:${usage}`);
+    let buffer: GPUBuffer | undefined;
+    if (list?.length) {
+      let at = 0;
+      for (let i = 1; i < list.length; i++) if (this.age.get(list[i]!)! < this.age.get(list[at]!)!) at = i;
+      buffer = list[at]!;
+      list[at] = list[list.length - 1]!;
+      list.pop();
+    } else buffer = this.born(this.device.createBuffer({ size, usage }));
     this.live.add(buffer);
+    return buffer;
+  }
+
+  private born(buffer: GPUBuffer): GPUBuffer {
+    this.age.set(buffer, this.created++);
     return buffer;
   }
 
   /** A new buffer holding `data` from its creation (zeros without data); it joins the pool on release. */
   create(bytes: number, usage: number, data?: ArrayBufferView): GPUBuffer {
     const size = this.classSize(bytes);
-    const buffer = this.device.createBuffer({ size, usage, mappedAtCreation: data !== undefined });
+    const buffer = this.born(this.device.createBuffer({ size, usage, mappedAtCreation: data !== undefined }));
     if (data) {
       new Uint8Array(buffer.getMappedRange()).set(
         new Uint8Array(data.buffer, data.byteOffset, data.byteLength),

@@ -43,10 +43,10 @@ export class Recorder {
     buffers: readonly (GpuTensor | GPUBuffer)[],
     groups: [number, number] | [number, number, number],
   ): void {
-    const bindGroup = this.gpu.device.createBindGroup({
-      layout: this.gpu.bindGroupLayout(pipeline),
-      entries: buffers.map((b, binding) => ({ binding, resource: { buffer: 'buffer' in b ? b.buffer : b } })),
-    });
+    const bindGroup = this.gpu.bindGroup(
+      pipeline,
+      buffers.map((b) => ('buffer' in b ? b.buffer : b)),
+    );
     const i = this.labels.length;
     const t = this.timing;
     if (t && 2 * i + 2 > t.capacity)

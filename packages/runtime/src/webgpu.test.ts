@@ -118,19 +118,29 @@ describe('plans and sessions', () => {
     }
   });
 
-  it('reuses its buffers: repeated runs do not grow the device memory it holds', async () => {
+  it('reuses its buffers and bind groups: repeated runs allocate nothing new', async () => {
     const graph = prunedLenet(0.9);
     const input = readNpy(load('lenet5.input.npy'));
     const session = await WebGpuSession.create(graph, { gpu: gpu!, plan: 'auto' });
+    const device = gpu!.device;
+    const create = device.createBindGroup;
+    let created = 0;
+    device.createBindGroup = (d) => {
+      created++;
+      return create.call(device, d);
+    };
     try {
       const first = (await session.run({ input })).output!.data as Float32Array;
       const held = gpu!.pool.bytes;
+      created = 0;
       for (let i = 0; i < 5; i++) {
         const again = (await session.run({ input })).output!.data as Float32Array;
         expect(maxDiff(again, first)).toBe(0);
       }
       expect(gpu!.pool.bytes).toBe(held);
+      expect(created).toBe(0);
     } finally {
+      device.createBindGroup = create;
       session.destroy();
     }
   });
