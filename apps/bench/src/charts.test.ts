@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planBars, speedupChart } from './charts.js';
+import { planBars, speedupChart, tableCharts } from './charts.js';
 import type { BenchResult } from './results.js';
 
 const speedup = (layer: string, sparsity: number, value: number): BenchResult => ({
@@ -37,5 +37,32 @@ describe('charts', () => {
     expect(
       svg.match(/<rect x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+" fill="#[0-9a-f]+"><title>/g),
     ).toHaveLength(3);
+  });
+
+  it('charts table 6 per network and implementation, leaving its per-layer rows out', () => {
+    const row = (c: string, impl: string, batch: number, value: number): BenchResult => ({
+      table: 'peers',
+      case: c,
+      params: { impl, batch },
+      metric: 'time',
+      unit: 'ms',
+      value,
+    });
+    const results = [
+      row('AlexNet conv2', 'tfjs-webgpu', 1, 0.2),
+      row('alexnet batch 1', 'zeroskip-webgpu', 1, 5),
+      row('alexnet batch 1', 'onnxruntime-node', 1, 3),
+      row('vgg-16 batch 1', 'zeroskip-webgpu', 1, 16),
+      row('vgg-16 batch 32', 'zeroskip-webgpu', 32, 80),
+    ];
+    const charts = tableCharts('peers', results, 1, '');
+    expect(charts.map(([name]) => name)).toEqual(['peers-networks-b1.svg']);
+    const bars = charts[0]![1].match(/<title>[^<]+<\/title>/g)!;
+    expect(bars).toEqual([
+      '<title>alexnet batch 1 zeroskip-webgpu: 5.00 ms</title>',
+      '<title>alexnet batch 1 onnxruntime-node: 3.00 ms</title>',
+      '<title>vgg-16 batch 1 zeroskip-webgpu: 16.00 ms</title>',
+    ]);
+    expect(tableCharts('codec', results, 1, '')).toEqual([]);
   });
 });

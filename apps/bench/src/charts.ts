@@ -86,11 +86,11 @@ export function speedupChart(results: readonly BenchResult[], over: string, titl
   return frame(title, 'weight sparsity', `speedup over ${over} (log scale)`, body);
 }
 
-/** Grouped bars: the time of each plan per network (ms). */
-export function planBars(results: readonly BenchResult[], title: string): string {
-  const rows = results.filter((r) => r.metric === 'time' && Number.isFinite(r.value));
+/** Grouped bars: the time (ms) per case of each value of `series` (the plan, or another parameter such as impl). */
+export function planBars(results: readonly BenchResult[], title: string, series = 'plan'): string {
+  const rows = results.filter((r) => r.metric === 'time' && Number.isFinite(r.value) && series in r.params);
   const cases = [...new Set(rows.map((r) => r.case))];
-  const plans = [...new Set(rows.map((r) => String(r.params.plan)))];
+  const plans = [...new Set(rows.map((r) => String(r.params[series])))];
   const max = Math.max(...rows.map((r) => r.value));
   const group = (W - M.l - M.r) / Math.max(cases.length, 1);
   const bar = (group * 0.8) / Math.max(plans.length, 1);
@@ -107,7 +107,7 @@ export function planBars(results: readonly BenchResult[], title: string): string
   }
   cases.forEach((c, i) => {
     plans.forEach((p, j) => {
-      const r = rows.find((row) => row.case === c && String(row.params.plan) === p);
+      const r = rows.find((row) => row.case === c && String(row.params[series]) === p);
       if (!r) return;
       const x0 = M.l + i * group + group * 0.1 + j * bar;
       body.push(
@@ -121,9 +121,48 @@ export function planBars(results: readonly BenchResult[], title: string): string
   for (const [j, p] of plans.entries()) {
     body.push(
       `<rect x="${W - M.r + 10}" y="${M.t + j * 14 - 8}" width="10" height="10" fill="${COLORS[j % COLORS.length]}"/>`,
-      `<text x="${W - M.r + 24}" y="${M.t + j * 14}">${esc(p)} plan</text>`,
+      `<text x="${W - M.r + 24}" y="${M.t + j * 14}">${esc(series === 'plan' ? `${p} plan` : p)}</text>`,
     );
   }
 
   return frame(title, 'network', 'time per inference (ms)', body);
+}
+
+/**
+ * The charts of one table's results at one batch size, as [file name, SVG]: speedup vs sparsity for
+ * table 1, plan bars for table 2, Zeroskip against ONNX Runtime per network for table 6.
+ */
+export function tableCharts(
+  table: string,
+  results: readonly BenchResult[],
+  batch: number,
+  where: string,
+): [string, string][] {
+  const rows = results.filter(
+    (r) => r.params.batch === batch || (r.params.batch === undefined && r.case.endsWith(`batch ${batch}`)),
+  );
+  if (table === 'sparse-conv')
+    return ['im2col-gemm', 'im2col-spmm'].map((over) => [
+      `sparse-conv-b${batch}-over-${over}.svg`,
+      speedupChart(rows, over, `Direct sparse conv over ${over}, batch ${batch}${where}`),
+    ]);
+  if (table === 'networks')
+    return [
+      [
+        `networks-b${batch}.svg`,
+        planBars(rows, `Whole networks, batch ${batch}: dense, auto and tuned plans${where}`),
+      ],
+    ];
+  if (table === 'peers')
+    return [
+      [
+        `peers-networks-b${batch}.svg`,
+        planBars(
+          rows.filter((r) => r.case.endsWith(`batch ${batch}`)),
+          `Whole networks, batch ${batch}: Zeroskip (WebGPU) and ONNX Runtime (CPU)${where}`,
+          'impl',
+        ),
+      ],
+    ];
+  return [];
 }

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import { type ConformanceResult, runConformance } from '@zeroskip/gpu/conformance';
-import { planBars, speedupChart } from './charts.js';
+import { tableCharts } from './charts.js';
 import { environment } from './environment.js';
 import { consoleTable, markdownReport } from './report.js';
 import type { BenchResult, BenchTable } from './results.js';
@@ -133,22 +133,9 @@ async function main(): Promise<void> {
     if (args.charts) {
       for (const { table, results } of sections) {
         const batches = [...new Set(results.map((r) => r.params.batch).filter((b) => b !== undefined))];
-        for (const b of batches) {
-          const rows = results.filter(
-            (r) => r.params.batch === b || (r.params.batch === undefined && r.case.endsWith(`batch ${b}`)),
-          );
-          if (table.id === 'sparse-conv')
-            for (const over of ['im2col-gemm', 'im2col-spmm'])
-              write(
-                join(args.charts, `sparse-conv-b${b}-over-${over}.svg`),
-                speedupChart(rows, over, `Direct sparse conv over ${over}, batch ${b}`),
-              );
-          if (table.id === 'networks')
-            write(
-              join(args.charts, `networks-b${b}.svg`),
-              planBars(rows, `Whole networks, batch ${b}: dense, auto and tuned plans`),
-            );
-        }
+        for (const b of batches)
+          for (const [file, svg] of tableCharts(table.id, results, Number(b), ''))
+            write(join(args.charts, file), svg);
       }
     }
     if (conformance?.some((r) => !r.ok)) process.exitCode = 1;
