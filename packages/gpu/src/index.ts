@@ -67,6 +67,7 @@ export {
   type FcSpec,
   type SharedWeights,
   SPARSE_CONV_THRESHOLD,
+  SPARSE_FC_THRESHOLD,
 } from './layers.js';
 export { BufferPool } from './pool.js';
 export { type Clock, grid, Recorder } from './recorder.js';

@@ -20,10 +20,18 @@ export const CONV_ALGORITHMS = [
 ] as const;
 export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
 
-/** Fang et al.'s rule: direct sparse convolution pays off from this weight sparsity on. */
-export const SPARSE_CONV_THRESHOLD = 0.6;
+/**
+ * Direct sparse convolution is the default from this weight sparsity on. Fang et al. found 0.6 against
+ * cuBLAS-era baselines; against this package's split-K implicit GEMM on an H100 the break-even was
+ * about 0.7 at batch 32 and 0.9 or more for batch-1 layers on small maps (apps/bench, tables 1, 2
+ * and 6). `WebGpuSession.tune()` measures instead of guessing.
+ */
+export const SPARSE_CONV_THRESHOLD = 0.8;
 
-/** The default choice: depthwise for one input channel per group, direct sparse at sparsity ≥ 0.6, else implicit GEMM. */
+/** Sparse FC (CSR) is the default from this weight sparsity on (Fang et al.; it held on the H100 too). */
+export const SPARSE_FC_THRESHOLD = 0.6;
+
+/** The default choice: depthwise for one input channel per group, direct sparse at sparsity ≥ 0.8, else implicit GEMM. */
 export function chooseConvAlgorithm(cg: number, groups: number, sparsity: number): ConvAlgorithm {
   if (cg === 1 && groups > 1) return 'depthwise';
   return sparsity >= SPARSE_CONV_THRESHOLD ? 'direct-sparse' : 'implicit-gemm';
@@ -245,7 +253,7 @@ export class FcLayer {
       );
     const sparsity = spec.weights.length === 0 ? 0 : 1 - countNonzeros(spec.weights) / spec.weights.length;
     const choice = spec.algorithm ?? 'auto';
-    this.algorithm = choice === 'auto' ? (sparsity >= SPARSE_CONV_THRESHOLD ? 'sparse' : 'dense') : choice;
+    this.algorithm = choice === 'auto' ? (sparsity >= SPARSE_FC_THRESHOLD ? 'sparse' : 'dense') : choice;
     if (this.algorithm === 'sparse') {
       this.sparse = uploadSparse(
         gpu,

@@ -21,6 +21,7 @@ import {
   poolOutput,
   type Recorder,
   requestDevice,
+  SPARSE_FC_THRESHOLD,
 } from '@zeroskip/gpu';
 import { countNonzeros } from '@zeroskip/sparse';
 import { cpuOps, sliceWindow, splitSizes } from './cpu-ops.js';
@@ -179,7 +180,7 @@ export class WebGpuSession {
           ? 'dense'
           : this.mode === 'sparse'
             ? 'sparse'
-            : sparsity >= 0.6
+            : sparsity >= SPARSE_FC_THRESHOLD
               ? 'sparse'
               : 'dense';
       return { ...base, kernel: `fc-${kernel}`, sparsity };

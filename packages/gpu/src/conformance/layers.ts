@@ -1,7 +1,13 @@
 import { pruneByRate } from '@zeroskip/quant';
 import type { Gpu } from '../device.js';
 import { convGeometry } from '../geometry.js';
-import { CONV_ALGORITHMS, Conv2dLayer, chooseConvAlgorithm, FcLayer } from '../layers.js';
+import {
+  CONV_ALGORITHMS,
+  Conv2dLayer,
+  chooseConvAlgorithm,
+  FcLayer,
+  SPARSE_CONV_THRESHOLD,
+} from '../layers.js';
 import { conv2dReference, fcReference } from '../reference.js';
 import { assert, assertClose } from './assert.js';
 import type { ConformanceCase } from './case.js';
@@ -17,7 +23,7 @@ export const layerCases: ConformanceCase[] = [
       const xShape = [3, 4, 9, 8];
       const x = randomArray(3 * 4 * 72, 1);
       const xt = g.tensor(xShape, x);
-      for (const sparsity of [0.3, 0.8]) {
+      for (const sparsity of [0.3, 0.9]) {
         const weights = pruneByRate(randomArray(6 * 4 * 9, 2), sparsity).weights;
         const bias = randomArray(6, 3);
         const want = conv2dReference(convGeometry(xShape, shape, params), x, weights, bias, 'relu');
@@ -32,7 +38,7 @@ export const layerCases: ConformanceCase[] = [
           });
           if (algorithm === 'auto')
             assert(
-              layer.algorithm === (sparsity >= 0.6 ? 'direct-sparse' : 'implicit-gemm'),
+              layer.algorithm === (sparsity >= SPARSE_CONV_THRESHOLD ? 'direct-sparse' : 'implicit-gemm'),
               `auto chose ${layer.algorithm} at sparsity ${sparsity}`,
             );
           let y = xt;
