@@ -4,7 +4,7 @@ import type { BenchResult } from './results.js';
 
 const W = 760;
 const H = 420;
-const M = { l: 60, r: 190, t: 40, b: 50 };
+const M = { l: 60, r: 210, t: 40, b: 50 };
 const COLORS = [
   '#1f77b4',
   '#ff7f0e',
