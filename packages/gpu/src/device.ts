@@ -99,12 +99,6 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
   );
 }
 
-const dtypeOf = (data: TensorData): GpuTensor['dtype'] =>
-  data instanceof Uint32Array ? 'u32' : data instanceof Int32Array ? 'i32' : 'f32';
-
-/** Uploads from this size on go through a staging buffer (below it, writeBuffer costs less than a map round trip). */
-const STAGED_UPLOAD_BYTES = 1 << 20;
-
 /** Bind groups kept per device before the cache starts over (a bound on memory, not a working-set size). */
 const MAX_BIND_GROUPS = 8192;
 
@@ -121,8 +115,6 @@ export class Gpu {
   readonly pool: BufferPool;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
-  /** Staging buffers of {@link upload}, free between uploads. */
-  private readonly staging: GPUBuffer[] = [];
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
   private lostReason: string | undefined;
@@ -171,7 +163,11 @@ export class Gpu {
   tensor(
     shape: readonly number[],
     data?: TensorData,
-    dtype: GpuTensor['dtype'] = data ? dtypeOf(data) : 'f32',
+    dtype: GpuTensor['dtype'] = data instanceof Uint32Array
+      ? 'u32'
+      : data instanceof Int32Array
+        ? 'i32'
+        : 'f32',
   ): GpuTensor {
     this.checkAlive();
     const size = shape.reduce((a, b) => a * b, 1);
@@ -189,45 +185,6 @@ export class Gpu {
       return { buffer, shape: [...shape], size, dtype };
     }
     return { buffer: this.pool.create(tensorBytes(size), usage, data), shape: [...shape], size, dtype };
-  }
-
-  /**
-   * Like {@link tensor}, but large data goes through a persistent mappable staging buffer and a copy:
-   * `queue.writeBuffer` stages through fresh memory on every call, about 3× slower for tens of MB
-   * (19.8 MB: 17 ms against 5.5 ms in Node on lavapipe). Inside a recording it is {@link tensor}.
-   */
-  async upload(shape: readonly number[], data: TensorData): Promise<GpuTensor> {
-    const size = shape.reduce((a, b) => a * b, 1);
-    // small data, a recording in progress, or a size mismatch (which tensor() reports) take tensor()
-    if (data.byteLength < STAGED_UPLOAD_BYTES || this.recording || data.length !== size)
-      return this.tensor(shape, data);
-    const t = this.empty(shape, dtypeOf(data));
-    const bytes = data.byteLength;
-    const i = this.staging.findIndex((b) => b.size >= bytes);
-    const staging =
-      i >= 0
-        ? this.staging.splice(i, 1)[0]!
-        : this.device.createBuffer({
-            size: BufferPool.sizeClass(bytes),
-            usage: BufferUsage.MAP_WRITE | BufferUsage.COPY_SRC,
-          });
-    try {
-      await this.guard(staging.mapAsync(MapMode.WRITE, 0, bytes));
-      new Uint8Array(staging.getMappedRange(0, bytes)).set(
-        new Uint8Array(data.buffer, data.byteOffset, bytes),
-      );
-      staging.unmap();
-      const encoder = this.device.createCommandEncoder();
-      encoder.copyBufferToBuffer(staging, 0, t.buffer, 0, bytes);
-      this.device.queue.submit([encoder.finish()]);
-    } catch (e) {
-      this.release(t);
-      throw e;
-    } finally {
-      // mapping it again waits for this copy, so it can be handed out at once
-      this.staging.push(staging);
-    }
-    return t;
   }
 
   /** A tensor whose contents are undefined until a kernel writes it (no upload). */
@@ -394,8 +351,6 @@ export class Gpu {
   destroy(): void {
     if (!this.entry) return;
     this.pool.destroy();
-    for (const b of this.staging) b.destroy();
-    this.staging.length = 0;
     this.pipelines.clear();
     this.bindGroups.clear();
     this.device.destroy();
