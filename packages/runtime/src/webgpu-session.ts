@@ -284,11 +284,6 @@ export class WebGpuSession {
       refs.set(v.gpu.buffer, left);
       if (left === 0) gpu.release(v.gpu);
     };
-    for (const [name, t] of Object.entries(inputs))
-      setValue(
-        name,
-        t.dtype === 'float32' ? { gpu: gpu.tensor(t.shape, t.data as Float32Array) } : { host: t },
-      );
     const get = (name: string): Value | undefined => {
       if (name === '') return undefined;
       const v = values.get(name);
@@ -300,6 +295,11 @@ export class WebGpuSession {
       for (const v of graph.nodes[i]!.inputs) if (lastUse.get(v) === i && !graph.outputs.includes(v)) drop(v);
     };
     try {
+      for (const [name, t] of Object.entries(inputs))
+        setValue(
+          name,
+          t.dtype === 'float32' ? { gpu: gpu.tensor(t.shape, t.data as Float32Array) } : { host: t },
+        );
       let i = 0;
       while (i < graph.nodes.length) {
         const record: Segment = (r, mark) => {
