@@ -3,6 +3,7 @@ import { type ConvGeometry, geometryKey } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, f, u, windowLoop, workgroupIndex } from '../wgsl.js';
+import { elementwise } from './elementwise.js';
 
 /*
  * Bit tensors use @zeroskip/quant's packed layout: [N, H, W, ⌈C/32⌉] words per plane, channel c at bit
@@ -42,8 +43,6 @@ export function encodePackBits(
   ) {
     throw new GpuError('invalid-argument', `bit-serial activations take 1..8 bits, got ${encoding.bits}.`);
   }
-  const groups = Math.ceil(planeSize / 256);
-  const [nx] = grid(groups, 65535);
   const level = encoding.kind === 'bitplanes' ? 2 ** encoding.bits - 1 : 0;
   const body =
     encoding.kind === 'binary'
@@ -60,17 +59,16 @@ export function encodePackBits(
       : encoding.kind === 'ternary'
         ? `out[e] = p0; out[${u(planeSize)} + e] = p1;`
         : 'out[e] = p0;';
-  const wgsl = () => /* wgsl */ `
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['out', 'array<u32>', 'read_write'],
-])}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${workgroupIndex(nx)}
-  let e = wg * 256u + li;
-  if (e >= ${u(planeSize)}) { return; }
-  let word = e % ${u(words)};
+  elementwise(
+    r,
+    'pack-bits',
+    `${shape.join('x')}:${encodingKey(encoding)}`,
+    planeSize,
+    bindings([
+      ['x', 'array<f32>', 'read'],
+      ['out', 'array<u32>', 'read_write'],
+    ]),
+    `let word = e % ${u(words)};
   let pos = (e / ${u(words)}) % ${u(h * w)};
   let img = e / ${u(words * h * w)};
   ${decl}
@@ -81,13 +79,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     let bit = 1u << j;
     ${body}
   }
-  ${store}
-}`;
-  r.dispatch(
-    'pack-bits',
-    r.gpu.pipeline(`pack:${shape.join('x')}:${encodingKey(encoding)}`, wgsl),
+  ${store}`,
     [x, out],
-    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }
 

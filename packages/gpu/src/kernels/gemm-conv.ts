@@ -3,6 +3,7 @@ import { geometryKey } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, u, windowLoop, workgroupIndex } from '../wgsl.js';
+import { elementwise } from './elementwise.js';
 
 // Convolution as GEMM per group: C[m, p] = Σ_k A[m, k]·B[k, p] with A the group's weights [og, k]
 // (OIHW rows), B the im2col matrix [k, n·ho·wo] and C written straight into NCHW with bias and
@@ -134,32 +135,6 @@ function gemmGroups(geo: ConvGeometry, splits = 1): number {
   return Math.ceil((geo.n * geo.ho * geo.wo) / TILE) * Math.ceil(geo.og / TILE) * geo.groups * splits;
 }
 
-/** Sums the k-split partial products [splits][o][n·ho·wo] into y (NCHW) with bias and activation. */
-function splitReduceWgsl(geo: ConvGeometry, activation: Activation, splits: number): string {
-  const hw = geo.ho * geo.wo;
-  const p = geo.n * hw;
-  const total = geo.o * p;
-  const [nx] = grid(Math.ceil(total / 256), 65535);
-  return /* wgsl */ `
-${bindings([
-  ['part', 'array<f32>', 'read'],
-  ['bias', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
-${activationFn(activation)}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${workgroupIndex(nx)}
-  let e = wg * 256u + li;
-  if (e >= ${u(total)}) { return; }
-  let o = e / ${u(p)};
-  let pg = e % ${u(p)};
-  var sum = bias[o];
-  for (var ks = 0u; ks < ${u(splits)}; ks++) { sum += part[ks * ${u(total)} + e]; }
-  y[((pg / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + pg % ${u(hw)}] = act(sum);
-}`;
-}
-
 export interface ConvBuffers {
   readonly x: GpuTensor;
   readonly w: GpuTensor;
@@ -182,14 +157,28 @@ export function encodeImplicitGemmConv(
     r.dispatch('conv-implicit-gemm', pipeline, [b.x, b.w, b.bias, b.y], grid(gemmGroups(geo), maxDim));
     return;
   }
-  const part = r.gpu.empty([splits * geo.o * geo.n * geo.ho * geo.wo]);
+  const hw = geo.ho * geo.wo;
+  const p = geo.n * hw;
+  const part = r.gpu.empty([splits * geo.o * p]);
   r.dispatch('conv-implicit-gemm', pipeline, [b.x, b.w, part], grid(gemmGroups(geo, splits), maxDim));
-  const reduce = r.gpu.pipeline(`conv-igemm-reduce:${key}`, () => splitReduceWgsl(geo, activation, splits));
-  r.dispatch(
+  // the k-split partial products [splits][o][n·ho·wo] summed into y (NCHW) with bias and activation
+  elementwise(
+    r,
     'conv-implicit-gemm-reduce',
-    reduce,
+    key,
+    geo.o * p,
+    `${bindings([
+      ['part', 'array<f32>', 'read'],
+      ['bias', 'array<f32>', 'read'],
+      ['y', 'array<f32>', 'read_write'],
+    ])}
+${activationFn(activation)}`,
+    `let o = e / ${u(p)};
+  let pg = e % ${u(p)};
+  var sum = bias[o];
+  for (var ks = 0u; ks < ${u(splits)}; ks++) { sum += part[ks * ${u(geo.o * p)} + e]; }
+  y[((pg / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + pg % ${u(hw)}] = act(sum);`,
     [part, b.bias, b.y],
-    grid(Math.ceil((geo.o * geo.n * geo.ho * geo.wo) / 256), maxDim),
   );
   // later dispatches that reuse the buffer run after these in queue order
   r.gpu.release(part);
@@ -197,31 +186,22 @@ export function encodeImplicitGemmConv(
 
 /** The im2col matrix of every group: cols[g][k][p], k = (ci, ky, kx) of the group, p = (n, oy, ox). */
 export function encodeIm2col(r: Recorder, x: GpuTensor, cols: GpuTensor, geo: ConvGeometry): void {
-  const total = geo.groups * geo.k * geo.n * geo.ho * geo.wo;
-  const groups = Math.ceil(total / 256);
-  const [nx] = grid(groups, 65535);
   const p = geo.n * geo.ho * geo.wo;
-  const wgsl = () => /* wgsl */ `
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['cols', 'array<f32>', 'read_write'],
-])}
-${im2colFn(geo)}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${workgroupIndex(nx)}
-  let e = wg * 256u + li;
-  if (e >= ${u(total)}) { return; }
-  let pg = e % ${u(p)};
+  elementwise(
+    r,
+    'im2col',
+    geometryKey(geo),
+    geo.groups * geo.k * p,
+    `${bindings([
+      ['x', 'array<f32>', 'read'],
+      ['cols', 'array<f32>', 'read_write'],
+    ])}
+${im2colFn(geo)}`,
+    `let pg = e % ${u(p)};
   let kg = (e / ${u(p)}) % ${u(geo.k)};
   let g = e / ${u(p * geo.k)};
-  cols[e] = im2col(kg, pg, g);
-}`;
-  r.dispatch(
-    'im2col',
-    r.gpu.pipeline(`im2col:${geometryKey(geo)}`, wgsl),
+  cols[e] = im2col(kg, pg, g);`,
     [x, cols],
-    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }
 
@@ -253,23 +233,19 @@ export function encodeDepthwiseConv(
   activation: Activation,
 ): void {
   const { c, h, w, kh, kw, og, ho, wo } = geo;
-  const total = geo.n * geo.o * ho * wo;
-  const groups = Math.ceil(total / 256);
-  const [nx] = grid(groups, 65535);
-  const wgsl = () => /* wgsl */ `
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['w', 'array<f32>', 'read'],
-  ['bias', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
-${activationFn(activation)}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${workgroupIndex(nx)}
-  let e = wg * 256u + li;
-  if (e >= ${u(total)}) { return; }
-  let s = e % ${u(ho * wo)};
+  elementwise(
+    r,
+    'conv-depthwise',
+    `${geometryKey(geo)}:${activation}`,
+    geo.n * geo.o * ho * wo,
+    `${bindings([
+      ['x', 'array<f32>', 'read'],
+      ['w', 'array<f32>', 'read'],
+      ['bias', 'array<f32>', 'read'],
+      ['y', 'array<f32>', 'read_write'],
+    ])}
+${activationFn(activation)}`,
+    `let s = e % ${u(ho * wo)};
   let o = (e / ${u(ho * wo)}) % ${u(geo.o)};
   let n = e / ${u(ho * wo * geo.o)};
   let ci = o / ${u(og)};
@@ -278,12 +254,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let xb = (n * ${u(c)} + ci) * ${u(h * w)};
   var acc = 0.0;
   ${windowLoop(geo, 'oy', 'ox', `acc = fma(x[xb + iy * ${u(w)} + ix], w[(o * ${u(kh)} + ky) * ${u(kw)} + kx], acc);`)}
-  y[e] = act(acc + bias[o]);
-}`;
-  r.dispatch(
-    'conv-depthwise',
-    r.gpu.pipeline(`conv-dw:${geometryKey(geo)}:${activation}`, wgsl),
+  y[e] = act(acc + bias[o]);`,
     [b.x, b.w, b.bias, b.y],
-    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }

@@ -2,35 +2,7 @@ import { checkInt, GpuError } from '../errors.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, f, u, windowLoop, workgroupIndex } from '../wgsl.js';
-
-/** One invocation per element: the common shape of the pointwise kernels here. */
-function elementwise(
-  r: Recorder,
-  label: string,
-  key: string,
-  total: number,
-  decls: string,
-  body: string,
-  buffers: readonly GpuTensor[],
-): void {
-  const groups = Math.ceil(total / 256);
-  const [nx] = grid(groups, 65535);
-  const wgsl = () => /* wgsl */ `
-${decls}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${workgroupIndex(nx)}
-  let e = wg * 256u + li;
-  if (e >= ${u(total)}) { return; }
-  ${body}
-}`;
-  r.dispatch(
-    label,
-    r.gpu.pipeline(`${label}:${key}:${nx}`, wgsl),
-    buffers,
-    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
-}
+import { elementwise } from './elementwise.js';
 
 /** Batch norm (inference) as y = act(x·scale[c] + shift[c]) over NCHW; see {@link batchNormScaleShift}. */
 export function encodeChannelAffine(

@@ -2,6 +2,7 @@ import { type ConvGeometry, geometryKey } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
+import { elementwise } from './elementwise.js';
 import { encodeIm2col } from './gemm-conv.js';
 import { type ValueSource, valueBindings, valueDecls, valueKey, valuePrologue } from './values.js';
 
@@ -13,33 +14,24 @@ const THREADS = 64;
 export function encodePad(r: Recorder, x: GpuTensor, xp: GpuTensor, geo: ConvGeometry): void {
   const hp = geo.h + geo.pt + geo.pb;
   const wp = geo.w + geo.pl + geo.pr;
-  const total = geo.n * geo.c * hp * wp;
-  const groups = Math.ceil(total / 256);
-  const [nx] = grid(groups, 65535);
-  const wgsl = () => /* wgsl */ `
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['xp', 'array<f32>', 'read_write'],
-])}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${workgroupIndex(nx)}
-  let e = wg * 256u + li;
-  if (e >= ${u(total)}) { return; }
-  let px = e % ${u(wp)};
+  elementwise(
+    r,
+    'pad',
+    geometryKey(geo),
+    geo.n * geo.c * hp * wp,
+    bindings([
+      ['x', 'array<f32>', 'read'],
+      ['xp', 'array<f32>', 'read_write'],
+    ]),
+    `let px = e % ${u(wp)};
   let py = (e / ${u(wp)}) % ${u(hp)};
   let nc = e / ${u(hp * wp)};
   let iy = i32(py) - ${geo.pt};
   let ix = i32(px) - ${geo.pl};
   var v = 0.0;
   if (iy >= 0 && iy < ${geo.h} && ix >= 0 && ix < ${geo.w}) { v = x[(nc * ${u(geo.h)} + u32(iy)) * ${u(geo.w)} + u32(ix)]; }
-  xp[e] = v;
-}`;
-  r.dispatch(
-    'pad',
-    r.gpu.pipeline(`pad:${geometryKey(geo)}`, wgsl),
+  xp[e] = v;`,
     [x, xp],
-    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }
 
