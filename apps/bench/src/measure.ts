@@ -1,3 +1,5 @@
+import type { Gpu, Recorder } from '@zeroskip/gpu';
+import type { Clock } from './results.js';
 /** Median and spread of repeated timings. */
 export interface Timing {
   readonly median: number;
@@ -35,4 +37,22 @@ export async function measureWall(
     samples.push(performance.now() - t0);
   }
   return summarize(samples);
+}
+
+/** GPU time (ms) of the work `record` records: `warmup` plain submissions, then `iterations` profiled ones. */
+export async function timeGpu(
+  gpu: Gpu,
+  record: (r: Recorder) => void,
+  warmup: number,
+  iterations: number,
+): Promise<Timing & { clock: Clock }> {
+  for (let i = 0; i < warmup; i++) await gpu.submit(record);
+  const samples: number[] = [];
+  let clock: Clock = 'gpu-submit-wall';
+  for (let i = 0; i < iterations; i++) {
+    const p = await gpu.profile(record);
+    samples.push(p.ms);
+    clock = p.clock;
+  }
+  return { ...summarize(samples), clock };
 }

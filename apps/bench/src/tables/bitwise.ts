@@ -7,14 +7,12 @@ import {
   dorefaWeightPlanes,
   encodeBitwiseConv,
   encodePackBits,
-  type Gpu,
   type GpuTensor,
   planeCount,
-  type Recorder,
   ternaryWeightPlanes,
 } from '@zeroskip/gpu';
 import { dorefaWeights, ternarize } from '@zeroskip/quant';
-import { summarize } from '../measure.js';
+import { timeGpu } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 import { gaussian } from '../rng.js';
 
@@ -68,18 +66,6 @@ const KINDS: readonly {
   },
 ];
 
-async function time(gpu: Gpu, record: (r: Recorder) => void, warmup: number, iterations: number) {
-  for (let i = 0; i < warmup; i++) await gpu.submit(record);
-  const samples: number[] = [];
-  let clock = 'gpu-submit-wall';
-  for (let i = 0; i < iterations; i++) {
-    const p = await gpu.profile(record);
-    samples.push(p.ms);
-    clock = p.clock;
-  }
-  return { ...summarize(samples), clock: clock as 'gpu-timestamp' };
-}
-
 export const bitwiseTable: BenchTable = {
   id: 'bitwise',
   title: 'Binary, ternary and DoReFa convolution vs fp32',
@@ -115,7 +101,7 @@ export const bitwiseTable: BenchTable = {
           pads: [l.pad, l.pad, l.pad, l.pad],
           algorithm: 'implicit-gemm',
         });
-        const fpTime = await time(gpu, (r) => gpu.release(fp.encode(r, x)), warmup, iterations);
+        const fpTime = await timeGpu(gpu, (r) => gpu.release(fp.encode(r, x)), warmup, iterations);
         fp.destroy();
         const activations = batch * l.c * l.hw * l.hw;
         results.push({
@@ -148,7 +134,7 @@ export const bitwiseTable: BenchTable = {
           const zeros = gpu.tensor([l.o], new Float32Array(l.o));
           const words = batch * l.hw * l.hw * Math.ceil(l.c / 32);
           const xb = gpu.empty([planeCount(k.encoding) * words], 'u32');
-          const t = await time(
+          const t = await timeGpu(
             gpu,
             (r) => {
               const y: GpuTensor = gpu.empty([geo.n, geo.o, geo.ho, geo.wo]);

@@ -3,14 +3,13 @@ import { Conv2dLayer, type Gpu, type GpuTensor } from '@zeroskip/gpu';
 import { pruneByRate } from '@zeroskip/quant';
 import { WebGpuSession } from '@zeroskip/runtime';
 import { type ConvLayerShape, PAPER_LAYERS, QUICK_LAYERS } from '../layers-zoo.js';
-import { measureWall, type Timing } from '../measure.js';
+import { measureWall, type Timing, timeGpu } from '../measure.js';
 import { loadOrt, timeOrt } from '../peers/ort.js';
 import { TfjsConv, type TfjsOnDevice, tfjsOnDevice } from '../peers/tfjs.js';
 import type { BenchContext, BenchResult, BenchTable, Clock } from '../results.js';
 import { gaussian } from '../rng.js';
 import { seededInput } from '../zoo-graphs.js';
 import { pruned } from './networks.js';
-import { timeLayer } from './sparse-conv.js';
 
 /** Largest difference relative to the largest magnitude of `want`. */
 function relativeDiff(got: ArrayLike<number>, want: ArrayLike<number>): number {
@@ -112,8 +111,16 @@ async function convPeers(
     const tf = await tfConv.time(gpu, warmup, iterations);
     out.push(timeRow(name, { impl: `tfjs-webgpu ${peer.version} conv2d`, ...base, ...check }, tf));
     const own = [
-      ['zeroskip implicit-gemm', await timeLayer(gpu, dense, x, warmup, iterations), {}],
-      ['zeroskip direct-sparse', await timeLayer(gpu, sparse, x, warmup, iterations), { sparsity }],
+      [
+        'zeroskip implicit-gemm',
+        await timeGpu(gpu, (r) => gpu.release(dense.encode(r, x)), warmup, iterations),
+        {},
+      ],
+      [
+        'zeroskip direct-sparse',
+        await timeGpu(gpu, (r) => gpu.release(sparse.encode(r, x)), warmup, iterations),
+        { sparsity },
+      ],
     ] as const;
     for (const [impl, t, extra] of own) out.push(timeRow(name, { impl, ...base, ...extra }, t));
     for (const [impl, t, extra] of own)

@@ -1,38 +1,12 @@
-import { Conv2dLayer, type ConvAlgorithm, type Gpu, type GpuTensor } from '@zeroskip/gpu';
+import { Conv2dLayer, type ConvAlgorithm, type GpuTensor } from '@zeroskip/gpu';
 import { pruneByRate } from '@zeroskip/quant';
 import { type ConvLayerShape, PAPER_LAYERS, QUICK_LAYERS } from '../layers-zoo.js';
-import { summarize, type Timing } from '../measure.js';
+import { timeGpu } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 import { gaussian } from '../rng.js';
 
 const SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 type Algo = Exclude<ConvAlgorithm, 'depthwise'>;
-
-/** Median GPU time (ms) of one layer's dispatches over `iterations` profiled submissions. */
-export async function timeLayer(
-  gpu: Gpu,
-  layer: Conv2dLayer,
-  x: GpuTensor,
-  warmup: number,
-  iterations: number,
-): Promise<Timing & { clock: string }> {
-  const once = async (profile: boolean) => {
-    const record = (r: Parameters<Parameters<Gpu['submit']>[0]>[0]) => gpu.release(layer.encode(r, x));
-    if (!profile) return void (await gpu.submit(record));
-    return gpu.profile(record);
-  };
-  for (let i = 0; i < warmup; i++) await once(false);
-  const samples: number[] = [];
-  let clock = 'gpu-submit-wall';
-  for (let i = 0; i < iterations; i++) {
-    const p = await once(true);
-    if (p) {
-      samples.push(p.ms);
-      clock = p.clock;
-    }
-  }
-  return { ...summarize(samples), clock };
-}
 
 export const sparseConvTable: BenchTable = {
   id: 'sparse-conv',
@@ -78,7 +52,7 @@ export const sparseConvTable: BenchTable = {
             algorithm,
           });
           try {
-            const t = await timeLayer(gpu, layer, x!, warmup, iterations);
+            const t = await timeGpu(gpu, (r) => gpu.release(layer.encode(r, x!)), warmup, iterations);
             results.push({
               table: 'sparse-conv',
               case: `${l.network} ${l.name}`,
@@ -97,7 +71,7 @@ export const sparseConvTable: BenchTable = {
                 p10: t.p10,
                 p90: t.p90,
                 samples: t.samples,
-                clock: t.clock as 'wall',
+                clock: t.clock,
               },
             });
           } catch (e) {
