@@ -40,7 +40,7 @@ fn im2col(k: u32, p: u32, g: u32) -> f32 { return im2colAt(k, pixelOrigin(p, g))
  * are reduced by a second pass. Each split keeps at least 16 k-slices.
  */
 function kSplits(geo: ConvGeometry): number {
-  const tiles = Math.ceil((geo.n * geo.ho * geo.wo) / TILE) * Math.ceil(geo.og / TILE) * geo.groups;
+  const tiles = gemmGroups(geo);
   if (tiles >= 128) return 1;
   return Math.max(1, Math.min(Math.ceil(256 / tiles), Math.floor(geo.k / (16 * TK))));
 }
