@@ -229,7 +229,7 @@ export class WebGpuSession {
    */
   profile(inputs: Readonly<Record<string, Tensor>>): Promise<SessionProfile> {
     const next = this.queue.then(async () => {
-      const nodes: { node: string; op: string; kernel: string; ms: number }[] = [];
+      const nodes: SessionProfile['nodes'][number][] = [];
       let clock: SessionProfile['clock'] = 'gpu-timestamp';
       let gpuMs = 0;
       let recordMs = 0;
