@@ -1,6 +1,6 @@
-import { cpuOps } from './cpu-ops.js';
 import { RuntimeError } from './errors.js';
 import type { Graph } from './graph.js';
+import { opDef } from './ops/registry.js';
 import type { Tensor } from './tensor.js';
 
 /** Index of the first NaN or ±Infinity, or -1. A plain loop: several times faster than findIndex on large inputs. */
@@ -51,16 +51,16 @@ export function checkInputs(g: Graph, inputs: Readonly<Record<string, Tensor>>):
 /** Runs the graph on the CPU node by node, freeing each value after its last reader. */
 export function runCpu(g: Graph, inputs: Readonly<Record<string, Tensor>>): Record<string, Tensor> {
   checkInputs(g, inputs);
-  const ops = cpuOps(g.opset);
   const values = new Map<string, Tensor>([...g.initializers, ...Object.entries(inputs)]);
   const lastUse = new Map<string, number>();
   g.nodes.forEach((n, i) => {
     for (const v of n.inputs) lastUse.set(v, i);
   });
   g.nodes.forEach((n, i) => {
-    const results = ops[n.op]!(
+    const results = opDef(n.op).run(
       n,
       n.inputs.map((v) => (v === '' ? undefined : values.get(v))),
+      g,
     );
     n.outputs.forEach((o, k) => {
       if (results[k]) values.set(o, results[k]);

@@ -1,6 +1,7 @@
 import { RuntimeError } from './errors.js';
-import { isSupportedOp, SUPPORTED_OPS } from './ops.js';
-import type { Tensor } from './tensor.js';
+import { isSupportedOp, SUPPORTED_OPS } from './ops/registry.js';
+import type { DType, Tensor } from './tensor.js';
+import { unsupportedOpsError } from './unsupported.js';
 
 export type AttributeValue = number | string | number[] | string[] | Tensor;
 
@@ -17,7 +18,7 @@ export interface GraphInput {
   readonly name: string;
   /** Sizes; a symbolic or unknown dimension is -1. */
   readonly shape: readonly number[];
-  readonly dtype: string;
+  readonly dtype: DType;
 }
 
 /** A model: nodes in topological order, constant tensors by name, graph inputs and outputs. */
@@ -47,12 +48,9 @@ export function attrString(n: GraphNode, key: string, fallback: string): string 
 /** Checks that every op is supported and every value is defined before it is read (topological order). */
 export function validateGraph(g: Pick<Graph, 'nodes' | 'initializers' | 'inputs' | 'outputs'>): void {
   const known = new Set<string>([...g.initializers.keys(), ...g.inputs.map((i) => i.name), '']);
+  const unsupported = unsupportedOpsError(g.nodes, isSupportedOp, SUPPORTED_OPS);
+  if (unsupported) throw unsupported;
   for (const n of g.nodes) {
-    if (!isSupportedOp(n.op))
-      throw new RuntimeError(
-        'unsupported-op',
-        `op ${n.op} (node '${n.name}') is not supported; supported ops: ${SUPPORTED_OPS.join(', ')}.`,
-      );
     for (const input of n.inputs) {
       if (!known.has(input))
         throw new RuntimeError(

@@ -5,7 +5,8 @@ export type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
 export { readNpy, writeNpy } from './npy.js';
 export { type ImportOptions, importOnnx, MAX_OPSET, MIN_OPSET } from './onnx.js';
 export { exportOnnx } from './onnx-export.js';
-export { isSupportedOp, SUPPORTED_OPS } from './ops.js';
+export { isSupportedOp, SUPPORTED_OPS } from './ops/registry.js';
+
 export {
   foldBatchNorm,
   foldConstants,

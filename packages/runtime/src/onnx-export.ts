@@ -6,7 +6,7 @@ import { float32, type Tensor } from './tensor.js';
 const { onnx } = onnxProto;
 
 /** Attributes ONNX types as floats; every other numeric attribute of the supported ops is an integer. */
-const FLOAT_ATTRS = new Set([
+export const FLOAT_ATTRS: ReadonlySet<string> = new Set([
   'alpha',
   'beta',
   'epsilon',
@@ -33,15 +33,20 @@ function tensorProto(name: string, t: Tensor): onnxProto.onnx.ITensorProto {
   return { name, dims: [...t.shape], dataType, rawData: raw };
 }
 
-function attribute(name: string, v: AttributeValue): onnxProto.onnx.IAttributeProto {
+/** An ONNX attribute, typed by its JS type; a number is a float when `floatNames` holds its name. */
+export function attribute(
+  name: string,
+  v: AttributeValue,
+  floatNames: ReadonlySet<string> = FLOAT_ATTRS,
+): onnxProto.onnx.IAttributeProto {
   const A = onnx.AttributeProto.AttributeType;
   if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
   if (typeof v === 'number')
-    return FLOAT_ATTRS.has(name) ? { name, type: A.FLOAT, f: v } : { name, type: A.INT, i: v };
+    return floatNames.has(name) ? { name, type: A.FLOAT, f: v } : { name, type: A.INT, i: v };
   if (Array.isArray(v)) {
     if (v.every((x) => typeof x === 'string'))
       return { name, type: A.STRINGS, strings: (v as string[]).map((x) => new TextEncoder().encode(x)) };
-    return FLOAT_ATTRS.has(name)
+    return floatNames.has(name)
       ? { name, type: A.FLOATS, floats: v as number[] }
       : { name, type: A.INTS, ints: v as number[] };
   }

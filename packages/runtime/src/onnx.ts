@@ -1,14 +1,15 @@
 import onnxProto from 'onnx-proto';
 import { RuntimeError } from './errors.js';
 import { type AttributeValue, type Graph, type GraphInput, type GraphNode, validateGraph } from './graph.js';
-import { type Tensor, tensor } from './tensor.js';
+import { upgradeNodes } from './onnx-upgrade.js';
+import { type DType, type Tensor, tensor } from './tensor.js';
 
 const { onnx } = onnxProto;
 type Long = { toNumber(): number };
 const num = (v: number | Long | null | undefined): number =>
   v == null ? 0 : typeof v === 'number' ? v : v.toNumber();
 
-export const MIN_OPSET = 11;
+export const MIN_OPSET = 7;
 export const MAX_OPSET = 21;
 
 export interface ImportOptions {
@@ -90,8 +91,15 @@ function toTensor(t: onnxProto.onnx.ITensorProto, options: ImportOptions): Tenso
   }
 }
 
-function toAttribute(a: onnxProto.onnx.IAttributeProto, options: ImportOptions): AttributeValue {
-  const A = onnx.AttributeProto.AttributeType;
+const A = onnx.AttributeProto.AttributeType;
+/** Subgraph attributes (If, Loop, Scan bodies): no supported op has one, so their nodes are reported as unsupported ops. */
+const SUBGRAPHS: readonly number[] = [A.GRAPH, A.GRAPHS];
+
+function toAttribute(
+  a: onnxProto.onnx.IAttributeProto,
+  node: string,
+  options: ImportOptions,
+): AttributeValue {
   switch (a.type) {
     case A.FLOAT:
       return a.f ?? 0;
@@ -108,16 +116,49 @@ function toAttribute(a: onnxProto.onnx.IAttributeProto, options: ImportOptions):
       return (a.ints ?? []).map(num);
     case A.STRINGS:
       return (a.strings ?? []).map((s) => new TextDecoder().decode(s));
+    case A.SPARSE_TENSOR:
+      throw new RuntimeError(
+        'unsupported-op',
+        `attribute '${a.name}' of node '${node}' holds a sparse tensor, which this runtime does not read; store it dense (onnx.numpy_helper) and re-export the model.`,
+      );
     default:
       throw new RuntimeError(
         'unsupported-op',
-        `attribute '${a.name}' has type ${a.type}, which this runtime does not read.`,
+        `attribute '${a.name}' of node '${node}' has type ${a.type}, which this runtime does not read.`,
       );
   }
 }
 
-/** Parses and validates an ONNX model (opsets 11–21) into the runtime's graph. */
-export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
+const ELEM_DTYPES: ReadonlyMap<number, DType> = new Map([
+  [onnx.TensorProto.DataType.FLOAT, 'float32'],
+  [onnx.TensorProto.DataType.DOUBLE, 'float32'],
+  [onnx.TensorProto.DataType.INT64, 'int64'],
+  [onnx.TensorProto.DataType.INT32, 'int64'],
+  [onnx.TensorProto.DataType.UINT8, 'uint8'],
+  [onnx.TensorProto.DataType.BOOL, 'bool'],
+]);
+
+/** A graph input's dtype in the runtime's terms (as its initializers are read: int32 as int64, double as float32). */
+function inputDtype(i: onnxProto.onnx.IValueInfoProto): DType {
+  const elem = i.type?.tensorType?.elemType;
+  if (!elem) return 'float32';
+  const dtype = ELEM_DTYPES.get(elem);
+  if (!dtype)
+    throw new RuntimeError(
+      'invalid-model',
+      `graph input '${i.name}' has ONNX data type ${elem}; float32, float64, int64, int32, uint8 and bool inputs are supported.`,
+    );
+  return dtype;
+}
+
+const isStandard = (domain: string | null | undefined) => !domain || domain === 'ai.onnx';
+
+/**
+ * Parses an ONNX model (opsets 7–21) into the runtime's graph, with older node forms rewritten to
+ * the newest ones (onnx-upgrade.ts), without checking that its ops are supported. Ops of other
+ * domains than ai.onnx become 'domain.Op' names.
+ */
+export function parseOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
   let model: onnxProto.onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -126,12 +167,17 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Grap
   }
   const g = model.graph;
   if (!g) throw new RuntimeError('invalid-model', 'the ONNX model has no graph.');
-  const opsetEntry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
-  const opset = num(opsetEntry?.version);
+  const opsetEntry = model.opsetImport.find((o) => isStandard(o.domain));
+  if (!opsetEntry)
+    throw new RuntimeError(
+      'invalid-model',
+      'the model imports no ai.onnx opset; standard ONNX ops need one.',
+    );
+  const opset = num(opsetEntry.version);
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new RuntimeError(
       'invalid-model',
-      `the model uses ONNX opset ${opset}; this runtime reads opsets ${MIN_OPSET}–${MAX_OPSET} (convert it with onnx.version_converter).`,
+      `the model uses ONNX opset ${opset}; this runtime reads opsets ${MIN_OPSET}–${MAX_OPSET}: convert it with onnx.version_converter.convert_version(model, ${opset < MIN_OPSET ? 13 : MAX_OPSET}).`,
     );
   }
   const initializers = new Map<string, Tensor>();
@@ -140,28 +186,34 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Grap
     .filter((i) => !initializers.has(i.name ?? ''))
     .map((i) => ({
       name: i.name ?? '',
-      dtype: i.type?.tensorType?.elemType === onnx.TensorProto.DataType.INT64 ? 'int64' : 'float32',
+      dtype: inputDtype(i),
       shape: (i.type?.tensorType?.shape?.dim ?? []).map((d) =>
         d.dimValue != null && num(d.dimValue) > 0 ? num(d.dimValue) : -1,
       ),
     }));
-  const nodes: GraphNode[] = (g.node ?? []).map((n, index) => {
-    const op = n.opType ?? '';
+  const parsed: GraphNode[] = (g.node ?? []).map((n, index) => {
+    const op = isStandard(n.domain) ? (n.opType ?? '') : `${n.domain}.${n.opType ?? ''}`;
     const name = n.name || `${op}_${index}`;
-    if (n.domain && n.domain !== 'ai.onnx')
-      throw new RuntimeError(
-        'unsupported-op',
-        `node '${name}' uses op ${n.domain}.${op} from a custom domain; only standard ONNX ops are supported.`,
-      );
     return {
       op,
       name,
       inputs: [...(n.input ?? [])],
       outputs: [...(n.output ?? [])],
-      attrs: Object.fromEntries((n.attribute ?? []).map((a) => [a.name ?? '', toAttribute(a, options)])),
+      attrs: Object.fromEntries(
+        (n.attribute ?? [])
+          .filter((a) => !SUBGRAPHS.includes(a.type ?? 0))
+          .map((a) => [a.name ?? '', toAttribute(a, name, options)]),
+      ),
     };
   });
   const outputs = (g.output ?? []).map((o) => o.name ?? '');
-  validateGraph({ nodes, initializers, inputs, outputs });
-  return { nodes, initializers, inputs, outputs, opset };
+  const upgraded = upgradeNodes({ nodes: parsed, initializers, inputs, opset });
+  return { ...upgraded, inputs, outputs, opset };
+}
+
+/** Parses an ONNX model (see {@link parseOnnx}) and checks that the runtime can run it. */
+export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
+  const graph = parseOnnx(bytes, options);
+  validateGraph(graph);
+  return graph;
 }

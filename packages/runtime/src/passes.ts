@@ -1,8 +1,9 @@
-import { type Activation, batchNormScaleShift } from '@zeroskip/gpu';
-import { clipBounds, cpuOps } from './cpu-ops.js';
+import { batchNormScaleShift } from '@zeroskip/gpu';
 import type { Graph, GraphNode } from './graph.js';
+import { builtInActivation } from './ops/activations.js';
+import { opDef } from './ops/registry.js';
 import { inferShapes } from './shape-inference.js';
-import { asFloat32, float32, type Tensor } from './tensor.js';
+import { asFloat32, float32 } from './tensor.js';
 
 /** How many nodes read each value (graph outputs count as readers). */
 function readers(g: Graph): Map<string, number> {
@@ -40,7 +41,6 @@ export function removeIdentities(g: Graph): Graph {
  * when every input dimension is known, Shape and the shape arithmetic that follows it.
  */
 export function foldConstants(g: Graph): Graph {
-  const ops = cpuOps(g.opset);
   const initializers = new Map(g.initializers);
   const nodes: GraphNode[] = [];
   const staticShapes = g.inputs.every((i) => i.shape.length > 0 && i.shape.every((d) => d > 0))
@@ -55,9 +55,10 @@ export function foldConstants(g: Graph): Graph {
     const constant =
       n.inputs.every((i) => i === '' || initializers.has(i)) && !n.outputs.some((o) => g.outputs.includes(o));
     if (constant && n.op !== 'Conv' && n.op !== 'Gemm') {
-      const results = ops[n.op]!(
+      const results = opDef(n.op).run(
         n,
         n.inputs.map((i) => (i === '' ? undefined : initializers.get(i))),
+        g,
       );
       for (const [k, o] of n.outputs.entries()) initializers.set(o, results[k]!);
     } else nodes.push(n);
@@ -110,29 +111,6 @@ export function foldBatchNorm(g: Graph): Graph {
   return removeUnused({ ...g, nodes, initializers });
 }
 
-/**
- * The activation a node computes when the kernels have it built in (Relu, Sigmoid, Clip with constant
- * bounds 0..6, −1..1 or 0..∞), for fusion and for the GPU executor's activation kernel.
- */
-export function builtInActivation(
-  n: GraphNode,
-  initializers: ReadonlyMap<string, Tensor>,
-): Activation | undefined {
-  if (n.op === 'Relu') return 'relu';
-  if (n.op === 'Sigmoid') return 'sigmoid';
-  if (n.op === 'Clip') {
-    if (n.inputs.slice(1).some((i) => i !== '' && !initializers.has(i))) return undefined;
-    const [lo, hi] = clipBounds(
-      n,
-      n.inputs.map((i) => (i === '' ? undefined : initializers.get(i))),
-    );
-    if (lo === 0 && hi === 6) return 'relu6';
-    if (lo === -1 && hi === 1) return 'htanh';
-    if (lo === 0 && hi === Number.POSITIVE_INFINITY) return 'relu';
-  }
-  return undefined;
-}
-
 /** Conv or Gemm followed by a fusable activation (its only reader) becomes one node with `activation`. */
 export function fuseActivations(g: Graph): Graph {
   const count = readers(g);
@@ -140,7 +118,7 @@ export function fuseActivations(g: Graph): Graph {
   const drop = new Set<GraphNode>();
   const replaced = new Map<GraphNode, GraphNode>();
   for (const a of g.nodes) {
-    const act = builtInActivation(a, g.initializers);
+    const act = builtInActivation(a, (name) => g.initializers.get(name));
     const producer = byOutput.get(a.inputs[0]!);
     if (
       !act ||

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cpuOps } from './cpu-ops.js';
 import type { Graph } from './graph.js';
 import { importOnnx } from './onnx.js';
 import { exportOnnx } from './onnx-export.js';
+import { opDef } from './ops/registry.js';
 import { optimize } from './passes.js';
 import { inferShapes } from './shape-inference.js';
 import { float32, sizeOf, type Tensor } from './tensor.js';
@@ -13,12 +13,12 @@ const MODELS = new URL('../../../../shared/models/', import.meta.url);
 
 /** Every value's shape from an actual CPU run (nothing freed). */
 function runShapes(g: Graph, input: Tensor): Map<string, readonly number[]> {
-  const ops = cpuOps(g.opset);
   const values = new Map<string, Tensor>([...g.initializers, ['input', input]]);
   for (const n of g.nodes) {
-    const outs = ops[n.op]!(
+    const outs = opDef(n.op).run(
       n,
       n.inputs.map((v) => (v === '' ? undefined : values.get(v))),
+      g,
     );
     for (const [k, o] of n.outputs.entries()) values.set(o, outs[k]!);
   }

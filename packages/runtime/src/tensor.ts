@@ -1,6 +1,7 @@
 import { RuntimeError } from './errors.js';
 
-export type DType = 'float32' | 'int64' | 'uint8' | 'bool';
+export const DTYPES = ['float32', 'int64', 'uint8', 'bool'] as const;
+export type DType = (typeof DTYPES)[number];
 
 /**
  * A host tensor. float32 in a Float32Array; int64 (shapes, indices) as exact numbers in a

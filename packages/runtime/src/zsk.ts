@@ -1,7 +1,7 @@
 import { crc32 } from '@zeroskip/sparse';
 import { RuntimeError } from './errors.js';
 import { type AttributeValue, type Graph, type GraphInput, type GraphNode, validateGraph } from './graph.js';
-import type { DType, Tensor } from './tensor.js';
+import { DTYPES, type DType, type Tensor } from './tensor.js';
 import { decodeWeight, encodeWeight, type WeightEncoding } from './weight-encoding.js';
 
 /*
@@ -230,8 +230,13 @@ export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): Zs
     return { op: n.op, name: n.name, inputs: n.inputs, outputs: n.outputs, attrs };
   });
   const inputs = json.inputs.map((i) => {
-    if (typeof i?.name !== 'string' || !Array.isArray(i.shape)) corrupt('an input record is malformed');
-    return { name: i.name, dtype: String(i.dtype), shape: i.shape.map(Number) };
+    if (
+      typeof i?.name !== 'string' ||
+      !Array.isArray(i.shape) ||
+      !(DTYPES as readonly unknown[]).includes(i.dtype)
+    )
+      corrupt('an input record is malformed');
+    return { name: i.name, dtype: i.dtype as DType, shape: i.shape.map(Number) };
   });
   const graph: Graph = { nodes, initializers: stored, inputs, outputs: json.outputs, opset: json.opset };
   validateGraph(graph);

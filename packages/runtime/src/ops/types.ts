@@ -10,11 +10,8 @@ export interface ValueInfo {
   readonly value?: Tensor;
 }
 
-/** A node's output before running: shape and dtype. */
-export interface OutputInfo {
-  readonly shape: readonly number[];
-  readonly dtype: DType;
-}
+/** A node's output before running: shape and dtype, and its contents when shapes alone decide them (Shape, Size). */
+export type OutputInfo = ValueInfo;
 
 export interface OpContext {
   /** The model's ai.onnx opset, after import upgraded older forms. */

@@ -1,0 +1,142 @@
+import {
+  type Activation,
+  applyActivation,
+  Conv2dLayer,
+  type ConvAlgorithm,
+  chooseConvAlgorithm,
+  convGeometry,
+} from '@zeroskip/gpu';
+import { countNonzeros } from '@zeroskip/sparse';
+import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
+import { window2d } from '../shapes.js';
+import { asFloat32, float32, type Tensor } from '../tensor.js';
+import type { OpDef, PlanContext } from './types.js';
+import { need } from './util.js';
+
+/** Conv kernels that tuning times against each other; depthwise layers keep their own kernel. */
+export const CONV_CANDIDATES = ['implicit-gemm', 'direct-sparse', 'im2col-spmm'] as const;
+
+/** The activation that fusion attached to a Conv or Gemm (the runtime's own attribute, not ONNX's). */
+export function fusedActivation(node: GraphNode): Activation {
+  return (node.attrs.activation as Activation | undefined) ?? 'none';
+}
+
+/** Share of zeros among a weight tensor's values. */
+export function sparsityOf(w: Tensor): number {
+  return 1 - countNonzeros(w.data as Float32Array) / Math.max(1, w.data.length);
+}
+
+function geometry(node: GraphNode, x: readonly number[], w: readonly number[]) {
+  const win = window2d(node, x, attrNumbers(node, 'kernel_shape') ?? w.slice(2));
+  return {
+    win,
+    geo: convGeometry(x, w, {
+      stride: win.stride,
+      pads: win.pads,
+      dilation: win.dilation,
+      groups: attrNumber(node, 'group', 1),
+    }),
+  };
+}
+
+/** Direct 2-D convolution: for each weight, one multiply-add over a whole output row (cache-friendly). */
+function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[] {
+  const x = need(node, inputs, 0);
+  const w = need(node, inputs, 1);
+  const b = inputs[2];
+  const { geo } = geometry(node, x.shape, w.shape);
+  const xd = asFloat32(x, 'Conv input');
+  const wd = asFloat32(w, 'Conv weights');
+  const bd = b ? asFloat32(b, 'Conv bias') : undefined;
+  const y = new Float32Array(geo.n * geo.o * geo.ho * geo.wo);
+  const act = fusedActivation(node);
+  for (let n = 0; n < geo.n; n++) {
+    for (let o = 0; o < geo.o; o++) {
+      const out = y.subarray((n * geo.o + o) * geo.ho * geo.wo, (n * geo.o + o + 1) * geo.ho * geo.wo);
+      out.fill(bd?.[o] ?? 0);
+      const grp = Math.floor(o / geo.og);
+      for (let c = 0; c < geo.cg; c++) {
+        const xc = (n * geo.c + grp * geo.cg + c) * geo.h * geo.w;
+        for (let ky = 0; ky < geo.kh; ky++) {
+          for (let kx = 0; kx < geo.kw; kx++) {
+            const wv = wd[((o * geo.cg + c) * geo.kh + ky) * geo.kw + kx]!;
+            if (wv === 0) continue;
+            const dx = kx * geo.dw - geo.pl;
+            const oxLo = Math.max(0, Math.ceil(-dx / geo.sw));
+            const oxHi = Math.min(geo.wo, Math.floor((geo.w - 1 - dx) / geo.sw) + 1);
+            for (let oy = 0; oy < geo.ho; oy++) {
+              const iy = oy * geo.sh + ky * geo.dh - geo.pt;
+              if (iy < 0 || iy >= geo.h) continue;
+              const row = xc + iy * geo.w + dx;
+              const orow = oy * geo.wo;
+              for (let ox = oxLo; ox < oxHi; ox++) out[orow + ox]! += wv * xd[row + ox * geo.sw]!;
+            }
+          }
+        }
+      }
+      if (act !== 'none') for (let i = 0; i < out.length; i++) out[i] = applyActivation(out[i]!, act);
+    }
+  }
+  return [float32([geo.n, geo.o, geo.ho, geo.wo], y)];
+}
+
+/** The kernel the plan mode picks for constant weights `w`. */
+function chooseKernel(
+  node: GraphNode,
+  w: Tensor,
+  ctx: PlanContext,
+): { kernel: ConvAlgorithm; sparsity: number } {
+  const sparsity = sparsityOf(w);
+  const auto = chooseConvAlgorithm(w.shape[1]!, attrNumber(node, 'group', 1), sparsity);
+  const kernel =
+    auto === 'depthwise' || ctx.mode === 'auto'
+      ? auto
+      : ctx.mode === 'dense'
+        ? 'implicit-gemm'
+        : 'direct-sparse';
+  return { kernel, sparsity };
+}
+
+export const conv: OpDef = {
+  op: 'Conv',
+  infer(node, inputs) {
+    const x = need(node, inputs, 0);
+    const { geo } = geometry(node, x.shape, need(node, inputs, 1).shape);
+    return [{ shape: [geo.n, geo.o, geo.ho, geo.wo], dtype: 'float32' }];
+  },
+  run,
+  gpu: {
+    plan(node, inputs, ctx) {
+      const w = ctx.constant(node.inputs[1]!);
+      const x = inputs[0];
+      if (w?.dtype !== 'float32' || x?.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+      if (node.inputs[2] && !ctx.constant(node.inputs[2])) return undefined;
+      const { kernel, sparsity } = chooseKernel(node, w, ctx);
+      return { kernel, sparsity, ...(kernel === 'depthwise' ? {} : { candidates: CONV_CANDIDATES }) };
+    },
+    encode(node, ctx) {
+      const x = ctx.input(0);
+      const w = ctx.constant(node.inputs[1]!)!;
+      const b = node.inputs[2] ? ctx.constant(node.inputs[2]) : undefined;
+      const { win } = geometry(node, x.shape, w.shape);
+      const algorithm = ctx.kernel as ConvAlgorithm;
+      // auto_pad makes the padding depend on the input size, so the layer is kept per padding too
+      const layer = ctx.cached(
+        JSON.stringify({ algorithm, pads: win.pads }),
+        () =>
+          new Conv2dLayer(ctx.gpu, {
+            weights: asFloat32(w, 'Conv weights'),
+            shape: w.shape as [number, number, number, number],
+            ...(b ? { bias: asFloat32(b, 'Conv bias') } : {}),
+            stride: win.stride,
+            pads: win.pads,
+            dilation: win.dilation,
+            groups: attrNumber(node, 'group', 1),
+            activation: fusedActivation(node),
+            algorithm,
+          }),
+      );
+      return [layer.encode(ctx.r, x)];
+    },
+  },
+};

@@ -1,0 +1,806 @@
+import { type Gpu, type GpuTensor, requestDevice } from '@zeroskip/gpu';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCpu } from '../cpu-session.js';
+import type { AttributeValue, GraphNode } from '../graph.js';
+import { importOnnx } from '../onnx.js';
+import { float32, sizeOf, type Tensor } from '../tensor.js';
+import {
+  type AttrSpec,
+  type ElemType,
+  expectClose,
+  initializer,
+  input,
+  opModel,
+  runOrt,
+  toTensor,
+  type Value,
+  value,
+} from '../testing/onnx-graph.js';
+import { WebGpuSession } from '../webgpu-session.js';
+import { castLike, castOp } from './cast.js';
+import { compareOps } from './compare.js';
+import { constantOfShape } from './constant-of-shape.js';
+import { expand } from './expand.js';
+import { eyeLike } from './eye-like.js';
+import { pow } from './pow.js';
+import { prelu } from './prelu.js';
+import { range } from './range.js';
+import { isSupportedOp } from './registry.js';
+import { tile } from './tile.js';
+import type { EncodeContext, OpDef, ValueInfo } from './types.js';
+import { unaryMathOps } from './unary-math.js';
+import { variadicOps } from './variadic.js';
+import { where } from './where.js';
+
+const RUNS = (seed: number, numRuns = 12) => ({ seed, numRuns });
+const ALL: readonly OpDef[] = [
+  ...unaryMathOps,
+  ...compareOps,
+  ...variadicOps,
+  castOp,
+  castLike,
+  constantOfShape,
+  expand,
+  eyeLike,
+  pow,
+  prelu,
+  range,
+  tile,
+  where,
+];
+const def = (op: string) => ALL.find((d) => d.op === op)!;
+
+/** Deterministic values for a shape: uniform in [lo, hi), integers for int64, 0/1 for bool. */
+function data(dtype: ElemType, shape: readonly number[], seed: number, lo = -1, hi = 1): Value {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const v = Array.from({ length: sizeOf(shape) }, () => {
+    if (dtype === 'bool') return next() < 0.5 ? 0 : 1;
+    const x = lo + next() * (hi - lo);
+    return dtype === 'float32' || dtype === 'float64' ? Math.fround(x) : Math.floor(x);
+  });
+  return value(dtype, shape, v);
+}
+
+/** One graph input: fed at run time, or a constant (an initializer, known to inference). */
+interface In {
+  readonly name: string;
+  readonly v: Value;
+  readonly constant?: boolean;
+}
+
+const isValue = (a: AttrSpec): a is Value => typeof a === 'object' && !Array.isArray(a) && 'data' in a;
+
+interface Case {
+  readonly op: string;
+  readonly opset: number;
+  readonly inputs: readonly In[];
+  readonly attrs?: Readonly<Record<string, AttrSpec>>;
+  readonly outputs?: number;
+  /** Nodes appended in the ONNX model only (a Cast widening a type ONNX Runtime's outputs cannot carry). */
+  readonly widen?: number;
+}
+
+/** The op's node, input tensors and value infos (constants with their contents), as executors hand them over. */
+function graphSide(c: Case): { node: GraphNode; tensors: Tensor[]; infos: ValueInfo[] } {
+  const attrs: Record<string, AttributeValue> = {};
+  for (const [k, a] of Object.entries(c.attrs ?? {}))
+    attrs[k] = isValue(a) ? toTensor(a) : (a as AttributeValue);
+  const outputs = Array.from({ length: c.outputs ?? 1 }, (_, i) => `y${i}`);
+  const node = {
+    op: c.op,
+    name: `${c.op.toLowerCase()}0`,
+    inputs: c.inputs.map((i) => i.name),
+    outputs,
+    attrs,
+  };
+  const tensors = c.inputs.map((i) => toTensor(i.v));
+  const infos = c.inputs.map((i, k) => ({
+    shape: tensors[k]!.shape,
+    dtype: tensors[k]!.dtype,
+    ...(i.constant ? { value: tensors[k]! } : {}),
+  }));
+  return { node, tensors, infos };
+}
+
+/** ONNX Runtime's outputs for the case's model. */
+async function ort(c: Case): Promise<Tensor[]> {
+  const n = c.outputs ?? 1;
+  const outs = Array.from({ length: n }, (_, i) => `y${i}`);
+  const bytes = opModel({
+    opset: c.opset,
+    inputs: c.inputs.map((i) =>
+      i.constant ? initializer(i.name, i.v) : input(i.name, i.v.dtype, i.v.shape),
+    ),
+    nodes: [
+      {
+        op: c.op,
+        inputs: c.inputs.map((i) => i.name),
+        outputs: c.widen === undefined ? outs : outs.map((o) => `${o}_`),
+        ...(c.attrs ? { attrs: c.attrs } : {}),
+      },
+      ...(c.widen === undefined
+        ? []
+        : outs.map((o) => ({ op: 'Cast', inputs: [`${o}_`], outputs: [o], attrs: { to: c.widen! } }))),
+    ],
+    outputs: outs,
+  });
+  const feeds = Object.fromEntries(c.inputs.filter((i) => !i.constant).map((i) => [i.name, i.v]));
+  const got = await runOrt(bytes, feeds);
+  return outs.map((o) => got[o]!);
+}
+
+/** run() matches ONNX Runtime, and infer() gives ONNX Runtime's output shapes and dtypes. */
+async function check(c: Case, tol = 1e-4): Promise<Tensor[]> {
+  const d = def(c.op);
+  const { node, tensors, infos } = graphSide(c);
+  const want = await ort(c);
+  const got = d.run(node, tensors, { opset: c.opset });
+  const inferred = d.infer(node, infos, { opset: c.opset });
+  want.forEach((w, k) => {
+    expectClose(got[k], w, tol);
+    expect(inferred[k]!.shape).toEqual(w.shape);
+    expect(inferred[k]!.dtype).toBe(w.dtype);
+  });
+  return want;
+}
+
+const dims = (maxRank = 4) => fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 0, maxLength: maxRank });
+
+/** `count` shapes that broadcast together: the full shape with leading axes dropped and axes set to 1. */
+const broadcastable = (count: number) =>
+  fc
+    .tuple(
+      dims(),
+      fc.array(fc.tuple(fc.nat(4), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })), {
+        minLength: count,
+        maxLength: count,
+      }),
+    )
+    .map(([full, parts]) =>
+      parts.map(([drop, ones]) => full.slice(Math.min(drop, full.length)).map((d, i) => (ones[i] ? 1 : d))),
+    );
+
+const multipleOf = (step: number, lo: number, hi: number) =>
+  fc.integer({ min: Math.round(lo / step), max: Math.round(hi / step) }).map((k) => k * step);
+
+interface UnaryCase {
+  readonly op: string;
+  readonly lo?: number;
+  readonly hi?: number;
+  readonly since?: number;
+  readonly dtypes?: readonly ElemType[];
+  readonly attrs?: fc.Arbitrary<Record<string, AttrSpec>>;
+  /** Values that exercise the op's special cases (ties for Round, NaN and ±∞ for IsNaN and IsInf). */
+  readonly values?: readonly number[];
+}
+
+const UNARY: readonly UnaryCase[] = [
+  { op: 'Abs', lo: -5, hi: 5, dtypes: ['float32', 'int64', 'uint8'] },
+  { op: 'Neg', lo: -5, hi: 5, dtypes: ['float32', 'int64'] },
+  { op: 'Sign', lo: -2, hi: 2, dtypes: ['float32', 'int64', 'uint8'], values: [0] },
+  { op: 'Sqrt', lo: 0, hi: 9 },
+  { op: 'Exp', lo: -5, hi: 5 },
+  { op: 'Log', lo: 0.01, hi: 10 },
+  { op: 'Reciprocal', lo: 0.1, hi: 4 },
+  { op: 'Floor', lo: -5, hi: 5, values: [-2, 3] },
+  { op: 'Ceil', lo: -5, hi: 5, values: [-2, 3] },
+  { op: 'Round', lo: -5, hi: 5, since: 11, values: [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5] },
+  { op: 'Erf', lo: -3, hi: 3, values: [1e-4, -0.3, 0.49, 0.51, 2] },
+  { op: 'Sin', lo: -3, hi: 3 },
+  { op: 'Cos', lo: -3, hi: 3 },
+  { op: 'Tan', lo: -1.4, hi: 1.4 },
+  { op: 'Asin', lo: -0.99, hi: 0.99 },
+  { op: 'Acos', lo: -0.99, hi: 0.99 },
+  { op: 'Atan', lo: -5, hi: 5 },
+  { op: 'Sinh', lo: -3, hi: 3 },
+  { op: 'Cosh', lo: -3, hi: 3 },
+  { op: 'Tanh', lo: -4, hi: 4 },
+  { op: 'Asinh', lo: -5, hi: 5 },
+  { op: 'Acosh', lo: 1, hi: 5 },
+  { op: 'Atanh', lo: -0.99, hi: 0.99 },
+  { op: 'Softplus', lo: -20, hi: 20 },
+  { op: 'Softsign', lo: -5, hi: 5 },
+  { op: 'Mish', lo: -5, hi: 5, since: 18 },
+  { op: 'Elu', lo: -4, hi: 4, attrs: fc.record({ alpha: multipleOf(1 / 16, 0, 2) }) },
+  {
+    op: 'Selu',
+    lo: -4,
+    hi: 4,
+    attrs: fc.oneof(
+      fc.constant({}),
+      fc.record({ alpha: multipleOf(1 / 16, 0, 2), gamma: multipleOf(1 / 16, 0.5, 2) }),
+    ),
+  },
+  { op: 'Celu', lo: -4, hi: 4, since: 12, attrs: fc.record({ alpha: multipleOf(1 / 16, 0.25, 2) }) },
+  { op: 'ThresholdedRelu', lo: -2, hi: 2, since: 11, attrs: fc.record({ alpha: multipleOf(1 / 8, -1, 1) }) },
+  {
+    op: 'Shrink',
+    lo: -2,
+    hi: 2,
+    attrs: fc.record({ lambd: multipleOf(1 / 8, 0, 1), bias: multipleOf(1 / 8, -1, 1) }),
+  },
+  {
+    op: 'Gelu',
+    lo: -5,
+    hi: 5,
+    since: 20,
+    attrs: fc.record({ approximate: fc.constantFrom('none', 'tanh') }),
+  },
+  { op: 'Not', dtypes: ['bool'] },
+  { op: 'IsNaN', values: [Number.NaN, Number.POSITIVE_INFINITY] },
+  {
+    op: 'IsInf',
+    since: 10,
+    values: [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
+    attrs: fc.record({ detect_negative: fc.constantFrom(0, 1), detect_positive: fc.constantFrom(0, 1) }),
+  },
+];
+
+describe('unary math against ONNX Runtime', () => {
+  for (const u of UNARY) {
+    it(`${u.op}: ${(u.dtypes ?? ['float32']).join(', ')}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          dims(),
+          fc.constantFrom(...(u.dtypes ?? ['float32'])),
+          fc.nat(),
+          fc.integer({ min: Math.max(u.since ?? 13, 13), max: 21 }),
+          u.attrs ?? fc.constant({}),
+          async (shape, dtype, seed, opset, attrs) => {
+            const x = data(dtype, shape, seed, u.lo ?? -1, u.hi ?? 1);
+            // special values at the front, where there is room
+            const v = Array.from(x.data);
+            (u.values ?? []).forEach((s, i) => {
+              if (i < v.length && (dtype === 'float32' || Number.isInteger(s)))
+                v[i] = dtype === 'uint8' ? Math.abs(s) : s;
+            });
+            await check({ op: u.op, opset, attrs, inputs: [{ name: 'x', v: value(dtype, shape, v) }] });
+          },
+        ),
+        RUNS(1, 8),
+      );
+    });
+  }
+});
+
+describe('comparisons and logic against ONNX Runtime', () => {
+  const cases: [string, readonly ElemType[]][] = [
+    ['Equal', ['float32', 'int64', 'bool']],
+    ['Less', ['float32', 'int64']],
+    ['LessOrEqual', ['float32', 'int64']],
+    ['Greater', ['float32', 'int64']],
+    ['GreaterOrEqual', ['float32', 'int64']],
+    ['And', ['bool']],
+    ['Or', ['bool']],
+    ['Xor', ['bool']],
+  ];
+  for (const [op, dtypes] of cases) {
+    it(`${op}: broadcasting over ${dtypes.join(', ')}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          broadcastable(2),
+          fc.constantFrom(...dtypes),
+          fc.nat(),
+          async ([sa, sb], dtype, seed) => {
+            // few distinct values, so that ties occur
+            const gen = (s: readonly number[], k: number) => {
+              const v = data(dtype === 'bool' ? 'bool' : 'int64', s, seed + k, -2, 3);
+              return value(dtype, s, v.data);
+            };
+            await check({
+              op,
+              opset: op.includes('OrEqual') ? 16 : 13,
+              inputs: [
+                { name: 'a', v: gen(sa!, 0) },
+                { name: 'b', v: gen(sb!, 1) },
+              ],
+            });
+          },
+        ),
+        RUNS(2),
+      );
+    });
+  }
+});
+
+describe('Where, Pow, PRelu and the variadic ops against ONNX Runtime', () => {
+  it('Where: a bool condition broadcast with float32, int64 and uint8 X and Y', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        broadcastable(3),
+        // ONNX Runtime has no bool Where
+        fc.constantFrom<ElemType>('float32', 'int64', 'uint8'),
+        fc.nat(),
+        async ([sc, sx, sy], dtype, seed) => {
+          await check({
+            op: 'Where',
+            opset: 16,
+            inputs: [
+              { name: 'c', v: data('bool', sc!, seed) },
+              { name: 'x', v: data(dtype, sx!, seed + 1, 0, 100) },
+              { name: 'y', v: data(dtype, sy!, seed + 2, 0, 100) },
+            ],
+          });
+        },
+      ),
+      RUNS(3),
+    );
+  });
+
+  it('Pow: float and integer bases and exponents, broadcast', async () => {
+    const kinds = [
+      // [base dtype, exponent dtype, base range, exponent range]
+      ['float32', 'float32', 0.1, 3, -2, 2],
+      ['float32', 'int64', -3, 3, -2, 4],
+      ['int64', 'int64', -4, 5, 0, 4],
+      ['int64', 'int64', -3, 4, -2, 0],
+      ['int64', 'float32', 1, 6, 0, 2],
+    ] as const;
+    await fc.assert(
+      fc.asyncProperty(broadcastable(2), fc.constantFrom(...kinds), fc.nat(), async ([sa, sb], k, seed) => {
+        const [bt, et, blo, bhi, elo, ehi] = k;
+        await check({
+          op: 'Pow',
+          opset: 15,
+          inputs: [
+            { name: 'x', v: data(bt, sa!, seed, blo, bhi) },
+            { name: 'y', v: data(et, sb!, seed + 1, elo, ehi) },
+          ],
+        });
+      }),
+      RUNS(4, 16),
+    );
+  });
+
+  it('PRelu: the slope broadcast to X', async () => {
+    await fc.assert(
+      fc.asyncProperty(broadcastable(1), dims(), fc.nat(), async ([slope], extra, seed) => {
+        // X: the slope's shape with its unit axes filled in and more leading axes
+        const x = [
+          ...extra.slice(0, 4 - slope!.length),
+          ...slope!.map((d, i) => (d === 1 ? ((seed >> i) % 3) + 1 : d)),
+        ];
+        await check({
+          op: 'PRelu',
+          opset: 16,
+          inputs: [
+            { name: 'x', v: data('float32', x, seed, -2, 2) },
+            { name: 'slope', v: data('float32', slope!, seed + 1), constant: seed % 2 === 0 },
+          ],
+        });
+      }),
+      RUNS(5),
+    );
+  });
+
+  for (const [op, dtypes] of [
+    ['Max', ['float32', 'int64']],
+    ['Min', ['float32', 'int64']],
+    ['Sum', ['float32']],
+    ['Mean', ['float32']],
+  ] as const) {
+    it(`${op}: one to four broadcast inputs of ${dtypes.join(', ')}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 4 }).chain((n) => broadcastable(n)),
+          fc.constantFrom<ElemType>(...dtypes),
+          fc.nat(),
+          async (shapes, dtype, seed) => {
+            await check({
+              op,
+              opset: 13,
+              inputs: shapes.map((s, i) => ({ name: `x${i}`, v: data(dtype, s, seed + i, -10, 10) })),
+            });
+          },
+        ),
+        RUNS(6),
+      );
+    });
+  }
+});
+
+/** Element types that ONNX Runtime's outputs carry here, and what the others are widened to for reading. */
+const CAST_TARGETS: readonly { to: number; name: string; widen?: number; lo: number; hi: number }[] = [
+  { to: 1, name: 'FLOAT', lo: -1000, hi: 1000 },
+  { to: 11, name: 'DOUBLE', lo: -1000, hi: 1000 },
+  { to: 10, name: 'FLOAT16', widen: 1, lo: -1000, hi: 1000 },
+  { to: 2, name: 'UINT8', lo: 0, hi: 255 },
+  { to: 3, name: 'INT8', widen: 7, lo: -128, hi: 127 },
+  { to: 4, name: 'UINT16', widen: 7, lo: 0, hi: 65535 },
+  { to: 5, name: 'INT16', widen: 7, lo: -32768, hi: 32767 },
+  { to: 12, name: 'UINT32', widen: 7, lo: 0, hi: 1e9 },
+  { to: 6, name: 'INT32', lo: -1e9, hi: 1e9 },
+  { to: 7, name: 'INT64', lo: -1e12, hi: 1e12 },
+  { to: 9, name: 'BOOL', lo: -2, hi: 2 },
+];
+
+describe('Cast and CastLike against ONNX Runtime', () => {
+  for (const t of CAST_TARGETS) {
+    it(`Cast to ${t.name} from float32, int64, uint8 and bool: truncation, wrap-around, rounding`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          dims(3),
+          fc.constantFrom<ElemType>('float32', 'int64', 'uint8', 'bool'),
+          fc.nat(),
+          async (shape, from, seed) => {
+            // floats stay in the target's range (beyond it C++ leaves the result undefined); integers wrap
+            const x =
+              from === 'float32'
+                ? data(from, shape, seed, t.lo, t.hi)
+                : from === 'int64'
+                  ? data(from, shape, seed, -(2 ** 33), 2 ** 33)
+                  : data(from, shape, seed, 0, 256);
+            await check({
+              op: 'Cast',
+              opset: 19,
+              attrs: { to: t.to },
+              inputs: [{ name: 'x', v: x }],
+              ...(t.widen ? { widen: t.widen } : {}),
+            });
+          },
+        ),
+        RUNS(7, 10),
+      );
+    });
+  }
+
+  // the results of these conversions are the hardware's: x86's "integer indefinite" and its low bits
+  it.runIf(process.arch === 'x64')(
+    'Cast of NaN, ±∞ and out-of-range floats to integers and bool',
+    async () => {
+      const v = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 3e10, -3e10, 2.5e9, -0.5];
+      const x = value('float32', [v.length], v);
+      for (const t of CAST_TARGETS.filter((c) =>
+        ['INT64', 'INT32', 'INT16', 'UINT16', 'INT8', 'UINT8', 'BOOL'].includes(c.name),
+      ))
+        await check({
+          op: 'Cast',
+          opset: 19,
+          attrs: { to: t.to },
+          inputs: [{ name: 'x', v: x }],
+          ...(t.widen ? { widen: t.widen } : {}),
+        });
+    },
+  );
+
+  it('Cast to FLOAT16 rounds ties to even, keeps subnormals and overflows to infinity', async () => {
+    const v = [
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      2 ** -24,
+      2 ** -25,
+      3 * 2 ** -26,
+      65504,
+      65519,
+      65520,
+      -7e4,
+      0.1,
+      -3.3,
+    ];
+    const x = value('float32', [v.length], v.map(Math.fround));
+    await check({ op: 'Cast', opset: 19, attrs: { to: 10 }, widen: 1, inputs: [{ name: 'x', v: x }] });
+  });
+
+  it('CastLike takes the dtype of its second input', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dims(3),
+        fc.constantFrom<ElemType>('float32', 'int64', 'bool'),
+        fc.constantFrom<ElemType>('float32', 'int64', 'uint8', 'bool'),
+        fc.nat(),
+        async (shape, from, like, seed) => {
+          await check({
+            op: 'CastLike',
+            opset: 19,
+            inputs: [
+              { name: 'x', v: data(from, shape, seed, 0, 200) },
+              { name: 'like', v: data(like, [1], seed) },
+            ],
+          });
+        },
+      ),
+      RUNS(8),
+    );
+  });
+});
+
+describe('shape generators against ONNX Runtime', () => {
+  it('Expand: broadcast both ways to a constant shape', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        broadcastable(2),
+        fc.constantFrom<ElemType>('float32', 'int64', 'bool'),
+        fc.nat(),
+        async ([sx, ss], dtype, seed) => {
+          await check({
+            op: 'Expand',
+            opset: 13,
+            inputs: [
+              { name: 'x', v: data(dtype, sx!, seed, -5, 5) },
+              { name: 'shape', v: value('int64', [ss!.length], ss!), constant: true },
+            ],
+          });
+        },
+      ),
+      RUNS(9),
+    );
+  });
+
+  it('Tile: constant repeats, zero included', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dims().filter((s) => s.length > 0),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 4, maxLength: 4 }),
+        fc.constantFrom<ElemType>('float32', 'int64'),
+        fc.nat(),
+        async (shape, reps, dtype, seed) => {
+          const repeats = shape.map((_, i) => (seed % 5 === 0 ? reps[i]! : Math.max(1, reps[i]!)));
+          await check({
+            op: 'Tile',
+            opset: 13,
+            inputs: [
+              { name: 'x', v: data(dtype, shape, seed, -5, 5) },
+              { name: 'repeats', v: value('int64', [repeats.length], repeats), constant: true },
+            ],
+          });
+        },
+      ),
+      RUNS(10),
+    );
+  });
+
+  it('ConstantOfShape: float 0 by default, or the value tensor in its dtype', async () => {
+    const fills: (Value | undefined)[] = [
+      undefined,
+      value('float32', [1], [2.5]),
+      value('int64', [1], [-7]),
+      value('bool', [1], [1]),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
+        fc.constantFrom(...fills),
+        async (shape, fill) => {
+          await check({
+            op: 'ConstantOfShape',
+            opset: 20,
+            ...(fill ? { attrs: { value: fill } } : {}),
+            inputs: [{ name: 'shape', v: value('int64', [shape.length], shape), constant: true }],
+          });
+        },
+      ),
+      RUNS(11),
+    );
+  });
+
+  it('Range: float32 and int64 bounds, either direction', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<ElemType>('float32', 'int64'),
+        multipleOf(1 / 8, -6, 6),
+        multipleOf(1 / 8, -6, 6),
+        multipleOf(1 / 8, -2, 2).filter((d) => d !== 0),
+        async (dtype, start, limit, delta) => {
+          const r = (v: number) => (dtype === 'int64' ? Math.round(v) || 1 : v);
+          await check({
+            op: 'Range',
+            opset: 11,
+            inputs: [
+              { name: 'start', v: value(dtype, [], [r(start)]), constant: true },
+              { name: 'limit', v: value(dtype, [], [r(limit)]), constant: true },
+              { name: 'delta', v: value(dtype, [], [r(delta)]), constant: true },
+            ],
+          });
+        },
+      ),
+      RUNS(12),
+    );
+  });
+
+  it('EyeLike: diagonal offsets k, and the dtype attribute', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 })),
+        fc.integer({ min: -4, max: 4 }),
+        fc.constantFrom(undefined, 1, 7),
+        fc.constantFrom<ElemType>('float32', 'int64'),
+        async (shape, k, dtype, from) => {
+          await check({
+            op: 'EyeLike',
+            opset: 13,
+            attrs: { k, ...(dtype ? { dtype } : {}) },
+            inputs: [{ name: 'x', v: data(from, shape, k + 9) }],
+          });
+        },
+      ),
+      RUNS(13),
+    );
+  });
+});
+
+let gpu: Gpu | undefined;
+beforeAll(async () => {
+  gpu = await requestDevice();
+}, 120_000);
+afterAll(() => gpu?.destroy());
+
+/**
+ * The op's GPU side on the case (after `check` against ONNX Runtime on the CPU): it must plan a kernel
+ * for float32 inputs, and its outputs must match ONNX Runtime's.
+ */
+async function checkGpu(c: Case, kernel: string): Promise<void> {
+  const want = await check(c);
+  const g = gpu!;
+  const d = def(c.op);
+  const { node, tensors, infos } = graphSide(c);
+  const ctx = {
+    opset: c.opset,
+    mode: 'auto' as const,
+    constant: (name: string) => tensors[node.inputs.indexOf(name)],
+  };
+  expect(d.gpu!.plan(node, infos, ctx)?.kernel).toBe(kernel);
+  const uploaded = tensors.map((t) => g.tensor(t.shape, Float32Array.from(t.data)));
+  const cache = new Map<string, { destroy(): void }>();
+  let outs: GpuTensor[] = [];
+  await g.submit((r) => {
+    const encode: EncodeContext = {
+      ...ctx,
+      r,
+      gpu: g,
+      kernel,
+      inputs: infos,
+      input: (i) => uploaded[i]!,
+      host: (i) => infos[i]?.value,
+      cached<T extends { destroy(): void }>(key: string, make: () => T): T {
+        if (!cache.has(key)) cache.set(key, make());
+        return cache.get(key) as T;
+      },
+      empty: (shape) => g.empty(shape),
+    };
+    outs = d.gpu!.encode(node, encode, d.infer(node, infos, ctx));
+  });
+  for (const [k, w] of want.entries()) {
+    const y = outs[k]!;
+    expect(y.shape).toEqual(w.shape);
+    expectClose({ dtype: 'float32', shape: y.shape, data: (await g.read(y)).subarray(0, y.size) }, w);
+  }
+  for (const c of cache.values()) c.destroy();
+}
+
+describe('GPU sides against ONNX Runtime (float32)', { timeout: 120_000 }, () => {
+  it('Cast to FLOAT or DOUBLE of a float32 tensor passes the buffer through; other casts stay on the CPU', async () => {
+    for (const to of [1, 11])
+      await checkGpu(
+        { op: 'Cast', opset: 19, attrs: { to }, inputs: [{ name: 'x', v: data('float32', [2, 3], to) }] },
+        'view',
+      );
+    const { node, infos } = graphSide({
+      op: 'Cast',
+      opset: 19,
+      attrs: { to: 7 },
+      inputs: [{ name: 'x', v: data('float32', [2], 0) }],
+    });
+    expect(
+      castOp.gpu!.plan(node, infos, { opset: 19, mode: 'auto', constant: () => undefined }),
+    ).toBeUndefined();
+  });
+
+  it('Sum and Mean: chains of binary kernels over broadcast inputs', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }).chain((n) => broadcastable(n)),
+        fc.constantFrom('Sum', 'Mean'),
+        fc.nat(),
+        async (shapes, op, seed) => {
+          await checkGpu(
+            {
+              op,
+              opset: 13,
+              inputs: shapes.map((s, i) => ({ name: `x${i}`, v: data('float32', s, seed + i, -3, 3) })),
+            },
+            'binary-add',
+          );
+        },
+      ),
+      RUNS(20, 6),
+    );
+  });
+
+  it('Expand and Tile: repeated axis gathers', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        broadcastable(2),
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 4, maxLength: 4 }),
+        fc.nat(),
+        async ([sx, ss], reps, seed) => {
+          await checkGpu(
+            {
+              op: 'Expand',
+              opset: 13,
+              inputs: [
+                { name: 'x', v: data('float32', sx!, seed) },
+                { name: 'shape', v: value('int64', [ss!.length], ss!), constant: true },
+              ],
+            },
+            'axis-gather',
+          );
+          if (sx!.length === 0) return;
+          const repeats = sx!.map((_, i) => reps[i]!);
+          await checkGpu(
+            {
+              op: 'Tile',
+              opset: 13,
+              inputs: [
+                { name: 'x', v: data('float32', sx!, seed) },
+                { name: 'repeats', v: value('int64', [repeats.length], repeats), constant: true },
+              ],
+            },
+            'axis-gather',
+          );
+        },
+      ),
+      RUNS(21, 6),
+    );
+  });
+});
+
+describe('a graph of these ops through runCpu and WebGpuSession', { timeout: 120_000 }, () => {
+  // x → |x|² and x averaged with a constant of x's shape, tiled and expanded, plus x's sign-folded copy
+  const nodes = [
+    { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+    { op: 'ConstantOfShape', inputs: ['s'], outputs: ['c'], attrs: { value: value('float32', [1], [1.5]) } },
+    { op: 'Abs', inputs: ['x'], outputs: ['a'] },
+    { op: 'Pow', inputs: ['a', 'two'], outputs: ['p'] },
+    { op: 'Mean', inputs: ['x', 'p', 'c'], outputs: ['m'] },
+    { op: 'Tile', inputs: ['m', 'reps'], outputs: ['t'] },
+    { op: 'Expand', inputs: ['t', 'eshape'], outputs: ['e'] },
+    { op: 'Greater', inputs: ['x', 'zero'], outputs: ['g'] },
+    { op: 'Neg', inputs: ['x'], outputs: ['n'] },
+    { op: 'Where', inputs: ['g', 'x', 'n'], outputs: ['w'] },
+    { op: 'Cast', inputs: ['g'], outputs: ['gf'], attrs: { to: 1 } },
+    { op: 'Max', inputs: ['w', 'gf'], outputs: ['mx'] },
+    { op: 'Tile', inputs: ['mx', 'reps'], outputs: ['tw'] },
+    { op: 'Sum', inputs: ['e', 'tw'], outputs: ['y'] },
+  ];
+  const ops = [...new Set(nodes.map((n) => n.op))];
+  const bytes = opModel({
+    opset: 17,
+    inputs: [
+      input('x', 'float32', [2, 3, 4]),
+      initializer('two', value('float32', [], [2])),
+      initializer('zero', value('float32', [], [0])),
+      initializer('reps', value('int64', [3], [1, 2, 1])),
+      initializer('eshape', value('int64', [4], [3, 1, 1, 1])),
+    ],
+    nodes,
+    outputs: ['y'],
+  });
+  const x = float32(
+    [2, 3, 4],
+    Float32Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7) * 2),
+  );
+
+  it.skipIf(!ops.every(isSupportedOp))(
+    'both executors match ONNX Runtime; Mean, Tile, Expand and Sum run on the GPU',
+    async () => {
+      const want = (await runOrt(bytes, { x })).y!;
+      const graph = importOnnx(bytes);
+      expectClose(runCpu(graph, { x }).y, want);
+      const session = await WebGpuSession.create(graph, { gpu: gpu! });
+      try {
+        expectClose((await session.run({ x })).y, want);
+        const onGpu = new Set(
+          session.plan.filter((p) => p.kernel !== 'cpu' && p.kernel !== 'host').map((p) => p.op),
+        );
+        expect([...onGpu].sort()).toEqual(expect.arrayContaining(['Expand', 'Mean', 'Sum', 'Tile']));
+      } finally {
+        session.destroy();
+      }
+    },
+  );
+});

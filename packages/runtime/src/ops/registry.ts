@@ -1,0 +1,89 @@
+import { RuntimeError } from '../errors.js';
+import { activationOps } from './activations.js';
+import { batchNormalization } from './batch-normalization.js';
+import { binaryOps } from './binary.js';
+import { castLike, castOp } from './cast.js';
+import { compareOps } from './compare.js';
+import { concat } from './concat.js';
+import { constant } from './constant.js';
+import { constantOfShape } from './constant-of-shape.js';
+import { conv } from './conv.js';
+import { expand } from './expand.js';
+import { eyeLike } from './eye-like.js';
+import { gather } from './gather.js';
+import { gemm } from './gemm.js';
+import { matMul } from './matmul.js';
+import { pad } from './pad.js';
+import { poolOps } from './pool.js';
+import { pow } from './pow.js';
+import { prelu } from './prelu.js';
+import { range } from './range.js';
+import { reduceMean } from './reduce-mean.js';
+import { shape, size } from './shape.js';
+import { slice } from './slice.js';
+import { softmax } from './softmax.js';
+import { split } from './split.js';
+import { tile } from './tile.js';
+import { transpose } from './transpose.js';
+import type { OpDef } from './types.js';
+import { unaryMathOps } from './unary-math.js';
+import { variadicOps } from './variadic.js';
+import { viewOps } from './views.js';
+import { where } from './where.js';
+
+// Every op the runtime executes, one line per module: the supported-op list, shape inference, both
+// executors and the planner all read this table.
+const DEFS: readonly OpDef[] = [
+  conv,
+  gemm,
+  matMul,
+  batchNormalization,
+  ...activationOps,
+  ...poolOps,
+  ...binaryOps,
+  concat,
+  ...viewOps,
+  transpose,
+  split,
+  slice,
+  gather,
+  shape,
+  size,
+  reduceMean,
+  softmax,
+  constant,
+  pad,
+  ...unaryMathOps,
+  prelu,
+  pow,
+  ...variadicOps,
+  ...compareOps,
+  where,
+  castOp,
+  castLike,
+  expand,
+  tile,
+  constantOfShape,
+  range,
+  eyeLike,
+];
+
+const REGISTRY: ReadonlyMap<string, OpDef> = new Map(DEFS.map((d) => [d.op, d]));
+
+/** Every ONNX op this runtime executes, sorted. */
+export const SUPPORTED_OPS: readonly string[] = [...REGISTRY.keys()].sort();
+
+export function isSupportedOp(op: string): boolean {
+  return REGISTRY.has(op);
+}
+
+/** The definition of a supported op (callers validate the graph first, so a miss is a bug). */
+export function opDef(op: string): OpDef {
+  const d = REGISTRY.get(op);
+  if (!d)
+    throw new RuntimeError(
+      'unsupported-op',
+      `op ${op} is not supported; supported ops: ${SUPPORTED_OPS.join(', ')}.`,
+    );
+  return d;
+}
