@@ -1,3 +1,4 @@
 import { defineProject } from 'vitest/config';
+import { timeouts } from '../../tooling/vitest-timeouts.js';
 
-export default defineProject({ test: { name: 'cli', include: ['src/**/*.test.ts'], testTimeout: 300_000 } });
+export default defineProject({ test: { name: 'cli', include: ['src/**/*.test.ts'], ...timeouts } });

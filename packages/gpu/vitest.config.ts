@@ -1,4 +1,5 @@
 import { defineProject } from 'vitest/config';
+import { timeouts } from '../../tooling/vitest-timeouts.js';
 
 // GPU tests share one Dawn device per file and run files one at a time: lavapipe is a CPU driver.
 export default defineProject({
@@ -6,7 +7,6 @@ export default defineProject({
     name: 'gpu',
     include: ['src/**/*.test.ts'],
     fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    ...timeouts,
   },
 });

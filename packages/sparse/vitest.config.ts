@@ -1,3 +1,4 @@
 import { defineProject } from 'vitest/config';
+import { timeouts } from '../../tooling/vitest-timeouts.js';
 
-export default defineProject({ test: { name: 'sparse', include: ['src/**/*.test.ts'] } });
+export default defineProject({ test: { name: 'sparse', include: ['src/**/*.test.ts'], ...timeouts } });

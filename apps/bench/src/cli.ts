@@ -8,6 +8,7 @@ import { environment } from './environment.js';
 import { consoleTable, markdownReport } from './report.js';
 import type { BenchResult, BenchTable } from './results.js';
 import { bitwiseTable } from './tables/bitwise.js';
+import { coldStartTable } from './tables/cold-start.js';
 import { compressionTable } from './tables/compression.js';
 import { loadTable } from './tables/load.js';
 import { networksTable } from './tables/networks.js';
@@ -24,6 +25,7 @@ const TABLES: readonly BenchTable[] = [
   bitwiseTable,
   compressionTable,
   loadTable,
+  coldStartTable,
   peersTable,
 ];
 

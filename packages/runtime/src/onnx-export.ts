@@ -1,7 +1,9 @@
 import onnxProto from 'onnx-proto';
 import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphNode } from './graph.js';
-import { float32, type Tensor } from './tensor.js';
+import { MAX_OPSET } from './onnx.js';
+import { inferShapes } from './shape-inference.js';
+import { type DType, float32, type Tensor } from './tensor.js';
 
 const { onnx } = onnxProto;
 
@@ -18,12 +20,24 @@ export const FLOAT_ATTRS: ReadonlySet<string> = new Set([
   'gamma',
   'bias',
   'lambd',
+  'ratio',
+  'cubic_coeff_a',
+  'extrapolation_value',
 ]);
 
+/** ONNX element types of the runtime's dtypes. */
+const ELEM_TYPES = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  int64: onnx.TensorProto.DataType.INT64,
+  uint8: onnx.TensorProto.DataType.UINT8,
+  bool: onnx.TensorProto.DataType.BOOL,
+} as const satisfies Record<DType, number>;
+
+/** Ops that flattened their input to 2-D at `axis` before opset 13, and work on one axis from 13 on. */
+const FLATTENING_OPS = new Set(['Softmax', 'LogSoftmax', 'Hardmax']);
+
 function tensorProto(name: string, t: Tensor): onnxProto.onnx.ITensorProto {
-  const T = onnx.TensorProto.DataType;
-  const dataType =
-    t.dtype === 'float32' ? T.FLOAT : t.dtype === 'int64' ? T.INT64 : t.dtype === 'bool' ? T.BOOL : T.UINT8;
+  const dataType = ELEM_TYPES[t.dtype];
   const raw =
     t.dtype === 'float32'
       ? new Uint8Array(Float32Array.from(t.data).buffer)
@@ -60,7 +74,11 @@ const CLIP_BOUNDS: Readonly<Record<string, readonly [number, number]>> = { relu6
  * ONNX nodes for one graph node. A fused activation (the runtime's own `activation` attribute, not
  * ONNX's) is written back as the Relu, Sigmoid or Clip it came from, reading a new intermediate value.
  */
-function nodesOf(n: GraphNode, initializers: Map<string, Tensor>): onnxProto.onnx.INodeProto[] {
+function nodesOf(
+  n: GraphNode,
+  initializers: Map<string, Tensor>,
+  opset: number,
+): onnxProto.onnx.INodeProto[] {
   const { activation, ...attrs } = n.attrs;
   const node = (
     op: string,
@@ -75,6 +93,19 @@ function nodesOf(n: GraphNode, initializers: Map<string, Tensor>): onnxProto.onn
     output,
     attribute: Object.entries(a).map(([k, v]) => attribute(k, v)),
   });
+  if (FLATTENING_OPS.has(n.op) && opset < 13) {
+    // the file is written at the newest opset: the old 2-D coercion becomes Flatten → op → Reshape
+    const [x, y] = [n.inputs[0]!, n.outputs[0]!];
+    const [shape, flat, flatOut] = [`${y}__shape`, `${y}__flat`, `${y}__flat_out`];
+    return [
+      node('Shape', `${n.name}__shape`, [x], [shape], {}),
+      node('Flatten', `${n.name}__flatten`, [x], [flat], {
+        axis: typeof attrs.axis === 'number' ? attrs.axis : 1,
+      }),
+      node(n.op, n.name, [flat], [flatOut], { axis: 1 }),
+      node('Reshape', `${n.name}__reshape`, [flatOut, shape], [y], {}),
+    ];
+  }
   if (activation === undefined || activation === 'none')
     return [node(n.op, n.name, n.inputs, n.outputs, attrs)];
   const out = n.outputs[0]!;
@@ -95,14 +126,18 @@ function nodesOf(n: GraphNode, initializers: Map<string, Tensor>): onnxProto.onn
   return [fused, node('Clip', act, [pre, lo, hi], [out], {})];
 }
 
-/** Writes a graph as an ONNX model (IR version 8) that ONNX Runtime and other tools can load. */
+/**
+ * Writes a graph as an ONNX model that ONNX Runtime and other tools can load. Import brought every
+ * node to its newest form, so the file declares the newest opset whatever the source's was.
+ */
 export function exportOnnx(g: Graph): Uint8Array {
   const initializers = new Map(g.initializers);
-  const nodes = g.nodes.flatMap((n) => nodesOf(n, initializers));
+  const nodes = g.nodes.flatMap((n) => nodesOf(n, initializers, g.opset));
+  const info = inferShapes(g);
   const model = onnx.ModelProto.create({
-    irVersion: 8,
+    irVersion: 10,
     producerName: 'zeroskip',
-    opsetImport: [{ domain: '', version: g.opset }],
+    opsetImport: [{ domain: '', version: MAX_OPSET }],
     graph: {
       name: 'zeroskip',
       node: nodes,
@@ -111,14 +146,14 @@ export function exportOnnx(g: Graph): Uint8Array {
         name: i.name,
         type: {
           tensorType: {
-            elemType: i.dtype === 'int64' ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.FLOAT,
+            elemType: ELEM_TYPES[i.dtype],
             shape: { dim: i.shape.map((d) => (d < 0 ? { dimParam: 'N' } : { dimValue: d })) },
           },
         },
       })),
       output: g.outputs.map((name) => ({
         name,
-        type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } },
+        type: { tensorType: { elemType: ELEM_TYPES[info.get(name)?.dtype ?? 'float32'] } },
       })),
     },
   });

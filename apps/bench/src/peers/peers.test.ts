@@ -11,7 +11,7 @@ let peer: TfjsOnDevice;
 beforeAll(async () => {
   gpu = await requestDevice();
   peer = await tfjsOnDevice(gpu);
-}, 60_000);
+});
 afterAll(() => {
   peer.dispose();
   gpu.destroy();
@@ -28,7 +28,7 @@ const maxRel = (got: ArrayLike<number>, want: ArrayLike<number>) => {
 };
 
 // Without a shader cache every TF.js and Zeroskip pipeline compiles cold on lavapipe: seconds each.
-describe('TF.js on the same device', { timeout: 120_000 }, () => {
+describe('TF.js on the same device', () => {
   // grouped and strided, batch 2: the NHWC/HWIO layouts and the per-group split must line up with NCHW
   it.each([
     { input: [2, 6, 9, 7], o: 8, k: 3, pad: 1, stride: 1, groups: 2 },
@@ -69,7 +69,7 @@ describe('TF.js on the same device', { timeout: 120_000 }, () => {
   });
 });
 
-describe('ONNX Runtime on an exported, pruned network', { timeout: 60_000 }, () => {
+describe('ONNX Runtime on an exported, pruned network', () => {
   it('returns the CPU executor’s outputs and a timing', async () => {
     const ort = await loadOrt();
     if ('reason' in ort) throw new Error(ort.reason);

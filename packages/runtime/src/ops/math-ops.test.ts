@@ -626,7 +626,7 @@ describe('shape generators against ONNX Runtime', () => {
 let gpu: Gpu | undefined;
 beforeAll(async () => {
   gpu = await requestDevice();
-}, 120_000);
+});
 afterAll(() => gpu?.destroy());
 
 /**
@@ -672,7 +672,7 @@ async function checkGpu(c: Case, kernel: string): Promise<void> {
   for (const c of cache.values()) c.destroy();
 }
 
-describe('GPU sides against ONNX Runtime (float32)', { timeout: 120_000 }, () => {
+describe('GPU sides against ONNX Runtime (float32)', () => {
   it('Cast to FLOAT or DOUBLE of a float32 tensor passes the buffer through; other casts stay on the CPU', async () => {
     for (const to of [1, 11])
       await checkGpu(
@@ -749,7 +749,7 @@ describe('GPU sides against ONNX Runtime (float32)', { timeout: 120_000 }, () =>
   });
 });
 
-describe('a graph of these ops through runCpu and WebGpuSession', { timeout: 120_000 }, () => {
+describe('a graph of these ops through runCpu and WebGpuSession', () => {
   // x → |x|² and x averaged with a constant of x's shape, tiled and expanded, plus x's sign-folded copy
   const nodes = [
     { op: 'Shape', inputs: ['x'], outputs: ['s'] },

@@ -21,7 +21,7 @@ import { range } from './range.js';
 import { reduceMean } from './reduce-mean.js';
 import { shape, size } from './shape.js';
 import { slice } from './slice.js';
-import { softmax } from './softmax.js';
+import { softmaxOps } from './softmax.js';
 import { split } from './split.js';
 import { tile } from './tile.js';
 import { transpose } from './transpose.js';
@@ -50,7 +50,7 @@ const DEFS: readonly OpDef[] = [
   shape,
   size,
   reduceMean,
-  softmax,
+  ...softmaxOps,
   constant,
   pad,
   ...unaryMathOps,

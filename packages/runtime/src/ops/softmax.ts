@@ -10,29 +10,60 @@ function axisOf(node: GraphNode, rank: number, ctx: OpContext): number {
   return normAxis(attrNumber(node, 'axis', ctx.opset >= 13 ? -1 : 1), rank, node);
 }
 
-export const softmax: OpDef = {
-  op: 'Softmax',
-  infer: (node, inputs) => [{ shape: need(node, inputs, 0).shape, dtype: 'float32' }],
-  run(node, inputs, ctx) {
-    const x = need(node, inputs, 0);
-    const rank = x.shape.length;
-    const axis = axisOf(node, rank, ctx);
-    const xd = asFloat32(x, 'Softmax input');
-    if (ctx.opset < 13 || axis === rank - 1)
-      return [
-        float32(
-          x.shape,
-          softmaxReference(xd, ctx.opset < 13 ? sizeOf(x.shape.slice(axis)) : x.shape[rank - 1]!),
-        ),
-      ];
-    const perm = x.shape.map((_, i) => i);
-    perm[axis] = rank - 1;
-    perm[rank - 1] = axis;
-    const moved = perm.map((p) => x.shape[p]!);
-    const t = softmaxReference(transposeReference(xd, x.shape, perm), moved[rank - 1]!);
-    return [float32(x.shape, transposeReference(t, moved, perm))];
-  },
-  gpu: {
+/** Rows of `cols` values each, normalised by `f` (a row in, a row out). */
+type RowOp = (x: Float32Array, cols: number) => Float32Array;
+
+const rowsOf =
+  (f: (row: Float32Array) => Float32Array): RowOp =>
+  (x, cols) => {
+    const y = new Float32Array(x.length);
+    for (let r = 0; r < x.length; r += cols) y.set(f(x.subarray(r, r + cols)), r);
+    return y;
+  };
+
+const logSoftmaxRows = rowsOf((row) => {
+  const m = row.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
+  const log = Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+  return row.map((v) => v - m - log);
+});
+
+/** 1 at the first maximum of each row, 0 elsewhere. */
+const hardmaxRows = rowsOf((row) => {
+  const y = new Float32Array(row.length);
+  y[row.indexOf(row.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY))] = 1;
+  return y;
+});
+
+/**
+ * Softmax, LogSoftmax and Hardmax: rows of the axis (opset 13+), or of the input flattened to 2-D at
+ * the axis (before 13).
+ */
+function normalizer(op: string, rows: RowOp, gpu?: OpDef['gpu']): OpDef {
+  return {
+    op,
+    infer: (node, inputs) => [{ shape: need(node, inputs, 0).shape, dtype: 'float32' }],
+    run(node, inputs, ctx) {
+      const x = need(node, inputs, 0);
+      const rank = x.shape.length;
+      const axis = axisOf(node, rank, ctx);
+      const xd = asFloat32(x, op);
+      if (ctx.opset < 13 || axis === rank - 1)
+        return [
+          float32(x.shape, rows(xd, ctx.opset < 13 ? sizeOf(x.shape.slice(axis)) : x.shape[rank - 1]!)),
+        ];
+      const perm = x.shape.map((_, i) => i);
+      perm[axis] = rank - 1;
+      perm[rank - 1] = axis;
+      const moved = perm.map((p) => x.shape[p]!);
+      const t = rows(transposeReference(xd, x.shape, perm), moved[rank - 1]!);
+      return [float32(x.shape, transposeReference(t, moved, perm))];
+    },
+    ...(gpu ? { gpu } : {}),
+  };
+}
+
+export const softmaxOps: readonly OpDef[] = [
+  normalizer('Softmax', softmaxReference, {
     // the kernel normalises rows of the last axis: the opset-13 form on the last axis, or any axis before 13
     plan(node, inputs, ctx) {
       const x = inputs[0];
@@ -48,5 +79,7 @@ export const softmax: OpDef = {
       encodeSoftmax(ctx.r, { ...x, shape: [x.size / cols, cols] }, { ...y, shape: [x.size / cols, cols] });
       return [y];
     },
-  },
-};
+  }),
+  normalizer('LogSoftmax', logSoftmaxRows),
+  normalizer('Hardmax', hardmaxRows),
+];

@@ -61,9 +61,7 @@ describe('exported zoo models against onnxruntime-node (Split, Slice, Transpose,
     ['googlenet', 96, false],
     ['lenet-5', 28, false],
   ] as const) {
-    it(`${name} at ${size}×${size}: CPU${onGpu ? ' and WebGPU executors match' : ' executor matches'} ONNX Runtime`, {
-      timeout: 300_000,
-    }, async () => {
+    it(`${name} at ${size}×${size}: CPU${onGpu ? ' and WebGPU executors match' : ' executor matches'} ONNX Runtime`, async () => {
       const graph = ZOO[name]!.build({ seed: 1, size });
       const bytes = exportOnnx(graph);
       const shape = graph.inputs[0]!.shape;

@@ -1,0 +1,84 @@
+import { requestDevice } from '@zeroskip/gpu';
+import { optimize, WebGpuSession, ZOO } from '@zeroskip/runtime';
+import { measureWall } from '../measure.js';
+import type { BenchContext, BenchResult, BenchTable } from '../results.js';
+import { seededInput } from '../zoo-graphs.js';
+
+/** Input side of the non-MNIST networks in the quick suite (small, so a software adapter finishes). */
+const QUICK_SIZE = 64;
+
+/**
+ * Cold start of the WebGPU executor per zoo network, each on a fresh device (an empty pipeline cache):
+ * pipelines compiled by the first inference, its wall time (session creation, weight upload, pipeline
+ * builds, the run) against steady state, and what a second batch size adds.
+ */
+export const coldStartTable: BenchTable = {
+  id: 'cold-start',
+  title: 'Cold start: pipelines compiled and first-run time per network',
+  reference:
+    'Each network on a new device, so no pipeline is cached in the process (the driver may still keep its own on-disk shader cache: lavapipe honours MESA_SHADER_CACHE_DISABLE=true). First run: WebGpuSession.create + the first run() at batch 1 (wall). Steady: median run() after it. Batch 4: pipelines the first batch-4 run adds, and its wall time.',
+  async run(ctx: BenchContext): Promise<BenchResult[]> {
+    const full = ctx.suite === 'full';
+    const names = full
+      ? [
+          'lenet-5',
+          'alexnet',
+          'vgg-16',
+          'googlenet',
+          'resnet-18',
+          'resnet-50',
+          'mobilenet-v2',
+          'shufflenet-v2',
+        ]
+      : ['lenet-5', 'shufflenet-v2'];
+    const results: BenchResult[] = [];
+    for (const [i, name] of names.entries()) {
+      ctx.progress(i, names.length, name);
+      const entry = ZOO[name]!;
+      const graph = optimize(
+        entry.build({ seed: ctx.seed, ...(full || name.startsWith('lenet') ? {} : { size: QUICK_SIZE }) }),
+      );
+      const gpu = await requestDevice();
+      try {
+        const input = seededInput(graph, ctx.seed);
+        const t0 = performance.now();
+        const session = await WebGpuSession.create(graph, { gpu });
+        await session.run({ input });
+        const first = performance.now() - t0;
+        const pipelines = gpu.pipelineCount;
+        const steady = await measureWall(() => session.run({ input }), {
+          warmup: 1,
+          iterations: full ? 10 : 3,
+        });
+        const batch4 = seededInput(
+          { ...graph, inputs: graph.inputs.map((g) => ({ ...g, shape: [4, ...g.shape.slice(1)] })) },
+          ctx.seed,
+        );
+        const t1 = performance.now();
+        await session.run({ input: batch4 });
+        const firstBatch4 = performance.now() - t1;
+        const params = { network: name, input: graph.inputs[0]!.shape.join('x') };
+        const row = (what: string, metric: string, unit: string, value: number) => ({
+          table: 'cold-start',
+          case: `${name} ${what}`,
+          params,
+          metric,
+          unit,
+          value,
+        });
+        results.push(
+          row('pipelines, first run', 'count', 'pipelines', pipelines),
+          row('first run', 'time', 'ms', first),
+          { ...row('steady run', 'time', 'ms', steady.median), timing: { ...steady, clock: 'wall' } },
+          row('pipelines added by batch 4', 'count', 'pipelines', gpu.pipelineCount - pipelines),
+          row('first run at batch 4', 'time', 'ms', firstBatch4),
+        );
+        session.destroy();
+      } finally {
+        gpu.destroy();
+      }
+    }
+    ctx.progress(names.length, names.length, 'done');
+    return results;
+  },
+};
