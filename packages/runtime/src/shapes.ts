@@ -71,6 +71,35 @@ export interface Window2d {
   readonly pads: [number, number, number, number];
 }
 
+/**
+ * A 1-D conv or pool as the 2-D one it equals: a unit height in front of every spatial attribute, so
+ * [N, C, L] runs as [N, C, 1, L]. 2-D nodes come back unchanged.
+ */
+export function as2d(node: GraphNode, rank: number): GraphNode {
+  if (rank !== 3) return node;
+  const lift = (key: string, unit: number) => {
+    const v = attrNumbers(node, key);
+    return v ? { [key]: v.length === 1 ? [unit, v[0]!] : v } : {};
+  };
+  const pads = attrNumbers(node, 'pads');
+  return {
+    ...node,
+    attrs: {
+      ...node.attrs,
+      ...lift('kernel_shape', 1),
+      ...lift('strides', 1),
+      ...lift('dilations', 1),
+      ...lift('output_padding', 0),
+      ...(pads?.length === 2 ? { pads: [0, pads[0]!, 0, pads[1]!] } : {}),
+    },
+  };
+}
+
+/** A 3-D shape with a unit height inserted (the 2-D view of a 1-D conv or pool); others unchanged. */
+export function shape2d(shape: readonly number[]): readonly number[] {
+  return shape.length === 3 ? [shape[0]!, shape[1]!, 1, shape[2]!] : shape;
+}
+
 /** Kernel, stride, dilation and [top, left, bottom, right] pads of a 2-D conv or pool, auto_pad resolved. */
 export function window2d(node: GraphNode, input: readonly number[], kernel: readonly number[]): Window2d {
   if (input.length !== 4 || kernel.length !== 2)

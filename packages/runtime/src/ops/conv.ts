@@ -8,7 +8,7 @@ import {
 } from '@zeroskip/gpu';
 import { countNonzeros } from '@zeroskip/sparse';
 import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
-import { window2d } from '../shapes.js';
+import { as2d, shape2d, window2d } from '../shapes.js';
 import { asFloat32, float32, type Tensor } from '../tensor.js';
 import type { OpDef, PlanContext } from './types.js';
 import { need } from './util.js';
@@ -26,17 +26,19 @@ export function sparsityOf(w: Tensor): number {
   return 1 - countNonzeros(w.data as Float32Array) / Math.max(1, w.data.length);
 }
 
+/** The 2-D geometry (1-D convs as 2-D ones of unit height) and the output shape in the input's rank. */
 function geometry(node: GraphNode, x: readonly number[], w: readonly number[]) {
-  const win = window2d(node, x, attrNumbers(node, 'kernel_shape') ?? w.slice(2));
-  return {
-    win,
-    geo: convGeometry(x, w, {
-      stride: win.stride,
-      pads: win.pads,
-      dilation: win.dilation,
-      groups: attrNumber(node, 'group', 1),
-    }),
-  };
+  const node2d = as2d(node, x.length);
+  const w2d = shape2d(w);
+  const win = window2d(node2d, shape2d(x), attrNumbers(node2d, 'kernel_shape') ?? w2d.slice(2));
+  const geo = convGeometry(shape2d(x), w2d, {
+    stride: win.stride,
+    pads: win.pads,
+    dilation: win.dilation,
+    groups: attrNumber(node, 'group', 1),
+  });
+  const shape = x.length === 3 ? [geo.n, geo.o, geo.wo] : [geo.n, geo.o, geo.ho, geo.wo];
+  return { win, geo, w2d, shape };
 }
 
 /** Direct 2-D convolution: for each weight, one multiply-add over a whole output row (cache-friendly). */
@@ -44,7 +46,7 @@ function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[]
   const x = need(node, inputs, 0);
   const w = need(node, inputs, 1);
   const b = inputs[2];
-  const { geo } = geometry(node, x.shape, w.shape);
+  const { geo, shape } = geometry(node, x.shape, w.shape);
   const xd = asFloat32(x, 'Conv input');
   const wd = asFloat32(w, 'Conv weights');
   const bd = b ? asFloat32(b, 'Conv bias') : undefined;
@@ -77,7 +79,7 @@ function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[]
       if (act !== 'none') for (let i = 0; i < out.length; i++) out[i] = applyActivation(out[i]!, act);
     }
   }
-  return [float32([geo.n, geo.o, geo.ho, geo.wo], y)];
+  return [float32(shape, y)];
 }
 
 /** The kernel the plan mode picks for constant weights `w`. */
@@ -101,8 +103,7 @@ export const conv: OpDef = {
   op: 'Conv',
   infer(node, inputs) {
     const x = need(node, inputs, 0);
-    const { geo } = geometry(node, x.shape, need(node, inputs, 1).shape);
-    return [{ shape: [geo.n, geo.o, geo.ho, geo.wo], dtype: 'float32' }];
+    return [{ shape: geometry(node, x.shape, need(node, inputs, 1).shape).shape, dtype: 'float32' }];
   },
   run,
   gpu: {
@@ -118,7 +119,7 @@ export const conv: OpDef = {
       const x = ctx.input(0);
       const w = ctx.constant(node.inputs[1]!)!;
       const b = node.inputs[2] ? ctx.constant(node.inputs[2]) : undefined;
-      const { win } = geometry(node, x.shape, w.shape);
+      const { win, w2d, shape } = geometry(node, x.shape, w.shape);
       const algorithm = ctx.kernel as ConvAlgorithm;
       // auto_pad makes the padding depend on the input size, so the layer is kept per padding too
       const layer = ctx.cached(
@@ -126,7 +127,7 @@ export const conv: OpDef = {
         () =>
           new Conv2dLayer(ctx.gpu, {
             weights: asFloat32(w, 'Conv weights'),
-            shape: w.shape as [number, number, number, number],
+            shape: w2d as [number, number, number, number],
             ...(b ? { bias: asFloat32(b, 'Conv bias') } : {}),
             stride: win.stride,
             pads: win.pads,
@@ -136,7 +137,8 @@ export const conv: OpDef = {
             algorithm,
           }),
       );
-      return [layer.encode(ctx.r, x)];
+      const y = layer.encode(ctx.r, { ...x, shape: shape2d(x.shape) });
+      return [{ ...y, shape }];
     },
   },
 };

@@ -1,17 +1,19 @@
 import { encodeGlobalAvgPool, encodePool, poolOutput, poolReference } from '@zeroskip/gpu';
 import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
-import { window2d } from '../shapes.js';
+import { as2d, shape2d, window2d } from '../shapes.js';
 import { asFloat32, float32, sizeOf } from '../tensor.js';
 import type { OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
 
-/** Window and output size of a 2-D pool on NCHW `x`. */
+/** Window and output size of a 2-D pool on NCHW `x` (a 1-D pool on NCL as a 2-D one of unit height). */
 function poolWindow(node: GraphNode, x: readonly number[]) {
-  const win = window2d(node, x, attrNumbers(node, 'kernel_shape') ?? []);
+  const node2d = as2d(node, x.length);
+  const x2d = shape2d(x);
+  const win = window2d(node2d, x2d, attrNumbers(node2d, 'kernel_shape') ?? []);
   const ceil = attrNumber(node, 'ceil_mode', 0) === 1;
   const out = [0, 1].map((d) =>
     poolOutput(
-      x[2 + d]!,
+      x2d[2 + d]!,
       win.kernel[d]!,
       win.stride[d]!,
       win.pads[d]!,
@@ -20,22 +22,24 @@ function poolWindow(node: GraphNode, x: readonly number[]) {
       ceil,
     ),
   ) as [number, number];
-  return { win, ceil, out, countIncludePad: attrNumber(node, 'count_include_pad', 0) === 1 };
+  const shape = x.length === 3 ? [x[0]!, x[1]!, out[1]] : [x[0]!, x[1]!, ...out];
+  return { win, ceil, out, x2d, shape, countIncludePad: attrNumber(node, 'count_include_pad', 0) === 1 };
 }
 
 const isFloat4d = (x: ValueInfo | undefined) => x?.dtype === 'float32' && x.shape.length === 4;
+const isFloat1d2d = (x: ValueInfo | undefined) =>
+  x?.dtype === 'float32' && (x.shape.length === 3 || x.shape.length === 4);
 
 function pool(op: 'MaxPool' | 'AveragePool', kind: 'max' | 'avg'): OpDef {
   return {
     op,
     infer(node, inputs) {
-      const x = need(node, inputs, 0).shape;
-      return [{ shape: [x[0]!, x[1]!, ...poolWindow(node, x).out], dtype: 'float32' }];
+      return [{ shape: poolWindow(node, need(node, inputs, 0).shape).shape, dtype: 'float32' }];
     },
     run(node, inputs) {
       const x = need(node, inputs, 0);
-      const { win, out, countIncludePad } = poolWindow(node, x.shape);
-      const [n, c, h, w] = x.shape as [number, number, number, number];
+      const { win, out, x2d, shape, countIncludePad } = poolWindow(node, x.shape);
+      const [n, c, h, w] = x2d as [number, number, number, number];
       const y = poolReference(
         asFloat32(x, op),
         [n, c, h, w],
@@ -48,15 +52,15 @@ function pool(op: 'MaxPool' | 'AveragePool', kind: 'max' | 'avg'): OpDef {
         out[1],
         countIncludePad,
       );
-      return [float32([n, c, ...out], y)];
+      return [float32(shape, y)];
     },
     gpu: {
-      plan: (_node, inputs) => (isFloat4d(inputs[0]) ? { kernel: `pool-${kind}` } : undefined),
+      plan: (_node, inputs) => (isFloat1d2d(inputs[0]) ? { kernel: `pool-${kind}` } : undefined),
       encode(node, ctx, outputs) {
         const x = ctx.input(0);
-        const { win, ceil, countIncludePad } = poolWindow(node, x.shape);
+        const { win, ceil, countIncludePad, x2d, out } = poolWindow(node, x.shape);
         const y = ctx.empty(outputs[0]!.shape);
-        encodePool(ctx.r, x, y, kind, {
+        encodePool(ctx.r, { ...x, shape: x2d }, { ...y, shape: [x2d[0]!, x2d[1]!, ...out] }, kind, {
           kernel: win.kernel,
           stride: win.stride,
           pads: win.pads,

@@ -218,17 +218,17 @@ export class GraphBuilder {
     return [half(0), half(c / 2)];
   }
 
-  /** ShuffleNet's channel shuffle as exported: Reshape → Transpose → Reshape. */
+  /** ShuffleNet's channel shuffle as exported with a dynamic batch: Reshape → Transpose → Reshape (0 copies the batch). */
   channelShuffle(x: string, groups: number): string {
     const [n, c, h, w] = this.shape(x) as [number, number, number, number];
     const [r1] = this.node(
       'Reshape',
-      [x, this.constant('shape', int64([5], [n, groups, c / groups, h, w]))],
+      [x, this.constant('shape', int64([5], [0, groups, c / groups, h, w]))],
       {},
       [[n, groups, c / groups, h, w]],
     );
     const [t] = this.node('Transpose', [r1!], { perm: [0, 2, 1, 3, 4] }, [[n, c / groups, groups, h, w]]);
-    return this.node('Reshape', [t!, this.constant('shape', int64([4], [n, c, h, w]))], {}, [
+    return this.node('Reshape', [t!, this.constant('shape', int64([4], [0, c, h, w]))], {}, [
       [n, c, h, w],
     ])[0]!;
   }

@@ -1,0 +1,48 @@
+import type { Gpu } from '@zeroskip/gpu';
+import { runCpu } from '../cpu-session.js';
+import { importOnnx } from '../onnx.js';
+import type { Tensor } from '../tensor.js';
+import { type PlanEntry, type PlanMode, WebGpuSession } from '../webgpu-session.js';
+import { expectClose, runOrt, toTensor, type Value } from './onnx-graph.js';
+
+/**
+ * Runs an ONNX model in ONNX Runtime, then through import and both executors (the CPU one, and the
+ * WebGPU one under each plan mode), expecting every output to match ONNX Runtime's. Returns the
+ * WebGPU plans, so that tests can also check what ran where.
+ */
+export async function expectExecutorsMatchOrt(
+  gpu: Gpu,
+  bytes: Uint8Array,
+  feeds: Readonly<Record<string, Value>>,
+  { tol = 1e-4, plans = ['auto'] }: { tol?: number; plans?: readonly PlanMode[] } = {},
+): Promise<PlanEntry[][]> {
+  const want = await runOrt(bytes, feeds);
+  const g = importOnnx(bytes);
+  const inputs: Record<string, Tensor> = Object.fromEntries(
+    Object.entries(feeds).map(([k, v]) => [k, toTensor(v)]),
+  );
+  const cpu = runCpu(g, inputs);
+  for (const [name, t] of Object.entries(want)) expectClose(cpu[name], t, tol);
+  const seen: PlanEntry[][] = [];
+  for (const plan of plans) {
+    const session = await WebGpuSession.create(g, { gpu, plan });
+    try {
+      const got = await session.run(inputs);
+      for (const [name, t] of Object.entries(want)) expectClose(got[name], t, tol);
+      seen.push(session.plan);
+    } finally {
+      session.destroy();
+    }
+  }
+  return seen;
+}
+
+/** Seeded pseudo-random float32 values in [lo, hi) (a linear congruential generator: reproducible, and fast). */
+export function randomValue(shape: readonly number[], seed: number, lo = -1, hi = 1): Value {
+  let s = seed >>> 0 || 1;
+  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
+    return lo + (hi - lo) * (s / 2 ** 32);
+  });
+  return { dtype: 'float32', shape, data };
+}
