@@ -101,6 +101,53 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
 
 /** Bind groups kept per device before the cache starts over (a bound on memory, not a working-set size). */
 const MAX_BIND_GROUPS = 8192;
+/** Uniform and constant buffers kept per device before their cache starts over (likewise bounds on memory). */
+const MAX_WORD_BUFFERS = 4096;
+const MAX_WORD_BYTES = 64 << 20;
+
+/**
+ * A WGSL program: its source is a pure function of `spec` (no other captured state), so name + spec
+ * identify the pipeline. Programs are module-level constants; sizes that vary per layer or batch
+ * belong in a uniform buffer ({@link Gpu.uniforms}), not in the spec.
+ */
+export interface Program<S> {
+  readonly name: string;
+  wgsl(spec: S): string;
+}
+
+/**
+ * JSON with object keys sorted, so equal specs give equal keys whatever order they were built in.
+ * Built by hand for speed: it runs on every dispatch. Spec keys are identifiers, so they need no escapes.
+ */
+function canonicalJson(v: unknown): string {
+  switch (typeof v) {
+    case 'number':
+      if (!Number.isFinite(v))
+        throw new GpuError(
+          'invalid-argument',
+          `${v} in a program spec has no canonical key; pass finite numbers.`,
+        );
+      return `${v}`;
+    case 'object': {
+      if (v === null) return 'null';
+      if (Array.isArray(v)) {
+        let s = '[';
+        for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + canonicalJson(v[i]);
+        return `${s}]`;
+      }
+      const o = v as Record<string, unknown>;
+      const keys = Object.keys(o).sort();
+      let s = '{';
+      for (const k of keys) {
+        if (o[k] === undefined) continue;
+        s += `${s.length > 1 ? ',' : ''}"${k}":${canonicalJson(o[k])}`;
+      }
+      return `${s}}`;
+    }
+    default:
+      return JSON.stringify(v) ?? 'null';
+  }
+}
 
 export interface ProfileResult {
   /** Per dispatch, in recording order: label and GPU time (ns) from timestamp queries. Empty under wall clock. */
@@ -114,6 +161,13 @@ export interface ProfileResult {
 export class Gpu {
   readonly pool: BufferPool;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Which program owns each name, so two programs can never share cache keys. */
+  private readonly programs = new Map<string, object>();
+  /** Immutable buffers of {@link uniforms} and {@link constants}, by usage and contents. */
+  private readonly wordBuffers = new Map<string, GPUBuffer>();
+  private wordBytes = 0;
+  /** Buffers dropped from that cache while a recording may still bind them. */
+  private readonly retired: GPUBuffer[] = [];
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
@@ -229,11 +283,23 @@ export class Gpu {
     }
   }
 
-  /** The compute pipeline for `key`, built from `wgsl()` once. Keys name a kernel and its numeric specialisation. */
-  pipeline(key: string, wgsl: () => string): GPUComputePipeline {
+  /**
+   * The compute pipeline of `program` specialised to `spec`, compiled once per device: it is cached
+   * under the program's name and a canonical JSON of the spec, so the key is derived from exactly
+   * what the WGSL is a function of.
+   */
+  pipeline<S>(program: Program<S>, spec: S): GPUComputePipeline {
+    const owner = this.programs.get(program.name);
+    if (owner !== undefined && owner !== program)
+      throw new GpuError(
+        'invalid-argument',
+        `two different programs are named '${program.name}'; give each WGSL program a unique name.`,
+      );
+    this.programs.set(program.name, program);
+    const key = `${program.name}${canonicalJson(spec)}`;
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: wgsl(), label: key });
+      const module = this.device.createShaderModule({ code: program.wgsl(spec), label: key });
       p = this.device.createComputePipeline({
         layout: 'auto',
         compute: { module, entryPoint: 'main' },
@@ -242,6 +308,47 @@ export class Gpu {
       this.pipelines.set(key, p);
     }
     return p;
+  }
+
+  /**
+   * An immutable uniform buffer holding `words` (f32 parameters as their bit patterns), cached by
+   * its contents: the same sizes on a later run give the same buffer, so bind groups keep hitting.
+   */
+  uniforms(words: Uint32Array): GPUBuffer {
+    return this.cached(words, BufferUsage.UNIFORM);
+  }
+
+  /** Like {@link uniforms}, as a read-only storage buffer: for constant tables too large for a uniform. */
+  constants(words: Uint32Array): GPUBuffer {
+    return this.cached(words, BufferUsage.STORAGE);
+  }
+
+  private cached(words: Uint32Array, usage: number): GPUBuffer {
+    this.checkAlive();
+    const key = `${usage}:${words.join(',')}`;
+    let buffer = this.wordBuffers.get(key);
+    if (!buffer) {
+      // Uniform bindings are read in 16-byte rows.
+      const size = Math.max(16, Math.ceil(words.byteLength / 16) * 16);
+      if (this.wordBuffers.size >= MAX_WORD_BUFFERS || this.wordBytes + size > MAX_WORD_BYTES) {
+        // Dispatches recorded but not yet submitted may still bind these: destroy them after the submit.
+        for (const b of this.wordBuffers.values()) this.retired.push(b);
+        this.wordBuffers.clear();
+        this.wordBytes = 0;
+      }
+      buffer = this.device.createBuffer({ size, usage, mappedAtCreation: true });
+      new Uint32Array(buffer.getMappedRange()).set(words);
+      buffer.unmap();
+      this.wordBuffers.set(key, buffer);
+      this.wordBytes += size;
+      if (!this.recording) this.destroyRetired();
+    }
+    return buffer;
+  }
+
+  private destroyRetired(): void {
+    for (const b of this.retired) b.destroy();
+    this.retired.length = 0;
   }
 
   /**
@@ -332,6 +439,7 @@ export class Gpu {
       thrown = e;
     } finally {
       this.recording = false;
+      this.destroyRetired();
     }
     const validation = device.popErrorScope();
     const oom = device.popErrorScope();
@@ -351,7 +459,11 @@ export class Gpu {
   destroy(): void {
     if (!this.entry) return;
     this.pool.destroy();
+    for (const b of this.wordBuffers.values()) b.destroy();
+    this.wordBuffers.clear();
+    this.destroyRetired();
     this.pipelines.clear();
+    this.programs.clear();
     this.bindGroups.clear();
     this.device.destroy();
     this.entry = undefined;

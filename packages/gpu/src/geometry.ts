@@ -112,7 +112,7 @@ export function convGeometry(
   };
 }
 
-/** A key fragment naming every size of the geometry (for pipeline caches). */
+/** A key naming every size of the geometry (for caches of data derived from it). */
 export function geometryKey(g: ConvGeometry): string {
   return [g.n, g.c, g.h, g.w, g.o, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.pb, g.pr, g.dh, g.dw, g.groups].join(
     'x',

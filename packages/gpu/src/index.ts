@@ -5,11 +5,13 @@ export {
   type DeviceLimits,
   Gpu,
   type ProfileResult,
+  type Program,
   type RequestDeviceOptions,
   requestDevice,
 } from './device.js';
 export { GpuError, type GpuErrorCode } from './errors.js';
 export { type ConvGeometry, type ConvParams, convGeometry } from './geometry.js';
+export { broadcastStrides, encodeBinary } from './kernels/binary.js';
 export {
   type BitEncoding,
   type BitwiseConvBuffers,
@@ -21,33 +23,68 @@ export {
   signThresholds,
 } from './kernels/bitwise.js';
 export {
+  AUTO_PADS,
+  type AutoPad,
+  type ConvTransposeAttributes,
+  type ConvTransposeGeometry,
+  convTransposeGeometry,
+  convTransposeOutput,
+  convTransposeReference,
+  encodeConvTranspose,
+} from './kernels/conv-transpose.js';
+export {
   type ConvBuffers,
   encodeDepthwiseConv,
   encodeIm2col,
   encodeIm2colGemmConv,
   encodeImplicitGemmConv,
 } from './kernels/gemm-conv.js';
+export { encodeMatmul, MAX_MATMUL_BATCH_DIMS, matmulReference, matmulShape } from './kernels/matmul.js';
 export {
-  BINARY_OPS,
-  type BinaryOp,
+  encodeInstanceNorm,
+  encodeLayerNorm,
+  encodeLrn,
+  instanceNormReference,
+  type LrnParams,
+  layerNormReference,
+  lrnReference,
+  MAX_NORM_DIMS,
+} from './kernels/norm.js';
+export {
   batchNormScaleShift,
   broadcastShape,
-  encodeActivation,
   encodeAxisGather,
-  encodeBinary,
   encodeChannelAffine,
   encodeChannelShuffle,
   encodeConcatInto,
   encodeGlobalAvgPool,
-  encodeParamActivation,
   encodePool,
   encodeSoftmax,
   encodeTranspose,
-  PARAM_ACTIVATIONS,
-  type ParamActivation,
   type PoolParams,
   poolOutput,
 } from './kernels/ops.js';
+export {
+  type ArgReduceOp,
+  argReduceReference,
+  encodeArgReduce,
+  encodeReduce,
+  MAX_REDUCE_RANK,
+  REDUCE_OPS,
+  type ReduceOp,
+  reduceReference,
+} from './kernels/reduce.js';
+export {
+  COORDINATE_MODES,
+  type CoordinateMode,
+  encodeResize,
+  NEAREST_MODES,
+  type NearestMode,
+  RESIZE_MODES,
+  type ResizeMode,
+  type ResizeParams,
+  resizeReference,
+} from './kernels/resize.js';
 export {
   encodeDirectSparseConv,
   encodeIm2colSpmmConv,
@@ -56,6 +93,13 @@ export {
   type SpmmConvBuffers,
 } from './kernels/sparse-conv.js';
 export { encodeSparseFc, type SparseFcBuffers } from './kernels/sparse-fc.js';
+export {
+  encodeActivation,
+  encodeParamActivation,
+  encodeUnary,
+  PARAM_ACTIVATIONS,
+  type ParamActivation,
+} from './kernels/unary.js';
 export type { ValueSource } from './kernels/values.js';
 export {
   CONV_ALGORITHMS,
@@ -69,6 +113,14 @@ export {
   SPARSE_CONV_THRESHOLD,
   SPARSE_FC_THRESHOLD,
 } from './layers.js';
+export {
+  BINARY_OPS,
+  type BinaryOp,
+  UNARY_OPS,
+  type UnaryOp,
+  type UnaryParams,
+  unaryParams,
+} from './pointwise.js';
 export { BufferPool } from './pool.js';
 export { type Clock, grid, Recorder } from './recorder.js';
 export {
@@ -83,4 +135,5 @@ export {
 } from './reference.js';
 export { CODE_WIDTHS, codeWidth, packCodes, stretchOffsets } from './sparse-weights.js';
 export { type GpuTensor, reshape, type TensorData } from './tensor.js';
+export { F32_MAX, type UniformField, UniformStruct, type UniformValues, uniformAt } from './uniforms.js';
 export { ACTIVATIONS, type Activation } from './wgsl.js';

@@ -35,7 +35,8 @@ export class Recorder {
 
   /**
    * Dispatches `groups` workgroups (a linear count, spread over x and y; kernels rebuild the index
-   * from `wid.x + wid.y * nx`) of `pipeline` with `buffers` bound at 0, 1, 2, … of group 0.
+   * from `wid.x + wid.y * nx`) of `pipeline` with `buffers` bound at 0, 1, 2, … of group 0: tensors,
+   * and buffers such as {@link Gpu.uniforms}' (the pipeline's layout gives each binding its type).
    */
   dispatch(
     label: string,

@@ -1,21 +1,106 @@
 import type { ConvGeometry } from './geometry.js';
+import { type BinaryOp, type UnaryOp, type UnaryParams, unaryParams } from './pointwise.js';
 import type { Activation } from './wgsl.js';
 
 // Plain-TypeScript references of every kernel, written for clarity, not speed; the tests compare
 // the GPU against them. Tensors are NCHW (activations) and OIHW (weights), f32.
 
-export function applyActivation(v: number, a: Activation): number {
-  switch (a) {
+/** erf in double precision: its Maclaurin series below 3, the continued fraction of erfc above. */
+export function erfReference(x: number): number {
+  const a = Math.abs(x);
+  if (Number.isNaN(a)) return a;
+  let y: number;
+  if (a < 3) {
+    let sum = 0;
+    let term = a;
+    for (let n = 0; Math.abs(term) > 1e-17 * sum; n++) {
+      sum += term / (2 * n + 1);
+      term *= (-a * a) / (n + 1);
+    }
+    y = (sum * 2) / Math.sqrt(Math.PI);
+  } else {
+    let f = 0;
+    for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
+    y = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f);
+  }
+  return Math.sign(x) * y;
+}
+
+/** A unary op on one value, with ONNX's parameter defaults. */
+export function unaryReference(op: UnaryOp, v: number, params?: UnaryParams): number {
+  const [a, b] = unaryParams(op, params);
+  switch (op) {
+    case 'identity':
+      return v;
     case 'relu':
       return Math.max(v, 0);
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-v));
+    case 'tanh':
+      return Math.tanh(v);
+    case 'abs':
+      return Math.abs(v);
+    case 'neg':
+      return -v;
+    case 'sqrt':
+      return Math.sqrt(v);
+    case 'exp':
+      return Math.exp(v);
+    case 'log':
+      return Math.log(v);
+    case 'erf':
+      return erfReference(v);
+    case 'reciprocal':
+      return 1 / v;
+    case 'floor':
+      return Math.floor(v);
+    case 'ceil':
+      return Math.ceil(v);
+    case 'softplus':
+      return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+    case 'softsign':
+      return v / (1 + Math.abs(v));
+    case 'elu':
+      return v >= 0 ? v : a * Math.expm1(v);
+    case 'selu':
+      return b * (v > 0 ? v : a * Math.expm1(v));
+    case 'leakyrelu':
+      return v >= 0 ? v : a * v;
+    case 'hardsigmoid':
+      return Math.min(Math.max(a * v + b, 0), 1);
+    case 'hardswish':
+      return v * Math.min(Math.max(v / 6 + 0.5, 0), 1);
+    case 'clip':
+      return Math.min(Math.max(v, a), b);
     case 'relu6':
       return Math.min(Math.max(v, 0), 6);
     case 'htanh':
       return Math.min(Math.max(v, -1), 1);
-    case 'sigmoid':
-      return 1 / (1 + Math.exp(-v));
-    default:
-      return v;
+  }
+}
+
+export function applyActivation(v: number, a: Activation): number {
+  return unaryReference(a === 'none' ? 'identity' : a, v);
+}
+
+/** A binary op on two values as ONNX Runtime computes it (C's pow, NaN-propagating max and min). */
+export function binaryOpReference(op: BinaryOp): (x: number, y: number) => number {
+  switch (op) {
+    case 'add':
+      return (x, y) => x + y;
+    case 'sub':
+      return (x, y) => x - y;
+    case 'mul':
+      return (x, y) => x * y;
+    case 'div':
+      return (x, y) => x / y;
+    // JavaScript's ** is C's pow except that 1 ** NaN is NaN
+    case 'pow':
+      return (x, y) => (x === 1 ? 1 : x ** y);
+    case 'max':
+      return Math.max;
+    case 'min':
+      return Math.min;
   }
 }
 

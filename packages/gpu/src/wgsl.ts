@@ -1,4 +1,6 @@
 import { GpuError } from './errors.js';
+import { unaryFn } from './pointwise.js';
+import type { UniformStruct } from './uniforms.js';
 
 // WGSL is assembled from numbers and from this module's fixed snippets only, never from strings that
 // come from a model file: every value below is checked before it reaches shader source.
@@ -32,29 +34,24 @@ export function checkActivation(a: string): asserts a is Activation {
 /** `fn act(v: f32) -> f32` for the activation. */
 export function activationFn(a: Activation): string {
   checkActivation(a);
-  const body = {
-    none: 'return v;',
-    relu: 'return max(v, 0.0);',
-    relu6: 'return clamp(v, 0.0, 6.0);',
-    htanh: 'return clamp(v, -1.0, 1.0);',
-    sigmoid: 'return 1.0 / (1.0 + exp(-v));',
-  }[a];
-  return `fn act(v: f32) -> f32 { ${body} }`;
+  return unaryFn(a === 'none' ? 'identity' : a, 'act');
 }
 
 export type Access = 'read' | 'read_write';
 
-/** Storage bindings first, first + 1, … of group 0, in order. */
+/**
+ * Storage bindings first, first + 1, … of group 0, in order; then, given `params`, its uniform
+ * struct `p` at the next binding.
+ */
 export function bindings(
   list: readonly (readonly [name: string, type: string, access: Access])[],
   first = 0,
+  params?: UniformStruct<string>,
 ): string {
-  return list
-    .map(
-      ([name, type, access], i) =>
-        `@group(0) @binding(${first + i}) var<storage, ${access}> ${name}: ${type};`,
-    )
-    .join('\n');
+  const storage = list.map(
+    ([name, type, access], i) => `@group(0) @binding(${first + i}) var<storage, ${access}> ${name}: ${type};`,
+  );
+  return [...storage, ...(params ? [params.wgsl(first + list.length)] : [])].join('\n');
 }
 
 /** The linear workgroup index of a dispatch spread by `grid()` over x (nx wide) and y. */
@@ -63,30 +60,49 @@ export function workgroupIndex(nx: number): string {
 }
 
 /** A sliding window over an h×w plane: kernel, stride, dilation and the top/left padding. */
-export interface Window {
-  readonly h: number;
-  readonly w: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly sh: number;
-  readonly sw: number;
-  readonly dh: number;
-  readonly dw: number;
-  readonly pt: number;
-  readonly pl: number;
+export interface Window<T = number> {
+  readonly h: T;
+  readonly w: T;
+  readonly kh: T;
+  readonly kw: T;
+  readonly sh: T;
+  readonly sw: T;
+  readonly dh: T;
+  readonly dw: T;
+  readonly pt: T;
+  readonly pl: T;
+}
+
+/** A window of known sizes as WGSL literals, for {@link windowLoop}. */
+export function windowLiterals(win: Window): Window<string> {
+  // the plane and padding are compared with signed coordinates: i32 literals, checked as u32s are
+  const i = (n: number) => u(n).slice(0, -1);
+  return {
+    h: i(win.h),
+    w: i(win.w),
+    kh: u(win.kh),
+    kw: u(win.kw),
+    sh: u(win.sh),
+    sw: u(win.sw),
+    dh: u(win.dh),
+    dw: u(win.dw),
+    pt: i(win.pt),
+    pl: i(win.pl),
+  };
 }
 
 /**
  * Loops `body` over the in-bounds taps of output position (oy, ox) with `ky`, `kx`, and the input
- * coordinates `iy`, `ix` (u32) in scope; taps in the padding are skipped.
+ * coordinates `iy`, `ix` (u32) in scope; taps in the padding are skipped. The window's sizes are
+ * WGSL expressions: kh, kw, sh, sw, dh, dw u32, and h, w, pt, pl i32.
  */
-export function windowLoop(win: Window, oy: string, ox: string, body: string): string {
-  return `for (var ky = 0u; ky < ${u(win.kh)}; ky++) {
-    let sy = i32(${oy} * ${u(win.sh)} + ky * ${u(win.dh)}) - ${win.pt};
+export function windowLoop(win: Window<string>, oy: string, ox: string, body: string): string {
+  return `for (var ky = 0u; ky < ${win.kh}; ky++) {
+    let sy = i32(${oy} * ${win.sh} + ky * ${win.dh}) - ${win.pt};
     if (sy < 0 || sy >= ${win.h}) { continue; }
     let iy = u32(sy);
-    for (var kx = 0u; kx < ${u(win.kw)}; kx++) {
-      let sx = i32(${ox} * ${u(win.sw)} + kx * ${u(win.dw)}) - ${win.pl};
+    for (var kx = 0u; kx < ${win.kw}; kx++) {
+      let sx = i32(${ox} * ${win.sw} + kx * ${win.dw}) - ${win.pl};
       if (sx < 0 || sx >= ${win.w}) { continue; }
       let ix = u32(sx);
       ${body}

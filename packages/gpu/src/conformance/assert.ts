@@ -3,7 +3,7 @@ export class ConformanceError extends Error {
   override readonly name = 'ConformanceError';
 }
 
-/** |got − want| ≤ atol + rtol·max|want| everywhere. */
+/** |got − want| ≤ atol + rtol·max|want| everywhere (the max over finite values); NaN and ±∞ must match exactly. */
 export function assertClose(
   got: ArrayLike<number>,
   want: ArrayLike<number>,
@@ -14,10 +14,13 @@ export function assertClose(
   if (got.length !== want.length)
     throw new ConformanceError(`${what}: ${got.length} values, expected ${want.length}.`);
   let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  for (let i = 0; i < want.length; i++)
+    if (Number.isFinite(want[i])) scale = Math.max(scale, Math.abs(want[i]!));
   const tol = atol + rtol * scale;
   for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i]! - want[i]!);
+    const [g, w] = [got[i]!, want[i]!];
+    if (!Number.isFinite(w) && (g === w || (Number.isNaN(g) && Number.isNaN(w)))) continue;
+    const d = Math.abs(g - w);
     if (!(d <= tol))
       throw new ConformanceError(
         `${what}: differs by ${d} at ${i} (got ${got[i]}, want ${want[i]}), tolerance ${tol}.`,

@@ -1,9 +1,16 @@
-import { type Gpu, requestDevice } from '../device.js';
+import { type Gpu, type Program, requestDevice } from '../device.js';
 import { GpuError } from '../errors.js';
-import { encodeActivation, encodeGlobalAvgPool } from '../kernels/ops.js';
+import { encodeGlobalAvgPool } from '../kernels/ops.js';
+import { encodeActivation } from '../kernels/unary.js';
 import { assert, assertClose, assertThrows } from './assert.js';
 import type { ConformanceCase } from './case.js';
 import { randomArray } from './data.js';
+
+/** WGSL that does not compile. */
+const BAD_SHADER: Program<Record<string, never>> = {
+  name: 'bad-shader',
+  wgsl: () => '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }',
+};
 
 const device = (name: string, run: (g: Gpu) => Promise<void>): ConformanceCase => ({
   group: 'device layer',
@@ -19,15 +26,7 @@ export const deviceCases: ConformanceCase[] = [
   device('invalid shader code surfaces as a validation GpuError, not a hang', async (g) => {
     const t = g.empty([4]);
     await assertThrows(
-      () =>
-        g.submit((r) =>
-          r.dispatch(
-            'bad',
-            g.pipeline('bad-shader', () => '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }'),
-            [t],
-            [1, 1],
-          ),
-        ),
+      () => g.submit((r) => r.dispatch('bad', g.pipeline(BAD_SHADER, {}), [t], [1, 1])),
       GpuError,
       /rejected/,
     );

@@ -1,10 +1,17 @@
 import type { Gpu } from '../device.js';
 import { bitwiseCases } from './bitwise.js';
 import type { ConformanceCase } from './case.js';
+import { convTransposeCases } from './conv-transpose.js';
 import { denseCases } from './dense.js';
 import { deviceCases } from './device.js';
 import { layerCases } from './layers.js';
+import { matmulCases } from './matmul.js';
+import { normCases } from './norm.js';
 import { opsCases } from './ops.js';
+import { pipelineCases } from './pipelines.js';
+import { pointwiseCases } from './pointwise.js';
+import { reduceCases } from './reduce.js';
+import { resizeCases } from './resize.js';
 import { sparseCases } from './sparse.js';
 
 export { ConformanceError } from './assert.js';
@@ -17,6 +24,13 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...sparseCases,
   ...bitwiseCases,
   ...opsCases,
+  ...pointwiseCases,
+  ...resizeCases,
+  ...convTransposeCases,
+  ...reduceCases,
+  ...normCases,
+  ...matmulCases,
+  ...pipelineCases,
   ...layerCases,
 ];
 

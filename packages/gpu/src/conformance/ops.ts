@@ -1,21 +1,20 @@
 import type { Gpu } from '../device.js';
 import { GpuError } from '../errors.js';
+import { encodeBinary } from '../kernels/binary.js';
 import {
   batchNormScaleShift,
   broadcastShape,
-  encodeActivation,
   encodeAxisGather,
-  encodeBinary,
   encodeChannelAffine,
   encodeChannelShuffle,
   encodeConcatInto,
   encodeGlobalAvgPool,
-  encodeParamActivation,
   encodePool,
   encodeSoftmax,
   encodeTranspose,
   poolOutput,
 } from '../kernels/ops.js';
+import { encodeActivation, encodeParamActivation } from '../kernels/unary.js';
 import {
   applyActivation,
   binaryReference,

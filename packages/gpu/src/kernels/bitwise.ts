@@ -1,9 +1,19 @@
+import type { Program } from '../device.js';
 import { GpuError } from '../errors.js';
-import { type ConvGeometry, geometryKey } from '../geometry.js';
+import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, f, u, windowLoop, workgroupIndex } from '../wgsl.js';
-import { elementwise } from './elementwise.js';
+import {
+  type Activation,
+  activationFn,
+  bindings,
+  f,
+  u,
+  windowLiterals,
+  windowLoop,
+  workgroupIndex,
+} from '../wgsl.js';
+import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
 
 /*
  * Bit tensors use @zeroskip/quant's packed layout: [N, H, W, ⌈C/32⌉] words per plane, channel c at bit
@@ -21,54 +31,39 @@ export function planeCount(e: BitEncoding): number {
   return e.kind === 'binary' ? 1 : e.kind === 'ternary' ? 2 : e.bits;
 }
 
-function encodingKey(e: BitEncoding): string {
-  return e.kind === 'binary' ? 'b' : e.kind === 'ternary' ? `t${e.delta}` : `k${e.bits}`;
-}
-
-/** Packs f32 NCHW `x` of `shape` into the planes of `encoding` (out: planes × N·H·W·⌈C/32⌉ words). */
-export function encodePackBits(
-  r: Recorder,
-  x: GpuTensor,
-  out: GpuTensor,
-  shape: readonly [number, number, number, number],
-  encoding: BitEncoding,
-): void {
-  const [n, c, h, w] = shape;
-  const words = Math.ceil(c / 32);
-  const planeSize = n * h * w * words;
-  const planes = planeCount(encoding);
-  if (
-    encoding.kind === 'bitplanes' &&
-    !(Number.isInteger(encoding.bits) && encoding.bits >= 1 && encoding.bits <= 8)
-  ) {
-    throw new GpuError('invalid-argument', `bit-serial activations take 1..8 bits, got ${encoding.bits}.`);
-  }
-  const level = encoding.kind === 'bitplanes' ? 2 ** encoding.bits - 1 : 0;
-  const body =
-    encoding.kind === 'binary'
-      ? 'if (v < 0.0) { p0 |= bit; }'
-      : encoding.kind === 'ternary'
-        ? `if (abs(v) > ${f(encoding.delta)}) { p0 |= bit; } if (v < -${f(encoding.delta)}) { p1 |= bit; }`
-        : `let q = u32(floor(clamp(v, 0.0, 1.0) * ${f(level)} + 0.5));
+const PACK_BITS: Program<{
+  readonly shape: readonly [number, number, number, number];
+  readonly encoding: BitEncoding;
+}> = {
+  name: 'pack-bits',
+  wgsl: ({ shape, encoding }) => {
+    const [n, c, h, w] = shape;
+    const words = Math.ceil(c / 32);
+    const planeSize = n * h * w * words;
+    const planes = planeCount(encoding);
+    const level = encoding.kind === 'bitplanes' ? 2 ** encoding.bits - 1 : 0;
+    const body =
+      encoding.kind === 'binary'
+        ? 'if (v < 0.0) { p0 |= bit; }'
+        : encoding.kind === 'ternary'
+          ? `if (abs(v) > ${f(encoding.delta)}) { p0 |= bit; } if (v < -${f(encoding.delta)}) { p1 |= bit; }`
+          : `let q = u32(floor(clamp(v, 0.0, 1.0) * ${f(level)} + 0.5));
       for (var m = 0u; m < ${u(planes)}; m++) { if (((q >> m) & 1u) == 1u) { pl[m] |= bit; } }`;
-  const decl =
-    encoding.kind === 'bitplanes' ? `var pl: array<u32, ${u(planes)}>;` : 'var p0 = 0u; var p1 = 0u;';
-  const store =
-    encoding.kind === 'bitplanes'
-      ? `for (var m = 0u; m < ${u(planes)}; m++) { out[m * ${u(planeSize)} + e] = pl[m]; }`
-      : encoding.kind === 'ternary'
-        ? `out[e] = p0; out[${u(planeSize)} + e] = p1;`
-        : 'out[e] = p0;';
-  elementwise(
-    r,
-    'pack-bits',
-    `${shape.join('x')}:${encodingKey(encoding)}`,
-    planeSize,
-    bindings([
-      ['x', 'array<f32>', 'read'],
-      ['out', 'array<u32>', 'read_write'],
-    ]),
-    `let word = e % ${u(words)};
+    const decl =
+      encoding.kind === 'bitplanes' ? `var pl: array<u32, ${u(planes)}>;` : 'var p0 = 0u; var p1 = 0u;';
+    const store =
+      encoding.kind === 'bitplanes'
+        ? `for (var m = 0u; m < ${u(planes)}; m++) { out[m * ${u(planeSize)} + e] = pl[m]; }`
+        : encoding.kind === 'ternary'
+          ? `out[e] = p0; out[${u(planeSize)} + e] = p1;`
+          : 'out[e] = p0;';
+    return elementwiseWgsl(
+      bindings([
+        ['x', 'array<f32>', 'read'],
+        ['out', 'array<u32>', 'read_write'],
+      ]),
+      u(planeSize),
+      `let word = e % ${u(words)};
   let pos = (e / ${u(words)}) % ${u(h * w)};
   let img = e / ${u(words * h * w)};
   ${decl}
@@ -80,8 +75,29 @@ export function encodePackBits(
     ${body}
   }
   ${store}`,
-    [x, out],
-  );
+    );
+  },
+};
+
+/** Packs f32 NCHW `x` of `shape` into the planes of `encoding` (out: planes × N·H·W·⌈C/32⌉ words). */
+export function encodePackBits(
+  r: Recorder,
+  x: GpuTensor,
+  out: GpuTensor,
+  shape: readonly [number, number, number, number],
+  encoding: BitEncoding,
+): void {
+  if (
+    encoding.kind === 'bitplanes' &&
+    !(Number.isInteger(encoding.bits) && encoding.bits >= 1 && encoding.bits <= 8)
+  ) {
+    throw new GpuError('invalid-argument', `bit-serial activations take 1..8 bits, got ${encoding.bits}.`);
+  }
+  const [n, c, h, w] = shape;
+  dispatchElementwise(r, 'pack-bits', PACK_BITS, { shape, encoding }, n * h * w * Math.ceil(c / 32), [
+    x,
+    out,
+  ]);
 }
 
 /** Which popcount product a bitwise conv computes; weights use the matching planes. */
@@ -126,7 +142,7 @@ function accumFn(geo: ConvGeometry, kind: BitwiseKind): string {
 fn accum(n: u32, o: u32, oy: u32, ox: u32) -> vec2i {
   var acc = vec2i(0, 0);
   ${windowLoop(
-    geo,
+    windowLiterals(geo),
     'oy',
     'ox',
     `let xo = ((n * ${u(geo.h)} + iy) * ${u(geo.w)} + ix) * ${u(words)};
@@ -135,10 +151,6 @@ fn accum(n: u32, o: u32, oy: u32, ox: u32) -> vec2i {
   )}
   return acc;
 }`;
-}
-
-function kindKey(k: BitwiseKind): string {
-  return k.kind === 'dorefa' ? `dorefa${k.activationBits}x${k.weightBits}` : k.kind;
 }
 
 /** The f32 value of an accumulator before scale and bias: DoReFa's affine decode, else the integer itself. */
@@ -172,12 +184,32 @@ export function encodeBitwiseConv(
   activation: Activation,
 ): void {
   checkBitwise(geo);
-  const hwo = geo.ho * geo.wo;
-  const tiles = Math.ceil(hwo / 64);
-  const total = tiles * geo.o * geo.n;
-  const [nx] = grid(total, 65535);
-  const withK = b.k !== undefined;
-  const wgsl = () => /* wgsl */ `
+  r.dispatch(
+    `conv-${kind.kind}`,
+    r.gpu.pipeline(CONV_BITWISE, { geo, kind, withK: b.k !== undefined, activation }),
+    [b.x, b.w, b.scale, b.bias, b.y, ...(b.k ? [b.k] : [])],
+    grid(bitwiseGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+/** Workgroups of the bitwise conv: 64 pixels of one output channel of one image each. */
+function bitwiseGroups(geo: ConvGeometry): number {
+  return Math.ceil((geo.ho * geo.wo) / 64) * geo.o * geo.n;
+}
+
+const CONV_BITWISE: Program<{
+  readonly geo: ConvGeometry;
+  readonly kind: BitwiseKind;
+  readonly withK: boolean;
+  readonly activation: Activation;
+}> = {
+  name: 'conv-bitwise',
+  wgsl: ({ geo, kind, withK, activation }) => {
+    const hwo = geo.ho * geo.wo;
+    const tiles = Math.ceil(hwo / 64);
+    const total = bitwiseGroups(geo);
+    const [nx] = grid(total, 65535);
+    return /* wgsl */ `
 ${bindings([
   ['xb', 'array<u32>', 'read'],
   ['wb', 'array<u32>', 'read'],
@@ -199,17 +231,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let a = accum(n, o, s / ${u(geo.wo)}, s % ${u(geo.wo)});
   y[(n * ${u(geo.o)} + o) * ${u(hwo)} + s] = act(scale[o] * ${decode(kind)}${withK ? ` * kmap[n * ${u(hwo)} + s]` : ''} + bias[o]);
 }`;
-  const pipeline = r.gpu.pipeline(
-    `conv-bitwise:${geometryKey(geo)}:${kindKey(kind)}:${withK}:${activation}`,
-    wgsl,
-  );
-  r.dispatch(
-    `conv-${kind.kind}`,
-    pipeline,
-    [b.x, b.w, b.scale, b.bias, b.y, ...(b.k ? [b.k] : [])],
-    grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
-}
+  },
+};
 
 /**
  * Batch norm + sign after a bitwise conv as a compare of the integer accumulator with a per-channel
@@ -222,11 +245,26 @@ export function encodeBitwiseConvSign(
   kind: BitwiseKind,
 ): void {
   checkBitwise(geo);
-  const ow = Math.ceil(geo.o / 32);
-  const total = geo.n * geo.ho * geo.wo * ow;
-  const groups = Math.ceil(total / 64);
-  const [nx] = grid(groups, 65535);
-  const wgsl = () => /* wgsl */ `
+  r.dispatch(
+    `conv-${kind.kind}-bn-sign`,
+    r.gpu.pipeline(CONV_BITWISE_SIGN, { geo, kind }),
+    [b.x, b.w, b.threshold, b.mode, b.y],
+    grid(Math.ceil(signWords(geo) / 64), r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+/** Output words of the BN + sign conv: ⌈O/32⌉ per pixel of each image. */
+function signWords(geo: ConvGeometry): number {
+  return geo.n * geo.ho * geo.wo * Math.ceil(geo.o / 32);
+}
+
+const CONV_BITWISE_SIGN: Program<{ readonly geo: ConvGeometry; readonly kind: BitwiseKind }> = {
+  name: 'conv-bitwise-sign',
+  wgsl: ({ geo, kind }) => {
+    const ow = Math.ceil(geo.o / 32);
+    const total = signWords(geo);
+    const [nx] = grid(Math.ceil(total / 64), 65535);
+    return /* wgsl */ `
 ${bindings([
   ['xb', 'array<u32>', 'read'],
   ['wb', 'array<u32>', 'read'],
@@ -254,14 +292,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   y[e] = bits;
 }`;
-  const pipeline = r.gpu.pipeline(`conv-bitwise-sign:${geometryKey(geo)}:${kindKey(kind)}`, wgsl);
-  r.dispatch(
-    `conv-${kind.kind}-bn-sign`,
-    pipeline,
-    [b.x, b.w, b.threshold, b.mode, b.y],
-    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
-}
+  },
+};
 
 /**
  * Per-channel thresholds for sign(s·acc + t), the batch norm folded after a bitwise conv: with

@@ -1,9 +1,17 @@
+import type { Program } from '../device.js';
 import type { ConvGeometry } from '../geometry.js';
-import { geometryKey } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, u, windowLoop, workgroupIndex } from '../wgsl.js';
-import { elementwise } from './elementwise.js';
+import {
+  type Activation,
+  activationFn,
+  bindings,
+  u,
+  windowLiterals,
+  windowLoop,
+  workgroupIndex,
+} from '../wgsl.js';
+import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
 
 // Convolution as GEMM per group: C[m, p] = Σ_k A[m, k]·B[k, p] with A the group's weights [og, k]
 // (OIHW rows), B the im2col matrix [k, n·ho·wo] and C written straight into NCHW with bias and
@@ -142,6 +150,40 @@ export interface ConvBuffers {
   readonly y: GpuTensor;
 }
 
+/** A conv kernel specialised to every size of its layer and to the fused activation. */
+interface ConvSpec {
+  readonly geo: ConvGeometry;
+  readonly activation: Activation;
+}
+
+const CONV_IMPLICIT_GEMM: Program<ConvSpec> = {
+  name: 'conv-implicit-gemm',
+  wgsl: ({ geo, activation }) => gemmWgsl(geo, activation, true, kSplits(geo)),
+};
+
+/** The k-split partial products [splits][o][n·ho·wo] summed into y (NCHW) with bias and activation. */
+const CONV_SPLIT_K_REDUCE: Program<ConvSpec> = {
+  name: 'conv-implicit-gemm-reduce',
+  wgsl: ({ geo, activation }) => {
+    const hw = geo.ho * geo.wo;
+    const p = geo.n * hw;
+    return elementwiseWgsl(
+      `${bindings([
+        ['part', 'array<f32>', 'read'],
+        ['bias', 'array<f32>', 'read'],
+        ['y', 'array<f32>', 'read_write'],
+      ])}
+${activationFn(activation)}`,
+      u(geo.o * p),
+      `let o = e / ${u(p)};
+  let pg = e % ${u(p)};
+  var sum = bias[o];
+  for (var ks = 0u; ks < ${u(kSplits(geo))}; ks++) { sum += part[ks * ${u(geo.o * p)} + e]; }
+  y[((pg / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + pg % ${u(hw)}] = act(sum);`,
+    );
+  },
+};
+
 /** Dense conv as implicit GEMM: no im2col buffer, the input is gathered while loading tiles. */
 export function encodeImplicitGemmConv(
   r: Recorder,
@@ -150,60 +192,53 @@ export function encodeImplicitGemmConv(
   activation: Activation,
 ): void {
   const splits = kSplits(geo);
-  const key = `${geometryKey(geo)}:${activation}:${splits}`;
-  const pipeline = r.gpu.pipeline(`conv-igemm:${key}`, () => gemmWgsl(geo, activation, true, splits));
+  const spec = { geo, activation };
+  const pipeline = r.gpu.pipeline(CONV_IMPLICIT_GEMM, spec);
   const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
   if (splits === 1) {
     r.dispatch('conv-implicit-gemm', pipeline, [b.x, b.w, b.bias, b.y], grid(gemmGroups(geo), maxDim));
     return;
   }
-  const hw = geo.ho * geo.wo;
-  const p = geo.n * hw;
+  const p = geo.n * geo.ho * geo.wo;
   const part = r.gpu.empty([splits * geo.o * p]);
   r.dispatch('conv-implicit-gemm', pipeline, [b.x, b.w, part], grid(gemmGroups(geo, splits), maxDim));
-  // the k-split partial products [splits][o][n·ho·wo] summed into y (NCHW) with bias and activation
-  elementwise(
-    r,
-    'conv-implicit-gemm-reduce',
-    key,
-    geo.o * p,
-    `${bindings([
-      ['part', 'array<f32>', 'read'],
-      ['bias', 'array<f32>', 'read'],
-      ['y', 'array<f32>', 'read_write'],
-    ])}
-${activationFn(activation)}`,
-    `let o = e / ${u(p)};
-  let pg = e % ${u(p)};
-  var sum = bias[o];
-  for (var ks = 0u; ks < ${u(splits)}; ks++) { sum += part[ks * ${u(geo.o * p)} + e]; }
-  y[((pg / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + pg % ${u(hw)}] = act(sum);`,
-    [part, b.bias, b.y],
-  );
+  dispatchElementwise(r, 'conv-implicit-gemm-reduce', CONV_SPLIT_K_REDUCE, spec, geo.o * p, [
+    part,
+    b.bias,
+    b.y,
+  ]);
   // later dispatches that reuse the buffer run after these in queue order
   r.gpu.release(part);
 }
 
-/** The im2col matrix of every group: cols[g][k][p], k = (ci, ky, kx) of the group, p = (n, oy, ox). */
-export function encodeIm2col(r: Recorder, x: GpuTensor, cols: GpuTensor, geo: ConvGeometry): void {
-  const p = geo.n * geo.ho * geo.wo;
-  elementwise(
-    r,
-    'im2col',
-    geometryKey(geo),
-    geo.groups * geo.k * p,
-    `${bindings([
-      ['x', 'array<f32>', 'read'],
-      ['cols', 'array<f32>', 'read_write'],
-    ])}
+const IM2COL: Program<{ readonly geo: ConvGeometry }> = {
+  name: 'im2col',
+  wgsl: ({ geo }) => {
+    const p = geo.n * geo.ho * geo.wo;
+    return elementwiseWgsl(
+      `${bindings([
+        ['x', 'array<f32>', 'read'],
+        ['cols', 'array<f32>', 'read_write'],
+      ])}
 ${im2colFn(geo)}`,
-    `let pg = e % ${u(p)};
+      u(geo.groups * geo.k * p),
+      `let pg = e % ${u(p)};
   let kg = (e / ${u(p)}) % ${u(geo.k)};
   let g = e / ${u(p * geo.k)};
   cols[e] = im2col(kg, pg, g);`,
-    [x, cols],
-  );
+    );
+  },
+};
+
+/** The im2col matrix of every group: cols[g][k][p], k = (ci, ky, kx) of the group, p = (n, oy, ox). */
+export function encodeIm2col(r: Recorder, x: GpuTensor, cols: GpuTensor, geo: ConvGeometry): void {
+  dispatchElementwise(r, 'im2col', IM2COL, { geo }, geo.groups * geo.k * geo.n * geo.ho * geo.wo, [x, cols]);
 }
+
+const CONV_GEMM: Program<ConvSpec> = {
+  name: 'conv-gemm',
+  wgsl: ({ geo, activation }) => gemmWgsl(geo, activation, false),
+};
 
 /** The cuBLAS-style baseline: im2col into `cols` ([groups·k·n·ho·wo]), then a tiled SGEMM. */
 export function encodeIm2colGemmConv(
@@ -214,16 +249,40 @@ export function encodeIm2colGemmConv(
   activation: Activation,
 ): void {
   encodeIm2col(r, b.x, cols, geo);
-  const pipeline = r.gpu.pipeline(`conv-gemm:${geometryKey(geo)}:${activation}`, () =>
-    gemmWgsl(geo, activation, false),
-  );
   r.dispatch(
     'sgemm',
-    pipeline,
+    r.gpu.pipeline(CONV_GEMM, { geo, activation }),
     [cols, b.w, b.bias, b.y],
     grid(gemmGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }
+
+const CONV_DEPTHWISE: Program<ConvSpec> = {
+  name: 'conv-depthwise',
+  wgsl: ({ geo, activation }) => {
+    const { c, h, w, kh, kw, og, ho, wo } = geo;
+    return elementwiseWgsl(
+      `${bindings([
+        ['x', 'array<f32>', 'read'],
+        ['w', 'array<f32>', 'read'],
+        ['bias', 'array<f32>', 'read'],
+        ['y', 'array<f32>', 'read_write'],
+      ])}
+${activationFn(activation)}`,
+      u(geo.n * geo.o * ho * wo),
+      `let s = e % ${u(ho * wo)};
+  let o = (e / ${u(ho * wo)}) % ${u(geo.o)};
+  let n = e / ${u(ho * wo * geo.o)};
+  let ci = o / ${u(og)};
+  let oy = s / ${u(wo)};
+  let ox = s % ${u(wo)};
+  let xb = (n * ${u(c)} + ci) * ${u(h * w)};
+  var acc = 0.0;
+  ${windowLoop(windowLiterals(geo), 'oy', 'ox', `acc = fma(x[xb + iy * ${u(w)} + ix], w[(o * ${u(kh)} + ky) * ${u(kw)} + kx], acc);`)}
+  y[e] = act(acc + bias[o]);`,
+    );
+  },
+};
 
 /** Depthwise-style conv (one input channel per group): one invocation per output element. */
 export function encodeDepthwiseConv(
@@ -232,29 +291,12 @@ export function encodeDepthwiseConv(
   geo: ConvGeometry,
   activation: Activation,
 ): void {
-  const { c, h, w, kh, kw, og, ho, wo } = geo;
-  elementwise(
+  dispatchElementwise(
     r,
     'conv-depthwise',
-    `${geometryKey(geo)}:${activation}`,
-    geo.n * geo.o * ho * wo,
-    `${bindings([
-      ['x', 'array<f32>', 'read'],
-      ['w', 'array<f32>', 'read'],
-      ['bias', 'array<f32>', 'read'],
-      ['y', 'array<f32>', 'read_write'],
-    ])}
-${activationFn(activation)}`,
-    `let s = e % ${u(ho * wo)};
-  let o = (e / ${u(ho * wo)}) % ${u(geo.o)};
-  let n = e / ${u(ho * wo * geo.o)};
-  let ci = o / ${u(og)};
-  let oy = s / ${u(wo)};
-  let ox = s % ${u(wo)};
-  let xb = (n * ${u(c)} + ci) * ${u(h * w)};
-  var acc = 0.0;
-  ${windowLoop(geo, 'oy', 'ox', `acc = fma(x[xb + iy * ${u(w)} + ix], w[(o * ${u(kh)} + ky) * ${u(kw)} + kx], acc);`)}
-  y[e] = act(acc + bias[o]);`,
+    CONV_DEPTHWISE,
+    { geo, activation },
+    geo.n * geo.o * geo.ho * geo.wo,
     [b.x, b.w, b.bias, b.y],
   );
 }

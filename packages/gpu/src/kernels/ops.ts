@@ -1,8 +1,42 @@
+import type { Program } from '../device.js';
 import { checkInt, GpuError } from '../errors.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, f, u, windowLoop, workgroupIndex } from '../wgsl.js';
-import { elementwise } from './elementwise.js';
+import { UniformStruct, uniformAt } from '../uniforms.js';
+import {
+  type Activation,
+  activationFn,
+  bindings,
+  checkActivation,
+  type Window,
+  windowLoop,
+} from '../wgsl.js';
+import { elementwiseWgsl, encodeElementwise } from './elementwise.js';
+
+// The support ops between the convolutions. Every size is a uniform, so each program compiles once
+// per device (per op or activation) and serves every layer and batch size.
+
+const AFFINE_PARAMS = new UniformStruct('AffineParams', { total: 'u32', channels: 'u32', spatial: 'u32' });
+
+const CHANNEL_AFFINE: Program<{ readonly activation: Activation }> = {
+  name: 'channel-affine',
+  wgsl: ({ activation }) =>
+    elementwiseWgsl(
+      `${bindings(
+        [
+          ['x', 'array<f32>', 'read'],
+          ['scale', 'array<f32>', 'read'],
+          ['shift', 'array<f32>', 'read'],
+          ['y', 'array<f32>', 'read_write'],
+        ],
+        0,
+        AFFINE_PARAMS,
+      )}
+${activationFn(activation)}`,
+      'p.total',
+      'let c = (e / p.spatial) % p.channels; y[e] = act(fma(x[e], scale[c], shift[c]));',
+    ),
+};
 
 /** Batch norm (inference) as y = act(x·scale[c] + shift[c]) over NCHW; see {@link batchNormScaleShift}. */
 export function encodeChannelAffine(
@@ -15,19 +49,14 @@ export function encodeChannelAffine(
   spatial: number,
   activation: Activation,
 ): void {
-  elementwise(
+  checkActivation(activation);
+  encodeElementwise(
     r,
     'channel-affine',
-    `${channels}x${spatial}:${activation}`,
-    x.size,
-    `${bindings([
-      ['x', 'array<f32>', 'read'],
-      ['scale', 'array<f32>', 'read'],
-      ['shift', 'array<f32>', 'read'],
-      ['y', 'array<f32>', 'read_write'],
-    ])}
-${activationFn(activation)}`,
-    `let c = (e / ${u(spatial)}) % ${u(channels)}; y[e] = act(fma(x[e], scale[c], shift[c]));`,
+    CHANNEL_AFFINE,
+    { activation },
+    AFFINE_PARAMS,
+    { total: x.size, channels, spatial },
     [x, scale, shift, y],
   );
 }
@@ -47,25 +76,6 @@ export function batchNormScaleShift(
   return { scale, shift: Float32Array.from(scale, (s, c) => beta[c]! - mean[c]! * s) };
 }
 
-/** y = act(x). */
-export function encodeActivation(r: Recorder, x: GpuTensor, y: GpuTensor, activation: Activation): void {
-  elementwise(
-    r,
-    'activation',
-    activation,
-    x.size,
-    `${bindings([
-      ['x', 'array<f32>', 'read'],
-      ['y', 'array<f32>', 'read_write'],
-    ])}\n${activationFn(activation)}`,
-    'y[e] = act(x[e]);',
-    [x, y],
-  );
-}
-
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
-export type BinaryOp = (typeof BINARY_OPS)[number];
-
 /** Output shape of numpy-style broadcasting, or a GpuError naming the mismatch. */
 export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
   const rank = Math.max(a.length, b.length);
@@ -79,49 +89,6 @@ export function broadcastShape(a: readonly number[], b: readonly number[]): numb
       );
     return Math.max(da, db);
   });
-}
-
-/** WGSL computing the flat index into a tensor of `shape` broadcast to `out`, from the output index e. */
-function broadcastIndex(shape: readonly number[], out: readonly number[]): string {
-  const rank = out.length;
-  const padded = [...Array(rank - shape.length).fill(1), ...shape];
-  let stride = 1;
-  const terms: string[] = [];
-  for (let d = rank - 1, outStride = 1; d >= 0; d--) {
-    if (padded[d] !== 1) terms.push(`((e / ${u(outStride)}) % ${u(out[d]!)}) * ${u(stride)}`);
-    stride *= padded[d]!;
-    outStride *= out[d]!;
-  }
-  return terms.length ? terms.join(' + ') : '0u';
-}
-
-/** y = act(a ∘ b) with broadcasting (residual add, scale by a per-channel tensor, …). */
-export function encodeBinary(
-  r: Recorder,
-  a: GpuTensor,
-  b: GpuTensor,
-  y: GpuTensor,
-  op: BinaryOp,
-  activation: Activation = 'none',
-): void {
-  if (!(BINARY_OPS as readonly string[]).includes(op))
-    throw new GpuError('invalid-argument', `unknown binary op '${op}'.`);
-  const out = broadcastShape(a.shape, b.shape);
-  const sym = { add: '+', sub: '-', mul: '*', div: '/' }[op];
-  elementwise(
-    r,
-    `binary-${op}`,
-    `${a.shape.join('x')}:${b.shape.join('x')}:${activation}`,
-    out.reduce((p, d) => p * d, 1),
-    `${bindings([
-      ['a', 'array<f32>', 'read'],
-      ['b', 'array<f32>', 'read'],
-      ['y', 'array<f32>', 'read_write'],
-    ])}
-${activationFn(activation)}`,
-    `y[e] = act(a[${broadcastIndex(a.shape, out)}] ${sym} b[${broadcastIndex(b.shape, out)}]);`,
-    [a, b, y],
-  );
 }
 
 export interface PoolParams {
@@ -151,6 +118,61 @@ export function poolOutput(
   return out;
 }
 
+const POOL_PARAMS = new UniformStruct('PoolParams', {
+  total: 'u32',
+  h: 'u32',
+  w: 'u32',
+  kh: 'u32',
+  kw: 'u32',
+  sh: 'u32',
+  sw: 'u32',
+  dh: 'u32',
+  dw: 'u32',
+  pt: 'u32',
+  pl: 'u32',
+  ho: 'u32',
+  wo: 'u32',
+  /** Average pooling: 0 divides by the in-bounds taps, else by this (count_include_pad). */
+  divisor: 'u32',
+});
+
+const POOL: Program<{ readonly kind: 'max' | 'avg' }> = {
+  name: 'pool',
+  wgsl: ({ kind }) => {
+    const win: Window<string> = {
+      h: 'i32(p.h)',
+      w: 'i32(p.w)',
+      kh: 'p.kh',
+      kw: 'p.kw',
+      sh: 'p.sh',
+      sw: 'p.sw',
+      dh: 'p.dh',
+      dw: 'p.dw',
+      pt: 'i32(p.pt)',
+      pl: 'i32(p.pl)',
+    };
+    const combine = kind === 'max' ? 'acc = max(acc, v);' : 'acc += v; cnt += 1u;';
+    return elementwiseWgsl(
+      bindings(
+        [
+          ['x', 'array<f32>', 'read'],
+          ['y', 'array<f32>', 'read_write'],
+        ],
+        0,
+        POOL_PARAMS,
+      ),
+      'p.total',
+      `let ox = e % p.wo;
+  let oy = (e / p.wo) % p.ho;
+  let nc = e / (p.ho * p.wo);
+  var acc = ${kind === 'max' ? '-3.402823e38' : '0.0'};
+  var cnt = 0u;
+  ${windowLoop(win, 'oy', 'ox', `let v = x[(nc * p.h + iy) * p.w + ix];\n      ${combine}`)}
+  ${kind === 'max' ? 'y[e] = acc;' : 'y[e] = acc / f32(max(select(cnt, p.divisor, p.divisor > 0u), 1u));'}`,
+    );
+  },
+};
+
 /** Max or average 2-D pooling over NCHW into `y` of the pooled shape. */
 export function encodePool(
   r: Recorder,
@@ -169,61 +191,101 @@ export function encodePool(
   const wo = poolOutput(w, kw, sw, pl, pr, dw, p.ceilMode === true);
   if (y.size !== n * c * ho * wo)
     throw new GpuError('invalid-argument', `pool output needs ${n * c * ho * wo} elements, got ${y.size}.`);
-  const init = kind === 'max' ? '-3.402823e38' : '0.0';
-  const combine = kind === 'max' ? 'acc = max(acc, v);' : 'acc += v; cnt += 1u;';
-  const divisor = p.countIncludePad ? u(kh * kw) : 'cnt';
-  const finish = kind === 'max' ? 'y[e] = acc;' : `y[e] = acc / f32(max(${divisor}, 1u));`;
-  elementwise(
+  const divisor = kind === 'avg' && p.countIncludePad ? kh * kw : 0;
+  encodeElementwise(
     r,
     `pool-${kind}`,
-    [n, c, h, w, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, ho, wo, p.countIncludePad ? 1 : 0].join('x'),
-    n * c * ho * wo,
-    bindings([
-      ['x', 'array<f32>', 'read'],
-      ['y', 'array<f32>', 'read_write'],
-    ]),
-    `let ox = e % ${u(wo)};
-  let oy = (e / ${u(wo)}) % ${u(ho)};
-  let nc = e / ${u(ho * wo)};
-  var acc = ${init};
-  var cnt = 0u;
-  ${windowLoop({ h, w, kh, kw, sh, sw, dh, dw, pt, pl }, 'oy', 'ox', `let v = x[(nc * ${u(h)} + iy) * ${u(w)} + ix];\n      ${combine}`)}
-  ${finish}`,
+    POOL,
+    { kind },
+    POOL_PARAMS,
+    { total: n * c * ho * wo, h, w, kh, kw, sh, sw, dh, dw, pt, pl, ho, wo, divisor },
     [x, y],
   );
 }
 
-/** Global average pooling [n, c, h, w] → [n, c]: one workgroup per (n, c), a tree reduction. */
-export function encodeGlobalAvgPool(r: Recorder, x: GpuTensor, y: GpuTensor): void {
-  const [n, c, h, w] = x.shape as [number, number, number, number];
-  const total = n * c;
-  const [nx] = grid(total, 65535);
-  const wgsl = () => /* wgsl */ `
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
+/** Sizes of the kernels with one 64-wide workgroup per row of `cols`. */
+const ROW_PARAMS = new UniformStruct('RowParams', { rows: 'u32', cols: 'u32' });
+
+/** The preamble of a one-workgroup-per-row kernel: `wg` the row, idle workgroups past the last row return. */
+const ROW_MAIN = /* wgsl */ `@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  if (wg >= p.rows) { return; }`;
+
+function encodeRows(
+  r: Recorder,
+  label: string,
+  program: Program<Record<string, never>>,
+  x: GpuTensor,
+  y: GpuTensor,
+  rows: number,
+  cols: number,
+): void {
+  r.dispatch(
+    label,
+    r.gpu.pipeline(program, {}),
+    [x, y, r.gpu.uniforms(ROW_PARAMS.pack({ rows, cols }))],
+    grid(rows, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+const ROW_BINDINGS = bindings(
+  [
+    ['x', 'array<f32>', 'read'],
+    ['y', 'array<f32>', 'read_write'],
+  ],
+  0,
+  ROW_PARAMS,
+);
+
+const GLOBAL_AVG_POOL: Program<Record<string, never>> = {
+  name: 'global-avg-pool',
+  wgsl: () => /* wgsl */ `
+${ROW_BINDINGS}
 var<workgroup> part: array<f32, 64>;
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${workgroupIndex(nx)}
-  if (wg >= ${u(total)}) { return; }
+${ROW_MAIN}
   var s = 0.0;
-  for (var i = li; i < ${u(h * w)}; i += 64u) { s += x[wg * ${u(h * w)} + i]; }
+  for (var i = li; i < p.cols; i += 64u) { s += x[wg * p.cols + i]; }
   part[li] = s;
   for (var stride = 32u; stride > 0u; stride >>= 1u) {
     workgroupBarrier();
     if (li < stride) { part[li] += part[li + stride]; }
   }
-  if (li == 0u) { y[wg] = part[0] / f32(${u(h * w)}); }
-}`;
-  r.dispatch(
-    'global-avg-pool',
-    r.gpu.pipeline(`gap:${n}x${c}x${h}x${w}`, wgsl),
-    [x, y],
-    grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
+  if (li == 0u) { y[wg] = part[0] / f32(p.cols); }
+}`,
+};
+
+/** Global average pooling [n, c, h, w] → [n, c]: one workgroup per (n, c), a tree reduction. */
+export function encodeGlobalAvgPool(r: Recorder, x: GpuTensor, y: GpuTensor): void {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  encodeRows(r, 'global-avg-pool', GLOBAL_AVG_POOL, x, y, n * c, h * w);
 }
+
+const CONCAT_PARAMS = new UniformStruct('ConcatParams', {
+  total: 'u32',
+  inner: 'u32',
+  len: 'u32',
+  ylen: 'u32',
+  offset: 'u32',
+});
+
+const CONCAT: Program<Record<string, never>> = {
+  name: 'concat',
+  wgsl: () =>
+    elementwiseWgsl(
+      bindings(
+        [
+          ['x', 'array<f32>', 'read'],
+          ['y', 'array<f32>', 'read_write'],
+        ],
+        0,
+        CONCAT_PARAMS,
+      ),
+      'p.total',
+      `let i = e % p.inner; let a = (e / p.inner) % p.len; let o = e / (p.inner * p.len);
+  y[(o * p.ylen + p.offset + a) * p.inner + i] = x[e];`,
+    ),
+};
 
 /** Copies `x` into `y` at `offset` along `axis` (concat is one call per input). */
 export function encodeConcatInto(
@@ -233,7 +295,6 @@ export function encodeConcatInto(
   axis: number,
   offset: number,
 ): void {
-  const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const len = x.shape[axis]!;
   const ylen = y.shape[axis]!;
@@ -242,44 +303,70 @@ export function encodeConcatInto(
       'invalid-argument',
       `concat input of ${len} at offset ${offset} overruns the output's ${ylen} along axis ${axis}.`,
     );
-  elementwise(
-    r,
-    'concat',
-    [outer, len, inner, ylen, offset].join('x'),
-    x.size,
-    bindings([
-      ['x', 'array<f32>', 'read'],
-      ['y', 'array<f32>', 'read_write'],
-    ]),
-    `let i = e % ${u(inner)}; let a = (e / ${u(inner)}) % ${u(len)}; let o = e / ${u(inner * len)};
-  y[(o * ${u(ylen)} + ${u(offset)} + a) * ${u(inner)} + i] = x[e];`,
-    [x, y],
-  );
+  encodeElementwise(r, 'concat', CONCAT, {}, CONCAT_PARAMS, { total: x.size, inner, len, ylen, offset }, [
+    x,
+    y,
+  ]);
 }
 
-/** Permutes the axes of `x` (rank ≤ 6): y has shape x.shape[perm[i]]. */
+/** Axes a transpose takes: two uniform rows of four. */
+const MAX_TRANSPOSE_RANK = 8;
+
+const TRANSPOSE_PARAMS = new UniformStruct('TransposeParams', {
+  total: 'u32',
+  rank: 'u32',
+  /** The output's shape, and per output axis the input stride of the axis it comes from. */
+  shape: { u32s: MAX_TRANSPOSE_RANK },
+  strides: { u32s: MAX_TRANSPOSE_RANK },
+});
+
+const TRANSPOSE: Program<Record<string, never>> = {
+  name: 'transpose',
+  wgsl: () =>
+    elementwiseWgsl(
+      bindings(
+        [
+          ['x', 'array<f32>', 'read'],
+          ['y', 'array<f32>', 'read_write'],
+        ],
+        0,
+        TRANSPOSE_PARAMS,
+      ),
+      'p.total',
+      `var rest = e;
+  var ix = 0u;
+  for (var d = p.rank; d > 0u; d--) {
+    let n = ${uniformAt('shape', 'd - 1u')};
+    ix += (rest % n) * ${uniformAt('strides', 'd - 1u')};
+    rest /= n;
+  }
+  y[e] = x[ix];`,
+    ),
+};
+
+/** Permutes the axes of `x` (rank ≤ 8): y has shape x.shape[perm[i]]. */
 export function encodeTranspose(r: Recorder, x: GpuTensor, y: GpuTensor, perm: readonly number[]): void {
   const rank = x.shape.length;
   if (perm.length !== rank || [...perm].sort().some((p, i) => p !== i))
     throw new GpuError('invalid-argument', `[${perm.join(', ')}] is not a permutation of ${rank} axes.`);
-  const out = perm.map((p) => x.shape[p]!);
+  if (rank > MAX_TRANSPOSE_RANK)
+    throw new GpuError(
+      'limit-exceeded',
+      `a transpose of ${rank} axes exceeds the kernel's ${MAX_TRANSPOSE_RANK}; reshape to fewer axes first.`,
+    );
   const inStrides = x.shape.map((_, d) => x.shape.slice(d + 1).reduce((a, b) => a * b, 1));
-  let outStride = 1;
-  const terms: string[] = [];
-  for (let d = rank - 1; d >= 0; d--) {
-    terms.push(`((e / ${u(outStride)}) % ${u(out[d]!)}) * ${u(inStrides[perm[d]!]!)}`);
-    outStride *= out[d]!;
-  }
-  elementwise(
+  encodeElementwise(
     r,
     'transpose',
-    `${x.shape.join('x')}:${perm.join('')}`,
-    x.size,
-    bindings([
-      ['x', 'array<f32>', 'read'],
-      ['y', 'array<f32>', 'read_write'],
-    ]),
-    `y[e] = x[${terms.join(' + ')}];`,
+    TRANSPOSE,
+    {},
+    TRANSPOSE_PARAMS,
+    {
+      total: x.size,
+      rank,
+      shape: perm.map((p) => x.shape[p]!),
+      strides: perm.map((p) => inStrides[p]!),
+    },
     [x, y],
   );
 }
@@ -292,16 +379,10 @@ export function encodeChannelShuffle(r: Recorder, x: GpuTensor, y: GpuTensor, gr
   encodeTranspose(r, { ...x, shape: [n, groups, c / groups, h * w] }, y, [0, 2, 1, 3]);
 }
 
-/** Softmax over the last axis of [rows, cols]: one workgroup per row. */
-export function encodeSoftmax(r: Recorder, x: GpuTensor, y: GpuTensor): void {
-  const cols = x.shape[x.shape.length - 1]!;
-  const rows = x.size / cols;
-  const [nx] = grid(rows, 65535);
-  const wgsl = () => /* wgsl */ `
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
+const SOFTMAX: Program<Record<string, never>> = {
+  name: 'softmax',
+  wgsl: () => /* wgsl */ `
+${ROW_BINDINGS}
 var<workgroup> part: array<f32, 64>;
 fn reduce(li: u32, v: f32, isMax: bool) -> f32 {
   part[li] = v;
@@ -314,26 +395,52 @@ fn reduce(li: u32, v: f32, isMax: bool) -> f32 {
   workgroupBarrier();
   return result;
 }
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${workgroupIndex(nx)}
-  if (wg >= ${u(rows)}) { return; }
-  let base = wg * ${u(cols)};
+${ROW_MAIN}
+  let base = wg * p.cols;
   var m = -3.402823e38;
-  for (var i = li; i < ${u(cols)}; i += 64u) { m = max(m, x[base + i]); }
+  for (var i = li; i < p.cols; i += 64u) { m = max(m, x[base + i]); }
   m = reduce(li, m, true);
   var s = 0.0;
-  for (var i = li; i < ${u(cols)}; i += 64u) { s += exp(x[base + i] - m); }
+  for (var i = li; i < p.cols; i += 64u) { s += exp(x[base + i] - m); }
   s = reduce(li, s, false);
-  for (var i = li; i < ${u(cols)}; i += 64u) { y[base + i] = exp(x[base + i] - m) / s; }
-}`;
-  r.dispatch(
-    'softmax',
-    r.gpu.pipeline(`softmax:${rows}x${cols}`, wgsl),
-    [x, y],
-    grid(rows, r.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
+  for (var i = li; i < p.cols; i += 64u) { y[base + i] = exp(x[base + i] - m) / s; }
+}`,
+};
+
+/** Softmax over the last axis of [rows, cols]: one workgroup per row. */
+export function encodeSoftmax(r: Recorder, x: GpuTensor, y: GpuTensor): void {
+  const cols = x.shape[x.shape.length - 1]!;
+  encodeRows(r, 'softmax', SOFTMAX, x, y, x.size / cols, cols);
 }
+
+const GATHER_PARAMS = new UniformStruct('GatherParams', {
+  total: 'u32',
+  inner: 'u32',
+  count: 'u32',
+  dim: 'u32',
+  start: 'u32',
+  step: 'u32',
+});
+
+/** Strided (start + j·step) or listed (an index buffer) positions along the axis. */
+const AXIS_GATHER: Program<{ readonly listed: boolean }> = {
+  name: 'axis-gather',
+  wgsl: ({ listed }) =>
+    elementwiseWgsl(
+      bindings(
+        [
+          ['x', 'array<f32>', 'read'],
+          ['y', 'array<f32>', 'read_write'],
+          ...(listed ? ([['idx', 'array<u32>', 'read']] as const) : []),
+        ],
+        0,
+        GATHER_PARAMS,
+      ),
+      'p.total',
+      `let i = e % p.inner; let j = (e / p.inner) % p.count; let o = e / (p.inner * p.count);
+  y[e] = x[(o * p.dim + ${listed ? 'idx[j]' : 'p.start + j * p.step'}) * p.inner + i];`,
+    ),
+};
 
 /**
  * Strided gather along one axis: y[outer, j, inner] = x[outer, index(j), inner] with index(j) =
@@ -349,9 +456,9 @@ export function encodeAxisGather(
   const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const dim = x.shape[axis]!;
-  const count = 'indices' in selection ? selection.indices.length : selection.count;
-  const pick = (j: number) =>
-    'indices' in selection ? selection.indices[j]! : selection.start + j * selection.step;
+  const listed = 'indices' in selection;
+  const count = listed ? selection.indices.length : selection.count;
+  const pick = (j: number) => (listed ? selection.indices[j]! : selection.start + j * selection.step);
   for (let j = 0; j < count; j++) {
     const v = pick(j);
     if (!(Number.isInteger(v) && v >= 0 && v < dim))
@@ -362,57 +469,22 @@ export function encodeAxisGather(
       'invalid-argument',
       `gather output needs ${outer * count * inner} elements, got ${y.size}.`,
     );
-  // an explicit index list becomes a WGSL constant array (numbers only)
-  const table =
-    'indices' in selection
-      ? `const IDX = array<u32, ${u(Math.max(count, 1))}>(${(count ? selection.indices : [0]).map((v) => u(v)).join(', ')});`
-      : '';
-  const index = 'indices' in selection ? 'IDX[j]' : `${u(selection.start)} + j * ${u(selection.step)}`;
-  elementwise(
+  // the index list is a constant buffer cached by contents, so repeated runs bind the same one
+  const index = listed ? [r.gpu.constants(Uint32Array.from(count ? selection.indices : [0]))] : [];
+  encodeElementwise(
     r,
     'axis-gather',
-    `${outer}x${dim}x${inner}:${'indices' in selection ? selection.indices.join(',') : `${selection.start}+${selection.step}x${count}`}`,
-    y.size,
-    `${bindings([
-      ['x', 'array<f32>', 'read'],
-      ['y', 'array<f32>', 'read_write'],
-    ])}
-${table}`,
-    `let i = e % ${u(inner)}; let j = (e / ${u(inner)}) % ${u(count)}; let o = e / ${u(inner * count)};
-  y[e] = x[(o * ${u(dim)} + ${index}) * ${u(inner)} + i];`,
-    [x, y],
-  );
-}
-
-export const PARAM_ACTIVATIONS = ['leakyrelu', 'hardsigmoid', 'hardswish'] as const;
-export type ParamActivation = (typeof PARAM_ACTIVATIONS)[number];
-
-/** y = LeakyRelu(x; α), HardSigmoid(x; α, β) = clamp(αx + β, 0, 1), or HardSwish(x) = x·HardSigmoid(x; 1/6, ½). */
-export function encodeParamActivation(
-  r: Recorder,
-  x: GpuTensor,
-  y: GpuTensor,
-  kind: ParamActivation,
-  alpha = 0.01,
-  beta = 0.5,
-): void {
-  if (!(PARAM_ACTIVATIONS as readonly string[]).includes(kind))
-    throw new GpuError('invalid-argument', `unknown activation '${kind}'.`);
-  const body = {
-    leakyrelu: `let v = x[e]; y[e] = select(${f(alpha)} * v, v, v >= 0.0);`,
-    hardsigmoid: `y[e] = clamp(${f(alpha)} * x[e] + ${f(beta)}, 0.0, 1.0);`,
-    hardswish: 'let v = x[e]; y[e] = v * clamp(v / 6.0 + 0.5, 0.0, 1.0);',
-  }[kind];
-  elementwise(
-    r,
-    kind,
-    `${alpha}:${beta}`,
-    x.size,
-    bindings([
-      ['x', 'array<f32>', 'read'],
-      ['y', 'array<f32>', 'read_write'],
-    ]),
-    body,
-    [x, y],
+    AXIS_GATHER,
+    { listed },
+    GATHER_PARAMS,
+    {
+      total: y.size,
+      inner,
+      count,
+      dim,
+      start: listed ? 0 : selection.start,
+      step: listed ? 0 : selection.step,
+    },
+    [x, y, ...index],
   );
 }

@@ -1,36 +1,62 @@
-import { type ConvGeometry, geometryKey } from '../geometry.js';
+import type { Program } from '../device.js';
+import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
+import { UniformStruct } from '../uniforms.js';
 import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
-import { elementwise } from './elementwise.js';
+import { elementwiseWgsl, encodeElementwise } from './elementwise.js';
 import { encodeIm2col } from './gemm-conv.js';
-import { type ValueSource, valueBindings, valueDecls, valueKey, valuePrologue } from './values.js';
+import { type ValueSource, valueBindings, valueDecls, valuePrologue } from './values.js';
 
 /** Images each invocation of the batched direct sparse conv computes, reusing every loaded weight. */
 const MAX_IMAGES = 4;
 const THREADS = 64;
 
+const PAD_PARAMS = new UniformStruct('PadParams', {
+  total: 'u32',
+  h: 'u32',
+  w: 'u32',
+  hp: 'u32',
+  wp: 'u32',
+  pt: 'u32',
+  pl: 'u32',
+});
+
+const PAD: Program<Record<string, never>> = {
+  name: 'pad',
+  wgsl: () =>
+    elementwiseWgsl(
+      bindings(
+        [
+          ['x', 'array<f32>', 'read'],
+          ['xp', 'array<f32>', 'read_write'],
+        ],
+        0,
+        PAD_PARAMS,
+      ),
+      'p.total',
+      `let px = e % p.wp;
+  let py = (e / p.wp) % p.hp;
+  let nc = e / (p.hp * p.wp);
+  let iy = i32(py) - i32(p.pt);
+  let ix = i32(px) - i32(p.pl);
+  var v = 0.0;
+  if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) { v = x[(nc * p.h + u32(iy)) * p.w + u32(ix)]; }
+  xp[e] = v;`,
+    ),
+};
+
 /** Copies x [n, c, h, w] into xp [n, c, h + pt + pb, w + pl + pr] with zero borders. */
 export function encodePad(r: Recorder, x: GpuTensor, xp: GpuTensor, geo: ConvGeometry): void {
   const hp = geo.h + geo.pt + geo.pb;
   const wp = geo.w + geo.pl + geo.pr;
-  elementwise(
+  encodeElementwise(
     r,
     'pad',
-    geometryKey(geo),
-    geo.n * geo.c * hp * wp,
-    bindings([
-      ['x', 'array<f32>', 'read'],
-      ['xp', 'array<f32>', 'read_write'],
-    ]),
-    `let px = e % ${u(wp)};
-  let py = (e / ${u(wp)}) % ${u(hp)};
-  let nc = e / ${u(hp * wp)};
-  let iy = i32(py) - ${geo.pt};
-  let ix = i32(px) - ${geo.pl};
-  var v = 0.0;
-  if (iy >= 0 && iy < ${geo.h} && ix >= 0 && ix < ${geo.w}) { v = x[(nc * ${u(geo.h)} + u32(iy)) * ${u(geo.w)} + u32(ix)]; }
-  xp[e] = v;`,
+    PAD,
+    {},
+    PAD_PARAMS,
+    { total: geo.n * geo.c * hp * wp, h: geo.h, w: geo.w, hp, wp, pt: geo.pt, pl: geo.pl },
     [x, xp],
   );
 }
@@ -59,15 +85,37 @@ export function encodeDirectSparseConv(
   values: ValueSource,
   activation: Activation,
 ): void {
-  const hp = geo.h + geo.pt + geo.pb;
-  const wp = geo.w + geo.pl + geo.pr;
-  const hwo = geo.ho * geo.wo;
-  const images = Math.min(geo.n, MAX_IMAGES);
-  const tiles = Math.ceil(hwo / THREADS);
-  const chunks = Math.ceil(geo.n / images);
-  const total = tiles * geo.o * chunks;
-  const [nx] = grid(total, 65535);
-  const wgsl = () => /* wgsl */ `
+  r.dispatch(
+    'conv-direct-sparse',
+    r.gpu.pipeline(CONV_DIRECT_SPARSE, { geo, values, activation }),
+    [b.xp, b.rowPtr, b.offsets, b.bias, b.y, ...b.values],
+    grid(directSparseGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+/** A sparse kernel specialised to its layer's sizes, value source and fused activation. */
+interface SparseConvSpec {
+  readonly geo: ConvGeometry;
+  readonly values: ValueSource;
+  readonly activation: Activation;
+}
+
+/** Workgroups of the direct sparse conv: 64 pixels of one output channel for up to 4 images each. */
+function directSparseGroups(geo: ConvGeometry): number {
+  return Math.ceil((geo.ho * geo.wo) / THREADS) * geo.o * Math.ceil(geo.n / Math.min(geo.n, MAX_IMAGES));
+}
+
+const CONV_DIRECT_SPARSE: Program<SparseConvSpec> = {
+  name: 'conv-direct-sparse',
+  wgsl: ({ geo, values, activation }) => {
+    const hp = geo.h + geo.pt + geo.pb;
+    const wp = geo.w + geo.pl + geo.pr;
+    const hwo = geo.ho * geo.wo;
+    const images = Math.min(geo.n, MAX_IMAGES);
+    const tiles = Math.ceil(hwo / THREADS);
+    const total = directSparseGroups(geo);
+    const [nx] = grid(total, 65535);
+    return /* wgsl */ `
 ${bindings([
   ['xp', 'array<f32>', 'read'],
   ['rowPtr', 'array<u32>', 'read'],
@@ -122,17 +170,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     if (n < ${u(geo.n)}) { y[(n * ${u(geo.o)} + o) * ${u(hwo)} + s] = act(acc[i] + bias[o]); }
   }
 }`;
-  const pipeline = r.gpu.pipeline(
-    `conv-direct-sparse:${geometryKey(geo)}:${valueKey(values)}:${activation}`,
-    wgsl,
-  );
-  r.dispatch(
-    'conv-direct-sparse',
-    pipeline,
-    [b.xp, b.rowPtr, b.offsets, b.bias, b.y, ...b.values],
-    grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
-}
+  },
+};
 
 export interface SpmmConvBuffers {
   readonly x: GpuTensor;
@@ -157,12 +196,28 @@ export function encodeIm2colSpmmConv(
   activation: Activation,
 ): void {
   encodeIm2col(r, b.x, cols, geo);
-  const p = geo.n * geo.ho * geo.wo;
-  const hwo = geo.ho * geo.wo;
-  const tiles = Math.ceil(p / THREADS);
-  const total = tiles * geo.o;
-  const [nx] = grid(total, 65535);
-  const wgsl = () => /* wgsl */ `
+  r.dispatch(
+    'csr-spmm',
+    r.gpu.pipeline(CONV_SPMM, { geo, values, activation }),
+    [cols, b.rowPtr, b.colIdx, b.bias, b.y, ...b.values],
+    grid(spmmGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+/** Workgroups of the CSR SpMM: 64 pixels (of all images) of one output channel each. */
+function spmmGroups(geo: ConvGeometry): number {
+  return Math.ceil((geo.n * geo.ho * geo.wo) / THREADS) * geo.o;
+}
+
+const CONV_SPMM: Program<SparseConvSpec> = {
+  name: 'conv-spmm',
+  wgsl: ({ geo, values, activation }) => {
+    const p = geo.n * geo.ho * geo.wo;
+    const hwo = geo.ho * geo.wo;
+    const tiles = Math.ceil(p / THREADS);
+    const total = spmmGroups(geo);
+    const [nx] = grid(total, 65535);
+    return /* wgsl */ `
 ${bindings([
   ['cols', 'array<f32>', 'read'],
   ['rowPtr', 'array<u32>', 'read'],
@@ -189,11 +244,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   }
   y[((pg / ${u(hwo)}) * ${u(geo.o)} + o) * ${u(hwo)} + pg % ${u(hwo)}] = act(acc + bias[o]);
 }`;
-  const pipeline = r.gpu.pipeline(`conv-spmm:${geometryKey(geo)}:${valueKey(values)}:${activation}`, wgsl);
-  r.dispatch(
-    'csr-spmm',
-    pipeline,
-    [cols, b.rowPtr, b.colIdx, b.bias, b.y, ...b.values],
-    grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
-}
+  },
+};

@@ -1,7 +1,8 @@
+import type { Program } from '../device.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
-import { type ValueSource, valueBindings, valueDecls, valueKey, valuePrologue } from './values.js';
+import { type ValueSource, valueBindings, valueDecls, valuePrologue } from './values.js';
 
 const THREADS = 64;
 const MAX_ROWS = 4;
@@ -32,11 +33,32 @@ export function encodeSparseFc(
   values: ValueSource,
   activation: Activation,
 ): void {
-  const rows = Math.min(batch, MAX_ROWS);
-  const chunks = Math.ceil(batch / rows);
-  const total = outputs * chunks;
-  const [nx] = grid(total, 65535);
-  const wgsl = () => /* wgsl */ `
+  r.dispatch(
+    batch === 1 ? 'csr-spmv' : 'csr-spmm-fc',
+    r.gpu.pipeline(FC_SPARSE, { batch, k, outputs, values, activation }),
+    [b.x, b.rowPtr, b.colIdx, b.bias, b.y, ...b.values],
+    grid(fcGroups(batch, outputs), r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+/** Workgroups: one per output row and chunk of up to four batch rows. */
+function fcGroups(batch: number, outputs: number): number {
+  return outputs * Math.ceil(batch / Math.min(batch, MAX_ROWS));
+}
+
+const FC_SPARSE: Program<{
+  readonly batch: number;
+  readonly k: number;
+  readonly outputs: number;
+  readonly values: ValueSource;
+  readonly activation: Activation;
+}> = {
+  name: 'fc-sparse',
+  wgsl: ({ batch, k, outputs, values, activation }) => {
+    const rows = Math.min(batch, MAX_ROWS);
+    const total = fcGroups(batch, outputs);
+    const [nx] = grid(total, 65535);
+    return /* wgsl */ `
 ${bindings([
   ['x', 'array<f32>', 'read'],
   ['rowPtr', 'array<u32>', 'read'],
@@ -77,14 +99,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     }
   }
 }`;
-  const pipeline = r.gpu.pipeline(
-    `fc-sparse:${batch}x${k}x${outputs}:${valueKey(values)}:${activation}`,
-    wgsl,
-  );
-  r.dispatch(
-    batch === 1 ? 'csr-spmv' : 'csr-spmm-fc',
-    pipeline,
-    [b.x, b.rowPtr, b.colIdx, b.bias, b.y, ...b.values],
-    grid(total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
-}
+  },
+};

@@ -8,10 +8,6 @@ export type ValueSource =
   | { readonly kind: 'f32' }
   | { readonly kind: 'codebook'; readonly size: number; readonly bits: number };
 
-export function valueKey(v: ValueSource): string {
-  return v.kind === 'f32' ? 'f32' : `cb${v.size}b${v.bits}`;
-}
-
 /** Binding declarations for the values (two buffers for a codebook), starting at `first`. */
 export function valueBindings(v: ValueSource, first: number): string {
   const list =

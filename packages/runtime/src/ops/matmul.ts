@@ -1,8 +1,8 @@
-import { binaryReference } from '@zeroskip/gpu';
+import { binaryReference, encodeMatmul, MAX_MATMUL_BATCH_DIMS } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { asFloat32, float32, sizeOf } from '../tensor.js';
 import { fcGpu } from './fc.js';
-import type { OpDef } from './types.js';
+import type { GpuOp, OpDef } from './types.js';
 import { need } from './util.js';
 
 /** out[m, n] += alpha·Σ A[m, k]·B[k, n] with strides, so transposes cost nothing. */
@@ -51,6 +51,25 @@ function matmulShapes(node: { name: string }, a: readonly number[], b: readonly 
   return { m, k, n, ia: ia.data, ib: ib.data, shape };
 }
 
+/**
+ * Both operands computed (activations × activations, batched, broadcast) on the GPU matmul kernel. A
+ * 2-D input times a constant 2-D weight is an FC layer, with sparse and dense kernels of its own.
+ */
+const batchedGpu: GpuOp = {
+  plan(_node, inputs) {
+    const [a, b] = inputs;
+    if (a?.dtype !== 'float32' || b?.dtype !== 'float32' || a.shape.length === 0 || b.shape.length === 0)
+      return undefined;
+    const batchDims = Math.max(a.shape.length, b.shape.length) - 2;
+    return batchDims <= MAX_MATMUL_BATCH_DIMS ? { kernel: 'matmul' } : undefined;
+  },
+  encode(_node, ctx, outputs) {
+    const y = ctx.empty(outputs[0]!.shape);
+    encodeMatmul(ctx.r, ctx.input(0), ctx.input(1), y);
+    return [y];
+  },
+};
+
 export const matMul: OpDef = {
   op: 'MatMul',
   infer(node, inputs) {
@@ -82,5 +101,8 @@ export const matMul: OpDef = {
       );
     return [float32(shape, y)];
   },
-  gpu: fcGpu,
+  gpu: {
+    plan: (node, inputs, ctx) => fcGpu.plan(node, inputs, ctx) ?? batchedGpu.plan(node, inputs, ctx),
+    encode: (node, ctx, outputs) => (ctx.kernel === 'matmul' ? batchedGpu : fcGpu).encode(node, ctx, outputs),
+  },
 };

@@ -1,5 +1,6 @@
 import { RuntimeError } from '../errors.js';
 import { activationOps } from './activations.js';
+import { argMax, argMin } from './arg-extreme.js';
 import { batchNormalization } from './batch-normalization.js';
 import { binaryOps } from './binary.js';
 import { castLike, castOp } from './cast.js';
@@ -8,17 +9,24 @@ import { concat } from './concat.js';
 import { constant } from './constant.js';
 import { constantOfShape } from './constant-of-shape.js';
 import { conv } from './conv.js';
+import { convTranspose } from './conv-transpose.js';
+import { depthToSpace, spaceToDepth } from './depth-to-space.js';
 import { expand } from './expand.js';
 import { eyeLike } from './eye-like.js';
 import { gather } from './gather.js';
 import { gemm } from './gemm.js';
+import { groupNormalization } from './group-normalization.js';
+import { instanceNormalization } from './instance-normalization.js';
+import { layerNormalization } from './layer-normalization.js';
+import { lrn } from './lrn.js';
 import { matMul } from './matmul.js';
 import { pad } from './pad.js';
 import { poolOps } from './pool.js';
 import { pow } from './pow.js';
 import { prelu } from './prelu.js';
 import { range } from './range.js';
-import { reduceMean } from './reduce-mean.js';
+import { reduceOps } from './reduce.js';
+import { resizeOp } from './resize.js';
 import { shape, size } from './shape.js';
 import { slice } from './slice.js';
 import { softmaxOps } from './softmax.js';
@@ -49,7 +57,17 @@ const DEFS: readonly OpDef[] = [
   gather,
   shape,
   size,
-  reduceMean,
+  ...reduceOps,
+  resizeOp,
+  convTranspose,
+  lrn,
+  instanceNormalization,
+  layerNormalization,
+  groupNormalization,
+  argMax,
+  argMin,
+  depthToSpace,
+  spaceToDepth,
   ...softmaxOps,
   constant,
   pad,

@@ -4,7 +4,11 @@ import type { Tensor } from '../tensor.js';
 import type { ValueInfo } from './types.js';
 
 /** Input i of a node, which the op requires. */
-export function need<T extends Tensor | ValueInfo>(node: GraphNode, inputs: readonly (T | undefined)[], i: number): T {
+export function need<T extends Tensor | ValueInfo>(
+  node: GraphNode,
+  inputs: readonly (T | undefined)[],
+  i: number,
+): T {
   const t = inputs[i];
   if (!t) throw new RuntimeError('invalid-model', `node '${node.name}' (${node.op}) needs input ${i}.`);
   return t;
@@ -18,7 +22,12 @@ export function strides(shape: readonly number[]): number[] {
 }
 
 /** Contents of input i that must be known before running (a constant or shape arithmetic), as numbers. */
-export function known(node: GraphNode, inputs: readonly (Tensor | ValueInfo | undefined)[], i: number, what: string): number[] {
+export function known(
+  node: GraphNode,
+  inputs: readonly (Tensor | ValueInfo | undefined)[],
+  i: number,
+  what: string,
+): number[] {
   const v = inputs[i];
   const t = v && ('data' in v ? v : v.value);
   if (!t)
