@@ -74,17 +74,25 @@ export {
   type ReduceOp,
   reduceReference,
 } from './kernels/reduce.js';
+export { encodeResize, type ResizeParams, resizeReference } from './kernels/resize.js';
 export {
   COORDINATE_MODES,
   type CoordinateMode,
-  encodeResize,
+  cubicTaps,
+  linearTaps,
   NEAREST_MODES,
   type NearestMode,
+  nearestIndex,
+  originalCoordinate,
+  RESIZE_DEFAULTS,
   RESIZE_MODES,
+  type ResizeAxis,
   type ResizeMode,
-  type ResizeParams,
-  resizeReference,
-} from './kernels/resize.js';
+  type ResizeSampling,
+  type ResizeTap,
+  resizedLength,
+  resizeTaps,
+} from './kernels/resize-rules.js';
 export {
   encodeDirectSparseConv,
   encodeIm2colSpmmConv,

@@ -9,6 +9,7 @@ import {
   type ResizeParams,
   resizeReference,
 } from '../kernels/resize.js';
+import { resizedLength } from '../kernels/resize-rules.js';
 import { assertClose, assertThrows } from './assert.js';
 import type { ConformanceCase } from './case.js';
 import { randomArray } from './data.js';
@@ -16,8 +17,8 @@ import { randomArray } from './data.js';
 type Shape4 = [number, number, number, number];
 
 /**
- * Resizes a seeded random input to the output size that each scale gives (floor(in·scale), as
- * ONNX does) and compares every variant with the reference; nearest modes must agree exactly.
+ * Resizes a seeded random input to the output size that each scale gives (as ONNX Runtime
+ * rounds it) and compares every variant with the reference; nearest modes must agree exactly.
  */
 async function check(g: Gpu, seed: number, variants: readonly ResizeParams[]): Promise<void> {
   const rnd = seededRandom(seed);
@@ -36,8 +37,8 @@ async function check(g: Gpu, seed: number, variants: readonly ResizeParams[]): P
     const out: Shape4 = [
       shape[0],
       shape[1],
-      Math.max(1, Math.floor(shape[2] * p.scales[0])),
-      Math.max(1, Math.floor(shape[3] * p.scales[1])),
+      resizedLength(shape[2], p.scales[0]),
+      resizedLength(shape[3], p.scales[1]),
     ];
     return { p, out, y: g.empty(out) };
   });

@@ -1,9 +1,10 @@
 import type { Program } from '../device.js';
 import { checkInt, GpuError } from '../errors.js';
+import type { ConvGeometry } from '../geometry.js';
 import type { Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, u } from '../wgsl.js';
-import { dispatchPerElement, PER_ELEMENT } from './reduce.js';
+import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
 
 // ConvTranspose 2-D as a gather: each output pixel sums the input pixels and taps that reach it
 // (oy = iy·stride − pad + ky·dilation), so no two invocations write the same element and no atomics
@@ -105,27 +106,32 @@ export function convTransposeOutput(
   return { size: [y.out, x.out], pads: [y.begin, x.begin, y.end, x.end] };
 }
 
-/** Every size of a 2-D ConvTranspose, resolved. */
-export interface ConvTransposeGeometry {
-  readonly n: number;
-  readonly c: number;
-  readonly h: number;
-  readonly w: number;
-  /** Output channels: weights [c, o/groups, kh, kw]. */
-  readonly o: number;
-  readonly kh: number;
-  readonly kw: number;
-  readonly sh: number;
-  readonly sw: number;
-  readonly dh: number;
-  readonly dw: number;
-  /** Top and left pads (the bottom and right ones only shorten the output). */
-  readonly pt: number;
-  readonly pl: number;
-  readonly groups: number;
-  readonly ho: number;
-  readonly wo: number;
-}
+/**
+ * Every size of a 2-D ConvTranspose, resolved, in a convolution's terms: o output channels of
+ * weights [c, og, kh, kw]; pt and pl the top and left pads (the bottom and right ones only shorten
+ * the output).
+ */
+export type ConvTransposeGeometry = Pick<
+  ConvGeometry,
+  | 'n'
+  | 'c'
+  | 'h'
+  | 'w'
+  | 'o'
+  | 'kh'
+  | 'kw'
+  | 'sh'
+  | 'sw'
+  | 'dh'
+  | 'dw'
+  | 'pt'
+  | 'pl'
+  | 'groups'
+  | 'cg'
+  | 'og'
+  | 'ho'
+  | 'wo'
+>;
 
 /** Resolves a ConvTranspose of input [n, c, h, w] with ONNX weights [c, o/groups, kh, kw]. */
 export function convTransposeGeometry(
@@ -166,6 +172,8 @@ export function convTransposeGeometry(
     pt: pads[0],
     pl: pads[1],
     groups,
+    cg: c / groups,
+    og,
     ho: size[0],
     wo: size[1],
   };
@@ -196,19 +204,17 @@ function inputTap(
 const convTransposeProgram: Program<ConvTransposeSpec> = {
   name: 'conv-transpose',
   wgsl: ({ geo: g, bias, activation }) => {
-    const cg = g.c / g.groups;
-    const og = g.o / g.groups;
-    return /* wgsl */ `
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['w', 'array<f32>', 'read'],
-  ...(bias ? [['bias', 'array<f32>', 'read'] as const] : []),
-  ['y', 'array<f32>', 'read_write'],
-])}
-${activationFn(activation)}
-${PER_ELEMENT}
-  if (e >= ${u(g.n * g.o * g.ho * g.wo)}) { return; }
-  let ox = e % ${u(g.wo)};
+    const { cg, og } = g;
+    return elementwiseWgsl(
+      `${bindings([
+        ['x', 'array<f32>', 'read'],
+        ['w', 'array<f32>', 'read'],
+        ...(bias ? [['bias', 'array<f32>', 'read'] as const] : []),
+        ['y', 'array<f32>', 'read_write'],
+      ])}
+${activationFn(activation)}`,
+      u(g.n * g.o * g.ho * g.wo),
+      `let ox = e % ${u(g.wo)};
   let oy = (e / ${u(g.wo)}) % ${u(g.ho)};
   let oc = (e / ${u(g.ho * g.wo)}) % ${u(g.o)};
   let n = e / ${u(g.o * g.ho * g.wo)};
@@ -228,8 +234,8 @@ ${PER_ELEMENT}
       }
     }
   }
-  y[e] = act(acc);
-}`;
+  y[e] = act(acc);`,
+    );
   },
 };
 
@@ -246,15 +252,16 @@ export function encodeConvTranspose(
       throw new GpuError('invalid-argument', `ConvTranspose ${what} needs ${size} elements, got ${t.size}.`);
   };
   expect(x, 'input', geo.n * geo.c * geo.h * geo.w);
-  expect(w, 'weights', (geo.c * geo.o * geo.kh * geo.kw) / geo.groups);
+  expect(w, 'weights', geo.c * geo.og * geo.kh * geo.kw);
   if (bias) expect(bias, 'bias', geo.o);
   expect(y, 'output', geo.n * geo.o * geo.ho * geo.wo);
-  dispatchPerElement(
+  dispatchElementwise(
     r,
     'conv-transpose',
-    r.gpu.pipeline(convTransposeProgram, { geo, bias: bias !== undefined, activation }),
-    bias ? [x, w, bias, y] : [x, w, y],
+    convTransposeProgram,
+    { geo, bias: bias !== undefined, activation },
     y.size,
+    bias ? [x, w, bias, y] : [x, w, y],
   );
 }
 
@@ -268,8 +275,7 @@ export function convTransposeReference(
   w: Float32Array,
   bias?: Float32Array,
 ): Float32Array {
-  const cg = g.c / g.groups;
-  const og = g.o / g.groups;
+  const { cg, og } = g;
   const y = new Float32Array(g.n * g.o * g.ho * g.wo);
   for (let n = 0; n < g.n; n++)
     for (let o = 0; o < g.o; o++)

@@ -2,9 +2,9 @@ import type { Program } from '../device.js';
 import { GpuError } from '../errors.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
+import { UniformStruct, uniformAt } from '../uniforms.js';
 import { bindings } from '../wgsl.js';
 import { broadcastShape } from './ops.js';
-import { uniformWords } from './reduce.js';
 
 // Batched MatMul with numpy semantics: A [..., M, K] × B [..., K, N], the batch dims broadcast. Each
 // workgroup computes a 32×32 tile of one batch's C from 16-deep slices of A and B staged in
@@ -16,16 +16,32 @@ const TK = 16;
 /** Batch dims the uniform holds (rank ≤ 6 operands). */
 export const MAX_MATMUL_BATCH_DIMS = 4;
 
+const PARAMS = new UniformStruct('MatmulParams', {
+  m: 'u32',
+  n: 'u32',
+  k: 'u32',
+  tiles: 'u32',
+  tilesN: 'u32',
+  batches: 'u32',
+  batchRank: 'u32',
+  /** The batch dims innermost first, and A's and B's strides along them (0 where they broadcast). */
+  batchSize: { u32s: MAX_MATMUL_BATCH_DIMS },
+  aStride: { u32s: MAX_MATMUL_BATCH_DIMS },
+  bStride: { u32s: MAX_MATMUL_BATCH_DIMS },
+});
+
 const matmulProgram: Program<Record<string, never>> = {
   name: 'matmul',
   wgsl: () => /* wgsl */ `
-struct Params { m: u32, n: u32, k: u32, tiles: u32, tilesN: u32, batches: u32, batchSize: vec4u, aStride: vec4u, bStride: vec4u }
-${bindings([
-  ['a', 'array<f32>', 'read'],
-  ['b', 'array<f32>', 'read'],
-  ['c', 'array<f32>', 'read_write'],
-])}
-@group(0) @binding(3) var<uniform> p: Params;
+${bindings(
+  [
+    ['a', 'array<f32>', 'read'],
+    ['b', 'array<f32>', 'read'],
+    ['c', 'array<f32>', 'read_write'],
+  ],
+  0,
+  PARAMS,
+)}
 var<workgroup> As: array<f32, ${TILE * TK}>;
 var<workgroup> Bs: array<f32, ${TK * TILE}>;
 @compute @workgroup_size(16, 16)
@@ -39,11 +55,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var aBase = 0u;
   var bBase = 0u;
   var rest = batch;
-  for (var d = 0u; d < ${MAX_MATMUL_BATCH_DIMS}u; d++) {
-    let i = rest % p.batchSize[d];
-    rest /= p.batchSize[d];
-    aBase += i * p.aStride[d];
-    bBase += i * p.bStride[d];
+  for (var d = 0u; d < p.batchRank; d++) {
+    let size = ${uniformAt('batchSize', 'd')};
+    let i = rest % size;
+    rest /= size;
+    aBase += i * ${uniformAt('aStride', 'd')};
+    bBase += i * ${uniformAt('bStride', 'd')};
   }
   var acc = array<f32, 4>();
   for (var k0 = 0u; k0 < p.k; k0 += ${TK}u) {
@@ -128,27 +145,21 @@ export function encodeMatmul(r: Recorder, a: GpuTensor, b: GpuTensor, c: GpuTens
     );
   const batches = batchShape.reduce((x, y) => x * y, 1);
   if (size === 0) return;
-  // innermost batch dim first, padded to MAX_MATMUL_BATCH_DIMS (size 1, stride 0)
-  const inner = <T>(v: readonly T[], fill: T) => [
-    ...[...v].reverse(),
-    ...Array(MAX_MATMUL_BATCH_DIMS - v.length).fill(fill),
-  ];
   const tilesN = Math.ceil(n / TILE);
   const tiles = Math.ceil(m / TILE) * tilesN;
-  const words = uniformWords([
+  const innerFirst = (v: readonly number[]) => [...v].reverse();
+  const words = PARAMS.pack({
     m,
     n,
     k,
     tiles,
     tilesN,
     batches,
-    // two padding words: the vec4 rows start on a 16-byte boundary
-    0,
-    0,
-    ...inner(batchShape, 1),
-    ...inner(broadcastStrides(as.slice(0, -2), batchShape, m * k), 0),
-    ...inner(broadcastStrides(bs.slice(0, -2), batchShape, k * n), 0),
-  ]);
+    batchRank: batchShape.length,
+    batchSize: innerFirst(batchShape),
+    aStride: innerFirst(broadcastStrides(as.slice(0, -2), batchShape, m * k)),
+    bStride: innerFirst(broadcastStrides(bs.slice(0, -2), batchShape, k * n)),
+  });
   r.dispatch(
     'matmul',
     r.gpu.pipeline(matmulProgram, {}),

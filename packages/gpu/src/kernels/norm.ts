@@ -2,8 +2,9 @@ import type { Program } from '../device.js';
 import { checkInt, GpuError } from '../errors.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
+import { UniformStruct, uniformAt } from '../uniforms.js';
 import { bindings } from '../wgsl.js';
-import { dispatchPerElement, PER_ELEMENT, uniformWords } from './reduce.js';
+import { elementwiseWgsl, encodeElementwise } from './elementwise.js';
 
 // InstanceNormalization and LayerNormalization: y = (x − mean)/√(var + ε)·scale + bias over groups
 // of contiguous elements, one workgroup per group. Mean and variance take two passes over the
@@ -14,8 +15,6 @@ const THREADS = 256;
 
 /** Normalised dimensions a LayerNormalization's scale and bias may broadcast over. */
 export const MAX_NORM_DIMS = 6;
-/** Uniform slots per list: two vec4 rows, of which MAX_NORM_DIMS are used. */
-const DIM_SLOTS = 8;
 
 interface NormSpec {
   /** instance: scale and bias per channel of the group; layer: broadcast over the group's elements. */
@@ -23,20 +22,51 @@ interface NormSpec {
   readonly bias: boolean;
 }
 
+const NORM_PARAMS = new UniformStruct('NormParams', {
+  groups: 'u32',
+  size: 'u32',
+  /** instance: channels per batch, whose scale and bias group g takes. */
+  channels: 'u32',
+  /** layer: the normalised dims that scale and bias broadcast over, innermost first. */
+  rank: 'u32',
+  epsilon: 'f32',
+  dims: { u32s: MAX_NORM_DIMS },
+  scaleStride: { u32s: MAX_NORM_DIMS },
+  biasStride: { u32s: MAX_NORM_DIMS },
+});
+type NormValues = Parameters<(typeof NORM_PARAMS)['pack']>[0];
+
+/** `fn name(g, i) -> u32`: where element i of group g finds its scale (or bias: `strides` names the list). */
+function paramIndexFn(kind: NormSpec['kind'], name: string, strides: 'scaleStride' | 'biasStride'): string {
+  const body =
+    kind === 'instance'
+      ? 'return g % p.channels;'
+      : `var at = 0u;
+  var rest = i;
+  for (var d = 0u; d < p.rank; d++) {
+    let size = ${uniformAt('dims', 'd')};
+    at += (rest % size) * ${uniformAt(strides, 'd')};
+    rest /= size;
+  }
+  return at;`;
+  return `fn ${name}(g: u32, i: u32) -> u32 {
+  ${body}
+}`;
+}
+
 const normProgram: Program<NormSpec> = {
   name: 'normalize',
   wgsl: ({ kind, bias }) => /* wgsl */ `
-struct Params {
-  groups: u32, size: u32, channels: u32, epsilon: f32,
-  dims: array<vec4u, ${DIM_SLOTS / 4}>, scaleStride: array<vec4u, ${DIM_SLOTS / 4}>, biasStride: array<vec4u, ${DIM_SLOTS / 4}>,
-}
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['scale', 'array<f32>', 'read'],
-  ...(bias ? [['bias', 'array<f32>', 'read'] as const] : []),
-  ['y', 'array<f32>', 'read_write'],
-])}
-@group(0) @binding(${bias ? 4 : 3}) var<uniform> p: Params;
+${bindings(
+  [
+    ['x', 'array<f32>', 'read'],
+    ['scale', 'array<f32>', 'read'],
+    ...(bias ? [['bias', 'array<f32>', 'read'] as const] : []),
+    ['y', 'array<f32>', 'read_write'],
+  ],
+  0,
+  NORM_PARAMS,
+)}
 var<workgroup> part: array<f32, ${THREADS}>;
 /** The workgroup's sum of v (every invocation gets it). */
 fn total(li: u32, v: f32) -> f32 {
@@ -50,21 +80,8 @@ fn total(li: u32, v: f32) -> f32 {
   workgroupBarrier();
   return result;
 }
-/** Where element i of group g finds its scale (or bias, with the bias strides). */
-fn paramIndex(g: u32, i: u32, strides: array<vec4u, ${DIM_SLOTS / 4}>) -> u32 {
-  ${
-    kind === 'instance'
-      ? 'return g % p.channels;'
-      : `var at = 0u;
-  var rest = i;
-  for (var d = 0u; d < ${MAX_NORM_DIMS}u; d++) {
-    let size = p.dims[d / 4u][d % 4u];
-    at += (rest % size) * strides[d / 4u][d % 4u];
-    rest /= size;
-  }
-  return at;`
-  }
-}
+${paramIndexFn(kind, 'scaleAt', 'scaleStride')}
+${bias ? paramIndexFn(kind, 'biasAt', 'biasStride') : ''}
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let g = wid.x + wid.y * nwg.x;
@@ -77,24 +94,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var i = li; i < p.size; i += ${THREADS}u) { let d = x[base + i] - mean; q += d * d; }
   let inv = inverseSqrt(total(li, q) / f32(p.size) + p.epsilon);
   for (var i = li; i < p.size; i += ${THREADS}u) {
-    y[base + i] = (x[base + i] - mean) * inv * scale[paramIndex(g, i, p.scaleStride)]${bias ? ' + bias[paramIndex(g, i, p.biasStride)]' : ''};
+    y[base + i] = (x[base + i] - mean) * inv * scale[scaleAt(g, i)]${bias ? ' + bias[biasAt(g, i)]' : ''};
   }
 }`,
 };
 
+/** One workgroup per group of `values.size` elements. */
 function dispatchNorm(
   r: Recorder,
   label: string,
   spec: NormSpec,
   tensors: readonly GpuTensor[],
-  groups: number,
-  words: Uint32Array,
+  values: NormValues,
 ): void {
   r.dispatch(
     label,
     r.gpu.pipeline(normProgram, spec),
-    [...tensors, r.gpu.uniforms(words)],
-    grid(groups, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+    [...tensors, r.gpu.uniforms(NORM_PARAMS.pack(values))],
+    grid(values.groups as number, r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }
 
@@ -128,16 +145,16 @@ export function encodeInstanceNorm(
   checkSize(scale, 'InstanceNormalization scale', channels);
   checkSize(bias, 'InstanceNormalization bias', channels);
   checkSize(y, 'InstanceNormalization output', x.size);
-  const none = Array(3 * DIM_SLOTS).fill(0);
-  const words = uniformWords([groups, x.size / groups, channels], [epsilon]);
-  dispatchNorm(
-    r,
-    'instance-norm',
-    { kind: 'instance', bias: true },
-    [x, scale, bias, y],
+  dispatchNorm(r, 'instance-norm', { kind: 'instance', bias: true }, [x, scale, bias, y], {
     groups,
-    Uint32Array.of(...words, ...none),
-  );
+    size: x.size / groups,
+    channels,
+    rank: 0,
+    epsilon,
+    dims: [],
+    scaleStride: [],
+    biasStride: [],
+  });
 }
 
 /**
@@ -206,44 +223,56 @@ export function encodeLayerNorm(
   if (size < 1) throw new GpuError('invalid-argument', 'LayerNormalization cannot normalise an empty shape.');
   checkSize(y, 'LayerNormalization output', x.size);
   const { sizes, strides } = normDims(normalized, bias ? [scale.shape, bias.shape] : [scale.shape]);
-  const slots = (list: number[], fill: number) => [...list, ...Array(DIM_SLOTS - list.length).fill(fill)];
-  const groups = x.size / size;
-  const words = Uint32Array.of(
-    ...uniformWords([groups, size, 1], [epsilon]),
-    ...slots(sizes, 1),
-    ...slots(strides[0]!, 0),
-    ...slots(strides[1] ?? [], 0),
-  );
   dispatchNorm(
     r,
     'layer-norm',
     { kind: 'layer', bias: bias !== undefined },
     bias ? [x, scale, bias, y] : [x, scale, y],
-    groups,
-    words,
+    {
+      groups: x.size / size,
+      size,
+      channels: 0,
+      rank: sizes.length,
+      epsilon,
+      dims: sizes,
+      scaleStride: strides[0]!,
+      biasStride: strides[1] ?? [],
+    },
   );
 }
 
+const LRN_PARAMS = new UniformStruct('LrnParams', {
+  total: 'u32',
+  channels: 'u32',
+  spatial: 'u32',
+  size: 'u32',
+  alphaOverSize: 'f32',
+  beta: 'f32',
+  bias: 'f32',
+});
+
 const lrnProgram: Program<Record<string, never>> = {
   name: 'lrn',
-  wgsl: () => /* wgsl */ `
-struct Params { total: u32, channels: u32, spatial: u32, size: u32, alphaOverSize: f32, beta: f32, bias: f32 }
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
-@group(0) @binding(2) var<uniform> p: Params;
-${PER_ELEMENT}
-  if (e >= p.total) { return; }
-  let c = (e / p.spatial) % p.channels;
+  wgsl: () =>
+    elementwiseWgsl(
+      bindings(
+        [
+          ['x', 'array<f32>', 'read'],
+          ['y', 'array<f32>', 'read_write'],
+        ],
+        0,
+        LRN_PARAMS,
+      ),
+      'p.total',
+      `let c = (e / p.spatial) % p.channels;
   let first = e - c * p.spatial;
   // channels c − ⌊(size−1)/2⌋ … c + ⌈(size−1)/2⌉, clipped
   let lo = u32(max(i32(c) - i32((p.size - 1u) / 2u), 0));
   let hi = min(c + p.size / 2u, p.channels - 1u);
   var s = 0.0;
   for (var k = lo; k <= hi; k++) { let v = x[first + k * p.spatial]; s += v * v; }
-  y[e] = x[e] / pow(p.bias + p.alphaOverSize * s, p.beta);
-}`,
+  y[e] = x[e] / pow(p.bias + p.alphaOverSize * s, p.beta);`,
+    ),
 };
 
 export interface LrnParams {
@@ -266,11 +295,23 @@ export function encodeLrn(r: Recorder, x: GpuTensor, y: GpuTensor, params: LrnPa
     );
   checkSize(y, 'LRN output', x.size);
   const channels = x.shape[1]!;
-  const words = uniformWords(
-    [x.size, channels, x.size / (x.shape[0]! * channels), params.size],
-    [alpha / params.size, beta, bias],
+  encodeElementwise(
+    r,
+    'lrn',
+    lrnProgram,
+    {},
+    LRN_PARAMS,
+    {
+      total: x.size,
+      channels,
+      spatial: x.size / (x.shape[0]! * channels),
+      size: params.size,
+      alphaOverSize: alpha / params.size,
+      beta,
+      bias,
+    },
+    [x, y],
   );
-  dispatchPerElement(r, 'lrn', r.gpu.pipeline(lrnProgram, {}), [x, y, r.gpu.uniforms(words)], x.size);
 }
 
 // ---- CPU references (f64, rounded to f32).

@@ -1,39 +1,10 @@
 import type { Program } from '../device.js';
 import { checkInt, GpuError } from '../errors.js';
-import { grid, type Recorder } from '../recorder.js';
+import type { Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
+import { UniformStruct, uniformAt } from '../uniforms.js';
 import { bindings } from '../wgsl.js';
-
-// ---- The per-element kernel shape with its sizes in a uniform buffer (shared by the kernels whose
-// pipeline serves every shape): 256 invocations to a workgroup, spread over a 2-D grid whose width
-// the shader reads from num_workgroups, so that no size is compiled in.
-
-/** Opens a 256-wide `main` whose invocation owns element `e` (the body checks e against its total). */
-export const PER_ELEMENT = /* wgsl */ `@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let e = (wid.x + wid.y * nwg.x) * 256u + li;`;
-
-/** Dispatches enough workgroups of a {@link PER_ELEMENT} pipeline for `total` elements. */
-export function dispatchPerElement(
-  r: Recorder,
-  label: string,
-  pipeline: GPUComputePipeline,
-  buffers: readonly (GpuTensor | GPUBuffer)[],
-  total: number,
-): void {
-  r.dispatch(
-    label,
-    pipeline,
-    buffers,
-    grid(Math.ceil(total / 256), r.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
-}
-
-/** Uniform words: the u32 values, then the f32 values as their bit patterns. */
-export function uniformWords(ints: readonly number[], floats: readonly number[] = []): Uint32Array {
-  for (const v of ints) checkInt('a uniform size', v, 0, 0xffffffff);
-  return Uint32Array.of(...ints, ...new Uint32Array(Float32Array.from(floats).buffer));
-}
+import { elementwiseWgsl, encodeElementwise } from './elementwise.js';
 
 // ---- Reductions over a set of axes.
 
@@ -54,19 +25,22 @@ export type ReduceOp = (typeof REDUCE_OPS)[number];
 /** Axes a reduction handles: its uniform holds this many kept and this many reduced dimensions. */
 export const MAX_REDUCE_RANK = 6;
 
-/** Per op: the starting value, how an element v joins acc, and how acc becomes the result. */
-const REDUCERS: Record<ReduceOp, { init: number; step: string; finish: string }> = {
-  sum: { init: 0, step: 'acc + v', finish: 'acc' },
-  mean: { init: 0, step: 'acc + v', finish: 'acc / f32(p.count)' },
-  max: { init: -Infinity, step: 'max(acc, v)', finish: 'acc' },
-  min: { init: Infinity, step: 'min(acc, v)', finish: 'acc' },
-  prod: { init: 1, step: 'acc * v', finish: 'acc' },
-  l1: { init: 0, step: 'acc + abs(v)', finish: 'acc' },
-  l2: { init: 0, step: 'acc + v * v', finish: 'sqrt(acc)' },
-  sum_square: { init: 0, step: 'acc + v * v', finish: 'acc' },
-  log_sum: { init: 0, step: 'acc + v', finish: 'log(acc)' },
+/**
+ * Per op: the starting value (WGSL; max and min start from the first reduced element x[base], as no
+ * f32 literal is infinite), how an element v joins acc, and how acc becomes the result.
+ */
+const REDUCERS: Record<ReduceOp, { init: string; step: string; finish: string }> = {
+  sum: { init: '0.0', step: 'acc + v', finish: 'acc' },
+  mean: { init: '0.0', step: 'acc + v', finish: 'acc / f32(p.count)' },
+  max: { init: 'x[base]', step: 'max(acc, v)', finish: 'acc' },
+  min: { init: 'x[base]', step: 'min(acc, v)', finish: 'acc' },
+  prod: { init: '1.0', step: 'acc * v', finish: 'acc' },
+  l1: { init: '0.0', step: 'acc + abs(v)', finish: 'acc' },
+  l2: { init: '0.0', step: 'acc + v * v', finish: 'sqrt(acc)' },
+  sum_square: { init: '0.0', step: 'acc + v * v', finish: 'acc' },
+  log_sum: { init: '0.0', step: 'acc + v', finish: 'log(acc)' },
   // after a first pass for the maximum m, so that exp never overflows
-  log_sum_exp: { init: 0, step: 'acc + exp(v - m)', finish: 'log(acc) + m' },
+  log_sum_exp: { init: '0.0', step: 'acc + exp(v - m)', finish: 'log(acc) + m' },
 };
 
 /** Row-major strides of a shape. */
@@ -114,21 +88,21 @@ function reducePlan(shape: readonly number[], axes: readonly number[]): { kept: 
   return { kept, reduced };
 }
 
-/** Uniform slots per list of a `Dims` struct: two vec4 rows, of which MAX_REDUCE_RANK are used. */
-const DIM_SLOTS = 8;
-
-/** The sizes then strides of `dims` as a WGSL `Dims`, padded with size 1, stride 0. */
-function dimWords(dims: Dims): number[] {
-  const pad = (a: number[], v: number) => [...a, ...Array(DIM_SLOTS - a.length).fill(v)];
-  return [...pad(dims.sizes, 1), ...pad(dims.strides, 0)];
-}
-
-const DIMS_STRUCT = `struct Dims { size: array<vec4u, ${DIM_SLOTS / 4}>, stride: array<vec4u, ${DIM_SLOTS / 4}> }`;
+const REDUCE_PARAMS = new UniformStruct('ReduceParams', {
+  total: 'u32',
+  count: 'u32',
+  keptRank: 'u32',
+  reducedRank: 'u32',
+  keptSize: { u32s: MAX_REDUCE_RANK },
+  keptStride: { u32s: MAX_REDUCE_RANK },
+  reducedSize: { u32s: MAX_REDUCE_RANK },
+  reducedStride: { u32s: MAX_REDUCE_RANK },
+});
 
 const reduceProgram: Program<{ op: ReduceOp }> = {
   name: 'reduce',
   wgsl: ({ op }) => {
-    const { step, finish } = REDUCERS[op];
+    const { init, step, finish } = REDUCERS[op];
     // visits every reduced element of output e in order, the innermost dimension fastest
     const loop = (body: string) => `{
     var idx = array<u32, ${MAX_REDUCE_RANK}>();
@@ -136,38 +110,42 @@ const reduceProgram: Program<{ op: ReduceOp }> = {
     for (var i = 0u; i < p.count; i++) {
       let v = x[off];
       ${body}
-      for (var d = 0u; d < ${MAX_REDUCE_RANK}u; d++) {
+      for (var d = 0u; d < p.reducedRank; d++) {
         idx[d]++;
-        off += p.red.stride[d / 4u][d % 4u];
-        if (idx[d] < p.red.size[d / 4u][d % 4u]) { break; }
-        off -= idx[d] * p.red.stride[d / 4u][d % 4u];
+        off += ${uniformAt('reducedStride', 'd')};
+        if (idx[d] < ${uniformAt('reducedSize', 'd')}) { break; }
+        off -= idx[d] * ${uniformAt('reducedStride', 'd')};
         idx[d] = 0u;
       }
     }
   }`;
-    return /* wgsl */ `
-${DIMS_STRUCT}
-struct Params { total: u32, count: u32, kept: Dims, red: Dims, init: f32 }
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
-@group(0) @binding(2) var<uniform> p: Params;
-${PER_ELEMENT}
-  if (e >= p.total) { return; }
-  var base = 0u;
+    return elementwiseWgsl(
+      bindings(
+        [
+          ['x', 'array<f32>', 'read'],
+          ['y', 'array<f32>', 'read_write'],
+        ],
+        0,
+        REDUCE_PARAMS,
+      ),
+      'p.total',
+      `var base = 0u;
   var rest = e;
-  for (var d = 0u; d < ${MAX_REDUCE_RANK}u; d++) {
-    let size = p.kept.size[d / 4u][d % 4u];
-    base += (rest % size) * p.kept.stride[d / 4u][d % 4u];
+  for (var d = 0u; d < p.keptRank; d++) {
+    let size = ${uniformAt('keptSize', 'd')};
+    base += (rest % size) * ${uniformAt('keptStride', 'd')};
     rest /= size;
   }
-  var m = p.init;
-  ${op === 'log_sum_exp' ? loop('m = max(m, v);') : ''}
-  var acc = ${op === 'log_sum_exp' ? '0.0' : 'p.init'};
+  ${
+    op === 'log_sum_exp'
+      ? `var m = x[base];
+  ${loop('m = max(m, v);')}`
+      : ''
+  }
+  var acc = ${init};
   ${loop(`acc = ${step};`)}
-  y[e] = ${finish};
-}`;
+  y[e] = ${finish};`,
+    );
   },
 };
 
@@ -185,18 +163,23 @@ export function encodeReduce(
   const total = kept.sizes.reduce((a, b) => a * b, 1);
   if (y.size !== total)
     throw new GpuError('invalid-argument', `the reduction's output needs ${total} elements, got ${y.size}.`);
-  const count = reduced.sizes.reduce((a, b) => a * b, 1);
-  // two padding words: the Dims structs start on a 16-byte row
-  const words = uniformWords(
-    [total, count, 0, 0, ...dimWords(kept), ...dimWords(reduced)],
-    [REDUCERS[op].init],
-  );
-  dispatchPerElement(
+  encodeElementwise(
     r,
     `reduce-${op}`,
-    r.gpu.pipeline(reduceProgram, { op }),
-    [x, y, r.gpu.uniforms(words)],
-    total,
+    reduceProgram,
+    { op },
+    REDUCE_PARAMS,
+    {
+      total,
+      count: reduced.sizes.reduce((a, b) => a * b, 1),
+      keptRank: kept.sizes.length,
+      reducedRank: reduced.sizes.length,
+      keptSize: kept.sizes,
+      keptStride: kept.strides,
+      reducedSize: reduced.sizes,
+      reducedStride: reduced.strides,
+    },
+    [x, y],
   );
 }
 
@@ -209,26 +192,30 @@ interface ArgSpec {
   readonly selectLastIndex: boolean;
 }
 
+const ARG_PARAMS = new UniformStruct('ArgParams', { total: 'u32', len: 'u32', inner: 'u32' });
+
 const argProgram: Program<ArgSpec> = {
   name: 'arg-reduce',
-  wgsl: ({ op, selectLastIndex }) => /* wgsl */ `
-struct Params { total: u32, len: u32, inner: u32 }
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
-@group(0) @binding(2) var<uniform> p: Params;
-${PER_ELEMENT}
-  if (e >= p.total) { return; }
-  let base = (e / p.inner) * p.len * p.inner + e % p.inner;
+  wgsl: ({ op, selectLastIndex }) =>
+    elementwiseWgsl(
+      bindings(
+        [
+          ['x', 'array<f32>', 'read'],
+          ['y', 'array<f32>', 'read_write'],
+        ],
+        0,
+        ARG_PARAMS,
+      ),
+      'p.total',
+      `let base = (e / p.inner) * p.len * p.inner + e % p.inner;
   var best = x[base];
   var at = 0u;
   for (var i = 1u; i < p.len; i++) {
     let v = x[base + i * p.inner];
     if (v ${op === 'argmax' ? '>' : '<'}${selectLastIndex ? '=' : ''} best) { best = v; at = i; }
   }
-  y[e] = f32(at);
-}`,
+  y[e] = f32(at);`,
+    ),
 };
 
 /**
@@ -255,13 +242,7 @@ export function encodeArgReduce(
   const total = x.size / len;
   if (y.size !== total)
     throw new GpuError('invalid-argument', `the ${op} output needs ${total} elements, got ${y.size}.`);
-  dispatchPerElement(
-    r,
-    op,
-    r.gpu.pipeline(argProgram, { op, selectLastIndex }),
-    [x, y, r.gpu.uniforms(uniformWords([total, len, inner]))],
-    total,
-  );
+  encodeElementwise(r, op, argProgram, { op, selectLastIndex }, ARG_PARAMS, { total, len, inner }, [x, y]);
 }
 
 // ---- CPU references.

@@ -2,54 +2,54 @@ import type { Program } from '../device.js';
 import { GpuError } from '../errors.js';
 import type { Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
+import { UniformStruct } from '../uniforms.js';
 import { bindings } from '../wgsl.js';
-import { dispatchPerElement, PER_ELEMENT, uniformWords } from './reduce.js';
+import { elementwiseWgsl, encodeElementwise } from './elementwise.js';
+import {
+  COORDINATE_MODES,
+  type CoordinateMode,
+  NEAREST_MODES,
+  type NearestMode,
+  RESIZE_DEFAULTS,
+  RESIZE_MODES,
+  type ResizeAxis,
+  type ResizeMode,
+  type ResizeSampling,
+  resizeTaps,
+} from './resize-rules.js';
 
-// ONNX Resize (opsets 11–19) of NCHW on the two spatial axes, as ONNX Runtime computes it: every
-// coordinate is an f32 expression evaluated in ONNX Runtime's order, so nearest-neighbour choices at
+export {
+  COORDINATE_MODES,
+  type CoordinateMode,
+  NEAREST_MODES,
+  type NearestMode,
+  RESIZE_MODES,
+  type ResizeMode,
+} from './resize-rules.js';
+
+// ONNX Resize of NCHW on the two spatial axes. The WGSL mirrors the per-axis rules of
+// resize-rules.ts (ONNX Runtime's f32 expressions in its order), so nearest-neighbour choices at
 // exact ties agree, and an axis of scale 1 maps each output to the same input index whatever the
-// coordinate mode (ONNX Runtime skips the transform there, ignoring tf_crop_and_resize's roi too).
-// One exception: ONNX Runtime sums half_pixel_symmetric's terms in f64, this kernel in f32 (shader
-// compilers simplify away the error-free transformations that would emulate f64), so there a
-// coordinate within an f32 rounding of a nearest-mode tie may select the neighbouring pixel.
+// coordinate mode. One exception: ONNX Runtime sums half_pixel_symmetric's terms in f64, this kernel
+// in f32 (shader compilers simplify away the error-free transformations that would emulate f64), so
+// there a coordinate within an f32 rounding of a nearest-mode tie may select the neighbouring pixel.
 // Antialiasing (opset 18) is not supported; axes and keep_aspect_ratio_policy only change the
 // scales and sizes, which the caller resolves.
 
-export const RESIZE_MODES = ['nearest', 'linear', 'cubic'] as const;
-export type ResizeMode = (typeof RESIZE_MODES)[number];
-
-export const COORDINATE_MODES = [
-  'half_pixel',
-  'half_pixel_symmetric',
-  'pytorch_half_pixel',
-  'align_corners',
-  'asymmetric',
-  'tf_crop_and_resize',
-] as const;
-export type CoordinateMode = (typeof COORDINATE_MODES)[number];
-
-export const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'] as const;
-export type NearestMode = (typeof NEAREST_MODES)[number];
-
-export interface ResizeParams {
-  readonly mode: ResizeMode;
-  readonly coordinateMode: CoordinateMode;
-  /** Rounding of nearest mode; ONNX's default is round_prefer_floor. */
-  readonly nearestMode?: NearestMode;
+export interface ResizeParams extends ResizeSampling {
   /**
    * Scale of [H, W] used in the coordinate transform: the given scale when the model gives scales,
    * output/input when it gives sizes (ONNX does not recompute it from the rounded output size).
    */
   readonly scales: readonly [number, number];
-  /** Cubic mode: the a of the cubic convolution kernel (ONNX default −0.75). */
-  readonly cubicCoeffA?: number;
-  /** Cubic mode: taps outside the input get weight 0 and the rest are renormalised. */
-  readonly excludeOutside?: boolean;
   /** tf_crop_and_resize: the normalised region [startH, startW, endH, endW]. */
   readonly roi?: readonly [number, number, number, number];
   /** tf_crop_and_resize: the value of outputs that sample outside the input (ONNX default 0). */
   readonly extrapolationValue?: number;
 }
+
+/** The roi outside tf_crop_and_resize: both axes whole. */
+const WHOLE = [0, 0, 1, 1] as const;
 
 interface ResizeSpec {
   readonly mode: ResizeMode;
@@ -85,7 +85,7 @@ function samplerWgsl(spec: ResizeSpec): string {
 fn nearest(v: f32, len: u32) -> u32 {
   let f = floor(v);
   let d = v - f;
-  return u32(clamp(${ROUNDING_WGSL[spec.nearestMode ?? 'round_prefer_floor']}, 0.0, f32(len - 1u)));
+  return u32(clamp(${ROUNDING_WGSL[spec.nearestMode ?? RESIZE_DEFAULTS.nearestMode]}, 0.0, f32(len - 1u)));
 }
 fn sample(base: u32, fy: f32, fx: f32) -> f32 {
   return x[base + nearest(fy, p.h) * p.w + nearest(fx, p.w)];
@@ -149,33 +149,51 @@ fn sample(base: u32, fy: f32, fx: f32) -> f32 {
 }`;
 }
 
+const PARAMS = new UniformStruct('ResizeParams', {
+  total: 'u32',
+  h: 'u32',
+  w: 'u32',
+  oh: 'u32',
+  ow: 'u32',
+  scaleH: 'f32',
+  scaleW: 'f32',
+  cubicA: 'f32',
+  startH: 'f32',
+  startW: 'f32',
+  endH: 'f32',
+  endW: 'f32',
+  extrapolation: 'f32',
+});
+
 const resizeProgram: Program<ResizeSpec> = {
   name: 'resize',
-  wgsl: (spec) => /* wgsl */ `
-struct Params { total: u32, h: u32, w: u32, oh: u32, ow: u32, scaleH: f32, scaleW: f32, cubicA: f32, roi: vec4f, extrapolation: f32 }
-${bindings([
-  ['x', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
-@group(0) @binding(2) var<uniform> p: Params;
+  wgsl: (spec) =>
+    elementwiseWgsl(
+      `${bindings(
+        [
+          ['x', 'array<f32>', 'read'],
+          ['y', 'array<f32>', 'read_write'],
+        ],
+        0,
+        PARAMS,
+      )}
 fn original(o: u32, scale: f32, lenOut: u32, lenIn: u32, start: f32, end: f32) -> f32 {
   if (scale == 1.0) { return f32(o); }
   ${COORDINATE_WGSL[spec.coordinateMode]}
 }
-${samplerWgsl(spec)}
-${PER_ELEMENT}
-  if (e >= p.total) { return; }
-  let ox = e % p.ow;
+${samplerWgsl(spec)}`,
+      'p.total',
+      `let ox = e % p.ow;
   let oy = (e / p.ow) % p.oh;
-  let fy = original(oy, p.scaleH, p.oh, p.h, p.roi.x, p.roi.z);
-  let fx = original(ox, p.scaleW, p.ow, p.w, p.roi.y, p.roi.w);
+  let fy = original(oy, p.scaleH, p.oh, p.h, p.startH, p.endH);
+  let fx = original(ox, p.scaleW, p.ow, p.w, p.startW, p.endW);
   ${
     spec.coordinateMode === 'tf_crop_and_resize'
       ? 'if (fy < 0.0 || fy > f32(p.h - 1u) || fx < 0.0 || fx > f32(p.w - 1u)) { y[e] = p.extrapolation; return; }'
       : ''
   }
-  y[e] = sample(e / (p.oh * p.ow) * p.h * p.w, fy, fx);
-}`,
+  y[e] = sample(e / (p.oh * p.ow) * p.h * p.w, fy, fx);`,
+    ),
 };
 
 function checkResize(shape: readonly number[], out: readonly number[], params: ResizeParams): void {
@@ -204,104 +222,33 @@ export function encodeResize(r: Recorder, x: GpuTensor, y: GpuTensor, params: Re
   const spec: ResizeSpec = {
     mode: params.mode,
     coordinateMode: params.coordinateMode,
-    nearestMode: params.mode === 'nearest' ? (params.nearestMode ?? 'round_prefer_floor') : undefined,
+    nearestMode: params.mode === 'nearest' ? (params.nearestMode ?? RESIZE_DEFAULTS.nearestMode) : undefined,
     excludeOutside: params.mode === 'cubic' ? params.excludeOutside === true : undefined,
   };
-  const words = uniformWords(
-    [y.size, h, w, oh, ow],
-    [
-      ...params.scales,
-      params.cubicCoeffA ?? -0.75,
-      ...(params.roi ?? [0, 0, 1, 1]),
-      params.extrapolationValue ?? 0,
-    ],
+  const [startH, startW, endH, endW] = params.roi ?? WHOLE;
+  encodeElementwise(
+    r,
+    'resize',
+    resizeProgram,
+    spec,
+    PARAMS,
+    {
+      total: y.size,
+      h,
+      w,
+      oh,
+      ow,
+      scaleH: params.scales[0],
+      scaleW: params.scales[1],
+      cubicA: params.cubicCoeffA ?? RESIZE_DEFAULTS.cubicCoeffA,
+      startH,
+      startW,
+      endH,
+      endW,
+      extrapolation: params.extrapolationValue ?? 0,
+    },
+    [x, y],
   );
-  dispatchPerElement(r, 'resize', r.gpu.pipeline(resizeProgram, spec), [x, y, r.gpu.uniforms(words)], y.size);
-}
-
-// ---- CPU reference: ONNX Runtime's f32 arithmetic, step by step (Math.fround after each operation).
-
-const fr = Math.fround;
-
-function originalCoordinate(
-  mode: CoordinateMode,
-  o: number,
-  scale: number,
-  lenOut: number,
-  lenIn: number,
-  start: number,
-  end: number,
-): number {
-  const s = fr(scale);
-  if (s === 1) return o;
-  const halfPixel = () => fr(fr(fr(o + 0.5) / s) - 0.5);
-  switch (mode) {
-    case 'half_pixel':
-      return halfPixel();
-    case 'half_pixel_symmetric': {
-      const adjustment = fr(lenOut / fr(s * lenIn));
-      const offset = fr(fr(lenIn / 2) * fr(1 - adjustment));
-      // ONNX Runtime adds these in f64
-      return fr(offset + (o + 0.5) / s - 0.5);
-    }
-    case 'pytorch_half_pixel':
-      return lenOut > 1 ? halfPixel() : 0;
-    case 'align_corners':
-      return lenOut === 1 ? 0 : fr(fr(o * (lenIn - 1)) / (lenOut - 1));
-    case 'asymmetric':
-      return fr(o / s);
-    case 'tf_crop_and_resize': {
-      const [a, b] = [fr(start), fr(end)];
-      return lenOut > 1
-        ? fr(fr(a * (lenIn - 1)) + fr(fr(fr(o * fr(b - a)) * (lenIn - 1)) / (lenOut - 1)))
-        : fr(0.5 * fr(a + b) * (lenIn - 1));
-    }
-  }
-}
-
-function nearestIndex(v: number, len: number, mode: NearestMode): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  const up = { round_prefer_floor: d > 0.5, round_prefer_ceil: d >= 0.5, floor: false, ceil: d > 0 }[mode];
-  return Math.min(Math.max(up ? f + 1 : f, 0), len - 1);
-}
-
-/** The cubic convolution weights of the four taps around fraction s (ONNX Runtime's GetCubicCoeffs). */
-function cubicCoeffs(s: number, a: number): number[] {
-  const k = (t: number) => {
-    const d = Math.abs(t);
-    return d <= 1
-      ? ((a + 2) * d - (a + 3)) * d * d + 1
-      : d < 2
-        ? ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
-        : 0;
-  };
-  return [k(s + 1), k(s), k(1 - s), k(2 - s)];
-}
-
-/** Input taps and weights of coordinate v along an axis of len, for the interpolation mode. */
-function axisTaps(v: number, len: number, params: ResizeParams): [number, number][] {
-  if (params.mode === 'nearest')
-    return [[nearestIndex(v, len, params.nearestMode ?? 'round_prefer_floor'), 1]];
-  if (params.mode === 'linear') {
-    const c = Math.min(Math.max(v, 0), len - 1);
-    const i0 = Math.min(Math.floor(c), len - 1);
-    const i1 = Math.min(i0 + 1, len - 1);
-    return i0 === i1
-      ? [[i0, 1]]
-      : [
-          [i0, i1 - c],
-          [i1, c - i0],
-        ];
-  }
-  const t = Math.floor(v);
-  let c = cubicCoeffs(v - t, params.cubicCoeffA ?? -0.75);
-  if (params.excludeOutside) {
-    c = c.map((w, i) => (t + i - 1 < 0 || t + i - 1 >= len ? 0 : w));
-    const sum = c.reduce((a, b) => a + b, 0);
-    c = c.map((w) => w / sum);
-  }
-  return c.map((w, i) => [Math.min(Math.max(t + i - 1, 0), len - 1), w]);
 }
 
 /** ONNX Resize of x [N, C, H, W] to [N, C, outH, outW], as ONNX Runtime computes it. */
@@ -314,31 +261,20 @@ export function resizeReference(
 ): Float32Array {
   const [n, c, h, w] = shape;
   checkResize(shape, [n, c, outH, outW], params);
-  const roi = params.roi ?? [0, 0, 1, 1];
-  const coord = (o: number, axis: 0 | 1) =>
-    originalCoordinate(
-      params.coordinateMode,
-      o,
-      params.scales[axis],
-      axis ? outW : outH,
-      axis ? w : h,
-      roi[axis],
-      roi[axis + 2]!,
-    );
+  const [startH, startW, endH, endW] = params.roi ?? WHOLE;
+  const taps = (axis: ResizeAxis) =>
+    Array.from({ length: axis.lenOut }, (_, o) => resizeTaps(o, axis, params));
+  const ty = taps({ lenIn: h, lenOut: outH, scale: params.scales[0], start: startH, end: endH });
+  const tx = taps({ lenIn: w, lenOut: outW, scale: params.scales[1], start: startW, end: endW });
   const y = new Float32Array(n * c * outH * outW);
-  for (let oy = 0; oy < outH; oy++) {
-    const fy = coord(oy, 0);
-    for (let ox = 0; ox < outW; ox++) {
-      const fx = coord(ox, 1);
-      const outside =
-        params.coordinateMode === 'tf_crop_and_resize' && (fy < 0 || fy > h - 1 || fx < 0 || fx > w - 1);
-      const [ty, tx] = [axisTaps(fy, h, params), axisTaps(fx, w, params)];
-      for (let plane = 0; plane < n * c; plane++) {
+  let e = 0;
+  for (let plane = 0; plane < n * c; plane++)
+    for (const ry of ty)
+      for (const rx of tx) {
         let acc = 0;
-        for (const [iy, wy] of ty) for (const [ix, wx] of tx) acc += wy * wx * x[(plane * h + iy) * w + ix]!;
-        y[(plane * outH + oy) * outW + ox] = outside ? (params.extrapolationValue ?? 0) : acc;
+        for (const [iy, wy] of ry ?? [])
+          for (const [ix, wx] of rx ?? []) acc += wy * wx * x[(plane * h + iy) * w + ix]!;
+        y[e++] = ry && rx ? acc : (params.extrapolationValue ?? 0);
       }
-    }
-  }
   return y;
 }

@@ -1,11 +1,13 @@
 import {
   COORDINATE_MODES,
-  type CoordinateMode,
   encodeResize,
   NEAREST_MODES,
-  type NearestMode,
+  RESIZE_DEFAULTS,
   RESIZE_MODES,
-  type ResizeMode,
+  type ResizeSampling,
+  type ResizeTap,
+  resizedLength,
+  resizeTaps,
 } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrNumber, attrNumbers, attrString, type GraphNode } from '../graph.js';
@@ -14,19 +16,13 @@ import { asFloat32, sizeOf, type Tensor, tensor } from '../tensor.js';
 import type { GpuOp, OpDef, ValueInfo } from './types.js';
 import { known, need, strides } from './util.js';
 
-// ONNX Resize (opsets 11–19) on any axes, computed as ONNX Runtime does: coordinates are its f32
-// (and, where it mixes in double literals, f64) expressions in its order (Math.fround after each f32
-// operation), so that nearest-neighbour choices at exact ties agree with it.
+// ONNX Resize (opsets 11–19) on any axes, computed as ONNX Runtime does: each axis follows the
+// per-axis rules of @zeroskip/gpu (resizeTaps), which its GPU kernel mirrors on H and W.
 
 const ASPECT_POLICIES = ['stretch', 'not_larger', 'not_smaller'] as const;
 
 /** The node's attributes, validated. */
-interface ResizeAttrs {
-  readonly mode: ResizeMode;
-  readonly coordinateMode: CoordinateMode;
-  readonly nearestMode: NearestMode;
-  readonly cubicCoeffA: number;
-  readonly excludeOutside: boolean;
+interface ResizeAttrs extends Required<ResizeSampling> {
   readonly extrapolationValue: number;
 }
 
@@ -48,10 +44,15 @@ function choice<T extends string>(node: GraphNode, name: string, allowed: readon
 
 function resizeAttrs(node: GraphNode): ResizeAttrs {
   return {
-    mode: choice(node, 'mode', RESIZE_MODES, 'nearest'),
-    coordinateMode: choice(node, 'coordinate_transformation_mode', COORDINATE_MODES, 'half_pixel'),
-    nearestMode: choice(node, 'nearest_mode', NEAREST_MODES, 'round_prefer_floor'),
-    cubicCoeffA: attrNumber(node, 'cubic_coeff_a', -0.75),
+    mode: choice(node, 'mode', RESIZE_MODES, RESIZE_DEFAULTS.mode),
+    coordinateMode: choice(
+      node,
+      'coordinate_transformation_mode',
+      COORDINATE_MODES,
+      RESIZE_DEFAULTS.coordinateMode,
+    ),
+    nearestMode: choice(node, 'nearest_mode', NEAREST_MODES, RESIZE_DEFAULTS.nearestMode),
+    cubicCoeffA: attrNumber(node, 'cubic_coeff_a', RESIZE_DEFAULTS.cubicCoeffA),
     excludeOutside: attrNumber(node, 'exclude_outside', 0) === 1,
     extrapolationValue: attrNumber(node, 'extrapolation_value', 0),
   };
@@ -103,7 +104,7 @@ function resizeLayout(
           `node '${node.name}' (Resize) has scale ${s}; scales must be positive.`,
         );
       scales[a] = s;
-      shape[a] = Math.floor(fr(s * x[a]!));
+      shape[a] = resizedLength(x[a]!, s);
     });
     return { shape, scales };
   }
@@ -125,108 +126,27 @@ function resizeLayout(
   return { shape, scales };
 }
 
-/** The input coordinate of output coordinate o along an axis (ONNX Runtime's f32 expressions). */
-function originalCoordinate(
-  mode: CoordinateMode,
-  o: number,
-  scale: number,
-  lenOut: number,
-  lenIn: number,
-  start: number,
-  end: number,
-): number {
-  const halfPixel = () => fr(fr(fr(o + 0.5) / scale) - 0.5);
-  switch (mode) {
-    case 'half_pixel':
-      return halfPixel();
-    case 'half_pixel_symmetric': {
-      const adjustment = fr(lenOut / fr(scale * lenIn));
-      const offset = fr(fr(lenIn / 2) * fr(1 - adjustment));
-      // ONNX Runtime sums these in double (its 0.5 literals are doubles here)
-      return fr(offset + (o + 0.5) / scale - 0.5);
-    }
-    case 'pytorch_half_pixel':
-      return lenOut > 1 ? halfPixel() : 0;
-    case 'align_corners':
-      return lenOut === 1 ? 0 : fr(fr(o * (lenIn - 1)) / (lenOut - 1));
-    case 'asymmetric':
-      return fr(o / scale);
-    case 'tf_crop_and_resize': {
-      const [a, b] = [fr(start), fr(end)];
-      return lenOut > 1
-        ? fr(fr(a * (lenIn - 1)) + fr(fr(fr(o * fr(b - a)) * (lenIn - 1)) / (lenOut - 1)))
-        : fr(0.5 * fr(a + b) * (lenIn - 1));
-    }
-  }
-}
-
-function nearestIndex(v: number, len: number, mode: NearestMode): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  const up = { round_prefer_floor: d > 0.5, round_prefer_ceil: d >= 0.5, floor: false, ceil: d > 0 }[mode];
-  return Math.min(Math.max(up ? f + 1 : f, 0), len - 1);
-}
-
-/** The cubic convolution weights of the four taps around fraction s (ONNX Runtime's GetCubicCoeffs). */
-function cubicCoeffs(s: number, a: number): number[] {
-  const k = (t: number) => {
-    const d = Math.abs(t);
-    if (d <= 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
-    return d < 2 ? ((a * d - 5 * a) * d + 8 * a) * d - 4 * a : 0;
-  };
-  return [k(s + 1), k(s), k(1 - s), k(2 - s)];
-}
-
-/** The input taps [index, weight] that output coordinate v reads along an axis of len. */
-function axisTaps(v: number, len: number, attrs: ResizeAttrs): [number, number][] {
-  if (attrs.mode === 'nearest') return [[nearestIndex(v, len, attrs.nearestMode), 1]];
-  if (attrs.mode === 'linear') {
-    const c = Math.min(Math.max(v, 0), len - 1);
-    const i0 = Math.min(Math.floor(c), len - 1);
-    const i1 = Math.min(i0 + 1, len - 1);
-    return i0 === i1
-      ? [[i0, 1]]
-      : [
-          [i0, i1 - c],
-          [i1, c - i0],
-        ];
-  }
-  const t = Math.floor(v);
-  let c = cubicCoeffs(v - t, attrs.cubicCoeffA);
-  if (attrs.excludeOutside) {
-    c = c.map((w, i) => (t + i - 1 < 0 || t + i - 1 >= len ? 0 : w));
-    const sum = c.reduce((a, b) => a + b, 0);
-    c = c.map((w) => w / sum);
-  }
-  return c.map((w, i) => [Math.min(Math.max(t + i - 1, 0), len - 1), w]);
-}
-
 /** Per axis of a resize and each output coordinate: the taps, or undefined where tf_crop_and_resize extrapolates. */
 function tapTables(
   x: readonly number[],
   layout: ResizeLayout,
   attrs: ResizeAttrs,
   roi: readonly number[],
-): ([number, number][] | undefined)[][] {
+): (ResizeTap[] | undefined)[][] {
   const rank = x.length;
-  return x.map((lenIn, d) =>
-    Array.from({ length: layout.shape[d]! }, (_, o) => {
-      const lenOut = layout.shape[d]!;
-      // ONNX Runtime maps an axis of scale 1 to itself in every mode, tf_crop_and_resize's roi included
-      if (layout.scales[d] === 1) return [[o, 1]];
-      const v = originalCoordinate(
-        attrs.coordinateMode,
-        o,
-        layout.scales[d]!,
-        lenOut,
-        lenIn,
-        roi[d]!,
-        roi[d + rank]!,
-      );
-      if (attrs.coordinateMode === 'tf_crop_and_resize' && (v < 0 || v > lenIn - 1)) return undefined;
-      return axisTaps(v, lenIn, attrs).filter(([, w]) => w !== 0);
-    }),
-  );
+  return x.map((lenIn, d) => {
+    const axis = {
+      lenIn,
+      lenOut: layout.shape[d]!,
+      scale: layout.scales[d]!,
+      start: roi[d]!,
+      end: roi[d + rank]!,
+    };
+    // taps of weight 0 add nothing: skip their reads
+    return Array.from({ length: axis.lenOut }, (_, o) =>
+      resizeTaps(o, axis, attrs)?.filter(([, w]) => w !== 0),
+    );
+  });
 }
 
 /** The full-rank roi [starts…, ends…] of tf_crop_and_resize (axes not listed keep [0, 1]). */
