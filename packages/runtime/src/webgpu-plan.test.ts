@@ -74,7 +74,7 @@ describe('WebGPU executor: pipelines, plans and sizes', () => {
       outputs: ['y'],
     });
     const plan = await check(bytes, { x: ramp([2, 3, 4]) });
-    expect(plan.map((e) => e.kernel)).toEqual(['activation', 'cpu']);
+    expect(plan.map((e) => e.kernel)).toEqual(['unary-relu', 'cpu']);
   });
 
   it('plans values known before running as host work (shape arithmetic into a Reshape)', async () => {

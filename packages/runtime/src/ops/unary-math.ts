@@ -1,9 +1,69 @@
+import {
+  type BinaryOp,
+  encodeBinary,
+  encodeUnary,
+  type GpuTensor,
+  type UnaryOp,
+  type UnaryParams,
+} from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrNumber, attrString, type GraphNode } from '../graph.js';
 import { type DType, tensor } from '../tensor.js';
 import { expectDtype, storage } from './cast.js';
-import type { OpDef } from './types.js';
+import type { EncodeContext, GpuOp, OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
+
+/** One GPU dispatch of a pointwise op: a unary kernel, or a binary one against the node's input x or a scalar. */
+export type PointwiseStep =
+  | { readonly unary: UnaryOp; readonly params?: UnaryParams }
+  | { readonly binary: BinaryOp; readonly with: 'x' | number };
+
+/** The dispatches that compute a node on the GPU, or undefined when only the CPU computes it. */
+export type PointwiseSteps = (
+  node: GraphNode,
+  inputs: readonly (ValueInfo | undefined)[],
+) => readonly PointwiseStep[] | undefined;
+
+const stepKernel = (s: PointwiseStep) => ('unary' in s ? `unary-${s.unary}` : `binary-${s.binary}`);
+
+/** A float32 scalar on the GPU, uploaded once per node. */
+export function gpuScalar(ctx: EncodeContext, v: number): GpuTensor {
+  return ctx.cached(`scalar ${v}`, () => {
+    const t = ctx.gpu.tensor([1], Float32Array.of(v));
+    return { t, destroy: () => ctx.gpu.release(t) };
+  }).t;
+}
+
+/**
+ * The GPU side of a float32 pointwise op y = f(x) computed by `steps`, in order; the plan names their
+ * kernels joined by '+'. Intermediates return to the pool once read.
+ */
+export function pointwiseGpu(steps: PointwiseSteps): GpuOp {
+  return {
+    plan(node, inputs) {
+      const s = inputs[0]?.dtype === 'float32' ? steps(node, inputs) : undefined;
+      return s && { kernel: s.map(stepKernel).join('+') };
+    },
+    encode(node, ctx, outputs) {
+      const x = ctx.input(0);
+      const s = steps(node, ctx.inputs)!;
+      let acc = x;
+      s.forEach((step, k) => {
+        const y = k === s.length - 1 ? ctx.empty(outputs[0]!.shape) : ctx.gpu.empty(x.shape);
+        if ('unary' in step) encodeUnary(ctx.r, acc, y, step.unary, step.params);
+        else encodeBinary(ctx.r, acc, step.with === 'x' ? x : gpuScalar(ctx, step.with), y, step.binary);
+        if (acc !== x) ctx.gpu.release(acc);
+        acc = y;
+      });
+      return [acc];
+    },
+  };
+}
+
+/** One unary kernel with the node's parameters. */
+export const unaryStep =
+  (op: UnaryOp, params?: (node: GraphNode) => UnaryParams): PointwiseSteps =>
+  (node) => [{ unary: op, ...(params && { params: params(node) }) }];
 
 /** Coefficients of Numerical Recipes' erfc(z) ≈ t·exp(−z² + Σ cₖtᵏ), t = 1/(1 + z/2): relative error < 1.2e-7. */
 const ERFC_FIT = [
@@ -51,6 +111,8 @@ interface UnarySpec {
   readonly dtypes?: readonly DType[];
   /** The output dtype when it is not the input's. */
   readonly to?: DType;
+  /** Its GPU dispatches on float32 inputs; CPU only without. */
+  readonly gpu?: PointwiseSteps;
 }
 
 // ONNX's float32 defaults for Selu
@@ -59,9 +121,16 @@ const SELU_GAMMA = Math.fround(1.050701);
 
 const fixed = (f: (v: number) => number) => () => f;
 const alpha = (node: GraphNode, fallback: number) => attrNumber(node, 'alpha', fallback);
+const eluParams = (node: GraphNode) => ({ alpha: alpha(node, 1) });
+const seluParams = (node: GraphNode) => ({
+  alpha: alpha(node, SELU_ALPHA),
+  gamma: attrNumber(node, 'gamma', SELU_GAMMA),
+});
+
+const approximation = (node: GraphNode) => attrString(node, 'approximate', 'none');
 
 function gelu(node: GraphNode): (v: number) => number {
-  const approximate = attrString(node, 'approximate', 'none');
+  const approximate = approximation(node);
   if (approximate === 'none') return (v) => 0.5 * v * (1 + erf(v / Math.SQRT2));
   if (approximate === 'tanh') {
     const c = Math.sqrt(2 / Math.PI);
@@ -73,18 +142,32 @@ function gelu(node: GraphNode): (v: number) => number {
   );
 }
 
+/**
+ * GELU's exact form on the GPU: 0.5·x·(1 + erf(x/√2)), where hardsigmoid(e; ½, ½) = clamp(½e + ½, 0, 1)
+ * is ½(1 + e) exactly, since |erf| ≤ 1. The tanh approximation runs on the CPU.
+ */
+const geluSteps: PointwiseSteps = (node) =>
+  approximation(node) === 'none'
+    ? [
+        { binary: 'mul', with: Math.SQRT1_2 },
+        { unary: 'erf' },
+        { unary: 'hardsigmoid', params: { alpha: 0.5, beta: 0.5 } },
+        { binary: 'mul', with: 'x' },
+      ]
+    : undefined;
+
 const SPECS: readonly UnarySpec[] = [
-  { op: 'Abs', f: fixed(Math.abs), dtypes: NUMERIC },
-  { op: 'Neg', f: fixed((v) => -v), dtypes: SIGNED },
+  { op: 'Abs', f: fixed(Math.abs), dtypes: NUMERIC, gpu: unaryStep('abs') },
+  { op: 'Neg', f: fixed((v) => -v), dtypes: SIGNED, gpu: unaryStep('neg') },
   { op: 'Sign', f: fixed(Math.sign), dtypes: NUMERIC },
-  { op: 'Sqrt', f: fixed(Math.sqrt) },
-  { op: 'Exp', f: fixed(Math.exp) },
-  { op: 'Log', f: fixed(Math.log) },
-  { op: 'Reciprocal', f: fixed((v) => 1 / v) },
-  { op: 'Floor', f: fixed(Math.floor) },
-  { op: 'Ceil', f: fixed(Math.ceil) },
+  { op: 'Sqrt', f: fixed(Math.sqrt), gpu: unaryStep('sqrt') },
+  { op: 'Exp', f: fixed(Math.exp), gpu: unaryStep('exp') },
+  { op: 'Log', f: fixed(Math.log), gpu: unaryStep('log') },
+  { op: 'Reciprocal', f: fixed((v) => 1 / v), gpu: unaryStep('reciprocal') },
+  { op: 'Floor', f: fixed(Math.floor), gpu: unaryStep('floor') },
+  { op: 'Ceil', f: fixed(Math.ceil), gpu: unaryStep('ceil') },
   { op: 'Round', f: fixed(roundHalfEven) },
-  { op: 'Erf', f: fixed(erf) },
+  { op: 'Erf', f: fixed(erf), gpu: unaryStep('erf') },
   { op: 'Sin', f: fixed(Math.sin) },
   { op: 'Cos', f: fixed(Math.cos) },
   { op: 'Tan', f: fixed(Math.tan) },
@@ -93,27 +176,32 @@ const SPECS: readonly UnarySpec[] = [
   { op: 'Atan', f: fixed(Math.atan) },
   { op: 'Sinh', f: fixed(Math.sinh) },
   { op: 'Cosh', f: fixed(Math.cosh) },
-  { op: 'Tanh', f: fixed(Math.tanh) },
+  { op: 'Tanh', f: fixed(Math.tanh), gpu: unaryStep('tanh') },
   { op: 'Asinh', f: fixed(Math.asinh) },
   { op: 'Acosh', f: fixed(Math.acosh) },
   { op: 'Atanh', f: fixed(Math.atanh) },
-  { op: 'Softplus', f: fixed(softplus) },
-  { op: 'Softsign', f: fixed((v) => v / (1 + Math.abs(v))) },
-  { op: 'Mish', f: fixed((v) => v * Math.tanh(softplus(v))) },
+  { op: 'Softplus', f: fixed(softplus), gpu: unaryStep('softplus') },
+  { op: 'Softsign', f: fixed((v) => v / (1 + Math.abs(v))), gpu: unaryStep('softsign') },
+  {
+    op: 'Mish',
+    f: fixed((v) => v * Math.tanh(softplus(v))),
+    gpu: () => [{ unary: 'softplus' }, { unary: 'tanh' }, { binary: 'mul', with: 'x' }],
+  },
   {
     op: 'Elu',
     f: (node) => {
-      const a = alpha(node, 1);
+      const { alpha: a } = eluParams(node);
       return (v) => (v < 0 ? a * Math.expm1(v) : v);
     },
+    gpu: unaryStep('elu', eluParams),
   },
   {
     op: 'Selu',
     f: (node) => {
-      const a = alpha(node, SELU_ALPHA);
-      const gamma = attrNumber(node, 'gamma', SELU_GAMMA);
+      const { alpha: a, gamma } = seluParams(node);
       return (v) => gamma * (v > 0 ? v : a * Math.expm1(v));
     },
+    gpu: unaryStep('selu', seluParams),
   },
   {
     op: 'Celu',
@@ -137,7 +225,7 @@ const SPECS: readonly UnarySpec[] = [
       return (v) => (v < -lambd ? v + bias : v > lambd ? v - bias : 0);
     },
   },
-  { op: 'Gelu', f: gelu },
+  { op: 'Gelu', f: gelu, gpu: geluSteps },
   { op: 'Not', f: fixed((v) => (v ? 0 : 1)), dtypes: ['bool'] },
   { op: 'IsNaN', f: fixed((v) => (Number.isNaN(v) ? 1 : 0)), to: 'bool' },
   {
@@ -173,6 +261,7 @@ function unary(spec: UnarySpec): OpDef {
       for (let i = 0; i < y.length; i++) y[i] = g(x.data[i]!);
       return [tensor(dtype, x.shape, y)];
     },
+    ...(spec.gpu && { gpu: pointwiseGpu(spec.gpu) }),
   };
 }
 

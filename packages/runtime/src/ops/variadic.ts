@@ -5,6 +5,7 @@ import type { DType, Tensor } from '../tensor.js';
 import { expectDtype } from './cast.js';
 import { broadcastShapes, mapBroadcast } from './expand.js';
 import type { EncodeContext, GpuOp, OpDef, OutputInfo, ValueInfo } from './types.js';
+import { gpuScalar } from './unary-math.js';
 
 const NUMERIC: readonly DType[] = ['float32', 'int64', 'uint8'];
 
@@ -47,14 +48,6 @@ function encodeChain(
     acc = y;
   });
   return acc;
-}
-
-/** A scalar GPU constant for this node. */
-function gpuScalar(ctx: EncodeContext, key: string, v: number): GpuTensor {
-  return ctx.cached(key, () => {
-    const t = ctx.gpu.tensor([1], Float32Array.of(v));
-    return { t, destroy: () => ctx.gpu.release(t) };
-  }).t;
 }
 
 /**
@@ -108,7 +101,7 @@ function gpuChain(kernel: BinaryOp, mean: boolean): GpuOp {
       if (!mean) return [encodeChain(ctx, xs, kernel, out)];
       const sum = encodeChain(ctx, xs, kernel, (shape) => ctx.gpu.empty(shape));
       const y = out();
-      encodeBinary(ctx.r, sum, gpuScalar(ctx, 'mean-scale', 1 / xs.length), y, 'mul');
+      encodeBinary(ctx.r, sum, gpuScalar(ctx, 1 / xs.length), y, 'mul');
       ctx.gpu.release(sum);
       return [y];
     },
@@ -116,8 +109,9 @@ function gpuChain(kernel: BinaryOp, mean: boolean): GpuOp {
 }
 
 export const variadicOps: readonly OpDef[] = [
-  variadic('Max', NUMERIC, Math.max),
-  variadic('Min', NUMERIC, Math.min),
+  // Math.max and min, like the kernels, propagate NaN, as ONNX Runtime does
+  variadic('Max', NUMERIC, Math.max, 'max'),
+  variadic('Min', NUMERIC, Math.min, 'min'),
   variadic('Sum', ['float32', 'int64'], (a, b) => a + b, 'add'),
   variadic('Mean', ['float32'], (a, b) => a + b, 'add', true),
 ];
