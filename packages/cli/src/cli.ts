@@ -177,9 +177,11 @@ function printProfile(p: SessionProfile): void {
     `profile: ${p.gpuMs.toFixed(3)} ms of GPU work (${p.clock}) in a ${p.wallMs.toFixed(2)} ms profiled run`,
   );
   const top = [...p.nodes].sort((a, b) => b.ms - a.ms).slice(0, 10);
-  const width = Math.max(...top.map((n) => n.node.length));
+  const width = (key: 'node' | 'op' | 'kernel') => Math.max(...top.map((n) => n[key].length));
   for (const n of top)
-    console.log(`  ${n.node.padEnd(width)}  ${n.op.padEnd(9)} ${n.kernel.padEnd(14)} ${n.ms.toFixed(3)} ms`);
+    console.log(
+      `  ${n.node.padEnd(width('node'))}  ${n.op.padEnd(width('op'))}  ${n.kernel.padEnd(width('kernel'))}  ${n.ms.toFixed(3)} ms`,
+    );
 }
 
 /** Tuned kernel choices persist here, per adapter and layer shape. */
