@@ -383,6 +383,44 @@ const CASES: Case[] = [
     },
     reexport: false,
   },
+  ...sample(
+    fc.record({
+      opset: fc.integer({ min: 7, max: 9 }),
+      shape: shapeArb(1, 3),
+      axisPick: fc.integer({ min: 0, max: 100 }),
+      kPick: fc.integer({ min: 0, max: 100 }),
+    }),
+  ).map(({ opset, shape, axisPick, kPick }, k): Case => {
+    const x = randn(shape, k + 151);
+    const axis = (axisPick % (2 * shape.length)) - shape.length;
+    const count = 1 + (kPick % shape.at(axis)!);
+    return {
+      title: `TopK-1 at opset ${opset} k ${count} axis ${axis} on [${shape}]`,
+      bytes: oneNode(opset, 'TopK', x, { k: count, axis }, [], ['values', 'indices']),
+      feeds: { x },
+      form: (nodes, g) => {
+        const n = only(nodes);
+        expect(n.attrs).toEqual({ axis });
+        expect(constIn(g, n, 1)).toEqual([count]);
+      },
+    };
+  }),
+  ...[9, 10].map(
+    (opset): Case => ({
+      title: `Scatter at opset ${opset} becomes ScatterElements`,
+      bytes: oneNode(opset, 'Scatter', randn([3, 3], 161), { axis: 1 }, [
+        ['indices', int64([2, 3], [1, 0, 2, 0, -1, 1])],
+        ['updates', randn([2, 3], 162)],
+      ]),
+      feeds: { x: randn([3, 3], 161) },
+      form: (nodes) =>
+        expect(only(nodes)).toMatchObject({
+          op: 'ScatterElements',
+          inputs: ['x', 'indices', 'updates'],
+          attrs: { axis: 1 },
+        }),
+    }),
+  ),
 ];
 
 describe('older opsets import in the newest node forms', () => {

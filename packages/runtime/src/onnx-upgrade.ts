@@ -12,12 +12,13 @@ import { float32, int64, type Tensor } from './tensor.js';
  *   Clip < 11 (min, max) · Pad < 11 (pads, value) · Slice < 10 (starts, ends, axes)
  *   Split < 13 (split) · Squeeze, Unsqueeze < 13 (axes) · ReduceSum < 13 (axes)
  *   ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp,
- *   ReduceSumSquare < 18 (axes)
+ *   ReduceSumSquare < 18 (axes) · TopK < 10 (k)
  * Split < 18 without sizes gets num_outputs, which Split-18 needs when no sizes are given.
  * Upsample (7–10) and Resize-10 become Resize [X, '', scales] with the coordinates they meant:
  *   asymmetric, and for nearest the rounding ONNX Runtime applies there (floor when enlarging, ceil
  *   when shrinking), so their scales must be known constants.
  * Resize from 11: empty constant roi/scales/sizes (exporters' placeholders) become absent inputs.
+ * Scatter (9–10) becomes ScatterElements, its name from opset 11 on.
  * ImageScaler (an experimental op of opsets 1–9) becomes Mul by its scale and Add of its bias.
  * Attributes with no effect at inference are dropped: Dropout < 12 ratio, MaxPool storage_order,
  * BatchNormalization < 9 spatial (spatial=0 is refused: per-element statistics are not supported).
@@ -147,6 +148,8 @@ const REWRITES: ReadonlyMap<string, Rewrite> = new Map(
         axesToInput(18),
       ]),
     ),
+    TopK: attrsToInputs(10, [['k', (v) => int64([1], [v as number])]]),
+    Scatter: (n) => ({ ...n, op: 'ScatterElements' }),
     Upsample: resizeFromUpsample,
     Resize: (n, cx) => {
       if (cx.opset < 11) return resizeFromUpsample(n, cx);

@@ -5,21 +5,33 @@ import { batchNormalization } from './batch-normalization.js';
 import { binaryOps } from './binary.js';
 import { castLike, castOp } from './cast.js';
 import { compareOps } from './compare.js';
+import { compress } from './compress.js';
 import { concat } from './concat.js';
 import { constant } from './constant.js';
 import { constantOfShape } from './constant-of-shape.js';
 import { conv } from './conv.js';
 import { convTranspose } from './conv-transpose.js';
+import { cumSum } from './cum-sum.js';
 import { depthToSpace, spaceToDepth } from './depth-to-space.js';
+import { einsum } from './einsum.js';
 import { expand } from './expand.js';
 import { eyeLike } from './eye-like.js';
 import { gather } from './gather.js';
+import { gatherElements } from './gather-elements.js';
+import { gatherND } from './gather-nd.js';
 import { gemm } from './gemm.js';
+import { globalLpPool, globalMaxPool } from './global-pool.js';
 import { groupNormalization } from './group-normalization.js';
 import { instanceNormalization } from './instance-normalization.js';
 import { layerNormalization } from './layer-normalization.js';
+import { lpNormalization } from './lp-normalization.js';
+import { lpPool } from './lp-pool.js';
 import { lrn } from './lrn.js';
 import { matMul } from './matmul.js';
+import { meanVarianceNormalization } from './mean-variance-normalization.js';
+import { mod } from './mod.js';
+import { nonZero } from './non-zero.js';
+import { oneHot } from './one-hot.js';
 import { pad } from './pad.js';
 import { poolOps } from './pool.js';
 import { pow } from './pow.js';
@@ -27,12 +39,16 @@ import { prelu } from './prelu.js';
 import { range } from './range.js';
 import { reduceOps } from './reduce.js';
 import { resizeOp } from './resize.js';
+import { reverseSequence } from './reverse-sequence.js';
+import { scatterElements, scatterND } from './scatter.js';
 import { shape, size } from './shape.js';
 import { slice } from './slice.js';
 import { softmaxOps } from './softmax.js';
 import { split } from './split.js';
 import { tile } from './tile.js';
+import { topK } from './top-k.js';
 import { transpose } from './transpose.js';
+import { trilu } from './trilu.js';
 import type { OpDef } from './types.js';
 import { unaryMathOps } from './unary-math.js';
 import { variadicOps } from './variadic.js';
@@ -84,6 +100,24 @@ const DEFS: readonly OpDef[] = [
   constantOfShape,
   range,
   eyeLike,
+  globalMaxPool,
+  globalLpPool,
+  lpPool,
+  lpNormalization,
+  meanVarianceNormalization,
+  topK,
+  gatherElements,
+  gatherND,
+  scatterElements,
+  scatterND,
+  oneHot,
+  cumSum,
+  mod,
+  trilu,
+  nonZero,
+  compress,
+  einsum,
+  reverseSequence,
 ];
 
 const REGISTRY: ReadonlyMap<string, OpDef> = new Map(DEFS.map((d) => [d.op, d]));
