@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCpu } from '../cpu-session.js';
 import { importOnnx } from '../onnx.js';
 import { expectClose, initializer, input, opModel, toTensor, value } from '../testing/onnx-graph.js';
+import { type CaseInput, constant, expectExecutorsMatchCase, fed, type OpCase } from '../testing/op-cases.js';
+import { randomFloats } from '../testing/random.js';
 import { WebGpuSession } from '../webgpu-session.js';
-import { type CaseInput, expectExecutorsMatchCase, type OpCase, uniform } from './compare-with-ort.js';
 import { reduceOps } from './reduce.js';
 
 // The GPU side of each op, alone on a shared device, against ONNX Runtime (small shapes: lavapipe is slow).
@@ -15,23 +16,14 @@ beforeAll(async () => {
 });
 afterAll(() => gpu?.destroy());
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 let seed = 1;
-const fed = (shape: readonly number[], lo = -2, hi = 2): CaseInput => ({
-  value: value('float32', shape, uniform(size(shape), seed++, lo, hi)),
-});
-const constant = (shape: readonly number[]): CaseInput => ({ ...fed(shape), constant: true });
-const ints = (data: readonly number[]): CaseInput => ({
-  value: value('int64', [data.length], data),
-  constant: true,
-});
-const floats = (data: readonly number[]): CaseInput => ({
-  value: value('float32', [data.length], data),
-  constant: true,
-});
+/** Float32 values of a shape, each call seeded anew. */
+const random = (shape: readonly number[], lo = -2, hi = 2) => randomFloats(shape, seed++, lo, hi);
+const ints = (data: readonly number[]) => constant(value('int64', [data.length], data));
+const floats = (data: readonly number[]) => constant(value('float32', [data.length], data));
 
 /** Expects the GPU side to plan `kernel` and to match ONNX Runtime (a bare GpuOp takes ONNX Runtime's output shapes). */
-const expectGpuMatchesOrt = (c: OpCase, kernel: string) => expectExecutorsMatchCase(gpu, c, kernel);
+const expectGpuMatchesOrt = (c: OpCase, kernel: string) => expectExecutorsMatchCase(gpu, c, { kernel });
 
 const opset19 = (attrs: NonNullable<OpCase['attrs']>, inputs: OpCase['inputs']): OpCase => ({
   op: 'Resize',
@@ -42,7 +34,7 @@ const opset19 = (attrs: NonNullable<OpCase['attrs']>, inputs: OpCase['inputs']):
 
 describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
   it('Resize: nearest, linear and cubic on H and W in several coordinate modes; equal shapes are a view', async () => {
-    const x = fed([1, 2, 3, 4]);
+    const x = fed(random([1, 2, 3, 4]));
     const cases: [NonNullable<OpCase['attrs']>, (CaseInput | undefined)[]][] = [
       [
         { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
@@ -68,6 +60,16 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
         { mode: 'linear', coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: 3 },
         [x, floats([0, 0, -0.2, 0.1, 1, 1, 0.9, 1.2]), floats([1, 1, 2, 1.5])],
       ],
+      // scale 1 keeps its axis whatever the roi, as ONNX Runtime does
+      [
+        { mode: 'nearest', coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: 3 },
+        [x, floats([0, 0, 0.2, 0.1, 1, 1, 0.7, 1.2]), floats([1, 1, 1, 1.5])],
+      ],
+      // exact ties of nearest rounding (1.5 / 3 − 0.5 = 0), where an inexact GPU division picks the neighbour
+      [
+        { mode: 'nearest', coordinate_transformation_mode: 'half_pixel', nearest_mode: 'ceil' },
+        [x, undefined, floats([1, 1, 3, 3])],
+      ],
     ];
     for (const [attrs, inputs] of cases) await expectGpuMatchesOrt(opset19(attrs, inputs), 'resize');
     await expectGpuMatchesOrt(opset19({ mode: 'linear' }, [x, undefined, floats([1, 1, 1.2, 1.1])]), 'view');
@@ -79,7 +81,7 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
         op: 'ConvTranspose',
         opset: 11,
         attrs: { group: 2, strides: [2, 3], dilations: [1, 2], pads: [1, 0, 0, 2], output_padding: [1, 0] },
-        inputs: [fed([1, 4, 3, 3]), constant([4, 3, 2, 3]), constant([6])],
+        inputs: [fed(random([1, 4, 3, 3])), constant(random([4, 3, 2, 3])), constant(random([6]))],
       },
       'conv-transpose',
     );
@@ -88,7 +90,7 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
         op: 'ConvTranspose',
         opset: 11,
         attrs: { strides: [2], auto_pad: 'SAME_UPPER' },
-        inputs: [fed([2, 2, 5]), constant([2, 3, 3])],
+        inputs: [fed(random([2, 2, 5])), constant(random([2, 3, 3]))],
       },
       'conv-transpose',
     );
@@ -100,7 +102,7 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
         op: 'LRN',
         opset: 13,
         attrs: { size: 3, alpha: 0.5, beta: 0.6, bias: 1.5 },
-        inputs: [fed([2, 5, 2, 3])],
+        inputs: [fed(random([2, 5, 2, 3]))],
       },
       'lrn',
     );
@@ -109,7 +111,7 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
         op: 'InstanceNormalization',
         opset: 13,
         attrs: { epsilon: 1e-3 },
-        inputs: [fed([2, 3, 4, 5]), constant([3]), constant([3])],
+        inputs: [fed(random([2, 3, 4, 5])), constant(random([3])), constant(random([3]))],
       },
       'instance-norm',
     );
@@ -122,7 +124,11 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
           op: 'LayerNormalization',
           opset: 17,
           attrs: { axis },
-          inputs: [fed([2, 3, 4]), constant(axis === 1 ? [3, 4] : [4]), bias ? constant([4]) : undefined],
+          inputs: [
+            fed(random([2, 3, 4])),
+            constant(random(axis === 1 ? [3, 4] : [4])),
+            bias ? constant(random([4])) : undefined,
+          ],
         },
         'layer-norm',
       );
@@ -131,7 +137,7 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
         op: 'GroupNormalization',
         opset: 21,
         attrs: { num_groups: 2, epsilon: 1e-5 },
-        inputs: [fed([2, 4, 3, 2]), constant([4]), constant([4])],
+        inputs: [fed(random([2, 4, 3, 2])), constant(random([4])), constant(random([4]))],
       },
       'group-norm',
     );
@@ -139,7 +145,7 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
 
   it('GroupNormalization (opset 18, affine per group) on the GPU agrees with its CPU side', async () => {
     // ONNX Runtime has no GroupNormalization-18: the GPU plan is checked against the CPU executor
-    const x = fed([2, 4, 3]);
+    const x = random([2, 4, 3]);
     const g = importOnnx(
       opModel({
         opset: 18,
@@ -147,13 +153,13 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
         attrs: { num_groups: 2, epsilon: 1e-5 },
         inputs: [
           input('x', 'float32', [2, 4, 3]),
-          initializer('s', constant([2]).value),
-          initializer('b', constant([2]).value),
+          initializer('s', random([2])),
+          initializer('b', random([2])),
         ],
         outputs: ['y'],
       }),
     );
-    const feeds = { x: toTensor(x.value) };
+    const feeds = { x: toTensor(x) };
     const session = await WebGpuSession.create(g, { gpu });
     try {
       expect(session.plan.map((e) => e.kernel)).toEqual(['group-norm']);
@@ -164,7 +170,7 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
   });
 
   it('reductions over some axes, all axes, and none (noop_with_empty_axes)', async () => {
-    const x = fed([2, 3, 4], 0.5, 1.5);
+    const x = fed(random([2, 3, 4], 0.5, 1.5));
     for (const def of reduceOps)
       for (const [axes, noop] of [
         [[0, -1], 0],
@@ -185,11 +191,11 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
   it('DepthToSpace (DCR, CRD) and SpaceToDepth as transposes', async () => {
     for (const mode of ['DCR', 'CRD'])
       await expectGpuMatchesOrt(
-        { op: 'DepthToSpace', opset: 13, attrs: { blocksize: 2, mode }, inputs: [fed([2, 8, 2, 3])] },
+        { op: 'DepthToSpace', opset: 13, attrs: { blocksize: 2, mode }, inputs: [fed(random([2, 8, 2, 3]))] },
         'transpose',
       );
     await expectGpuMatchesOrt(
-      { op: 'SpaceToDepth', opset: 13, attrs: { blocksize: 2 }, inputs: [fed([1, 3, 4, 6])] },
+      { op: 'SpaceToDepth', opset: 13, attrs: { blocksize: 2 }, inputs: [fed(random([1, 3, 4, 6]))] },
       'transpose',
     );
   });
@@ -203,11 +209,11 @@ describe('GPU sides against ONNX Runtime', { timeout: 120_000 }, () => {
     ];
     for (const [a, b, weight] of shapes)
       await expectGpuMatchesOrt(
-        { op: 'MatMul', opset: 13, inputs: [fed(a), weight ? constant(b) : fed(b)] },
+        { op: 'MatMul', opset: 13, inputs: [fed(random(a)), weight ? constant(random(b)) : fed(random(b))] },
         'matmul',
       );
     await expectGpuMatchesOrt(
-      { op: 'MatMul', opset: 13, inputs: [fed([2, 4]), constant([4, 3])] },
+      { op: 'MatMul', opset: 13, inputs: [fed(random([2, 4])), constant(random([4, 3]))] },
       'fc-dense',
     );
   });

@@ -233,11 +233,7 @@ const resizeGpu: GpuOp = {
     )
       return undefined;
     if (unchanged(x.shape, layout)) return { kernel: 'view' };
-    if (attrs.coordinateMode === 'tf_crop_and_resize') {
-      // the kernel applies the roi to H and W even at scale 1, where ONNX Runtime (and the CPU side) keep the axis
-      if (layout.scales[2] === 1 || layout.scales[3] === 1 || (inputs[1] && !inputs[1].value))
-        return undefined;
-    }
+    if (attrs.coordinateMode === 'tf_crop_and_resize' && inputs[1] && !inputs[1].value) return undefined;
     return { kernel: 'resize' };
   },
   encode(node, ctx, outputs) {
