@@ -6,7 +6,8 @@ import type { Graph, GraphNode } from './graph.js';
 import { importOnnx, parseOnnx } from './onnx.js';
 import { exportOnnx } from './onnx-export.js';
 import { isSupportedOp, SUPPORTED_OPS } from './ops/registry.js';
-import { float32, int64, numbers, sizeOf, type Tensor } from './tensor.js';
+import { float32, int64, numbers, type Tensor } from './tensor.js';
+import { shapeArb } from './testing/arbitraries.js';
 import {
   type AttrSpec,
   expectClose,
@@ -17,6 +18,7 @@ import {
   runOrt,
   value,
 } from './testing/onnx-graph.js';
+import { randomTensor } from './testing/random.js';
 import { unsupportedOpsError } from './unsupported.js';
 
 const { onnx } = onnxProto;
@@ -24,15 +26,8 @@ const SEED = 7_2024;
 /** The opset whose forms the upgraded nodes take. */
 const NEWEST = 21;
 
-/** Deterministic pseudo-random floats in [-2, 2). */
-function randn(shape: readonly number[], seed: number): Tensor {
-  let s = seed >>> 0 || 1;
-  const data = Float32Array.from({ length: sizeOf(shape) }, () => {
-    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
-    return s / 2 ** 30 - 2;
-  });
-  return float32(shape, data);
-}
+/** Seeded floats in [-2, 2). */
+const randn = (shape: readonly number[], seed: number) => randomTensor(shape, seed, -2, 2);
 
 interface Case {
   readonly title: string;
@@ -73,8 +68,6 @@ const only = (nodes: readonly GraphNode[]) => {
 /** The contents of the constant a node reads as input i. */
 const constIn = (g: Graph, n: GraphNode, i: number) => numbers(g.initializers.get(n.inputs[i]!)!);
 
-const shapeArb = (minRank: number, maxRank: number) =>
-  fc.array(fc.integer({ min: 1, max: 4 }), { minLength: minRank, maxLength: maxRank });
 /** Seeded cases spread over the whole range (unbiased: fast-check starts small otherwise). */
 const sample = <T>(arb: fc.Arbitrary<T>, runs = 3) =>
   fc.sample(fc.noBias(arb), { seed: SEED, numRuns: runs });

@@ -1,12 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { value } from '../testing/onnx-graph.js';
-import { expectOpMatchesOrt, infosOf, nodeOf, uniform } from './compare-with-ort.js';
+import { seedArb } from '../testing/arbitraries.js';
+import { constant, expectOpMatchesOrt, fed, inferOp, type OpCase } from '../testing/op-cases.js';
+import { randomFloats as floats } from '../testing/random.js';
 import { convTranspose } from './conv-transpose.js';
-
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-const floats = (shape: readonly number[], seed: number) =>
-  value('float32', shape, uniform(size(shape), seed));
 
 /** One spatial axis: input size, kernel, stride, dilation, pads, and an output_padding below the stride (ONNX Runtime's bound). */
 const axisArb = fc
@@ -32,7 +29,7 @@ const caseArb = fc.record({
   /** How much shorter than the full scatter output_shape is, when given (it then decides the pads). */
   outputShape: fc.option(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }))),
   bias: fc.boolean(),
-  seed: fc.integer({ min: 1, max: 1 << 30 }),
+  seed: seedArb,
 });
 
 describe('ConvTranspose against ONNX Runtime (opset 11)', () => {
@@ -66,9 +63,9 @@ describe('ConvTranspose against ONNX Runtime (opset 11)', () => {
             ...(outputShape && { output_shape: outputShape }),
           },
           inputs: [
-            { value: floats([c.n, channels, ...axes.map((a) => a.in)], c.seed) },
-            { value: floats([channels, c.og, ...axes.map((a) => a.k)], c.seed + 1), constant: true },
-            c.bias ? { value: floats([c.og * c.groups], c.seed + 2), constant: true } : undefined,
+            fed(floats([c.n, channels, ...axes.map((a) => a.in)], c.seed)),
+            constant(floats([channels, c.og, ...axes.map((a) => a.k)], c.seed + 1)),
+            c.bias ? constant(floats([c.og * c.groups], c.seed + 2)) : undefined,
           ],
         });
       }),
@@ -83,22 +80,22 @@ describe('ConvTranspose against ONNX Runtime (opset 11)', () => {
         op: 'ConvTranspose',
         opset: 11,
         attrs: { auto_pad: autoPad, strides: [3, 1] },
-        inputs: [{ value: floats([1, 1, 3, 2], 1) }, { value: floats([1, 1, 1, 2], 2), constant: true }],
+        inputs: [fed(floats([1, 1, 3, 2], 1)), constant(floats([1, 1, 1, 2], 2))],
       });
   });
 
   it('rejects 3-D transposed convolutions and a kernel_shape that contradicts the weights', () => {
-    const c = {
+    const c: OpCase = {
       op: 'ConvTranspose',
       opset: 11,
-      inputs: [{ value: floats([1, 1, 2, 2, 2], 1) }, { value: floats([1, 1, 1, 1, 1], 2), constant: true }],
+      inputs: [fed(floats([1, 1, 2, 2, 2], 1)), constant(floats([1, 1, 1, 1, 1], 2))],
     };
-    expect(() => convTranspose.infer(nodeOf(c), infosOf(c), c)).toThrow(/only 1-D and 2-D/);
-    const k = {
+    expect(() => inferOp(convTranspose, c)).toThrow(/only 1-D and 2-D/);
+    const k: OpCase = {
       ...c,
       attrs: { kernel_shape: [3, 3] },
-      inputs: [{ value: floats([1, 1, 2, 2], 1) }, { value: floats([1, 1, 1, 1], 2), constant: true }],
+      inputs: [fed(floats([1, 1, 2, 2], 1)), constant(floats([1, 1, 1, 1], 2))],
     };
-    expect(() => convTranspose.infer(nodeOf(k), infosOf(k), k)).toThrow(/kernel_shape \[3, 3\]/);
+    expect(() => inferOp(convTranspose, k)).toThrow(/kernel_shape \[3, 3\]/);
   });
 });

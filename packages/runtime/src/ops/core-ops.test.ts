@@ -1,8 +1,11 @@
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { expectExecutorsMatchOrt, randomValue } from '../testing/executors.js';
-import { type AttrSpec, initializer, input, opModel, type Value, value } from '../testing/onnx-graph.js';
+import { int } from '../testing/arbitraries.js';
+import { type Value, value } from '../testing/onnx-graph.js';
+import { type CaseAttr, constant, expectExecutorsMatchCase, fed, type OpCase } from '../testing/op-cases.js';
+import { randomFloats } from '../testing/random.js';
+import type { PlanMode } from '../webgpu-session.js';
 
 // Property tests of the ops every CNN uses: single-op ONNX models with random shapes and attributes,
 // run by ONNX Runtime and by both executors. Sized for a two-core machine with a software GPU.
@@ -15,42 +18,16 @@ beforeAll(async () => {
 });
 afterAll(() => gpu?.destroy());
 
-/** Runs one op with fed inputs `x…` and constant inputs, on ORT and both executors. */
-function check(
-  op: string,
-  opset: number,
-  fed: Readonly<Record<string, Value>>,
-  constants: Readonly<Record<string, Value | undefined>>,
-  attrs: Record<string, AttrSpec>,
-  order: readonly string[],
-  {
-    plans = ['auto'],
-    outputs = ['y'],
-  }: { plans?: readonly ('auto' | 'dense' | 'sparse')[]; outputs?: string[] } = {},
-) {
-  // absent optional inputs are '', and trailing ones are left out, as exporters write them
-  const nodeInputs = order.map((name) => (name in fed || constants[name] ? name : ''));
-  while (nodeInputs.at(-1) === '') nodeInputs.pop();
-  const bytes = opModel({
-    opset,
-    op,
-    attrs,
-    inputs: [
-      ...Object.entries(fed).map(([name, v]) => input(name, v.dtype, v.shape)),
-      ...Object.entries(constants).flatMap(([name, v]) => (v ? [initializer(name, v)] : [])),
-    ],
-    nodeInputs,
-    outputs,
-  });
-  return expectExecutorsMatchOrt(gpu, bytes, fed, { plans });
-}
+/** Runs one op on ONNX Runtime and both executors, the WebGPU one under each of `plans`. */
+const check = (c: OpCase, plans?: readonly PlanMode[]) =>
+  expectExecutorsMatchCase(gpu, c, plans ? { plans } : {});
 
-const int = (min: number, max: number) => fc.integer({ min, max });
-const ints = (v: readonly number[]): Value => value('int64', [v.length], v);
+/** A constant int64 list. */
+const ints = (v: readonly number[]) => constant(value('int64', [v.length], v));
 
 /** Weights with about `zeros` of their values set to zero, so that the sparse kernels have work to skip. */
 function sparseWeights(shape: readonly number[], seed: number, zeros: number): Value {
-  const w = randomValue(shape, seed);
+  const w = randomFloats(shape, seed);
   const data = Float32Array.from(w.data, (v, i) => (((i * 2654435761) >>> 0) / 2 ** 32 < zeros ? 0 : v));
   return { ...w, data };
 }
@@ -80,10 +57,10 @@ describe('Conv, 1-D and 2-D, against ONNX Runtime on both executors and every co
           const dilation = p.autoPad.startsWith('SAME') ? 1 : p.dilation;
           const span = (p.k - 1) * dilation + 1;
           const spatial = Array.from({ length: p.dims }, (_, d) => span + ((p.extra + d) % 6));
-          const x = randomValue([p.n, p.groups * p.cg, ...spatial], p.seed);
+          const x = randomFloats([p.n, p.groups * p.cg, ...spatial], p.seed);
           const o = p.groups * p.og;
           const w = sparseWeights([o, p.cg, ...spatial.map(() => p.k)], p.seed + 1, p.zeros);
-          const attrs: Record<string, AttrSpec> = {
+          const attrs: Record<string, CaseAttr> = {
             group: p.groups,
             kernel_shape: spatial.map(() => p.k),
             strides: spatial.map(() => p.stride),
@@ -91,8 +68,11 @@ describe('Conv, 1-D and 2-D, against ONNX Runtime on both executors and every co
           };
           if (p.autoPad === 'NOTSET') attrs.pads = p.pads.slice(0, 2 * p.dims);
           else attrs.auto_pad = p.autoPad;
-          const b = p.bias ? randomValue([o], p.seed + 2) : undefined;
-          await check('Conv', 13, { x }, { w, b }, attrs, ['x', 'w', 'b'], { plans: ['dense', 'sparse'] });
+          const b = p.bias ? randomFloats([o], p.seed + 2) : undefined;
+          await check({ op: 'Conv', opset: 13, attrs, inputs: [fed(x), constant(w), b && constant(b)] }, [
+            'dense',
+            'sparse',
+          ]);
         },
       ),
       RUNS,
@@ -123,7 +103,7 @@ describe('pooling against ONNX Runtime on both executors', () => {
           const dilation = p.op === 'MaxPool' ? p.dilation : 1;
           const span = (p.k - 1) * dilation + 1;
           const spatial = Array.from({ length: p.dims }, (_, d) => span + ((p.extra + 3 * d) % 7));
-          const attrs: Record<string, AttrSpec> = {
+          const attrs: Record<string, CaseAttr> = {
             kernel_shape: spatial.map(() => p.k),
             strides: spatial.map(() => p.stride),
             ceil_mode: p.ceil,
@@ -136,8 +116,8 @@ describe('pooling against ONNX Runtime on both executors', () => {
               .flatMap(() => [Math.min(p.pad, p.k - 1)])
               .concat(spatial.map(() => Math.min(p.pad, p.k - 1)));
           else attrs.auto_pad = p.autoPad;
-          const x = randomValue([2, p.c, ...spatial], p.seed);
-          await check(p.op, 13, { x }, {}, attrs, ['x']);
+          const x = randomFloats([2, p.c, ...spatial], p.seed);
+          await check({ op: p.op, opset: 13, attrs, inputs: [fed(x)] });
         },
       ),
       RUNS,
@@ -149,7 +129,7 @@ describe('pooling against ONNX Runtime on both executors', () => {
       [2, 3, 7],
       [1, 5, 4, 3],
     ])
-      await check('GlobalAveragePool', 13, { x: randomValue(shape, 3) }, {}, {}, ['x']);
+      await check({ op: 'GlobalAveragePool', opset: 13, inputs: [fed(randomFloats(shape, 3))] });
   });
 });
 
@@ -170,8 +150,8 @@ describe('Gemm and MatMul against ONNX Runtime on both executors', () => {
           seed: int(1, 1e6),
         }),
         async (p) => {
-          const a = randomValue(p.transA ? [p.k, p.m] : [p.m, p.k], p.seed);
-          const b = randomValue(p.transB ? [p.n, p.k] : [p.k, p.n], p.seed + 1);
+          const a = randomFloats(p.transA ? [p.k, p.m] : [p.m, p.k], p.seed);
+          const b = randomFloats(p.transB ? [p.n, p.k] : [p.k, p.n], p.seed + 1);
           const cShape = {
             none: undefined,
             n: [p.n],
@@ -180,16 +160,16 @@ describe('Gemm and MatMul against ONNX Runtime on both executors', () => {
             m1: [p.m, 1],
             scalar: [],
           }[p.c];
-          const c = cShape && randomValue(cShape, p.seed + 2);
+          const c = cShape && randomFloats(cShape, p.seed + 2);
           const attrs = { transA: p.transA, transB: p.transB, alpha: p.alpha, beta: p.beta };
           await check(
-            'Gemm',
-            13,
-            p.constB ? { a } : { a, b },
-            p.constB ? { b, c } : { c },
-            attrs,
-            ['a', 'b', 'c'],
-            { plans: ['dense', 'sparse'] },
+            {
+              op: 'Gemm',
+              opset: 13,
+              attrs,
+              inputs: [fed(a), p.constB ? constant(b) : fed(b), c && constant(c)],
+            },
+            ['dense', 'sparse'],
           );
         },
       ),
@@ -217,10 +197,10 @@ describe('Gemm and MatMul against ONNX Runtime on both executors', () => {
             const a = p.batchA[p.batchA.length - p.batchB.length + i];
             return a === undefined || a === 1 || d === 1 ? d : a;
           });
-          const a = randomValue(p.vecA ? [p.k] : [...p.batchA, p.m, p.k], p.seed);
+          const a = randomFloats(p.vecA ? [p.k] : [...p.batchA, p.m, p.k], p.seed);
           const constB = p.constB && !p.vecB;
-          const b = randomValue(p.vecB ? [p.k] : constB ? [p.k, p.n] : [...bB, p.k, p.n], p.seed + 1);
-          await check('MatMul', 13, constB ? { a } : { a, b }, constB ? { b } : {}, {}, ['a', 'b']);
+          const b = randomFloats(p.vecB ? [p.k] : constB ? [p.k, p.n] : [...bB, p.k, p.n], p.seed + 1);
+          await check({ op: 'MatMul', opset: 13, inputs: [fed(a), constB ? constant(b) : fed(b)] });
         },
       ),
       RUNS,
@@ -245,10 +225,10 @@ describe('pointwise, normalisation and layout ops against ONNX Runtime on both e
         async (p) => {
           const operand = (drop: number, ones: number) =>
             p.shape.slice(Math.min(drop, p.shape.length - 1)).map((d, i) => ((ones >> i) & 1 ? 1 : d));
-          const a = randomValue(operand(p.dropA, p.onesA), p.seed);
+          const a = randomFloats(operand(p.dropA, p.onesA), p.seed);
           // divisors kept away from zero
-          const b = randomValue(operand(p.dropB, p.onesB), p.seed + 1, 0.5, 2);
-          await check(p.op, 13, p.constB ? { a } : { a, b }, p.constB ? { b } : {}, {}, ['a', 'b']);
+          const b = randomFloats(operand(p.dropB, p.onesB), p.seed + 1, 0.5, 2);
+          await check({ op: p.op, opset: 13, inputs: [fed(a), p.constB ? constant(b) : fed(b)] });
         },
       ),
       RUNS,
@@ -256,17 +236,22 @@ describe('pointwise, normalisation and layout ops against ONNX Runtime on both e
   });
 
   it('Relu, Sigmoid, Clip, LeakyRelu, HardSigmoid and HardSwish', async () => {
-    const x = randomValue([2, 3, 5], 11, -8, 8);
-    for (const [op, attrs, constants] of [
-      ['Relu', {}, {}],
-      ['Sigmoid', {}, {}],
-      ['Clip', {}, { lo: value('float32', [], [-0.5]), hi: value('float32', [], [6]) }],
-      ['Clip', {}, { lo: value('float32', [], [0]) }],
-      ['LeakyRelu', { alpha: 0.3 }, {}],
-      ['HardSigmoid', { alpha: 0.3, beta: 0.4 }, {}],
-      ['HardSwish', {}, {}],
+    const x = randomFloats([2, 3, 5], 11, -8, 8);
+    for (const [op, attrs, bounds] of [
+      ['Relu', {}, []],
+      ['Sigmoid', {}, []],
+      ['Clip', {}, [-0.5, 6]],
+      ['Clip', {}, [0]],
+      ['LeakyRelu', { alpha: 0.3 }, []],
+      ['HardSigmoid', { alpha: 0.3, beta: 0.4 }, []],
+      ['HardSwish', {}, []],
     ] as const)
-      await check(op, 14, { x }, constants, attrs, ['x', 'lo', 'hi']);
+      await check({
+        op,
+        opset: 14,
+        attrs,
+        inputs: [fed(x), ...bounds.map((b) => constant(value('float32', [], [b])))],
+      });
   });
 
   it('BatchNormalization with constant statistics on 2-D, 3-D and 4-D inputs', async () => {
@@ -275,63 +260,72 @@ describe('pointwise, normalisation and layout ops against ONNX Runtime on both e
       [2, 4, 5],
       [1, 4, 3, 2],
     ]) {
-      const param = (seed: number, lo = -1) => randomValue([4], seed, lo, 1.5);
-      await check(
-        'BatchNormalization',
-        15,
-        { x: randomValue(shape, 5) },
-        { s: param(1), b: param(2), m: param(3), v: param(4, 0.1) },
-        { epsilon: 1e-3 },
-        ['x', 's', 'b', 'm', 'v'],
-      );
+      const param = (seed: number, lo = -1) => randomFloats([4], seed, lo, 1.5);
+      await check({
+        op: 'BatchNormalization',
+        opset: 15,
+        attrs: { epsilon: 1e-3 },
+        inputs: [fed(randomFloats(shape, 5)), ...[param(1), param(2), param(3), param(4, 0.1)].map(constant)],
+      });
     }
   });
 
   it('Softmax on every axis, before and after opset 13', async () => {
     for (const opset of [11, 13])
       for (const axis of [-3, -1, 0, 1, 2])
-        await check('Softmax', opset, { x: randomValue([2, 3, 4], axis + 9, -3, 3) }, {}, { axis }, ['x']);
+        await check({
+          op: 'Softmax',
+          opset,
+          attrs: { axis },
+          inputs: [fed(randomFloats([2, 3, 4], axis + 9, -3, 3))],
+        });
   });
 
   it('Concat, Transpose, Flatten, Reshape, Squeeze and Unsqueeze', async () => {
-    const x = randomValue([2, 1, 3, 4], 1);
-    await check('Concat', 13, { x, z: randomValue([2, 3, 3, 4], 2) }, {}, { axis: 1 }, ['x', 'z']);
-    await check('Concat', 13, { x, z: randomValue([2, 1, 3, 2], 3) }, {}, { axis: -1 }, ['x', 'z']);
-    await check('Transpose', 13, { x }, {}, { perm: [3, 0, 2, 1] }, ['x']);
-    await check('Transpose', 13, { x }, {}, {}, ['x']);
-    await check('Flatten', 13, { x }, {}, { axis: 2 }, ['x']);
-    await check('Reshape', 14, { x }, { s: ints([0, -1, 2]) }, {}, ['x', 's']);
-    await check('Squeeze', 13, { x }, { a: ints([1]) }, {}, ['x', 'a']);
-    await check('Unsqueeze', 13, { x }, { a: ints([0, -1]) }, {}, ['x', 'a']);
+    const x = randomFloats([2, 1, 3, 4], 1);
+    const concat = (axis: number, z: Value) => ({
+      op: 'Concat',
+      opset: 13,
+      attrs: { axis },
+      inputs: [fed(x), fed(z)],
+    });
+    await check(concat(1, randomFloats([2, 3, 3, 4], 2)));
+    await check(concat(-1, randomFloats([2, 1, 3, 2], 3)));
+    await check({ op: 'Transpose', opset: 13, attrs: { perm: [3, 0, 2, 1] }, inputs: [fed(x)] });
+    await check({ op: 'Transpose', opset: 13, inputs: [fed(x)] });
+    await check({ op: 'Flatten', opset: 13, attrs: { axis: 2 }, inputs: [fed(x)] });
+    await check({ op: 'Reshape', opset: 14, inputs: [fed(x), ints([0, -1, 2])] });
+    await check({ op: 'Squeeze', opset: 13, inputs: [fed(x), ints([1])] });
+    await check({ op: 'Unsqueeze', opset: 13, inputs: [fed(x), ints([0, -1])] });
   });
 
   it('Slice (negative steps and clamped ends), Split, Gather and Pad (every mode)', async () => {
-    const x = randomValue([3, 4, 5], 7);
-    await check(
-      'Slice',
-      13,
-      { x },
-      { s: ints([1, -1]), e: ints([3, -6]), a: ints([0, 2]), st: ints([1, -2]) },
-      {},
-      ['x', 's', 'e', 'a', 'st'],
-    );
-    await check('Slice', 13, { x }, { s: ints([0]), e: ints([1e9]), a: ints([1]), st: ints([2]) }, {}, [
-      'x',
-      's',
-      'e',
-      'a',
-      'st',
-    ]);
-    await check('Split', 13, { x }, { s: ints([1, 3]) }, { axis: 1 }, ['x', 's'], { outputs: ['y', 'y2'] });
-    await check('Gather', 13, { x }, { i: value('int64', [2, 2], [2, -1, 0, 0]) }, { axis: 2 }, ['x', 'i']);
+    const x = randomFloats([3, 4, 5], 7);
+    // starts, ends, axes, steps
+    const slice = (...bounds: number[][]) => ({
+      op: 'Slice',
+      opset: 13,
+      inputs: [fed(x), ...bounds.map(ints)],
+    });
+    await check(slice([1, -1], [3, -6], [0, 2], [1, -2]));
+    await check(slice([0], [1e9], [1], [2]));
+    await check({ op: 'Split', opset: 13, attrs: { axis: 1 }, inputs: [fed(x), ints([1, 3])], outputs: 2 });
+    await check({
+      op: 'Gather',
+      opset: 13,
+      attrs: { axis: 2 },
+      inputs: [fed(x), constant(value('int64', [2, 2], [2, -1, 0, 0]))],
+    });
     for (const mode of ['constant', 'edge', 'reflect', 'wrap'])
-      await check(
-        'Pad',
-        19,
-        { x },
-        { p: ints([0, 1, 2, 1, 0, 3]), v: value('float32', [], [0.5]) },
-        { mode },
-        ['x', 'p', mode === 'constant' ? 'v' : ''],
-      );
+      await check({
+        op: 'Pad',
+        opset: 19,
+        attrs: { mode },
+        inputs: [
+          fed(x),
+          ints([0, 1, 2, 1, 0, 3]),
+          mode === 'constant' ? constant(value('float32', [], [0.5])) : undefined,
+        ],
+      });
   });
 });

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCpu } from '../cpu-session.js';
 import { importOnnx } from '../onnx.js';
+import { sizeOf } from '../tensor.js';
+import { int, seedArb, shapeArb } from '../testing/arbitraries.js';
 import {
   type ElemType,
   expectClose,
@@ -13,17 +15,17 @@ import {
   type Value,
   value,
 } from '../testing/onnx-graph.js';
-import { WebGpuSession } from '../webgpu-session.js';
 import {
-  type CaseInput,
-  expectExecutorsMatchCase,
-  expectOpMatchesOrt,
-  infosOf,
-  nodeOf,
+  constant,
+  expectOpAndExecutorsMatchOrt,
+  fed,
+  inferOp,
   type OpCase,
   ortOutputs,
-  uniform,
-} from './compare-with-ort.js';
+  runOp,
+} from '../testing/op-cases.js';
+import { smallValue as data, uniform } from '../testing/random.js';
+import { WebGpuSession } from '../webgpu-session.js';
 import { compress } from './compress.js';
 import { gatherElements } from './gather-elements.js';
 import { gatherND } from './gather-nd.js';
@@ -32,7 +34,6 @@ import { oneHot } from './one-hot.js';
 import { reverseSequence } from './reverse-sequence.js';
 import { scatterElements, scatterND } from './scatter.js';
 import { topK } from './top-k.js';
-import type { OpDef } from './types.js';
 
 // The indexing ops (TopK, gathers, scatters, OneHot, NonZero, Compress, ReverseSequence) against
 // ONNX Runtime: the op's CPU side and shape inference, then both executors.
@@ -45,46 +46,13 @@ beforeAll(async () => {
 });
 afterAll(() => gpu?.destroy());
 
-/** Expects the op, and both executors with the WebGPU one planning `kernel`, to match ONNX Runtime. */
-async function check(def: OpDef, c: OpCase, kernel = 'cpu'): Promise<void> {
-  await expectOpMatchesOrt(def, c);
-  await expectExecutorsMatchCase(gpu, c, kernel);
-}
-
-const int = (min: number, max: number) => fc.integer({ min, max });
-const seedArb = int(1, 1 << 30);
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-const shapeArb = (minRank: number, maxRank: number) =>
-  fc.array(int(1, 4), { minLength: minRank, maxLength: maxRank });
-
-/** Seeded values of a dtype: floats in [-2, 2), small integers (so that ties are common), or bits. */
-function data(dtype: 'float32' | 'int64' | 'uint8' | 'bool', shape: readonly number[], seed: number): Value {
-  const u = uniform(size(shape), seed, -2, 2);
-  if (dtype === 'float32') return value(dtype, shape, u);
-  // + 0: ints have no −0
-  if (dtype === 'int64')
-    return value(
-      dtype,
-      shape,
-      u.map((v) => Math.round(v * 2) + 0),
-    );
-  return value(
-    dtype,
-    shape,
-    u.map((v) => (dtype === 'bool' ? Number(v > 0) : Math.round((v + 2) * 2))),
-  );
-}
-
 /** Seeded indices into an axis of size `dim`, negative ones included. */
 const indices = (shape: readonly number[], dim: number, seed: number): Value =>
   value(
     'int64',
     shape,
-    uniform(size(shape), seed, -dim, dim).map((v) => Math.min(Math.floor(v), dim - 1)),
+    uniform(sizeOf(shape), seed, -dim, dim).map((v) => Math.min(Math.floor(v), dim - 1)),
   );
-
-const fed = (v: Value): CaseInput => ({ value: v });
-const constant = (v: Value): CaseInput => ({ value: v, constant: true });
 
 describe('TopK against ONNX Runtime on both executors', { timeout: 120_000 }, () => {
   const caseArb = shapeArb(1, 3).chain((shape) =>
@@ -108,7 +76,7 @@ describe('TopK against ONNX Runtime on both executors', { timeout: 120_000 }, ()
         async ({ shape, axis, k, largest, dtype, seed }, o) => {
           const opset = dtype === 'float32' ? o : 11;
           const K = value('int64', [1], [Math.max(kOf(shape, axis, k), 1)]);
-          await check(topK, {
+          await expectOpAndExecutorsMatchOrt(gpu, topK, {
             op: 'TopK',
             opset,
             attrs: opset >= 11 ? { axis, largest, sorted: 1 } : { axis },
@@ -132,16 +100,12 @@ describe('TopK against ONNX Runtime on both executors', { timeout: 120_000 }, ()
           outputs: 2,
         };
         const [values, idx] = await ortOutputs(c);
-        const got = topK.run(
-          nodeOf(c),
-          c.inputs.map((v) => v && toTensor(v.value)),
-          c,
-        );
-        expect(topK.infer(nodeOf(c), infosOf(c), c).map((o) => o.shape)).toEqual([values!.shape, idx!.shape]);
+        const got = runOp(topK, c);
+        expect(inferOp(topK, c).map((o) => o.shape)).toEqual([values!.shape, idx!.shape]);
         // each lane as its set of (index, value) pairs
         const a = (axis + shape.length) % shape.length;
         const lanes = (v: ArrayLike<number>, i: ArrayLike<number>) => {
-          const inner = size(values!.shape.slice(a + 1));
+          const inner = sizeOf(values!.shape.slice(a + 1));
           const len = values!.shape[a]!;
           const out: string[] = [];
           for (let lane = 0; lane < v.length / Math.max(len, 1); lane++) {
@@ -163,9 +127,9 @@ describe('TopK against ONNX Runtime on both executors', { timeout: 120_000 }, ()
       opset: 11,
       inputs: [fed(data('float32', [3], 1)), fed(value('int64', [1], [2]))],
     };
-    expect(() => topK.infer(nodeOf(c), infosOf(c), c)).toThrow(/only constant Ks are supported/);
+    expect(() => inferOp(topK, c)).toThrow(/only constant Ks are supported/);
     const big: OpCase = { ...c, inputs: [c.inputs[0], constant(value('int64', [1], [4]))] };
-    expect(() => topK.infer(nodeOf(big), infosOf(big), big)).toThrow(/K = \[4\] for an axis of size 3/);
+    expect(() => inferOp(topK, big)).toThrow(/K = \[4\] for an axis of size 3/);
   });
 });
 
@@ -188,7 +152,7 @@ describe('gathers and scatters against ONNX Runtime on both executors', { timeou
         const a = (axis + shape.length) % shape.length;
         const ishape = idx.map((d, i) => (i === a ? along : d));
         const ids = indices(ishape, shape[a]!, seed + 1);
-        await check(gatherElements, {
+        await expectOpAndExecutorsMatchOrt(gpu, gatherElements, {
           op: 'GatherElements',
           opset: 13,
           attrs: { axis },
@@ -214,7 +178,7 @@ describe('gathers and scatters against ONNX Runtime on both executors', { timeou
         async ({ shape, axis, idx, along, dtype, seed }, [opset, reduction]) => {
           const a = (axis + shape.length) % shape.length;
           const ishape = idx.map((d, i) => (i === a ? along : d));
-          await check(scatterElements, {
+          await expectOpAndExecutorsMatchOrt(gpu, scatterElements, {
             op: 'ScatterElements',
             opset,
             attrs: opset >= 16 ? { axis, reduction } : { axis },
@@ -252,7 +216,7 @@ describe('gathers and scatters against ONNX Runtime on both executors', { timeou
     seed: number,
   ) => {
     const ishape = [...shape.slice(0, batch), ...lead, depth];
-    const u = uniform(size(ishape), seed, 0, 1);
+    const u = uniform(sizeOf(ishape), seed, 0, 1);
     return value(
       'int64',
       ishape,
@@ -270,7 +234,7 @@ describe('gathers and scatters against ONNX Runtime on both executors', { timeou
         fc.constantFrom(11, 12, 13),
         async ({ shape, batch, depth, lead, dtype, seed }, opset) => {
           const b = opset >= 12 ? batch : 0;
-          await check(gatherND, {
+          await expectOpAndExecutorsMatchOrt(gpu, gatherND, {
             op: 'GatherND',
             opset,
             attrs: opset >= 12 ? { batch_dims: b } : {},
@@ -296,7 +260,7 @@ describe('gathers and scatters against ONNX Runtime on both executors', { timeou
         async ({ shape, depth, lead, dtype, seed }, [opset, reduction]) => {
           const ids = tuples(shape, 0, lead, depth, seed + 1);
           const ushape = [...lead, ...shape.slice(depth)];
-          await check(scatterND, {
+          await expectOpAndExecutorsMatchOrt(gpu, scatterND, {
             op: 'ScatterND',
             opset,
             attrs: opset >= 16 ? { reduction } : {},
@@ -314,13 +278,9 @@ describe('gathers and scatters against ONNX Runtime on both executors', { timeou
       opset: 13,
       inputs: [fed(data('float32', [3], 1)), fed(value('int64', [1], [3]))],
     };
-    expect(() =>
-      gatherElements.run(
-        nodeOf(c),
-        c.inputs.map((v) => v && toTensor(v.value)),
-        c,
-      ),
-    ).toThrow(/'gatherelements_0' \(GatherElements\) reads index 3 of an axis of size 3/);
+    expect(() => runOp(gatherElements, c)).toThrow(
+      /'gatherelements_0' \(GatherElements\) reads index 3 of an axis of size 3/,
+    );
     const s: OpCase = {
       op: 'ScatterND',
       opset: 13,
@@ -330,7 +290,7 @@ describe('gathers and scatters against ONNX Runtime on both executors', { timeou
         fed(data('float32', [1, 3], 2)),
       ],
     };
-    expect(() => scatterND.infer(nodeOf(s), infosOf(s), s)).toThrow(
+    expect(() => inferOp(scatterND, s)).toThrow(
       /updates of shape \[1, 3\] where its indices address \[1, 2\]/,
     );
   });
@@ -358,8 +318,8 @@ describe('OneHot, NonZero, Compress and ReverseSequence against ONNX Runtime', {
           }),
         ),
         async ({ shape, axis, depth, types: [ids, values, depths], scalarDepth, opset, seed }) => {
-          const at = uniform(size(shape), seed, -depth - 1, depth + 1).map((v) => Math.trunc(v) + 0);
-          await check(oneHot, {
+          const at = uniform(sizeOf(shape), seed, -depth - 1, depth + 1).map((v) => Math.trunc(v) + 0);
+          await expectOpAndExecutorsMatchOrt(gpu, oneHot, {
             op: 'OneHot',
             opset,
             attrs: { axis },
@@ -383,7 +343,12 @@ describe('OneHot, NonZero, Compress and ReverseSequence against ONNX Runtime', {
         fc.constantFrom('float32' as const, 'int64' as const, 'bool' as const),
         async (shape, seed, dtype) => {
           const x = data(dtype, shape, seed);
-          await check(nonZero, { op: 'NonZero', opset: 13, inputs: [constant(x)] }, 'host');
+          await expectOpAndExecutorsMatchOrt(
+            gpu,
+            nonZero,
+            { op: 'NonZero', opset: 13, inputs: [constant(x)] },
+            'host',
+          );
           const bytes = opModel({
             opset: 13,
             op: 'NonZero',
@@ -413,14 +378,15 @@ describe('OneHot, NonZero, Compress and ReverseSequence against ONNX Runtime', {
           }),
         ),
         async ({ shape, axis, short, dtype, seed }) => {
-          const len = axis === undefined ? size(shape) : shape[(axis + shape.length) % shape.length]!;
+          const len = axis === undefined ? sizeOf(shape) : shape[(axis + shape.length) % shape.length]!;
           const n = Math.max(len - short, 1);
           const cond = value(
             'bool',
             [n],
             uniform(n, seed + 1).map((v, i) => Number(v > 0 || i === 0)),
           );
-          await check(
+          await expectOpAndExecutorsMatchOrt(
+            gpu,
             compress,
             {
               op: 'Compress',
@@ -465,7 +431,7 @@ describe('OneHot, NonZero, Compress and ReverseSequence against ONNX Runtime', {
         async (shape, batchFirst, seed, dtype) => {
           const [batch, time] = batchFirst ? [0, 1] : [1, 0];
           const lens = uniform(shape[batch]!, seed + 1, 0, shape[time]! + 1).map(Math.floor);
-          await check(reverseSequence, {
+          await expectOpAndExecutorsMatchOrt(gpu, reverseSequence, {
             op: 'ReverseSequence',
             opset: 10,
             attrs: { batch_axis: batch, time_axis: time },

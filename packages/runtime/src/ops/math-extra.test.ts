@@ -1,21 +1,21 @@
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toTensor, type Value, value } from '../testing/onnx-graph.js';
+import { int, seedArb, shapeArb } from '../testing/arbitraries.js';
+import { value } from '../testing/onnx-graph.js';
 import {
-  type CaseInput,
-  expectExecutorsMatchCase,
-  expectOpMatchesOrt,
-  infosOf,
-  nodeOf,
+  constant,
+  expectOpAndExecutorsMatchOrt,
+  fed,
+  inferOp,
   type OpCase,
-  uniform,
-} from './compare-with-ort.js';
+  runOp,
+} from '../testing/op-cases.js';
+import { smallValue as data } from '../testing/random.js';
 import { cumSum } from './cum-sum.js';
 import { einsum } from './einsum.js';
 import { mod } from './mod.js';
 import { trilu } from './trilu.js';
-import type { OpDef } from './types.js';
 
 // CumSum, Mod, Trilu and Einsum against ONNX Runtime: the op's CPU side and shape inference, then
 // both executors.
@@ -27,30 +27,6 @@ beforeAll(async () => {
   gpu = await requestDevice();
 });
 afterAll(() => gpu?.destroy());
-
-async function check(def: OpDef, c: OpCase): Promise<void> {
-  await expectOpMatchesOrt(def, c);
-  await expectExecutorsMatchCase(gpu, c, 'cpu');
-}
-
-const int = (min: number, max: number) => fc.integer({ min, max });
-const seedArb = int(1, 1 << 30);
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-const shapeArb = (minRank: number, maxRank: number) =>
-  fc.array(int(1, 4), { minLength: minRank, maxLength: maxRank });
-
-/** Seeded floats in [-2, 2), or integers in [-5, 5] (+ 0: ints have no −0). */
-const data = (dtype: 'float32' | 'int64' | 'bool', shape: readonly number[], seed: number): Value => {
-  const u = uniform(size(shape), seed, -2, 2);
-  if (dtype === 'float32') return value(dtype, shape, u);
-  return value(
-    dtype,
-    shape,
-    u.map((v) => (dtype === 'bool' ? Number(v > 0) : Math.round(v * 2.5) + 0)),
-  );
-};
-const fed = (v: Value): CaseInput => ({ value: v });
-const constant = (v: Value): CaseInput => ({ value: v, constant: true });
 
 describe('CumSum, Mod and Trilu against ONNX Runtime on both executors', { timeout: 120_000 }, () => {
   it('CumSum: float32 and int64, any axis (constant or computed), exclusive, reverse', async () => {
@@ -70,7 +46,7 @@ describe('CumSum, Mod and Trilu against ONNX Runtime on both executors', { timeo
         ),
         async ({ shape, axis, exclusive, reverse, known, dtype, opset, seed }) => {
           const a = value('int64', known ? [] : [1], [axis]);
-          await check(cumSum, {
+          await expectOpAndExecutorsMatchOrt(gpu, cumSum, {
             op: 'CumSum',
             opset,
             attrs: { exclusive, reverse },
@@ -101,7 +77,7 @@ describe('CumSum, Mod and Trilu against ONNX Runtime on both executors', { timeo
           }),
         ),
         async ({ a, b, fmod, dtype, seed }) => {
-          const x = value(dtype, a, data(dtype, a, seed).data);
+          const x = data(dtype, a, seed);
           // non-zero divisors of both signs
           const y = value(
             dtype,
@@ -113,7 +89,7 @@ describe('CumSum, Mod and Trilu against ONNX Runtime on both executors', { timeo
             a,
             Array.from(x.data, (v) => v * 7),
           );
-          await check(mod, {
+          await expectOpAndExecutorsMatchOrt(gpu, mod, {
             op: 'Mod',
             opset: 13,
             attrs: { fmod: dtype === 'float32' ? 1 : fmod },
@@ -131,19 +107,13 @@ describe('CumSum, Mod and Trilu against ONNX Runtime on both executors', { timeo
       opset: 13,
       inputs: [fed(data('float32', [2], 1)), fed(data('float32', [2], 2))],
     };
-    expect(() => mod.infer(nodeOf(c), infosOf(c), c)).toThrow(/fmod=0 on float32 operands.*set fmod=1/);
+    expect(() => inferOp(mod, c)).toThrow(/fmod=0 on float32 operands.*set fmod=1/);
     const z: OpCase = {
       op: 'Mod',
       opset: 13,
       inputs: [fed(value('int64', [1], [4])), fed(value('int64', [1], [0]))],
     };
-    expect(() =>
-      mod.run(
-        nodeOf(z),
-        z.inputs.map((v) => v && toTensor(v.value)),
-        z,
-      ),
-    ).toThrow(/divides the integer 4 by zero/);
+    expect(() => runOp(mod, z)).toThrow(/divides the integer 4 by zero/);
   });
 
   it('Trilu: upper and lower, any k (or none), float32, int64 and bool, batches of matrices', async () => {
@@ -155,7 +125,7 @@ describe('CumSum, Mod and Trilu against ONNX Runtime on both executors', { timeo
         fc.constantFrom('float32' as const, 'int64' as const, 'bool' as const),
         seedArb,
         async (shape, k, upper, dtype, seed) => {
-          await check(trilu, {
+          await expectOpAndExecutorsMatchOrt(gpu, trilu, {
             op: 'Trilu',
             opset: 14,
             attrs: { upper },
@@ -222,7 +192,7 @@ describe('Einsum against ONNX Runtime on both executors', { timeout: 120_000 }, 
           seedArb,
           async (sizes, dots, ones, dtype, seed) => {
             const shapes = shapesFor(equation, sizes, dots, ones);
-            await check(einsum, {
+            await expectOpAndExecutorsMatchOrt(gpu, einsum, {
               op: 'Einsum',
               opset: 12,
               attrs: { equation },
@@ -259,7 +229,7 @@ describe('Einsum against ONNX Runtime on both executors', { timeout: 120_000 }, 
         e,
         shapes.map((s) => [...s]),
       );
-      expect(() => einsum.infer(nodeOf(k), infosOf(k), k)).toThrow(message);
+      expect(() => inferOp(einsum, k)).toThrow(message);
     }
   });
 });

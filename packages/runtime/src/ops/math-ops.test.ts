@@ -1,21 +1,17 @@
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttributeValue, GraphNode } from '../graph.js';
-import { sizeOf, type Tensor } from '../tensor.js';
+import { shapeArb } from '../testing/arbitraries.js';
 import { expectExecutorsMatchOrt } from '../testing/executors.js';
+import { type ElemType, initializer, input, opModel, type Value, value } from '../testing/onnx-graph.js';
 import {
-  type AttrSpec,
-  type ElemType,
-  expectClose,
-  initializer,
-  input,
-  opModel,
-  runOrt,
-  toTensor,
-  type Value,
-  value,
-} from '../testing/onnx-graph.js';
+  constant,
+  expectExecutorsMatchCase,
+  expectOpMatchesOrt,
+  fed,
+  type OpCase,
+} from '../testing/op-cases.js';
+import { randomValue } from '../testing/random.js';
 import { castLike, castOp } from './cast.js';
 import { compareOps } from './compare.js';
 import { constantOfShape } from './constant-of-shape.js';
@@ -25,7 +21,7 @@ import { pow } from './pow.js';
 import { prelu } from './prelu.js';
 import { range } from './range.js';
 import { tile } from './tile.js';
-import type { OpDef, ValueInfo } from './types.js';
+import type { OpDef } from './types.js';
 import { unaryMathOps } from './unary-math.js';
 import { variadicOps } from './variadic.js';
 import { where } from './where.js';
@@ -48,110 +44,10 @@ const ALL: readonly OpDef[] = [
 ];
 const def = (op: string) => ALL.find((d) => d.op === op)!;
 
-/** Deterministic values for a shape: uniform in [lo, hi), integers for int64, 0/1 for bool. */
-function data(dtype: ElemType, shape: readonly number[], seed: number, lo = -1, hi = 1): Value {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
-    return s / 2 ** 32;
-  };
-  const v = Array.from({ length: sizeOf(shape) }, () => {
-    if (dtype === 'bool') return next() < 0.5 ? 0 : 1;
-    const x = lo + next() * (hi - lo);
-    return dtype === 'float32' || dtype === 'float64' ? Math.fround(x) : Math.floor(x);
-  });
-  return value(dtype, shape, v);
-}
+/** ONNX Runtime agrees with the op's CPU side and shape inference. */
+const check = (c: OpCase) => expectOpMatchesOrt(def(c.op), c);
 
-/** One graph input: fed at run time, or a constant (an initializer, known to inference). */
-interface In {
-  readonly name: string;
-  readonly v: Value;
-  readonly constant?: boolean;
-}
-
-const isValue = (a: AttrSpec): a is Value => typeof a === 'object' && !Array.isArray(a) && 'data' in a;
-
-interface Case {
-  readonly op: string;
-  readonly opset: number;
-  readonly inputs: readonly In[];
-  readonly attrs?: Readonly<Record<string, AttrSpec>>;
-  readonly outputs?: number;
-  /** Nodes appended in the ONNX model only (a Cast widening a type ONNX Runtime's outputs cannot carry). */
-  readonly widen?: number;
-}
-
-/** The op's node, input tensors and value infos (constants with their contents), as executors hand them over. */
-function graphSide(c: Case): { node: GraphNode; tensors: Tensor[]; infos: ValueInfo[] } {
-  const attrs: Record<string, AttributeValue> = {};
-  for (const [k, a] of Object.entries(c.attrs ?? {}))
-    attrs[k] = isValue(a) ? toTensor(a) : (a as AttributeValue);
-  const outputs = Array.from({ length: c.outputs ?? 1 }, (_, i) => `y${i}`);
-  const node = {
-    op: c.op,
-    name: `${c.op.toLowerCase()}0`,
-    inputs: c.inputs.map((i) => i.name),
-    outputs,
-    attrs,
-  };
-  const tensors = c.inputs.map((i) => toTensor(i.v));
-  const infos = c.inputs.map((i, k) => ({
-    shape: tensors[k]!.shape,
-    dtype: tensors[k]!.dtype,
-    ...(i.constant ? { value: tensors[k]! } : {}),
-  }));
-  return { node, tensors, infos };
-}
-
-/** The case's ONNX model, its fed inputs, and its output names. */
-function caseModel(c: Case): { bytes: Uint8Array; feeds: Record<string, Value>; outs: string[] } {
-  const outs = Array.from({ length: c.outputs ?? 1 }, (_, i) => `y${i}`);
-  const bytes = opModel({
-    opset: c.opset,
-    inputs: c.inputs.map((i) =>
-      i.constant ? initializer(i.name, i.v) : input(i.name, i.v.dtype, i.v.shape),
-    ),
-    nodes: [
-      {
-        op: c.op,
-        inputs: c.inputs.map((i) => i.name),
-        outputs: c.widen === undefined ? outs : outs.map((o) => `${o}_`),
-        ...(c.attrs ? { attrs: c.attrs } : {}),
-      },
-      ...(c.widen === undefined
-        ? []
-        : outs.map((o) => ({ op: 'Cast', inputs: [`${o}_`], outputs: [o], attrs: { to: c.widen! } }))),
-    ],
-    outputs: outs,
-  });
-  const feeds = Object.fromEntries(c.inputs.filter((i) => !i.constant).map((i) => [i.name, i.v]));
-  return { bytes, feeds, outs };
-}
-
-/** ONNX Runtime's outputs for the case's model. */
-async function ort(c: Case): Promise<Tensor[]> {
-  const { bytes, feeds, outs } = caseModel(c);
-  const got = await runOrt(bytes, feeds);
-  return outs.map((o) => got[o]!);
-}
-
-/** run() matches ONNX Runtime, and infer() gives ONNX Runtime's output shapes and dtypes. */
-async function check(c: Case, tol = 1e-4): Promise<Tensor[]> {
-  const d = def(c.op);
-  const { node, tensors, infos } = graphSide(c);
-  const want = await ort(c);
-  const got = d.run(node, tensors, { opset: c.opset });
-  const inferred = d.infer(node, infos, { opset: c.opset });
-  want.forEach((w, k) => {
-    expectClose(got[k], w, tol);
-    expect(inferred[k]!.shape).toEqual(w.shape);
-    expect(inferred[k]!.dtype).toBe(w.dtype);
-  });
-  return want;
-}
-
-const dims = (maxRank = 4) => fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 0, maxLength: maxRank });
+const dims = (maxRank = 4) => shapeArb(0, maxRank);
 
 /** `count` shapes that broadcast together: the full shape with leading axes dropped and axes set to 1. */
 const broadcastable = (count: number) =>
@@ -176,11 +72,11 @@ interface UnaryCase {
   readonly hi?: number;
   readonly since?: number;
   readonly dtypes?: readonly ElemType[];
-  readonly attrs?: fc.Arbitrary<Record<string, AttrSpec>>;
+  readonly attrs?: fc.Arbitrary<NonNullable<OpCase['attrs']>>;
   /** Values that exercise the op's special cases (ties for Round, NaN and ±∞ for IsNaN and IsInf). */
   readonly values?: readonly number[];
   /** The WebGPU executor's kernel for float32 inputs with these attributes, when the GPU has one. */
-  readonly kernel?: string | ((attrs: Readonly<Record<string, AttrSpec>>) => string);
+  readonly kernel?: string | ((attrs: NonNullable<OpCase['attrs']>) => string);
 }
 
 const UNARY: readonly UnaryCase[] = [
@@ -250,7 +146,7 @@ const UNARY: readonly UnaryCase[] = [
 
 /** The case's input: values in its range, its special values at the front where there is room. */
 function unaryInput(u: UnaryCase, dtype: ElemType, shape: readonly number[], seed: number): Value {
-  const v = Array.from(data(dtype, shape, seed, u.lo ?? -1, u.hi ?? 1).data);
+  const v = Array.from(randomValue(dtype, shape, seed, u.lo ?? -1, u.hi ?? 1).data);
   (u.values ?? []).forEach((s, i) => {
     if (i < v.length && (dtype === 'float32' || Number.isInteger(s)))
       v[i] = dtype === 'uint8' ? Math.abs(s) : s;
@@ -273,7 +169,7 @@ describe('unary math against ONNX Runtime', () => {
               op: u.op,
               opset,
               attrs,
-              inputs: [{ name: 'x', v: unaryInput(u, dtype, shape, seed) }],
+              inputs: [fed(unaryInput(u, dtype, shape, seed))],
             });
           },
         ),
@@ -304,16 +200,13 @@ describe('comparisons and logic against ONNX Runtime', () => {
           async ([sa, sb], dtype, seed) => {
             // few distinct values, so that ties occur
             const gen = (s: readonly number[], k: number) => {
-              const v = data(dtype === 'bool' ? 'bool' : 'int64', s, seed + k, -2, 3);
+              const v = randomValue(dtype === 'bool' ? 'bool' : 'int64', s, seed + k, -2, 3);
               return value(dtype, s, v.data);
             };
             await check({
               op,
               opset: op.includes('OrEqual') ? 16 : 13,
-              inputs: [
-                { name: 'a', v: gen(sa!, 0) },
-                { name: 'b', v: gen(sb!, 1) },
-              ],
+              inputs: [fed(gen(sa!, 0)), fed(gen(sb!, 1))],
             });
           },
         ),
@@ -336,9 +229,9 @@ describe('Where, Pow, PRelu and the variadic ops against ONNX Runtime', () => {
             op: 'Where',
             opset: 16,
             inputs: [
-              { name: 'c', v: data('bool', sc!, seed) },
-              { name: 'x', v: data(dtype, sx!, seed + 1, 0, 100) },
-              { name: 'y', v: data(dtype, sy!, seed + 2, 0, 100) },
+              fed(randomValue('bool', sc!, seed)),
+              fed(randomValue(dtype, sx!, seed + 1, 0, 100)),
+              fed(randomValue(dtype, sy!, seed + 2, 0, 100)),
             ],
           });
         },
@@ -362,10 +255,7 @@ describe('Where, Pow, PRelu and the variadic ops against ONNX Runtime', () => {
         await check({
           op: 'Pow',
           opset: 15,
-          inputs: [
-            { name: 'x', v: data(bt, sa!, seed, blo, bhi) },
-            { name: 'y', v: data(et, sb!, seed + 1, elo, ehi) },
-          ],
+          inputs: [fed(randomValue(bt, sa!, seed, blo, bhi)), fed(randomValue(et, sb!, seed + 1, elo, ehi))],
         });
       }),
       RUNS(4, 16),
@@ -384,8 +274,8 @@ describe('Where, Pow, PRelu and the variadic ops against ONNX Runtime', () => {
           op: 'PRelu',
           opset: 16,
           inputs: [
-            { name: 'x', v: data('float32', x, seed, -2, 2) },
-            { name: 'slope', v: data('float32', slope!, seed + 1), constant: seed % 2 === 0 },
+            fed(randomValue('float32', x, seed, -2, 2)),
+            { value: randomValue('float32', slope!, seed + 1), constant: seed % 2 === 0 },
           ],
         });
       }),
@@ -409,7 +299,7 @@ describe('Where, Pow, PRelu and the variadic ops against ONNX Runtime', () => {
             await check({
               op,
               opset: 13,
-              inputs: shapes.map((s, i) => ({ name: `x${i}`, v: data(dtype, s, seed + i, -10, 10) })),
+              inputs: shapes.map((s, i) => fed(randomValue(dtype, s, seed + i, -10, 10))),
             });
           },
         ),
@@ -446,15 +336,15 @@ describe('Cast and CastLike against ONNX Runtime', () => {
             // floats stay in the target's range (beyond it C++ leaves the result undefined); integers wrap
             const x =
               from === 'float32'
-                ? data(from, shape, seed, t.lo, t.hi)
+                ? randomValue(from, shape, seed, t.lo, t.hi)
                 : from === 'int64'
-                  ? data(from, shape, seed, -(2 ** 33), 2 ** 33)
-                  : data(from, shape, seed, 0, 256);
+                  ? randomValue(from, shape, seed, -(2 ** 33), 2 ** 33)
+                  : randomValue(from, shape, seed, 0, 256);
             await check({
               op: 'Cast',
               opset: 19,
               attrs: { to: t.to },
-              inputs: [{ name: 'x', v: x }],
+              inputs: [fed(x)],
               ...(t.widen ? { widen: t.widen } : {}),
             });
           },
@@ -477,7 +367,7 @@ describe('Cast and CastLike against ONNX Runtime', () => {
           op: 'Cast',
           opset: 19,
           attrs: { to: t.to },
-          inputs: [{ name: 'x', v: x }],
+          inputs: [fed(x)],
           ...(t.widen ? { widen: t.widen } : {}),
         });
     },
@@ -498,7 +388,7 @@ describe('Cast and CastLike against ONNX Runtime', () => {
       -3.3,
     ];
     const x = value('float32', [v.length], v.map(Math.fround));
-    await check({ op: 'Cast', opset: 19, attrs: { to: 10 }, widen: 1, inputs: [{ name: 'x', v: x }] });
+    await check({ op: 'Cast', opset: 19, attrs: { to: 10 }, widen: 1, inputs: [fed(x)] });
   });
 
   it('CastLike takes the dtype of its second input', async () => {
@@ -512,10 +402,7 @@ describe('Cast and CastLike against ONNX Runtime', () => {
           await check({
             op: 'CastLike',
             opset: 19,
-            inputs: [
-              { name: 'x', v: data(from, shape, seed, 0, 200) },
-              { name: 'like', v: data(like, [1], seed) },
-            ],
+            inputs: [fed(randomValue(from, shape, seed, 0, 200)), fed(randomValue(like, [1], seed))],
           });
         },
       ),
@@ -535,10 +422,7 @@ describe('shape generators against ONNX Runtime', () => {
           await check({
             op: 'Expand',
             opset: 13,
-            inputs: [
-              { name: 'x', v: data(dtype, sx!, seed, -5, 5) },
-              { name: 'shape', v: value('int64', [ss!.length], ss!), constant: true },
-            ],
+            inputs: [fed(randomValue(dtype, sx!, seed, -5, 5)), constant(value('int64', [ss!.length], ss!))],
           });
         },
       ),
@@ -559,8 +443,8 @@ describe('shape generators against ONNX Runtime', () => {
             op: 'Tile',
             opset: 13,
             inputs: [
-              { name: 'x', v: data(dtype, shape, seed, -5, 5) },
-              { name: 'repeats', v: value('int64', [repeats.length], repeats), constant: true },
+              fed(randomValue(dtype, shape, seed, -5, 5)),
+              constant(value('int64', [repeats.length], repeats)),
             ],
           });
         },
@@ -585,7 +469,7 @@ describe('shape generators against ONNX Runtime', () => {
             op: 'ConstantOfShape',
             opset: 20,
             ...(fill ? { attrs: { value: fill } } : {}),
-            inputs: [{ name: 'shape', v: value('int64', [shape.length], shape), constant: true }],
+            inputs: [constant(value('int64', [shape.length], shape))],
           });
         },
       ),
@@ -606,9 +490,9 @@ describe('shape generators against ONNX Runtime', () => {
             op: 'Range',
             opset: 11,
             inputs: [
-              { name: 'start', v: value(dtype, [], [r(start)]), constant: true },
-              { name: 'limit', v: value(dtype, [], [r(limit)]), constant: true },
-              { name: 'delta', v: value(dtype, [], [r(delta)]), constant: true },
+              constant(value(dtype, [], [r(start)])),
+              constant(value(dtype, [], [r(limit)])),
+              constant(value(dtype, [], [r(delta)])),
             ],
           });
         },
@@ -629,7 +513,7 @@ describe('shape generators against ONNX Runtime', () => {
             op: 'EyeLike',
             opset: 13,
             attrs: { k, ...(dtype ? { dtype } : {}) },
-            inputs: [{ name: 'x', v: data(from, shape, k + 9) }],
+            inputs: [fed(randomValue(from, shape, k + 9))],
           });
         },
       ),
@@ -668,12 +552,8 @@ beforeAll(async () => {
 });
 afterAll(() => gpu?.destroy());
 
-/** The case's model through ONNX Runtime, runCpu and WebGpuSession, whose plan runs the op on `kernel`. */
-async function checkGpu(c: Case, kernel: string): Promise<void> {
-  const { bytes, feeds } = caseModel(c);
-  const [plan] = await expectExecutorsMatchOrt(gpu!, bytes, feeds);
-  expect(plan!.find((p) => p.op === c.op)?.kernel).toBe(kernel);
-}
+/** Both executors agree with ONNX Runtime, the WebGPU one running the op on `kernel`. */
+const checkGpu = (c: OpCase, kernel: string) => expectExecutorsMatchCase(gpu!, c, { kernel });
 
 const GPU_TIMEOUT = 120_000;
 
@@ -692,7 +572,7 @@ describe('GPU sides through both executors against ONNX Runtime (float32)', () =
             u.attrs ?? fc.constant({}),
             async (shape, seed, opset, attrs) => {
               await checkGpu(
-                { op: u.op, opset, attrs, inputs: [{ name: 'x', v: unaryInput(u, 'float32', shape, seed) }] },
+                { op: u.op, opset, attrs, inputs: [fed(unaryInput(u, 'float32', shape, seed))] },
                 typeof kernel === 'string' ? kernel : kernel(attrs),
               );
             },
@@ -719,7 +599,7 @@ describe('GPU sides through both executors against ONNX Runtime (float32)', () =
           // bounds fed at run time must be finite, as all inputs
           const fed = feed && [lo, hi].every((b) => b === undefined || Number.isFinite(b));
           // Clip of 1/x, which is ±∞ at x = ±0 (inputs themselves must be finite)
-          const v = Array.from(data('float32', shape, seed, -3, 3).data);
+          const v = Array.from(randomValue('float32', shape, seed, -3, 3).data);
           [0, -0].forEach((s, i) => {
             if (i < v.length) v[i] = s;
           });
@@ -768,7 +648,7 @@ describe('GPU sides through both executors against ONNX Runtime (float32)', () =
       await fc.assert(
         fc.asyncProperty(broadcastable(2), fc.boolean(), fc.nat(), async ([sa, sb], constant, seed) => {
           // every other exponent integral, so that negative bases give signed powers as well as NaN
-          const e = Array.from(data('float32', sb!, seed + 1, -3, 4).data, (v, i) =>
+          const e = Array.from(randomValue('float32', sb!, seed + 1, -3, 4).data, (v, i) =>
             i % 2 ? v : Math.round(v),
           );
           await checkGpu(
@@ -776,8 +656,8 @@ describe('GPU sides through both executors against ONNX Runtime (float32)', () =
               op: 'Pow',
               opset: 15,
               inputs: [
-                { name: 'x', v: data('float32', sa!, seed, -3, 3) },
-                { name: 'y', v: value('float32', sb!, e), constant },
+                fed(randomValue('float32', sa!, seed, -3, 3)),
+                { value: value('float32', sb!, e), constant: constant },
               ],
             },
             'binary-pow',
@@ -803,8 +683,8 @@ describe('GPU sides through both executors against ONNX Runtime (float32)', () =
               op: 'PRelu',
               opset: 16,
               inputs: [
-                { name: 'x', v: data('float32', x, seed, -2, 2) },
-                { name: 'slope', v: data('float32', slope!, seed + 1), constant: seed % 2 === 0 },
+                fed(randomValue('float32', x, seed, -2, 2)),
+                { value: randomValue('float32', slope!, seed + 1), constant: seed % 2 === 0 },
               ],
             },
             'binary-max+binary-min+binary-mul+binary-add',
@@ -830,7 +710,7 @@ describe('GPU sides through both executors against ONNX Runtime (float32)', () =
               {
                 op,
                 opset: 13,
-                inputs: shapes.map((s, i) => ({ name: `x${i}`, v: data('float32', s, seed + i, -3, 3) })),
+                inputs: shapes.map((s, i) => fed(randomValue('float32', s, seed + i, -3, 3))),
               },
               kernels[op],
             );
@@ -851,7 +731,7 @@ describe('GPU sides through both executors against ONNX Runtime (float32)', () =
         [7, 'cpu'],
       ] as const)
         await checkGpu(
-          { op: 'Cast', opset: 19, attrs: { to }, inputs: [{ name: 'x', v: data('float32', [2, 3], to) }] },
+          { op: 'Cast', opset: 19, attrs: { to }, inputs: [fed(randomValue('float32', [2, 3], to))] },
           kernel,
         );
     },
@@ -871,10 +751,7 @@ describe('GPU sides through both executors against ONNX Runtime (float32)', () =
               {
                 op: 'Expand',
                 opset: 13,
-                inputs: [
-                  { name: 'x', v: data('float32', sx!, seed) },
-                  { name: 'shape', v: value('int64', [ss!.length], ss!), constant: true },
-                ],
+                inputs: [fed(randomValue('float32', sx!, seed)), constant(value('int64', [ss!.length], ss!))],
               },
               'axis-gather',
             );
@@ -885,8 +762,8 @@ describe('GPU sides through both executors against ONNX Runtime (float32)', () =
                 op: 'Tile',
                 opset: 13,
                 inputs: [
-                  { name: 'x', v: data('float32', sx!, seed) },
-                  { name: 'repeats', v: value('int64', [repeats.length], repeats), constant: true },
+                  fed(randomValue('float32', sx!, seed)),
+                  constant(value('int64', [repeats.length], repeats)),
                 ],
               },
               'axis-gather',

@@ -1,17 +1,12 @@
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toTensor, value } from '../testing/onnx-graph.js';
-import {
-  expectExecutorsMatchCase,
-  expectOpMatchesOrt,
-  nodeOf,
-  type OpCase,
-  uniform,
-} from './compare-with-ort.js';
+import { int, seedArb, shapeArb } from '../testing/arbitraries.js';
+import { value } from '../testing/onnx-graph.js';
+import { expectOpAndExecutorsMatchOrt, fed, inferOp, type OpCase, runOp } from '../testing/op-cases.js';
+import { randomFloats } from '../testing/random.js';
 import { lpNormalization } from './lp-normalization.js';
 import { meanVarianceNormalization } from './mean-variance-normalization.js';
-import type { OpDef } from './types.js';
 
 // LpNormalization and MeanVarianceNormalization against ONNX Runtime: the op's CPU side and shape
 // inference, then both executors.
@@ -24,44 +19,25 @@ beforeAll(async () => {
 });
 afterAll(() => gpu?.destroy());
 
-async function check(def: OpDef, c: OpCase): Promise<void> {
-  await expectOpMatchesOrt(def, c);
-  await expectExecutorsMatchCase(gpu, c, 'cpu');
-}
-
-const int = (min: number, max: number) => fc.integer({ min, max });
-const shapeArb = (minRank: number) => fc.array(int(1, 4), { minLength: minRank, maxLength: 4 });
-const floats = (shape: readonly number[], seed: number) =>
-  value(
-    'float32',
-    shape,
-    uniform(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-      -3,
-      3,
-    ),
-  );
-
 describe('LpNormalization against ONNX Runtime on both executors', { timeout: 120_000 }, () => {
   it('p 1 and 2 along any axis, negative ones included', async () => {
     await fc.assert(
       fc.asyncProperty(
-        shapeArb(1).chain((shape) =>
+        shapeArb(1, 4).chain((shape) =>
           fc.record({
             shape: fc.constant(shape),
             axis: int(-shape.length, shape.length - 1),
             p: fc.constantFrom(1, 2),
-            seed: int(1, 1 << 30),
+            seed: seedArb,
           }),
         ),
         async ({ shape, axis, p, seed }) => {
-          const x = floats(shape, seed);
-          await check(lpNormalization, {
+          const x = randomFloats(shape, seed, -3, 3);
+          await expectOpAndExecutorsMatchOrt(gpu, lpNormalization, {
             op: 'LpNormalization',
             opset: 13,
             attrs: { axis, p },
-            inputs: [{ value: x }],
+            inputs: [fed(x)],
           });
         },
       ),
@@ -72,16 +48,14 @@ describe('LpNormalization against ONNX Runtime on both executors', { timeout: 12
   it('a lane of zeros stays zero; p = 3 is refused', async () => {
     const x = value('float32', [2, 3], [0, 0, 0, 1, -2, 2]);
     for (const p of [1, 2])
-      await check(lpNormalization, {
+      await expectOpAndExecutorsMatchOrt(gpu, lpNormalization, {
         op: 'LpNormalization',
         opset: 13,
         attrs: { axis: 1, p },
-        inputs: [{ value: x }],
+        inputs: [fed(x)],
       });
-    const c: OpCase = { op: 'LpNormalization', opset: 13, attrs: { p: 3 }, inputs: [{ value: x }] };
-    expect(() => lpNormalization.infer(nodeOf(c), [{ shape: [2, 3], dtype: 'float32' }], c)).toThrow(
-      /p = 3; ONNX defines it for p = 1 and p = 2 only/,
-    );
+    const c: OpCase = { op: 'LpNormalization', opset: 13, attrs: { p: 3 }, inputs: [fed(x)] };
+    expect(() => inferOp(lpNormalization, c)).toThrow(/p = 3; ONNX defines it for p = 1 and p = 2 only/);
   });
 });
 
@@ -89,7 +63,7 @@ describe('MeanVarianceNormalization against ONNX Runtime on both executors', { t
   it('the default axes [0, 2, 3] and random sets of axes, at opsets 9 and 13', async () => {
     await fc.assert(
       fc.asyncProperty(
-        shapeArb(2).chain((shape) =>
+        shapeArb(2, 4).chain((shape) =>
           fc.record({
             shape: fc.constant(shape),
             axes: fc.option(
@@ -102,12 +76,12 @@ describe('MeanVarianceNormalization against ONNX Runtime on both executors', { t
               { nil: undefined },
             ),
             opset: fc.constantFrom(9, 13),
-            seed: int(1, 1 << 30),
+            seed: seedArb,
           }),
         ),
         async ({ shape, axes, opset, seed }) => {
           // the default axes need rank 4
-          const x = floats(axes ? shape : [...shape, 2, 3].slice(0, 4), seed);
+          const x = randomFloats(axes ? shape : [...shape, 2, 3].slice(0, 4), seed, -3, 3);
           // every group needs two distinct values: ONNX Runtime leaves out ONNX's epsilon, so a constant group is NaN there
           const groups = axes
             ? shape.reduce(
@@ -116,11 +90,11 @@ describe('MeanVarianceNormalization against ONNX Runtime on both executors', { t
               )
             : x.shape[1]!;
           fc.pre(x.data.length / groups >= 2);
-          await check(meanVarianceNormalization, {
+          await expectOpAndExecutorsMatchOrt(gpu, meanVarianceNormalization, {
             op: 'MeanVarianceNormalization',
             opset,
             attrs: axes ? { axes } : {},
-            inputs: [{ value: x }],
+            inputs: [fed(x)],
           });
         },
       ),
@@ -133,9 +107,9 @@ describe('MeanVarianceNormalization against ONNX Runtime on both executors', { t
       op: 'MeanVarianceNormalization',
       opset: 13,
       attrs: { axes: [1] },
-      inputs: [{ value: value('float32', [2, 2], [5, 5, 1, 3]) }],
+      inputs: [fed(value('float32', [2, 2], [5, 5, 1, 3]))],
     };
-    const [y] = meanVarianceNormalization.run(nodeOf(c), [toTensor(c.inputs[0]!.value)], c);
+    const [y] = runOp(meanVarianceNormalization, c);
     expect(Array.from(y!.data)).toEqual([0, 0, -1, 1]);
   });
 });

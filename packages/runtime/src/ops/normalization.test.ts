@@ -1,23 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { value } from '../testing/onnx-graph.js';
-import { expectOpMatchesOrt, nodeOf, uniform } from './compare-with-ort.js';
+import { seedArb, shapeArb } from '../testing/arbitraries.js';
+import { constant, expectOpMatchesOrt, fed, nodeOf } from '../testing/op-cases.js';
+import { randomFloats } from '../testing/random.js';
 import { groupNormalization } from './group-normalization.js';
 import { instanceNormalization } from './instance-normalization.js';
 import { layerNormalization } from './layer-normalization.js';
 import { lrn } from './lrn.js';
 
 const SEED = { seed: 3, numRuns: 12 };
-const seedArb = fc.integer({ min: 1, max: 1 << 30 });
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-const floats = (shape: number[], seed: number, lo = -2, hi = 2) =>
-  value('float32', shape, uniform(size(shape), seed, lo, hi));
 /** N, C and 1–2 spatial axes. */
-const ncArb = fc.tuple(
-  fc.integer({ min: 1, max: 2 }),
-  fc.integer({ min: 1, max: 5 }),
-  fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 }),
-);
+const ncArb = fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 5 }), shapeArb(1, 2));
 
 describe('normalisations against ONNX Runtime', () => {
   it('LRN (opset 13): size, alpha, beta, bias (ONNX Runtime takes 4-D and odd sizes only)', async () => {
@@ -34,7 +27,7 @@ describe('normalisations against ONNX Runtime', () => {
             op: 'LRN',
             opset: 13,
             attrs: { size: sz, alpha, beta, bias },
-            inputs: [{ value: floats([n, c, spatial[0]!, spatial[1] ?? 1], seed) }],
+            inputs: [fed(randomFloats([n, c, spatial[0]!, spatial[1] ?? 1], seed, -2, 2))],
           });
         },
       ),
@@ -62,9 +55,9 @@ describe('normalisations against ONNX Runtime', () => {
             opset: 6,
             attrs: { epsilon },
             inputs: [
-              { value: floats([n, c, ...spatial], seed) },
-              { value: floats([c], seed + 1), constant: true },
-              { value: floats([c], seed + 2), constant: true },
+              fed(randomFloats([n, c, ...spatial], seed, -2, 2)),
+              constant(randomFloats([c], seed + 1, -2, 2)),
+              constant(randomFloats([c], seed + 2, -2, 2)),
             ],
           });
         },
@@ -76,7 +69,7 @@ describe('normalisations against ONNX Runtime', () => {
   it('LayerNormalization (opset 17): any axis, optional bias, Mean and InvStdDev outputs', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }).chain((shape) =>
+        shapeArb(1, 4).chain((shape) =>
           fc.record({
             shape: fc.constant(shape),
             axis: fc.integer({ min: -shape.length, max: shape.length - 1 }),
@@ -92,9 +85,9 @@ describe('normalisations against ONNX Runtime', () => {
             opset: 17,
             attrs: { axis, epsilon: 1e-5 },
             inputs: [
-              { value: floats(shape, seed) },
-              { value: floats(norm, seed + 1), constant: true },
-              bias ? { value: floats(norm, seed + 2), constant: true } : undefined,
+              fed(randomFloats(shape, seed, -2, 2)),
+              constant(randomFloats(norm, seed + 1, -2, 2)),
+              bias ? constant(randomFloats(norm, seed + 2, -2, 2)) : undefined,
             ],
             outputs,
           });
@@ -110,7 +103,7 @@ describe('normalisations against ONNX Runtime', () => {
         fc.integer({ min: 1, max: 2 }),
         fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 1, max: 3 }),
-        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 }),
+        shapeArb(1, 2),
         seedArb,
         async (n, groups, perGroup, spatial, seed) => {
           const c = groups * perGroup;
@@ -119,9 +112,9 @@ describe('normalisations against ONNX Runtime', () => {
             opset: 21,
             attrs: { num_groups: groups, epsilon: 1e-5 },
             inputs: [
-              { value: floats([n, c, ...spatial], seed) },
-              { value: floats([c], seed + 1), constant: true },
-              { value: floats([c], seed + 2), constant: true },
+              fed(randomFloats([n, c, ...spatial], seed, -2, 2)),
+              constant(randomFloats([c], seed + 1, -2, 2)),
+              constant(randomFloats([c], seed + 2, -2, 2)),
             ],
           });
         },

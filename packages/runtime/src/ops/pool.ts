@@ -1,30 +1,8 @@
-import { encodeGlobalAvgPool, encodePool, poolOutput, poolReference } from '@zeroskip/gpu';
-import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
-import { as2d, shape2d, window2d } from '../shapes.js';
+import { encodeGlobalAvgPool, encodePool, poolReference } from '@zeroskip/gpu';
 import { asFloat32, float32, sizeOf } from '../tensor.js';
+import { poolWindow } from './pool-window.js';
 import type { OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
-
-/** Window and output size of a 2-D pool on NCHW `x` (a 1-D pool on NCL as a 2-D one of unit height). */
-function poolWindow(node: GraphNode, x: readonly number[]) {
-  const node2d = as2d(node, x.length);
-  const x2d = shape2d(x);
-  const win = window2d(node2d, x2d, attrNumbers(node2d, 'kernel_shape') ?? []);
-  const ceil = attrNumber(node, 'ceil_mode', 0) === 1;
-  const out = [0, 1].map((d) =>
-    poolOutput(
-      x2d[2 + d]!,
-      win.kernel[d]!,
-      win.stride[d]!,
-      win.pads[d]!,
-      win.pads[d + 2]!,
-      win.dilation[d]!,
-      ceil,
-    ),
-  ) as [number, number];
-  const shape = x.length === 3 ? [x[0]!, x[1]!, out[1]] : [x[0]!, x[1]!, ...out];
-  return { win, ceil, out, x2d, shape, countIncludePad: attrNumber(node, 'count_include_pad', 0) === 1 };
-}
 
 const isFloat4d = (x: ValueInfo | undefined) => x?.dtype === 'float32' && x.shape.length === 4;
 const isFloat1d2d = (x: ValueInfo | undefined) =>

@@ -1,17 +1,11 @@
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { value } from '../testing/onnx-graph.js';
-import {
-  expectExecutorsMatchCase,
-  expectOpMatchesOrt,
-  nodeOf,
-  type OpCase,
-  uniform,
-} from './compare-with-ort.js';
+import { int, seedArb } from '../testing/arbitraries.js';
+import { expectOpAndExecutorsMatchOrt, fed, inferOp, type OpCase, runOp } from '../testing/op-cases.js';
+import { randomFloats } from '../testing/random.js';
 import { globalLpPool, globalMaxPool } from './global-pool.js';
 import { lpPool } from './lp-pool.js';
-import type { OpDef } from './types.js';
 
 // GlobalMaxPool, GlobalLpPool and LpPool against ONNX Runtime: the op's CPU side and shape
 // inference, then both executors (small shapes: the GPU is a software one).
@@ -24,59 +18,46 @@ beforeAll(async () => {
 });
 afterAll(() => gpu?.destroy());
 
-/** Expects the op, and both executors with the WebGPU one planning `kernel`, to match ONNX Runtime. */
-async function check(def: OpDef, c: OpCase, kernel: string): Promise<void> {
-  await expectOpMatchesOrt(def, c);
-  await expectExecutorsMatchCase(gpu, c, kernel);
-}
-
-const int = (min: number, max: number) => fc.integer({ min, max });
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-const floats = (shape: readonly number[], seed: number) =>
-  value('float32', shape, uniform(size(shape), seed, -2, 2));
-
 /** [N, C, spatial…] with 1 to 3 spatial axes. */
 const globalShape = fc.tuple(int(1, 2), int(1, 3), fc.array(int(1, 4), { minLength: 1, maxLength: 3 }));
 
 describe('global pools against ONNX Runtime on both executors', { timeout: 120_000 }, () => {
   it('GlobalMaxPool over 1, 2 and 3 spatial axes runs on the reduction kernel', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        globalShape,
-        int(1, 1 << 30),
-        fc.constantFrom(7, 13, 21),
-        async ([n, c, s], seed, opset) => {
-          const x = floats([n, c, ...s], seed);
-          await check(globalMaxPool, { op: 'GlobalMaxPool', opset, inputs: [{ value: x }] }, 'reduce');
-        },
-      ),
+      fc.asyncProperty(globalShape, seedArb, fc.constantFrom(7, 13, 21), async ([n, c, s], seed, opset) => {
+        const x = randomFloats([n, c, ...s], seed, -2, 2);
+        await expectOpAndExecutorsMatchOrt(
+          gpu,
+          globalMaxPool,
+          { op: 'GlobalMaxPool', opset, inputs: [fed(x)] },
+          'reduce',
+        );
+      }),
       RUNS,
     );
   });
 
   it('GlobalLpPool of order 1 to 4: the reduction kernel computes orders 1 and 2', async () => {
     await fc.assert(
-      fc.asyncProperty(globalShape, int(1, 1 << 30), int(1, 4), async ([n, c, s], seed, p) => {
-        const x = floats([n, c, ...s], seed);
-        const c0: OpCase = { op: 'GlobalLpPool', opset: 13, attrs: { p }, inputs: [{ value: x }] };
-        await check(globalLpPool, c0, p <= 2 ? 'reduce' : 'cpu');
+      fc.asyncProperty(globalShape, seedArb, int(1, 4), async ([n, c, s], seed, p) => {
+        const x = randomFloats([n, c, ...s], seed, -2, 2);
+        const c0: OpCase = { op: 'GlobalLpPool', opset: 13, attrs: { p }, inputs: [fed(x)] };
+        await expectOpAndExecutorsMatchOrt(gpu, globalLpPool, c0, p <= 2 ? 'reduce' : 'cpu');
       }),
       RUNS,
     );
   });
 
   it('refuses an input without spatial axes, and a non-positive order', () => {
-    const c: OpCase = { op: 'GlobalMaxPool', opset: 13, inputs: [] };
-    expect(() => globalMaxPool.infer(nodeOf(c), [{ shape: [2, 3], dtype: 'float32' }], c)).toThrow(
-      /rank-2 tensor; it takes \[N, C, spatial…\]/,
-    );
+    const c: OpCase = { op: 'GlobalMaxPool', opset: 13, inputs: [fed(randomFloats([2, 3], 1))] };
+    expect(() => inferOp(globalMaxPool, c)).toThrow(/rank-2 tensor; it takes \[N, C, spatial…\]/);
     const lp: OpCase = {
       op: 'GlobalLpPool',
       opset: 13,
       attrs: { p: 0 },
-      inputs: [{ value: floats([1, 1, 2], 1) }],
+      inputs: [fed(randomFloats([1, 1, 2], 1))],
     };
-    expect(() => globalLpPool.run(nodeOf(lp), [floats([1, 1, 2], 1) as never], lp)).toThrow(/p = 0/);
+    expect(() => runOp(globalLpPool, lp)).toThrow(/p = 0/);
   });
 });
 
@@ -97,7 +78,7 @@ describe('LpPool against ONNX Runtime on both executors', { timeout: 120_000 }, 
           ceil: fc.constantFrom(0, 1),
           p: int(1, 3),
           opset: fc.constantFrom(11, 18),
-          seed: int(1, 1 << 30),
+          seed: seedArb,
         }),
         async (r) => {
           const axes = r.dims === 1 ? [1] : [0, 1];
@@ -115,8 +96,13 @@ describe('LpPool against ONNX Runtime on both executors', { timeout: 120_000 }, 
             ...(r.autoPad === 'NOTSET' ? { pads } : {}),
             ...(newest ? { dilations: dilation, ceil_mode: r.ceil } : {}),
           };
-          const x = floats([r.n, r.c, ...spatial], r.seed);
-          await check(lpPool, { op: 'LpPool', opset: r.opset, attrs, inputs: [{ value: x }] }, 'cpu');
+          const x = randomFloats([r.n, r.c, ...spatial], r.seed, -2, 2);
+          await expectOpAndExecutorsMatchOrt(gpu, lpPool, {
+            op: 'LpPool',
+            opset: r.opset,
+            attrs,
+            inputs: [fed(x)],
+          });
         },
       ),
       RUNS,

@@ -1,15 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { value } from '../testing/onnx-graph.js';
-import { expectOpMatchesOrt, nodeOf, uniform } from './compare-with-ort.js';
+import { seedArb, shapeArb } from '../testing/arbitraries.js';
+import { type Value, value } from '../testing/onnx-graph.js';
+import { constant, expectOpMatchesOrt, fed, inferOp, type OpCase } from '../testing/op-cases.js';
+import { randomFloats, randomValue } from '../testing/random.js';
 import { reduceOps } from './reduce.js';
 
 const SEED = { seed: 7_301, numRuns: 12 };
 
-const shapeArb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 });
-
 /** A shape, a subset of its axes (each written positive or negative, possibly none), and the flags. */
-const caseArb = shapeArb.chain((shape) =>
+const caseArb = shapeArb(1, 4).chain((shape) =>
   fc.record({
     shape: fc.constant(shape),
     axes: fc
@@ -17,7 +17,7 @@ const caseArb = shapeArb.chain((shape) =>
       .chain((axes) => fc.tuple(...axes.map((a) => fc.constantFrom(a, a - shape.length)))),
     keepdims: fc.constantFrom(0, 1),
     noop: fc.constantFrom(0, 1),
-    seed: fc.integer({ min: 1, max: 1 << 30 }),
+    seed: seedArb,
   }),
 );
 
@@ -30,15 +30,11 @@ describe('reductions against ONNX Runtime (opset 18: axes as an input)', () => {
       await fc.assert(
         fc.asyncProperty(caseArb, async ({ shape, axes, keepdims, noop, seed }) => {
           const [lo, hi] = RANGES[def.op] ?? [-3, 3];
-          const n = shape.reduce((a, b) => a * b, 1);
           await expectOpMatchesOrt(def, {
             op: def.op,
             opset: 18,
             attrs: { keepdims, noop_with_empty_axes: noop },
-            inputs: [
-              { value: value('float32', shape, uniform(n, seed, lo, hi)) },
-              { value: value('int64', [axes.length], axes), constant: true },
-            ],
+            inputs: [fed(randomFloats(shape, seed, lo, hi)), constant(value('int64', [axes.length], axes))],
           });
         }),
         SEED,
@@ -52,15 +48,13 @@ describe('reductions against ONNX Runtime (opset 18: axes as an input)', () => {
     it(`${def.op}: int64 exactly`, async () => {
       await fc.assert(
         fc.asyncProperty(caseArb, async ({ shape, axes, keepdims, seed }) => {
-          const n = shape.reduce((a, b) => a * b, 1);
-          const ints = uniform(n, seed, -4, 5).map(Math.floor);
           await expectOpMatchesOrt(def, {
             op: def.op,
             opset: 18,
             attrs: { keepdims },
             inputs: [
-              { value: value('int64', shape, ints) },
-              { value: value('int64', [axes.length], axes), constant: true },
+              fed(randomValue('int64', shape, seed, -4, 5)),
+              constant(value('int64', [axes.length], axes)),
             ],
           });
         }),
@@ -75,24 +69,17 @@ describe('reductions against ONNX Runtime (opset 18: axes as an input)', () => {
       op: 'ReduceLogSumExp',
       opset: 18,
       attrs: { keepdims: 0 },
-      inputs: [{ value: value('float32', [2, 3], [500, 501, 502, -1, 0, 1]) }],
+      inputs: [fed(value('float32', [2, 3], [500, 501, 502, -1, 0, 1]))],
     });
     expect(y!.shape).toEqual([]);
   });
 
   it('rejects int64 for reductions that ONNX Runtime computes only in floating point, and unknown axes', () => {
     const mean = reduceOps.find((d) => d.op === 'ReduceMean')!;
-    const c = { op: 'ReduceMean', opset: 18, inputs: [] };
-    expect(() => mean.infer(nodeOf(c), [{ shape: [2], dtype: 'int64' }], c)).toThrow(/only float32 inputs/);
-    expect(() =>
-      mean.infer(
-        nodeOf({ ...c, inputs: [undefined, undefined] }),
-        [
-          { shape: [2], dtype: 'float32' },
-          { shape: [1], dtype: 'int64' },
-        ],
-        c,
-      ),
-    ).toThrow(/only constant axes lists/);
+    const c = (...inputs: Value[]): OpCase => ({ op: 'ReduceMean', opset: 18, inputs: inputs.map(fed) });
+    expect(() => inferOp(mean, c(value('int64', [2], [1, 2])))).toThrow(/only float32 inputs/);
+    expect(() => inferOp(mean, c(randomFloats([2], 1), value('int64', [1], [0])))).toThrow(
+      /only constant axes lists/,
+    );
   });
 });

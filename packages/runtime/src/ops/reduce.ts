@@ -1,10 +1,11 @@
-import { encodeReduce, MAX_REDUCE_RANK, type ReduceOp } from '@zeroskip/gpu';
+import type { ReduceOp } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrNumber, type GraphNode } from '../graph.js';
 import { axesOf, normAxis } from '../shapes.js';
 import { type DType, sizeOf, type Tensor, tensor } from '../tensor.js';
+import { encodeReduction, groupIndex, reducibleOnGpu } from './reduction.js';
 import type { GpuOp, OpDef, ValueInfo } from './types.js';
-import { known, need, strides } from './util.js';
+import { known, need } from './util.js';
 
 /** What a reduction keeps: per input axis, whether it is reduced; and the output shape. */
 interface ReducePlan {
@@ -28,20 +29,6 @@ function reducePlan(
     reduced,
     shape: keep ? shape.map((d, i) => (reduced[i] ? 1 : d)) : shape.filter((_, i) => !reduced[i]),
   };
-}
-
-/** For each input element, the output element it reduces into. */
-function outputIndex(shape: readonly number[], reduced: readonly boolean[]): Int32Array {
-  const kept = shape.map((d, i) => (reduced[i] ? 1 : d));
-  const sx = strides(shape);
-  const sk = strides(kept).map((s, i) => (reduced[i] ? 0 : s));
-  const index = new Int32Array(sizeOf(shape));
-  for (let e = 0; e < index.length; e++) {
-    let o = 0;
-    for (let d = 0; d < shape.length; d++) o += (Math.floor(e / sx[d]!) % shape[d]!) * sk[d]!;
-    index[e] = o;
-  }
-  return index;
 }
 
 /** A reduction as fold over the values (in float64), then a final map of the total and the count. */
@@ -105,7 +92,7 @@ function reduce(r: Reduction, node: GraphNode, inputs: readonly (Tensor | undefi
   const x = need(node, inputs, 0);
   checkDtype(node, r, x.dtype);
   const { reduced, shape } = reducePlan(node, x.shape, inputs);
-  const index = outputIndex(x.shape, reduced);
+  const index = groupIndex(x.shape, reduced);
   const fold = (f: Reduction, shift: (o: number) => number) => {
     const acc = new Float64Array(sizeOf(shape)).fill(f.init);
     for (let e = 0; e < x.data.length; e++)
@@ -124,23 +111,17 @@ function reduce(r: Reduction, node: GraphNode, inputs: readonly (Tensor | undefi
   return tensor(x.dtype, shape, x.dtype === 'int64' ? out : Float32Array.from(out));
 }
 
-/** On the GPU: float32 of rank ≤ MAX_REDUCE_RANK with known axes and no empty axis. */
+/** On the GPU: what the reduction kernel takes, with known axes. */
 function reduceGpu(r: Reduction): GpuOp {
   return {
     plan(_node, inputs) {
-      const x = inputs[0];
-      if (x?.dtype !== 'float32' || x.shape.length > MAX_REDUCE_RANK || x.shape.some((d) => d < 1))
-        return undefined;
-      if (inputs[1] && !inputs[1].value) return undefined;
+      if (!reducibleOnGpu(inputs[0]) || (inputs[1] && !inputs[1].value)) return undefined;
       return { kernel: 'reduce' };
     },
     encode(node, ctx, outputs) {
-      const x = ctx.input(0);
-      const { reduced } = reducePlan(node, x.shape, ctx.inputs);
-      const y = ctx.empty(outputs[0]!.shape);
+      const { reduced } = reducePlan(node, ctx.inputs[0]!.shape, ctx.inputs);
       const axes = reduced.flatMap((on, i) => (on ? [i] : []));
-      encodeReduce(ctx.r, x, y, r.gpu, axes);
-      return [y];
+      return [encodeReduction(ctx, r.gpu, axes, outputs[0]!.shape)];
     },
   };
 }

@@ -1,47 +1,35 @@
+import { COORDINATE_MODES, NEAREST_MODES } from '@zeroskip/gpu';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { value } from '../testing/onnx-graph.js';
+import { seedArb } from '../testing/arbitraries.js';
+import { type Value, value } from '../testing/onnx-graph.js';
 import {
   type CaseInput,
+  constant,
   expectOpMatchesOrt,
-  infosOf,
-  nodeOf,
+  fed,
+  inferOp,
   type OpCase,
-  uniform,
-} from './compare-with-ort.js';
+} from '../testing/op-cases.js';
+import { randomFloats } from '../testing/random.js';
 import { resizeOp } from './resize.js';
 
 const SEED = { seed: 19, numRuns: 15 };
-const COORDINATE_MODES = [
-  'half_pixel',
-  'half_pixel_symmetric',
-  'pytorch_half_pixel',
-  'align_corners',
-  'asymmetric',
-  'tf_crop_and_resize',
-] as const;
-const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'] as const;
 /** Down- and up-sampling factors, some exactly halfway between output pixels. */
 const scaleArb = fc.oneof(
   fc.constantFrom(0.5, 0.6, 0.75, 1, 1.25, 1.5, 2, 2.5, 3),
   fc.double({ min: 0.3, max: 3.5, noNaN: true }),
 );
 const dimArb = fc.integer({ min: 1, max: 5 });
-const seedArb = fc.integer({ min: 1, max: 1 << 30 });
-
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-const floats = (shape: readonly number[], seed: number) =>
-  value('float32', shape, uniform(size(shape), seed, -2, 2));
-const constant = (v: CaseInput['value']): CaseInput => ({ value: v, constant: true });
 
 /** Resize's four inputs: X, roi (only for tf_crop_and_resize), then scales or sizes. */
 function resizeInputs(
-  x: CaseInput['value'],
+  x: Value,
   how: { scales: readonly number[] } | { sizes: readonly number[] },
   roi?: readonly number[],
 ): (CaseInput | undefined)[] {
   return [
-    { value: x },
+    fed(x),
     roi ? constant(value('float32', [roi.length], roi)) : undefined,
     'scales' in how ? constant(value('float32', [how.scales.length], how.scales)) : undefined,
     'sizes' in how ? constant(value('int64', [how.sizes.length], how.sizes)) : undefined,
@@ -85,7 +73,7 @@ describe('Resize against ONNX Runtime (opset 19)', () => {
               extrapolation_value: -7,
             },
             inputs: resizeInputs(
-              floats(shape, seed),
+              randomFloats(shape, seed, -2, 2),
               bySizes ? { sizes: out } : { scales },
               tf ? [...roi.map((r) => r[0]), ...roi.map((r) => r[1])] : undefined,
             ),
@@ -123,7 +111,7 @@ describe('Resize against ONNX Runtime (opset 19)', () => {
                 extrapolation_value: 0.5,
               },
               inputs: resizeInputs(
-                floats(shape, seed),
+                randomFloats(shape, seed, -2, 2),
                 bySizes ? { sizes: out } : { scales },
                 tf ? [0, 0, roi[0]![0], roi[1]![0], 1, 1, roi[0]![1], roi[1]![1]] : undefined,
               ),
@@ -150,7 +138,7 @@ describe('Resize against ONNX Runtime (opset 19)', () => {
             op: 'Resize',
             opset: 19,
             attrs: { mode, axes, keep_aspect_ratio_policy: policy },
-            inputs: resizeInputs(floats(shape, seed), { sizes }),
+            inputs: resizeInputs(randomFloats(shape, seed, -2, 2), { sizes }),
           });
         },
       ),
@@ -176,18 +164,18 @@ describe('Resize against ONNX Runtime (opset 19)', () => {
       op: 'Resize',
       opset: 19,
       attrs: { mode: 'linear', antialias: 1 },
-      inputs: resizeInputs(floats([1, 1, 4, 4], 1), { scales: [1, 1, 0.5, 0.5] }),
+      inputs: resizeInputs(randomFloats([1, 1, 4, 4], 1), { scales: [1, 1, 0.5, 0.5] }),
     };
-    const infer = (c: OpCase) => () => resizeOp.infer(nodeOf(c), infosOf(c), c);
+    const infer = (c: OpCase) => () => inferOp(resizeOp, c);
     expect(infer(base)).toThrow(/antialias = 1/);
     expect(
       infer({
         ...base,
         attrs: { mode: 'linear', antialias: 1 },
-        inputs: resizeInputs(floats([1, 1, 2, 2], 1), { scales: [1, 1, 2, 2] }),
+        inputs: resizeInputs(randomFloats([1, 1, 2, 2], 1), { scales: [1, 1, 2, 2] }),
       }),
     ).not.toThrow();
-    const both = resizeInputs(floats([1, 1, 2, 2], 1), { scales: [1, 1, 2, 2] });
+    const both = resizeInputs(randomFloats([1, 1, 2, 2], 1), { scales: [1, 1, 2, 2] });
     both[3] = constant(value('int64', [4], [1, 1, 4, 4]));
     expect(infer({ ...base, attrs: {}, inputs: both })).toThrow(/exactly one of scales and sizes/);
     expect(infer({ ...base, attrs: { mode: 'bilinear' } })).toThrow(

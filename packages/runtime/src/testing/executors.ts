@@ -36,13 +36,3 @@ export async function expectExecutorsMatchOrt(
   }
   return seen;
 }
-
-/** Seeded pseudo-random float32 values in [lo, hi) (a linear congruential generator: reproducible, and fast). */
-export function randomValue(shape: readonly number[], seed: number, lo = -1, hi = 1): Value {
-  let s = seed >>> 0 || 1;
-  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
-    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
-    return lo + (hi - lo) * (s / 2 ** 32);
-  });
-  return { dtype: 'float32', shape, data };
-}

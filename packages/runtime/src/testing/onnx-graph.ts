@@ -142,7 +142,8 @@ function tensorProto(name: string, v: Value): onnxProto.onnx.ITensorProto {
   };
 }
 
-const isValue = (v: unknown): v is Value =>
+/** Whether an attribute (or anything) is a {@link Value}. */
+export const isValue = (v: unknown): v is Value =>
   typeof v === 'object' && v !== null && 'dtype' in v && 'shape' in v && 'data' in v;
 
 function attributeOf(name: string, spec: AttrSpec): onnxProto.onnx.IAttributeProto {
