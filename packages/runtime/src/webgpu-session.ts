@@ -92,6 +92,9 @@ export class WebGpuSession {
   private current: Plan;
   private readonly tuned = new Map<GraphNode, { kernel: string; times: NonNullable<PlanEntry['tuned']> }>();
   private readonly resources = new Map<GraphNode, Map<string, Resource>>();
+  /** Bumped when a node's resources are freed, so that values planned from them are made again. */
+  private readonly versions = new Map<GraphNode, number>();
+  private readonly contexts = new WeakMap<NodePlan, ReturnType<WebGpuSession['makeContext']>>();
   /** Constant tensors (initializers, values known before running) uploaded once, by identity. */
   private readonly uploads = new Map<Tensor, GpuTensor>();
   private readonly uploaded = new Set<GPUBuffer>();
@@ -303,41 +306,69 @@ export class WebGpuSession {
 
   /** What a node's encoder sees: its kernel, inputs, constants and per-node resources. */
   private context(p: NodePlan, r: Recorder, get: (name: string) => Value | undefined): EncodeContext {
-    const { gpu } = this;
-    const constant = (name: string) => this.current.info.get(name)?.value;
-    let own = this.resources.get(p.node);
-    if (!own) {
-      own = new Map();
-      this.resources.set(p.node, own);
+    let c = this.contexts.get(p);
+    if (!c) {
+      c = this.makeContext(p);
+      this.contexts.set(p, c);
     }
-    const resources = own;
-    return {
-      r,
-      gpu,
+    c.state.r = r;
+    c.state.get = get;
+    return c.ctx;
+  }
+
+  /** A plan node's encoder context, made once and rebound to each recording (recording is the hot path). */
+  private makeContext(p: NodePlan): {
+    ctx: EncodeContext;
+    state: { r?: Recorder; get?: (name: string) => Value | undefined };
+  } {
+    const session = this;
+    const state: { r?: Recorder; get?: (name: string) => Value | undefined } = {};
+    const value = (i: number) => state.get!(p.node.inputs[i] ?? '');
+    let memo: { kernel: string; version: number; value: unknown } | undefined;
+    const ctx: EncodeContext = {
+      get r() {
+        return state.r!;
+      },
+      gpu: this.gpu,
       opset: this.graph.opset,
       mode: this.mode,
-      kernel: this.kernelOf(p),
+      get kernel() {
+        return session.kernelOf(p);
+      },
       inputs: p.inputs,
-      constant,
+      constant: (name) => this.current.info.get(name)?.value,
       input: (i) => {
-        const v = get(p.node.inputs[i] ?? '');
+        const v = value(i);
         if (!v) throw new Error(`node '${p.node.name}' has no input ${i}`);
         return 'gpu' in v ? v.gpu : this.upload(v.host);
       },
       host: (i) => {
-        const v = get(p.node.inputs[i] ?? '');
+        const v = value(i);
         return v && 'host' in v ? v.host : undefined;
       },
       cached: <T extends Resource>(key: string, make: () => T): T => {
-        let res = resources.get(key);
+        let own = this.resources.get(p.node);
+        if (!own) {
+          own = new Map();
+          this.resources.set(p.node, own);
+        }
+        let res = own.get(key);
         if (!res) {
           res = make();
-          resources.set(key, res);
+          own.set(key, res);
         }
         return res as T;
       },
-      empty: (shape) => gpu.empty(shape),
+      planned: <T>(make: () => T): T => {
+        // remade when tuning swaps the kernel or frees the node's resources
+        const kernel = this.kernelOf(p);
+        const version = this.versions.get(p.node) ?? 0;
+        if (memo?.kernel !== kernel || memo.version !== version) memo = { kernel, version, value: make() };
+        return memo.value as T;
+      },
+      empty: (shape) => this.gpu.empty(shape),
     };
+    return { ctx, state };
   }
 
   /** A constant host tensor on the GPU, uploaded once and kept for the session. */
@@ -428,6 +459,7 @@ export class WebGpuSession {
   private freeResources(node: GraphNode): void {
     for (const r of this.resources.get(node)?.values() ?? []) r.destroy();
     this.resources.delete(node);
+    this.versions.set(node, (this.versions.get(node) ?? 0) + 1);
   }
 
   /** Frees the uploaded weights (and the device, when this session opened it). */

@@ -116,28 +116,31 @@ export const conv: OpDef = {
       return { kernel, sparsity, ...(kernel === 'depthwise' ? {} : { candidates: CONV_CANDIDATES }) };
     },
     encode(node, ctx) {
-      const x = ctx.input(0);
-      const w = ctx.constant(node.inputs[1]!)!;
-      const b = node.inputs[2] ? ctx.constant(node.inputs[2]) : undefined;
-      const { win, w2d, shape } = geometry(node, x.shape, w.shape);
-      const algorithm = ctx.kernel as ConvAlgorithm;
-      // auto_pad makes the padding depend on the input size, so the layer is kept per padding too
-      const layer = ctx.cached(
-        JSON.stringify({ algorithm, pads: win.pads }),
-        () =>
-          new Conv2dLayer(ctx.gpu, {
-            weights: asFloat32(w, 'Conv weights'),
-            shape: w2d as [number, number, number, number],
-            ...(b ? { bias: asFloat32(b, 'Conv bias') } : {}),
-            stride: win.stride,
-            pads: win.pads,
-            dilation: win.dilation,
-            groups: attrNumber(node, 'group', 1),
-            activation: fusedActivation(node),
-            algorithm,
-          }),
-      );
-      const y = layer.encode(ctx.r, { ...x, shape: shape2d(x.shape) });
+      const { layer, x2d, shape } = ctx.planned(() => {
+        const x = ctx.inputs[0]!.shape;
+        const w = ctx.constant(node.inputs[1]!)!;
+        const b = node.inputs[2] ? ctx.constant(node.inputs[2]) : undefined;
+        const { win, w2d, shape } = geometry(node, x, w.shape);
+        const algorithm = ctx.kernel as ConvAlgorithm;
+        // auto_pad makes the padding depend on the input size, so the layer is kept per padding too
+        const layer = ctx.cached(
+          JSON.stringify({ algorithm, pads: win.pads }),
+          () =>
+            new Conv2dLayer(ctx.gpu, {
+              weights: asFloat32(w, 'Conv weights'),
+              shape: w2d as [number, number, number, number],
+              ...(b ? { bias: asFloat32(b, 'Conv bias') } : {}),
+              stride: win.stride,
+              pads: win.pads,
+              dilation: win.dilation,
+              groups: attrNumber(node, 'group', 1),
+              activation: fusedActivation(node),
+              algorithm,
+            }),
+        );
+        return { layer, x2d: shape2d(x), shape };
+      });
+      const y = layer.encode(ctx.r, { ...ctx.input(0), shape: x2d });
       return [{ ...y, shape }];
     },
   },

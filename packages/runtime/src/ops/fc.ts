@@ -49,15 +49,17 @@ export const fcGpu: GpuOp = {
     return { kernel: sparse ? 'fc-sparse' : 'fc-dense', sparsity, candidates: FC_CANDIDATES };
   },
   encode(node, ctx) {
-    const kernel = ctx.kernel;
-    const layer = ctx.cached(kernel, () => {
-      const fw = fcWeights(node, ctx)!;
-      return new FcLayer(ctx.gpu, {
-        weights: fw.w,
-        outputs: fw.outputs,
-        ...(fw.bias ? { bias: fw.bias } : {}),
-        activation: fusedActivation(node),
-        algorithm: kernel === 'fc-sparse' ? 'sparse' : 'dense',
+    const layer = ctx.planned(() => {
+      const kernel = ctx.kernel;
+      return ctx.cached(kernel, () => {
+        const fw = fcWeights(node, ctx)!;
+        return new FcLayer(ctx.gpu, {
+          weights: fw.w,
+          outputs: fw.outputs,
+          ...(fw.bias ? { bias: fw.bias } : {}),
+          activation: fusedActivation(node),
+          algorithm: kernel === 'fc-sparse' ? 'sparse' : 'dense',
+        });
       });
     });
     return [layer.encode(ctx.r, ctx.input(0))];

@@ -35,17 +35,20 @@ function pool(op: 'MaxPool' | 'AveragePool', kind: 'max' | 'avg'): OpDef {
     gpu: {
       plan: (_node, inputs) => (isFloat1d2d(inputs[0]) ? { kernel: `pool-${kind}` } : undefined),
       encode(node, ctx, outputs) {
-        const x = ctx.input(0);
-        const { win, ceil, countIncludePad, x2d, out } = poolWindow(node, x.shape);
-        const y = ctx.empty(outputs[0]!.shape);
-        encodePool(ctx.r, { ...x, shape: x2d }, { ...y, shape: [x2d[0]!, x2d[1]!, ...out] }, kind, {
-          kernel: win.kernel,
-          stride: win.stride,
-          pads: win.pads,
-          dilation: win.dilation,
-          ceilMode: ceil,
-          countIncludePad,
+        const { x2d, y2d, params } = ctx.planned(() => {
+          const { win, ceil, countIncludePad, x2d, out } = poolWindow(node, ctx.inputs[0]!.shape);
+          const params = {
+            kernel: win.kernel,
+            stride: win.stride,
+            pads: win.pads,
+            dilation: win.dilation,
+            ceilMode: ceil,
+            countIncludePad,
+          };
+          return { x2d, y2d: [x2d[0]!, x2d[1]!, ...out], params };
         });
+        const y = ctx.empty(outputs[0]!.shape);
+        encodePool(ctx.r, { ...ctx.input(0), shape: x2d }, { ...y, shape: y2d }, kind, params);
         return [y];
       },
     },

@@ -49,6 +49,11 @@ export interface EncodeContext extends PlanContext {
   host(i: number): Tensor | undefined;
   /** A per-node resource (a layer, derived parameters on the GPU) made once under `key` and destroyed with the session. */
   cached<T extends { destroy(): void }>(key: string, make: () => T): T;
+  /**
+   * A value derived from this node's input shapes and kernel (its geometry, a layer from `cached`),
+   * made on the first recording of a plan and reused after: recording an inference is the hot path.
+   */
+  planned<T>(make: () => T): T;
   /** A float32 output tensor of `shape`, from the device's pool. */
   empty(shape: readonly number[]): GpuTensor;
 }
