@@ -89,7 +89,7 @@ const isGpuKernel = (kernel: string) => kernel !== 'host' && kernel !== 'cpu';
  */
 export class WebGpuSession {
   private readonly plans = new Map<string, Plan>();
-  private current: Plan;
+  private current: Plan | undefined;
   private readonly tuned = new Map<GraphNode, { kernel: string; times: NonNullable<PlanEntry['tuned']> }>();
   private readonly resources = new Map<GraphNode, Map<string, Resource>>();
   /** Bumped when a node's resources are freed, so that values planned from them are made again. */
@@ -105,20 +105,34 @@ export class WebGpuSession {
     private readonly graph: Graph,
     private readonly mode: PlanMode,
     private readonly ownsGpu: boolean,
-  ) {
-    this.current = this.planFor(
-      Object.fromEntries(graph.inputs.map((i) => [i.name, i.shape.map((d) => (d < 0 ? 1 : d))])),
-    );
-  }
+  ) {}
 
   static async create(graph: Graph, options: WebGpuSessionOptions = {}): Promise<WebGpuSession> {
     const gpu = options.gpu ?? (await requestDevice());
     return new WebGpuSession(gpu, graph, options.plan ?? 'auto', !options.gpu);
   }
 
-  /** The plan of the latest run (before the first: at the graph's declared input shapes, unknown sizes as 1). */
+  /**
+   * The plan of the latest run; before the first, the plan at the graph's declared input shapes with
+   * unknown sizes as 1 (a model whose layers do not fit such inputs has no plan until it runs, or
+   * until {@link planFor} is asked for the sizes it will see).
+   */
   get plan(): PlanEntry[] {
-    return this.current.nodes.map((p) => {
+    return this.entries(
+      this.current ??
+        this.use(
+          Object.fromEntries(this.graph.inputs.map((i) => [i.name, i.shape.map((d) => (d < 0 ? 1 : d))])),
+        ),
+    );
+  }
+
+  /** The plan for inputs of these shapes (by input name), which later runs at those shapes follow. */
+  planFor(shapes: Readonly<Record<string, readonly number[]>>): PlanEntry[] {
+    return this.entries(this.use(shapes));
+  }
+
+  private entries(plan: Plan): PlanEntry[] {
+    return plan.nodes.map((p) => {
       const t = this.tuned.get(p.node);
       return {
         node: p.node.name,
@@ -135,7 +149,7 @@ export class WebGpuSession {
     return t !== undefined && p.candidates?.includes(t) ? t : p.kernel;
   }
 
-  private planFor(shapes: Readonly<Record<string, readonly number[]>>): Plan {
+  private use(shapes: Readonly<Record<string, readonly number[]>>): Plan {
     const key = JSON.stringify(this.graph.inputs.map((i) => shapes[i.name]));
     let plan = this.plans.get(key);
     if (!plan) {
@@ -205,7 +219,7 @@ export class WebGpuSession {
           for (const { i, from, to } of spans) {
             if (from === to) continue;
             const ns = p.dispatches.slice(from, to).reduce((sum, d) => sum + d.ns, 0);
-            const kernel = this.kernelOf(this.current.nodes[i]!);
+            const kernel = this.kernelOf(this.current!.nodes[i]!);
             nodes.push({ ...entry(i), kernel, ms: p.dispatches.length ? ns / 1e6 : Number.NaN });
           }
         },
@@ -221,7 +235,7 @@ export class WebGpuSession {
   ): Promise<Record<string, Tensor>> {
     checkInputs(this.graph, inputs);
     const { gpu, graph } = this;
-    const plan = this.planFor(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.shape])));
+    const plan = this.use(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.shape])));
     const values = new Map<string, Value>();
     const refs = new Map<GPUBuffer, number>();
     const lastUse = new Map<string, number>();
@@ -336,7 +350,7 @@ export class WebGpuSession {
         return session.kernelOf(p);
       },
       inputs: p.inputs,
-      constant: (name) => this.current.info.get(name)?.value,
+      constant: (name) => this.current!.info.get(name)?.value,
       input: (i) => {
         const v = value(i);
         if (!v) throw new Error(`node '${p.node.name}' has no input ${i}`);
@@ -402,7 +416,7 @@ export class WebGpuSession {
   ): Promise<PlanEntry[]> {
     checkInputs(this.graph, inputs);
     const { gpu } = this;
-    const plan = this.planFor(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.shape])));
+    const plan = this.use(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.shape])));
     const adapter = `${gpu.adapter.vendor}/${gpu.adapter.architecture}/${gpu.adapter.device}/${gpu.adapter.description}`;
     const targets = plan.nodes.filter((p) => p.candidates && isGpuKernel(p.kernel));
     const iterations = options.iterations ?? 5;

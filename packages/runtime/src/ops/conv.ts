@@ -110,7 +110,8 @@ export const conv: OpDef = {
     plan(node, inputs, ctx) {
       const w = ctx.constant(node.inputs[1]!);
       const x = inputs[0];
-      if (w?.dtype !== 'float32' || x?.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+      if (w?.dtype !== 'float32' || x?.dtype !== 'float32' || !(x.shape.length === 3 || x.shape.length === 4))
+        return undefined;
       if (node.inputs[2] && !ctx.constant(node.inputs[2])) return undefined;
       const { kernel, sparsity } = chooseKernel(node, w, ctx);
       return { kernel, sparsity, ...(kernel === 'depthwise' ? {} : { candidates: CONV_CANDIDATES }) };

@@ -4,7 +4,6 @@ import { poolWindow } from './pool-window.js';
 import type { OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
 
-const isFloat4d = (x: ValueInfo | undefined) => x?.dtype === 'float32' && x.shape.length === 4;
 const isFloat1d2d = (x: ValueInfo | undefined) =>
   x?.dtype === 'float32' && (x.shape.length === 3 || x.shape.length === 4);
 
@@ -73,11 +72,16 @@ export const globalAveragePool: OpDef = {
     return [float32([...x.shape.slice(0, 2), ...x.shape.slice(2).map(() => 1)], y)];
   },
   gpu: {
-    plan: (_node, inputs) => (isFloat4d(inputs[0]) ? { kernel: 'global-avg-pool' } : undefined),
+    // any spatial rank, as one row per channel
+    plan: (_node, inputs) =>
+      inputs[0]?.dtype === 'float32' && inputs[0].shape.length >= 3
+        ? { kernel: 'global-avg-pool' }
+        : undefined,
     encode(_node, ctx, outputs) {
       const x = ctx.input(0);
+      const [n, c] = x.shape as [number, number];
       const y = ctx.empty(outputs[0]!.shape);
-      encodeGlobalAvgPool(ctx.r, x, { ...y, shape: x.shape.slice(0, 2) });
+      encodeGlobalAvgPool(ctx.r, { ...x, shape: [n, c, 1, x.size / (n * c)] }, { ...y, shape: [n, c] });
       return [y];
     },
   },

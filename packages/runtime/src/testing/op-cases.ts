@@ -137,11 +137,12 @@ export async function ortOutputs(c: OpCase): Promise<Tensor[]> {
 export async function expectExecutorsMatchCase(
   gpu: Gpu,
   c: OpCase,
-  { kernel, plans }: { kernel?: string; plans?: readonly PlanMode[] } = {},
+  { kernel, plans, onGpu }: { kernel?: string; plans?: readonly PlanMode[]; onGpu?: boolean } = {},
 ): Promise<void> {
   const { bytes, feeds } = caseModel(c);
-  const [plan] = await expectExecutorsMatchOrt(gpu, bytes, feeds, plans ? { plans } : {});
-  if (kernel !== undefined) expect(plan!.map((e) => e.kernel)).toEqual([kernel]);
+  const seen = await expectExecutorsMatchOrt(gpu, bytes, feeds, plans ? { plans } : {});
+  if (kernel !== undefined) expect(seen[0]!.map((e) => e.kernel)).toEqual([kernel]);
+  if (onGpu) for (const plan of seen) expect(plan.filter((e) => e.kernel === 'cpu')).toEqual([]);
 }
 
 /**
