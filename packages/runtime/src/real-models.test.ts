@@ -40,6 +40,11 @@ interface ManifestModel {
   readonly outputs: readonly string[];
   readonly ops: Readonly<Record<string, number>>;
   /** Present for models whose ops are out of scope (control flow and the like), with the reason. */
+  readonly suppressed?: {
+    readonly outputs: readonly string[];
+    readonly axes: readonly [number, number];
+    readonly reason: string;
+  };
   readonly expect?: 'unsupported';
   readonly reason?: string;
 }
@@ -121,15 +126,60 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-/** Each output within 1e-4·max|y_ort| + 1e-5 of ONNX Runtime's (integer and bool outputs exactly). */
-function expectMatches(got: Record<string, Tensor>, want: Record<string, ort.Tensor>): void {
+/**
+ * Each output within 1e-4·max|y_ort| + 1e-5 of ONNX Runtime's (integer and bool outputs exactly). In
+ * a `suppressed` output (values kept only at local maxima over two spatial axes), an element kept by
+ * one runtime and suppressed (0) by the other is a tie flip when the other runtime keeps the same
+ * value (within the bound) nearby, or when the value is below 0.1% of the output's largest; one other
+ * flip in 10 000 elements is tolerated (ties chain across plateaus). Flips are left out of the bound.
+ */
+/** How far a tie may move a kept value: ties chain over a plateau, one 3×3 window at each step. */
+const REACH = 2;
+
+function expectMatches(
+  got: Record<string, Tensor>,
+  want: Record<string, ort.Tensor>,
+  suppressed?: ManifestModel['suppressed'],
+): void {
   for (const [name, w] of Object.entries(want)) {
     const g = got[name];
     expect(g, `output '${name}' is missing`).toBeDefined();
     expect(g!.shape, `output '${name}' shape`).toEqual(w.dims);
     if (w.type === 'float32') {
-      const diff = maxDiff(g!.data, w.data as Float32Array);
-      const b = bound(w.data as Float32Array);
+      const wd = w.data as Float32Array;
+      const gd = g!.data as Float32Array;
+      const b = bound(wd);
+      const flip = (i: number) => !!suppressed?.outputs.includes(name) && (gd[i] === 0) !== (wd[i] === 0);
+      const [ay, ax] = suppressed?.axes ?? [0, 0];
+      const [h, width] = [g!.shape[ay] ?? 1, g!.shape[ax] ?? 1];
+      const [sy, sx] = [ay, ax].map((a) => g!.shape.slice(a + 1).reduce((p, d) => p * d, 1)) as [
+        number,
+        number,
+      ];
+      // the runtime that suppressed element i keeps its value at a neighbour instead
+      const tie = (i: number) => {
+        const [keeper, value] = gd[i] === 0 ? [gd, wd[i]!] : [wd, gd[i]!];
+        const [y, x] = [Math.floor(i / sy) % h, Math.floor(i / sx) % width];
+        for (let dy = -REACH; dy <= REACH; dy++)
+          for (let dx = -REACH; dx <= REACH; dx++) {
+            const [ny, nx] = [y + dy, x + dx];
+            if (ny < 0 || ny >= h || nx < 0 || nx >= width) continue;
+            if (Math.abs(keeper[i + dy * sy + dx * sx]! - value) <= b) return true;
+          }
+        return false;
+      };
+      // maxima below 0.1% of the output's largest value sit in rounding noise: whether one survives is a toss
+      const noise = 1e-3 * wd.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const untied = [...wd.keys()].filter(
+        (i) => flip(i) && !tie(i) && Math.max(Math.abs(gd[i]!), Math.abs(wd[i]!)) > noise,
+      );
+      // a tie can chain further than the window: one such flip in 10 000 elements is tolerated
+      expect(
+        untied.length,
+        `output '${name}': suppression differs without a tie at [${untied.slice(0, 5)}]`,
+      ).toBeLessThanOrEqual(Math.floor(wd.length / 10_000));
+      const kept = (a: Float32Array) => a.map((v, i) => (flip(i) ? 0 : v));
+      const diff = maxDiff(kept(gd), kept(wd));
       expect(diff, `output '${name}': max |y - y_ort| = ${diff}, bound ${b}`).toBeLessThanOrEqual(b);
     } else {
       expect(Array.from(g!.data), `output '${name}' (${w.type})`).toEqual(
@@ -237,7 +287,7 @@ for (const model of models)
 
     it('CPU executor matches ONNX Runtime', async () => {
       const { graph, inputs, want } = await prepare(model, bytes);
-      expectMatches(runCpu(graph, inputs), want);
+      expectMatches(runCpu(graph, inputs), want, model.suppressed);
     });
 
     for (const plan of ['auto', 'dense'] as const) {
@@ -246,12 +296,14 @@ for (const model of models)
         gpu ??= requestDevice();
         const session = await WebGpuSession.create(optimize(graph), { gpu: await gpu, plan });
         try {
+          const got = await session.run(inputs);
+          // the plan of that run, at the test's input sizes
           const fallback = session.plan.filter((p) => p.kernel === 'cpu');
           console.log(
             `${model.id} (${plan} plan): ${fallback.length} of ${session.plan.length} nodes fall back to the CPU` +
               (fallback.length ? ` (${[...new Set(fallback.map((p) => p.op))].join(', ')})` : ''),
           );
-          expectMatches(await session.run(inputs), want);
+          expectMatches(got, want, model.suppressed);
         } finally {
           session.destroy();
         }
