@@ -23,8 +23,16 @@ export function fusedActivation(node: GraphNode): Activation {
 
 /** Share of zeros among a weight tensor's values. */
 export function sparsityOf(w: Tensor): number {
-  return 1 - countNonzeros(w.data as Float32Array) / Math.max(1, w.data.length);
+  let s = sparsities.get(w);
+  if (s === undefined) {
+    s = 1 - countNonzeros(w.data as Float32Array) / Math.max(1, w.data.length);
+    sparsities.set(w, s);
+  }
+  return s;
 }
+
+/** Sparsity per weight tensor: each plan (one per input shape) asks again, and counting a large layer takes milliseconds. */
+const sparsities = new WeakMap<Tensor, number>();
 
 /** The 2-D geometry (1-D convs as 2-D ones of unit height) and the output shape in the input's rank. */
 function geometry(node: GraphNode, x: readonly number[], w: readonly number[]) {
