@@ -1,7 +1,4 @@
-import { RuntimeError } from './errors.js';
-import { isSupportedOp, SUPPORTED_OPS } from './ops/registry.js';
 import type { DType, Tensor } from './tensor.js';
-import { unsupportedOpsError } from './unsupported.js';
 
 export type AttributeValue = number | string | number[] | string[] | Tensor;
 
@@ -43,23 +40,4 @@ export function attrNumbers(n: GraphNode, key: string): number[] | undefined {
 export function attrString(n: GraphNode, key: string, fallback: string): string {
   const v = n.attrs[key];
   return typeof v === 'string' ? v : fallback;
-}
-
-/** Checks that every op is supported and every value is defined before it is read (topological order). */
-export function validateGraph(g: Pick<Graph, 'nodes' | 'initializers' | 'inputs' | 'outputs'>): void {
-  const known = new Set<string>([...g.initializers.keys(), ...g.inputs.map((i) => i.name), '']);
-  const unsupported = unsupportedOpsError(g.nodes, isSupportedOp, SUPPORTED_OPS);
-  if (unsupported) throw unsupported;
-  for (const n of g.nodes) {
-    for (const input of n.inputs) {
-      if (!known.has(input))
-        throw new RuntimeError(
-          'invalid-model',
-          `node '${n.name}' reads '${input}', which no earlier node, input or initializer defines (the graph must be topologically sorted).`,
-        );
-    }
-    for (const output of n.outputs) known.add(output);
-  }
-  for (const o of g.outputs)
-    if (!known.has(o)) throw new RuntimeError('invalid-model', `graph output '${o}' is never computed.`);
 }

@@ -1,8 +1,9 @@
 import onnxProto from 'onnx-proto';
 import { RuntimeError } from './errors.js';
-import { type AttributeValue, type Graph, type GraphInput, type GraphNode, validateGraph } from './graph.js';
+import type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
 import { upgradeNodes } from './onnx-upgrade.js';
 import { type DType, type Tensor, tensor } from './tensor.js';
+import { validateGraph } from './validate.js';
 
 const { onnx } = onnxProto;
 type Long = { toNumber(): number };

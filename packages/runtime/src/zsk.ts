@@ -1,7 +1,8 @@
 import { crc32 } from '@zeroskip/sparse';
 import { RuntimeError } from './errors.js';
-import { type AttributeValue, type Graph, type GraphInput, type GraphNode, validateGraph } from './graph.js';
+import type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
 import { DTYPES, type DType, type Tensor } from './tensor.js';
+import { validateGraph } from './validate.js';
 import { decodeWeight, encodeWeight, type WeightEncoding } from './weight-encoding.js';
 
 /*
