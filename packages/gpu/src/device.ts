@@ -36,15 +36,29 @@ export interface DeviceFeatures {
 const NO_ADAPTER =
   "No WebGPU adapter was found: install a Vulkan driver (without a GPU, Mesa's lavapipe: apt-get install -t bookworm-backports mesa-vulkan-drivers), or run on the CPU executor instead.";
 
+/**
+ * The Dawn instance that Node devices share, with the number of open devices on it. One instance per
+ * process: a second one, created and collected while another lives, crashed Dawn now and then. It is
+ * dropped with its last device, since a referenced instance keeps Node from exiting.
+ */
+let dawn: { entry: GPU; devices: number } | undefined;
+
+/** Releases a device's hold on the shared Dawn instance. */
+function releaseEntry(entry: GPU): void {
+  if (dawn?.entry === entry && --dawn.devices === 0) dawn = undefined;
+}
+
 async function findGpu(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
+  if (dawn) return dawn.entry;
   try {
     // A computed specifier keeps browser bundlers from resolving the Node-only package.
     const name = 'webgpu';
     const mod = (await import(/* @vite-ignore */ name)) as { create(flags: string[]): GPU };
     // Dawn rounds timestamps to ~65 µs by default (a browser timing-attack mitigation); Node needs real ones.
-    return mod.create(['disable-dawn-features=timestamp_quantization']);
+    dawn ??= { entry: mod.create(['disable-dawn-features=timestamp_quantization']), devices: 0 };
+    return dawn.entry;
   } catch {
     throw new GpuError(
       'no-adapter',
@@ -56,6 +70,16 @@ async function findGpu(): Promise<GPU> {
 /** Opens a device with the adapter's real limits and the useful optional features. */
 export async function requestDevice(options: RequestDeviceOptions = {}): Promise<Gpu> {
   const gpu = options.gpu ?? (await findGpu());
+  if (dawn?.entry === gpu) dawn.devices++;
+  try {
+    return await openDevice(gpu, options);
+  } catch (e) {
+    releaseEntry(gpu);
+    throw e;
+  }
+}
+
+async function openDevice(gpu: GPU, options: RequestDeviceOptions): Promise<Gpu> {
   const adapter = await gpu.requestAdapter(
     options.powerPreference ? { powerPreference: options.powerPreference } : undefined,
   );
@@ -466,6 +490,7 @@ export class Gpu {
     this.programs.clear();
     this.bindGroups.clear();
     this.device.destroy();
+    releaseEntry(this.entry);
     this.entry = undefined;
   }
 }
