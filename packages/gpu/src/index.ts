@@ -142,6 +142,6 @@ export {
   transposeReference,
 } from './reference.js';
 export { CODE_WIDTHS, codeWidth, packCodes, stretchOffsets } from './sparse-weights.js';
-export { type GpuTensor, reshape, type TensorData } from './tensor.js';
+export { type GpuTensor, reshape, strides, type TensorData } from './tensor.js';
 export { F32_MAX, type UniformField, UniformStruct, type UniformValues, uniformAt } from './uniforms.js';
 export { ACTIVATIONS, type Activation } from './wgsl.js';

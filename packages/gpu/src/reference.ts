@@ -1,5 +1,6 @@
 import type { ConvGeometry } from './geometry.js';
 import { type BinaryOp, type UnaryOp, type UnaryParams, unaryParams } from './pointwise.js';
+import { strides } from './tensor.js';
 import type { Activation } from './wgsl.js';
 
 // Plain-TypeScript references of every kernel, written for clarity, not speed; the tests compare
@@ -177,9 +178,6 @@ export function fcReference(
 }
 
 /** Row-major strides of a shape. */
-function strides(shape: readonly number[]): number[] {
-  return shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
-}
 
 /** numpy-style broadcasting binary op; 'float64' precision keeps integers exact (shape arithmetic). */
 export function binaryReference(

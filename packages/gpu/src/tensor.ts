@@ -19,3 +19,8 @@ export function reshape(t: GpuTensor, shape: readonly number[]): GpuTensor {
   if (size !== t.size) throw new Error(`cannot view ${t.size} elements as [${shape.join(', ')}].`);
   return { ...t, shape: [...shape] };
 }
+
+/** Row-major element strides of a shape. */
+export function strides(shape: readonly number[]): number[] {
+  return shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+}

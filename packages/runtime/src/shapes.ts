@@ -134,11 +134,3 @@ export function window2d(node: GraphNode, input: readonly number[], kernel: read
 export function isTensorAttr(v: AttributeValue | undefined): v is Extract<AttributeValue, { dtype: string }> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
-
-/** ONNX Shape: the (optionally sliced, opset 15+) dimensions as int64 values. */
-export function shapeSlice(node: GraphNode, shape: readonly number[]): number[] {
-  const rank = shape.length;
-  const start = attrNumber(node, 'start', 0);
-  const end = attrNumber(node, 'end', rank);
-  return shape.slice(start < 0 ? start + rank : start, end < 0 ? end + rank : end);
-}

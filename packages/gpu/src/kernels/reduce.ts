@@ -1,7 +1,7 @@
 import type { Program } from '../device.js';
 import { checkInt, GpuError } from '../errors.js';
 import type { Recorder } from '../recorder.js';
-import type { GpuTensor } from '../tensor.js';
+import { type GpuTensor, strides } from '../tensor.js';
 import { UniformStruct, uniformAt } from '../uniforms.js';
 import { bindings } from '../wgsl.js';
 import { elementwiseWgsl, encodeElementwise } from './elementwise.js';
@@ -44,9 +44,6 @@ const REDUCERS: Record<ReduceOp, { init: string; step: string; finish: string }>
 };
 
 /** Row-major strides of a shape. */
-function stridesOf(shape: readonly number[]): number[] {
-  return shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
-}
 
 interface Dims {
   readonly sizes: number[];
@@ -68,7 +65,7 @@ function reducePlan(shape: readonly number[], axes: readonly number[]): { kept: 
   for (const a of set) checkInt('a reduction axis', a, 0, rank - 1);
   if (shape.some((d) => d < 1))
     throw new GpuError('invalid-argument', `cannot reduce the empty tensor [${shape.join(', ')}].`);
-  const strides = stridesOf(shape);
+  const inStrides = strides(shape);
   const kept: Dims = { sizes: [], strides: [] };
   const reduced: Dims = { sizes: [], strides: [] };
   let last: Dims | undefined;
@@ -77,11 +74,11 @@ function reducePlan(shape: readonly number[], axes: readonly number[]): { kept: 
     const into = set.has(d) ? reduced : kept;
     const n = into.sizes.length;
     // merge with the previous (inner) axis when it is of the same kind and contiguous with it
-    if (into === last && into.strides[n - 1]! * into.sizes[n - 1]! === strides[d])
+    if (into === last && into.strides[n - 1]! * into.sizes[n - 1]! === inStrides[d])
       into.sizes[n - 1]! *= shape[d]!;
     else {
       into.sizes.push(shape[d]!);
-      into.strides.push(strides[d]!);
+      into.strides.push(inStrides[d]!);
     }
     last = into;
   }
@@ -257,13 +254,13 @@ export function reduceReference(
   const rank = shape.length;
   const set = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
   const outShape = shape.map((d, i) => (set.has(i) ? 1 : d));
-  const outStrides = stridesOf(outShape);
+  const outStrides = strides(outShape);
   const groups: number[][] = Array.from({ length: outShape.reduce((a, b) => a * b, 1) }, () => []);
-  const strides = stridesOf(shape);
+  const inStrides = strides(shape);
   for (let i = 0; i < x.length; i++) {
     let o = 0;
     for (let d = 0; d < rank; d++)
-      if (!set.has(d)) o += (Math.floor(i / strides[d]!) % shape[d]!) * outStrides[d]!;
+      if (!set.has(d)) o += (Math.floor(i / inStrides[d]!) % shape[d]!) * outStrides[d]!;
     groups[o]!.push(x[i]!);
   }
   const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);

@@ -1,9 +1,9 @@
-import { encodeTranspose } from '@zeroskip/gpu';
+import { encodeTranspose, strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrNumber, attrString, type GraphNode } from '../graph.js';
 import { type Tensor, tensor } from '../tensor.js';
 import type { GpuOp, OpDef, ValueInfo } from './types.js';
-import { need, strides } from './util.js';
+import { need } from './util.js';
 
 /** A DepthToSpace or SpaceToDepth as ONNX defines it: view as 6-D, permute, view as 4-D. */
 interface Rearrangement {

@@ -1,8 +1,8 @@
+import { strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrString, type GraphNode } from '../graph.js';
 import { type Tensor, tensor } from '../tensor.js';
 import type { OpDef, ValueInfo } from './types.js';
-import { strides } from './util.js';
 
 /**
  * An Einsum as loops over labels: the output's labels first, then the summed ones, each with its

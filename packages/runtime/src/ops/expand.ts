@@ -1,10 +1,10 @@
-import { encodeAxisGather, type GpuTensor } from '@zeroskip/gpu';
+import { encodeAxisGather, type GpuTensor, strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import type { GraphNode } from '../graph.js';
 import { type DType, sizeOf, type Tensor, tensor } from '../tensor.js';
 import { storage } from './cast.js';
 import type { EncodeContext, OpDef } from './types.js';
-import { known, need, strides } from './util.js';
+import { known, need } from './util.js';
 
 /** The shape of ONNX multidirectional (numpy) broadcasting of every shape, or an error naming them. */
 export function broadcastShapes(node: GraphNode, shapes: readonly (readonly number[])[]): number[] {

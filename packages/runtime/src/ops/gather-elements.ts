@@ -1,10 +1,11 @@
+import { strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrNumber, type GraphNode } from '../graph.js';
 import { normAxis } from '../shapes.js';
 import type { Tensor } from '../tensor.js';
 import { gatherFlat } from './expand.js';
 import type { OpDef, ValueInfo } from './types.js';
-import { need, strides } from './util.js';
+import { need } from './util.js';
 import { wrapIndex } from './wrap-index.js';
 
 /**

@@ -1,9 +1,10 @@
+import { strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrNumber, type GraphNode } from '../graph.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 import { gatherFlat } from './expand.js';
 import type { OpDef } from './types.js';
-import { need, strides } from './util.js';
+import { need } from './util.js';
 import { wrapIndex } from './wrap-index.js';
 
 /**

@@ -1,8 +1,9 @@
+import { strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import type { GraphNode } from '../graph.js';
 import { int64, type Tensor } from '../tensor.js';
 import type { OpDef } from './types.js';
-import { need, strides } from './util.js';
+import { need } from './util.js';
 
 /**
  * The refusal of a node whose output size depends on `what`, while that is not known before running

@@ -1,9 +1,10 @@
+import { strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrString, type GraphNode } from '../graph.js';
 import { normAxis } from '../shapes.js';
 import { sizeOf, type Tensor, tensor } from '../tensor.js';
 import type { OpDef, ValueInfo } from './types.js';
-import { known, need, strides } from './util.js';
+import { known, need } from './util.js';
 
 const MODES = ['constant', 'edge', 'reflect', 'wrap'] as const;
 

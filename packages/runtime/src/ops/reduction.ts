@@ -1,7 +1,6 @@
-import { encodeReduce, type GpuTensor, MAX_REDUCE_RANK, type ReduceOp } from '@zeroskip/gpu';
+import { encodeReduce, type GpuTensor, MAX_REDUCE_RANK, type ReduceOp, strides } from '@zeroskip/gpu';
 import { sizeOf } from '../tensor.js';
 import type { EncodeContext, ValueInfo } from './types.js';
-import { strides } from './util.js';
 
 // Reductions over a set of axes, shared by the ops that fold groups of elements: which group each
 // element belongs to (CPU), and the reduction kernel's call (GPU).

@@ -8,13 +8,14 @@ import {
   type ResizeTap,
   resizedLength,
   resizeTaps,
+  strides,
 } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrNumber, attrNumbers, attrString, type GraphNode } from '../graph.js';
 import { normAxis } from '../shapes.js';
 import { asFloat32, sizeOf, type Tensor, tensor } from '../tensor.js';
 import type { GpuOp, OpDef, ValueInfo } from './types.js';
-import { known, need, strides } from './util.js';
+import { known, need } from './util.js';
 
 // ONNX Resize (opsets 11–19) on any axes, computed as ONNX Runtime does: each axis follows the
 // per-axis rules of @zeroskip/gpu (resizeTaps), which its GPU kernel mirrors on H and W.

@@ -1,9 +1,10 @@
+import { strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrNumber, type GraphNode } from '../graph.js';
 import type { Tensor } from '../tensor.js';
 import { gatherFlat } from './expand.js';
 import type { OpDef, ValueInfo } from './types.js';
-import { need, strides } from './util.js';
+import { need } from './util.js';
 
 /** The batch and time axes (attributes batch_axis, default 1, and time_axis, default 0), checked. */
 function axes(

@@ -1,10 +1,10 @@
-import { encodeAxisGather, type GpuTensor } from '@zeroskip/gpu';
+import { encodeAxisGather, type GpuTensor, strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import type { GraphNode } from '../graph.js';
 import { normAxis } from '../shapes.js';
 import { sizeOf, type Tensor, tensor } from '../tensor.js';
 import type { EncodeContext, OpDef, ValueInfo } from './types.js';
-import { known, need, strides } from './util.js';
+import { known, need } from './util.js';
 
 /** A strided window per axis: starts, steps and sizes. */
 export interface Window {

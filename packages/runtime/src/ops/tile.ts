@@ -1,9 +1,10 @@
+import { strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import type { GraphNode } from '../graph.js';
 import { sizeOf } from '../tensor.js';
 import { encodeTile, gatherFlat } from './expand.js';
 import type { OpDef } from './types.js';
-import { known, need, strides } from './util.js';
+import { known, need } from './util.js';
 
 type Inputs = Parameters<OpDef['infer']>[1];
 

@@ -14,13 +14,6 @@ export function need<T extends Tensor | ValueInfo>(
   return t;
 }
 
-/** Row-major element strides of a shape. */
-export function strides(shape: readonly number[]): number[] {
-  const out = shape.map(() => 1);
-  for (let d = shape.length - 2; d >= 0; d--) out[d] = out[d + 1]! * shape[d + 1]!;
-  return out;
-}
-
 /** Contents of input i that must be known before running (a constant or shape arithmetic), as numbers. */
 export function known(
   node: GraphNode,
