@@ -1,5 +1,7 @@
 import { packBitplanes, packSigns, packTernary, type Shape4 } from '@zeroskip/quant';
 import { GpuError } from './errors.js';
+import type { WeightEncoding } from './kernels/quant-conv.js';
+import { type QuantConvSpec, quantLevels, quantWeightCodes } from './quant-conv-reference.js';
 
 // Weight planes for the bitwise kernels, in @zeroskip/quant's packed layout: OIHW weights become
 // [O, kh, kw, ⌈I/32⌉] words per plane, planes one after another.
@@ -39,4 +41,27 @@ export function dorefaWeightPlanes(w: ArrayLike<number>, shape: Shape4, bits: nu
     return r;
   });
   return concat(packBitplanes(q, shape, bits).planes.map((p) => p.data));
+}
+
+/**
+ * The packed planes of QuantConv weights W [O, C, kh, kw] on the grid of `spec.weights` (off-grid
+ * values are a GpuError): sign planes for binary (and 1-bit) weights, non-zero and negative planes for
+ * ternary, and for k-bit weights the bitplanes of q = (w + Lw)/2, w = W·Lw the code.
+ */
+export function quantWeightPlanes(
+  w: ArrayLike<number>,
+  shape: Shape4,
+  spec: QuantConvSpec,
+): { readonly planes: Uint32Array; readonly encoding: WeightEncoding } {
+  const codes = quantWeightCodes(w, spec);
+  if (spec.weights === 'ternary')
+    return { planes: ternaryWeightPlanes(codes, shape), encoding: { mode: 'ternary' } };
+  const bits = spec.weights === 'bits' ? spec.weightBits! : 1;
+  if (bits === 1) return { planes: packSigns(codes, shape).data, encoding: { mode: 'binary' } };
+  const lw = quantLevels(bits);
+  const q = Array.from(codes, (c) => (c + lw) / 2);
+  return {
+    planes: concat(packBitplanes(q, shape, bits).planes.map((p) => p.data)),
+    encoding: { mode: 'bits', bits },
+  };
 }

@@ -1,4 +1,9 @@
-export { binaryWeightPlanes, dorefaWeightPlanes, ternaryWeightPlanes } from './bit-weights.js';
+export {
+  binaryWeightPlanes,
+  dorefaWeightPlanes,
+  quantWeightPlanes,
+  ternaryWeightPlanes,
+} from './bit-weights.js';
 export {
   type AdapterSummary,
   type DeviceFeatures,
@@ -12,6 +17,7 @@ export {
 export { GpuError, type GpuErrorCode } from './errors.js';
 export { type ConvGeometry, type ConvParams, convGeometry } from './geometry.js';
 export { broadcastStrides, encodeBinary } from './kernels/binary.js';
+export { type BitPoolGeometry, bitPoolGeometry, encodeMaxPoolBits } from './kernels/bit-pool.js';
 export {
   type BitEncoding,
   type BitwiseConvBuffers,
@@ -64,6 +70,20 @@ export {
   type PoolParams,
   poolOutput,
 } from './kernels/ops.js';
+export {
+  encodePack,
+  encodeUnpackBits,
+  encodingPlanes,
+  type PackedEncoding,
+  packedShape,
+} from './kernels/pack-bits.js';
+export {
+  encodeQuantConv,
+  type QuantConvBuffers,
+  type QuantConvKernel,
+  type QuantConvOutput,
+  type WeightEncoding,
+} from './kernels/quant-conv.js';
 export {
   type ArgReduceOp,
   argReduceReference,
@@ -130,6 +150,36 @@ export {
   unaryParams,
 } from './pointwise.js';
 export { BufferPool } from './pool.js';
+export { activationEncoding, QuantConvLayer } from './quant-conv-layer.js';
+export {
+  activationCode,
+  activationLevels,
+  bitsCode,
+  MAX_QUANT_ACCUMULATOR,
+  MAX_QUANT_BITS,
+  offGridWeight,
+  outputLevels,
+  QUANT_ACTIVATIONS,
+  QUANT_OUTPUTS,
+  QUANT_WEIGHTS,
+  type QuantActivations,
+  type QuantConvParams,
+  type QuantConvSpec,
+  type QuantOutput,
+  type QuantWeights,
+  quantActivationCodes,
+  quantConvAccumulators,
+  quantConvGeometry,
+  quantConvReference,
+  quantLevels,
+  quantOutputTransform,
+  quantWeightCodes,
+  sign0Code,
+  signCode,
+  unorderedThresholdRow,
+  weightCode,
+  weightLevels,
+} from './quant-conv-reference.js';
 export { type Clock, grid, Recorder } from './recorder.js';
 export {
   applyActivation,

@@ -10,6 +10,7 @@ import { normCases } from './norm.js';
 import { opsCases } from './ops.js';
 import { pipelineCases } from './pipelines.js';
 import { pointwiseCases } from './pointwise.js';
+import { quantConvCases } from './quant-conv.js';
 import { reduceCases } from './reduce.js';
 import { resizeCases } from './resize.js';
 import { sparseCases } from './sparse.js';
@@ -23,6 +24,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...denseCases,
   ...sparseCases,
   ...bitwiseCases,
+  ...quantConvCases,
   ...opsCases,
   ...pointwiseCases,
   ...resizeCases,

@@ -13,14 +13,14 @@ import {
   windowLoop,
   workgroupIndex,
 } from '../wgsl.js';
-import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
+import { encodePackRule } from './pack-bits.js';
 
 /*
  * Bit tensors use @zeroskip/quant's packed layout: [N, H, W, ⌈C/32⌉] words per plane, channel c at bit
  * c mod 32 of word ⌊c/32⌋, padding bits 0; several planes are stored plane after plane.
  *  - binary: one plane, bit 1 = −1 (x < 0);
  *  - ternary: plane 0 non-zero (|x| > Δ), plane 1 negative (x < −Δ);
- *  - k-bit: k planes of q = round(clamp(x, 0, 1)·(2^k − 1)), plane m holding bit m (DoReFa activations).
+ *  - k-bit: k planes of q = floor(clamp(x, 0, 1)·(2^k − 1) + ½), plane m holding bit m (DoReFa activations).
  */
 export type BitEncoding =
   | { readonly kind: 'binary' }
@@ -30,54 +30,6 @@ export type BitEncoding =
 export function planeCount(e: BitEncoding): number {
   return e.kind === 'binary' ? 1 : e.kind === 'ternary' ? 2 : e.bits;
 }
-
-const PACK_BITS: Program<{
-  readonly shape: readonly [number, number, number, number];
-  readonly encoding: BitEncoding;
-}> = {
-  name: 'pack-bits',
-  wgsl: ({ shape, encoding }) => {
-    const [n, c, h, w] = shape;
-    const words = Math.ceil(c / 32);
-    const planeSize = n * h * w * words;
-    const planes = planeCount(encoding);
-    const level = encoding.kind === 'bitplanes' ? 2 ** encoding.bits - 1 : 0;
-    const body =
-      encoding.kind === 'binary'
-        ? 'if (v < 0.0) { p0 |= bit; }'
-        : encoding.kind === 'ternary'
-          ? `if (abs(v) > ${f(encoding.delta)}) { p0 |= bit; } if (v < -${f(encoding.delta)}) { p1 |= bit; }`
-          : `let q = u32(floor(clamp(v, 0.0, 1.0) * ${f(level)} + 0.5));
-      for (var m = 0u; m < ${u(planes)}; m++) { if (((q >> m) & 1u) == 1u) { pl[m] |= bit; } }`;
-    const decl =
-      encoding.kind === 'bitplanes' ? `var pl: array<u32, ${u(planes)}>;` : 'var p0 = 0u; var p1 = 0u;';
-    const store =
-      encoding.kind === 'bitplanes'
-        ? `for (var m = 0u; m < ${u(planes)}; m++) { out[m * ${u(planeSize)} + e] = pl[m]; }`
-        : encoding.kind === 'ternary'
-          ? `out[e] = p0; out[${u(planeSize)} + e] = p1;`
-          : 'out[e] = p0;';
-    return elementwiseWgsl(
-      bindings([
-        ['x', 'array<f32>', 'read'],
-        ['out', 'array<u32>', 'read_write'],
-      ]),
-      u(planeSize),
-      `let word = e % ${u(words)};
-  let pos = (e / ${u(words)}) % ${u(h * w)};
-  let img = e / ${u(words * h * w)};
-  ${decl}
-  for (var j = 0u; j < 32u; j++) {
-    let ch = word * 32u + j;
-    if (ch >= ${u(c)}) { break; }
-    let v = x[(img * ${u(c)} + ch) * ${u(h * w)} + pos];
-    let bit = 1u << j;
-    ${body}
-  }
-  ${store}`,
-    );
-  },
-};
 
 /** Packs f32 NCHW `x` of `shape` into the planes of `encoding` (out: planes × N·H·W·⌈C/32⌉ words). */
 export function encodePackBits(
@@ -93,11 +45,17 @@ export function encodePackBits(
   ) {
     throw new GpuError('invalid-argument', `bit-serial activations take 1..8 bits, got ${encoding.bits}.`);
   }
-  const [n, c, h, w] = shape;
-  dispatchElementwise(r, 'pack-bits', PACK_BITS, { shape, encoding }, n * h * w * Math.ceil(c / 32), [
+  encodePackRule(
+    r,
     x,
     out,
-  ]);
+    shape,
+    encoding.kind === 'binary'
+      ? { kind: 'sign' }
+      : encoding.kind === 'ternary'
+        ? encoding
+        : { kind: 'bits', bits: encoding.bits },
+  );
 }
 
 /** Which popcount product a bitwise conv computes; weights use the matching planes. */

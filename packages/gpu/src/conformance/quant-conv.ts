@@ -1,0 +1,193 @@
+import { packBitplanes, packSigns, packTernary, seededRandom } from '@zeroskip/quant';
+import type { Gpu } from '../device.js';
+import { encodePack, encodeUnpackBits, type PackedEncoding, packedShape } from '../kernels/pack-bits.js';
+import { QuantConvLayer } from '../quant-conv-layer.js';
+import {
+  activationLevels,
+  bitsCode,
+  type QuantConvParams,
+  type QuantConvSpec,
+  quantConvGeometry,
+  quantConvReference,
+  quantLevels,
+  sign0Code,
+  signCode,
+  weightLevels,
+} from '../quant-conv-reference.js';
+import { assert, assertEqual, ConformanceError } from './assert.js';
+import type { ConformanceCase } from './case.js';
+
+// QuantConv on packed planes against quantConvReference, and the data both this suite and the unit
+// tests draw from: inputs right at the quantizers' steps, on-grid weights, thresholds around the
+// accumulators' spread (exact integers, infinities and repeats among them).
+
+export type Shape4 = [number, number, number, number];
+
+export const int = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+
+/** Values in [−1.2, 1.2] with exact zeros, ones and, for k-bit codes, points right at the rounding steps. */
+export function quantInputs(rand: () => number, size: number, bits = 0): Float32Array {
+  const levels = bits ? quantLevels(bits) : 1;
+  return Float32Array.from({ length: size }, () => {
+    const r = rand();
+    if (r < 0.08) return 0;
+    if (r < 0.12) return rand() < 0.5 ? 1 : -1;
+    if (r < 0.3) {
+      // (j − ½)/L and its f32 neighbours: where clamp·L + ½ crosses an integer
+      const x = Math.fround((int(rand, 1, levels) - 0.5) / levels);
+      const step = [-1, 0, 1][int(rand, 0, 2)]! * 2 ** -24;
+      return Math.fround(x + step * x);
+    }
+    return Math.fround(rand() * 2.4 - 1.2);
+  });
+}
+
+/** The packed words of codes as @zeroskip/quant lays them out (the independent packing reference). */
+export function packedCodes(values: ArrayLike<number>, shape: Shape4, e: PackedEncoding): Uint32Array {
+  if (e.mode === 'sign') return packSigns(values, shape).data;
+  if (e.mode === 'sign0') {
+    const t = packTernary(Array.from(values, sign0Code), shape);
+    return Uint32Array.from([...t.nonzero.data, ...t.negative.data]);
+  }
+  const codes = Array.from(values, (v) => bitsCode(v, e.bits));
+  return Uint32Array.from(packBitplanes(codes, shape, e.bits).planes.flatMap((p) => [...p.data]));
+}
+
+/** What a consumer of packed values reads back: the quantizer's codes as the spec's f32 values. */
+export function decodedValues(values: ArrayLike<number>, e: PackedEncoding): Float32Array {
+  if (e.mode === 'sign') return Float32Array.from(values, signCode);
+  if (e.mode === 'sign0') return Float32Array.from(values, sign0Code);
+  const levels = quantLevels(e.bits);
+  return Float32Array.from(values, (v) => bitsCode(v, e.bits) / levels);
+}
+
+export function quantWeights(rand: () => number, spec: QuantConvSpec, size: number): Float32Array {
+  return Float32Array.from({ length: size }, () => {
+    if (spec.weights === 'binary') return rand() < 0.5 ? -1 : 1;
+    if (spec.weights === 'ternary') return int(rand, -1, 1);
+    const lw = quantLevels(spec.weightBits!);
+    return (2 * int(rand, 0, lw)) / lw - 1;
+  });
+}
+
+/** Output parameters around the accumulators' spread, with exact-integer, infinite and repeated thresholds. */
+export function quantParams(rand: () => number, spec: QuantConvSpec, o: number, k: number): QuantConvParams {
+  const spread = Math.sqrt(k) * activationLevels(spec) * weightLevels(spec);
+  if (spec.output === 'float')
+    return {
+      scale: Float32Array.from({ length: o }, () => rand() - 0.5),
+      bias: Float32Array.from({ length: o }, () => rand() * 4 - 2),
+    };
+  const lo = spec.output === 'sign' ? 1 : quantLevels(spec.outputBits!);
+  const t = new Float32Array(o * lo);
+  for (let c = 0; c < o; c++) {
+    const row = Array.from({ length: lo }, () => {
+      const r = rand();
+      const v = (rand() * 2 - 1) * spread;
+      return r < 0.05 ? -Infinity : r < 0.1 ? Infinity : r < 0.4 ? Math.round(v) : v;
+    }).sort((a, b) => a - b);
+    if (lo > 1 && rand() < 0.3) row[1] = row[0]!;
+    t.set(row, c * lo);
+  }
+  return { thresholds: t };
+}
+
+/** Packs x on the GPU as the layer's input wants, runs the layer and returns its output as the spec's f32 values. */
+export async function runQuantLayer(
+  gpu: Gpu,
+  spec: QuantConvSpec,
+  x: Float32Array,
+  xShape: Shape4,
+  w: Float32Array,
+  wShape: Shape4,
+  params: QuantConvParams,
+): Promise<{ values: Float32Array; packed?: Uint32Array; shape: Shape4 }> {
+  const layer = new QuantConvLayer(gpu, spec, w, wShape, params);
+  const geo = layer.geometry(xShape);
+  const yShape: Shape4 = [geo.n, geo.o, geo.ho, geo.wo];
+  const xt = gpu.tensor(xShape, x);
+  const xb = gpu.empty(packedShape(xShape, layer.inputEncoding), 'u32');
+  const out = layer.outputEncoding ? gpu.empty(yShape) : undefined;
+  let y: ReturnType<QuantConvLayer['encode']> | undefined;
+  await gpu.submit((r) => {
+    encodePack(r, xt, xb, xShape, layer.inputEncoding);
+    y = layer.encode(r, xb);
+    if (out && layer.outputEncoding) encodeUnpackBits(r, y, out, yShape, layer.outputEncoding);
+  });
+  const result = out
+    ? { values: await gpu.read(out), packed: await gpu.readU32(y!), shape: yShape }
+    : { values: await gpu.read(y!), shape: yShape };
+  layer.destroy();
+  for (const t of [xt, xb, y!, ...(out ? [out] : [])]) gpu.release(t);
+  return result;
+}
+
+/** f32 S·acc + B may be one fused multiply-add on the GPU: allow the spec's first rounding's error. */
+export function checkFloatOutput(
+  got: Float32Array,
+  want: Float32Array,
+  params: QuantConvParams,
+  o: number,
+  hw: number,
+) {
+  assert(got.length === want.length, `${got.length} outputs, want ${want.length}`);
+  for (let i = 0; i < want.length; i++) {
+    const c = Math.floor(i / hw) % o;
+    const tol = 2 ** -22 * (Math.abs(want[i]!) + Math.abs(want[i]! - params.bias![c]!)) + 1e-30;
+    if (!(Math.abs(got[i]! - want[i]!) <= tol))
+      throw new ConformanceError(`output ${i}: got ${got[i]}, want ${want[i]} (tolerance ${tol})`);
+  }
+}
+
+export const ACTIVATIONS: Pick<QuantConvSpec, 'activations' | 'activationBits'>[] = [
+  { activations: 'sign' },
+  { activations: 'sign0' },
+  { activations: 'bits', activationBits: 2 },
+  { activations: 'bits', activationBits: 1 },
+];
+export const WEIGHTS: Pick<QuantConvSpec, 'weights' | 'weightBits'>[] = [
+  { weights: 'binary' },
+  { weights: 'ternary' },
+  { weights: 'bits', weightBits: 3 },
+  { weights: 'bits', weightBits: 1 },
+];
+export const OUTPUTS: Pick<QuantConvSpec, 'output' | 'outputBits'>[] = [
+  { output: 'float' },
+  { output: 'sign' },
+  { output: 'bits', outputBits: 2 },
+];
+
+/** Sign and 2-bit activations × every weight mode on one geometry with 4-word vectors, output modes in turn. */
+export const quantConvCases: ConformanceCase[] = [ACTIVATIONS[0]!, ACTIVATIONS[2]!].map((a, i) => ({
+  group: 'quant conv (packed)',
+  name: `${a.activations}${a.activationBits ?? ''} activations × every weight mode: x [2, 100, 5, 4] → 40, 3×3, stride 2, pads 1`,
+  run: async (gpu: Gpu) => {
+    const rand = seededRandom(300 + i);
+    const xShape: Shape4 = [2, 100, 5, 4];
+    const wShape: Shape4 = [40, 100, 3, 3];
+    for (const [j, w] of WEIGHTS.entries()) {
+      const spec: QuantConvSpec = {
+        ...a,
+        ...w,
+        ...OUTPUTS[(i + j) % OUTPUTS.length]!,
+        conv: { stride: [2, 2], pads: [1, 1, 1, 1] },
+      };
+      const x = quantInputs(
+        rand,
+        xShape.reduce((p, d) => p * d),
+        spec.activationBits ?? 0,
+      );
+      const wt = quantWeights(
+        rand,
+        spec,
+        wShape.reduce((p, d) => p * d),
+      );
+      const geo = quantConvGeometry(xShape, wShape, spec);
+      const params = quantParams(rand, spec, geo.o, geo.k);
+      const want = quantConvReference(x, xShape, wt, wShape, spec, params);
+      const got = await runQuantLayer(gpu, spec, x, xShape, wt, wShape, params);
+      if (spec.output === 'float') checkFloatOutput(got.values, want, params, geo.o, geo.ho * geo.wo);
+      else assertEqual(got.values, want, `${spec.weights} weights, ${spec.output} output`);
+    }
+  },
+}));

@@ -1,0 +1,335 @@
+import type { Program } from '../device.js';
+import { GpuError } from '../errors.js';
+import type { ConvGeometry } from '../geometry.js';
+import { quantLevels } from '../quant-conv-reference.js';
+import { grid, type Recorder } from '../recorder.js';
+import type { GpuTensor } from '../tensor.js';
+import { bindings, u, workgroupIndex } from '../wgsl.js';
+import { encodingPlanes, type PackedEncoding } from './pack-bits.js';
+
+/*
+ * QuantConv on packed planes: acc = Σ a·w over in-bounds taps and channels, 32 channels per word op.
+ * Both codes are linear in their bit planes, so every product is a sum of popcounts of ANDed (or, for
+ * two signed sides, XORed) words:
+ *  - signed codes are mask·(1 − 2·neg) (mask all ones for sign/binary, the non-zero plane for sign0/ternary);
+ *  - "bits" activations are Σ 2^m·b_m; "bits" weights are 2q − Lw with q = Σ 2^n·q_n.
+ * Terms that depend on the input word alone (and the channel count of each word, for all-ones masks)
+ * are the same for every output channel and are summed once per pixel.
+ *
+ * Work split: a workgroup computes a tile of output pixels × 32 output channels, and the first thread
+ * of each pixel owns all 32 channels, so a sign or k-bit output is one whole word per plane, written
+ * without atomics. Weight words of the 32 channels are staged in workgroup memory, K-chunk by K-chunk,
+ * and read as broadcasts; each input word is loaded once per pixel and used for all 32 channels; words
+ * are loaded and combined as vectors of up to 4. Small layers split K among the threads of a pixel
+ * (see {@link tiling}).
+ */
+
+/** What the packed weight planes hold: ±1 (1 plane: negative), ternary (non-zero, negative), or k-bit q. */
+export type WeightEncoding =
+  | { readonly mode: 'binary' }
+  | { readonly mode: 'ternary' }
+  | { readonly mode: 'bits'; readonly bits: number };
+
+/** What the kernel writes: f32 NCHW S·acc + B, or packed sign / k-bit codes from integer thresholds. */
+export type QuantConvOutput = { readonly mode: 'float' } | Exclude<PackedEncoding, { mode: 'sign0' }>;
+
+export interface QuantConvKernel {
+  readonly geo: ConvGeometry;
+  readonly input: PackedEncoding;
+  readonly weights: WeightEncoding;
+  readonly output: QuantConvOutput;
+}
+
+export function weightPlaneCount(w: WeightEncoding): number {
+  return w.mode === 'binary' ? 1 : w.mode === 'ternary' ? 2 : w.bits;
+}
+
+/** Output channels per workgroup: one output word. */
+const CHANNELS = 32;
+/** Workgroup memory for staged weights and the split-K reduction, in words: 16 KiB, WebGPU's guaranteed minimum. */
+const SHARED_WORDS = 4096;
+/** Workgroups below which a layer splits K inside the workgroup (about one per SM of a large GPU, twice). */
+const MIN_GROUPS = 256;
+
+/**
+ * How a workgroup covers its 32 channels: `pixels` output pixels, each summed by `splits` threads
+ * over interleaved K columns. Large layers take 64 pixels and no split; small ones (batch 1, late
+ * stages: a 7×7×512 layer has 16 workgroups of 64 pixels) take fewer pixels and 256 threads that
+ * split K, so that enough threads share the work, and add their sums in workgroup memory.
+ */
+interface Tiling {
+  readonly pixels: number;
+  readonly splits: number;
+  readonly chunk: number;
+}
+
+/** Words loaded and combined as one vector: 4, 2 or 1, whichever divides a position's ⌈C/32⌉ words. */
+function vectorWidth(geo: ConvGeometry): number {
+  const words = Math.ceil(geo.c / 32);
+  return words % 4 === 0 ? 4 : words % 2 === 0 ? 2 : 1;
+}
+
+function tiling(k: QuantConvKernel): Tiling {
+  const { geo } = k;
+  const v = vectorWidth(geo);
+  const kTotal = (geo.kh * geo.kw * Math.ceil(geo.c / 32)) / v;
+  const p = geo.n * geo.ho * geo.wo;
+  const blocks = Math.ceil(geo.o / CHANNELS);
+  let pixels = 64;
+  while (pixels > 8 && Math.ceil(p / pixels) * blocks < MIN_GROUPS) pixels /= 2;
+  let splits = 1;
+  if (pixels < 64 || Math.ceil(p / pixels) * blocks < MIN_GROUPS)
+    while (splits * pixels < 256 && splits * 2 <= kTotal) splits *= 2;
+  if (splits === 1) pixels = 64;
+  const stage = SHARED_WORDS - (splits > 1 ? pixels * CHANNELS : 0);
+  const chunk = Math.min(kTotal, Math.floor(stage / (CHANNELS * weightPlaneCount(k.weights) * v)));
+  return { pixels, splits, chunk };
+}
+
+/** a & b where undefined means all ones. */
+const and = (a: string | undefined, b: string | undefined) =>
+  a === undefined ? b : b === undefined ? a : `(${a} & ${b})`;
+const scaled = (c: number, e: string) => (c === 1 ? e : `${c} * ${e}`);
+
+interface Signed {
+  readonly mask: string | undefined;
+  readonly neg: string;
+}
+
+function signedSide(mode: string, prefix: string): Signed | undefined {
+  if (mode === 'sign' || mode === 'binary') return { mask: undefined, neg: `${prefix}0` };
+  if (mode === 'sign0' || mode === 'ternary') return { mask: `${prefix}0`, neg: `${prefix}1` };
+  return undefined;
+}
+
+/**
+ * The products of one input word (x0, x1, …) with one weight word (w0, w1, …): `perChannel` depends
+ * on the weights, `perPixel` on the input alone; `ones` is the coefficient of the word's channel count.
+ */
+function products(
+  k: QuantConvKernel,
+  pc: (e: string) => string,
+): { perChannel: string; perPixel: string[]; ones: number } {
+  const sa = signedSide(k.input.mode, 'x');
+  const sw = signedSide(k.weights.mode, 'w');
+  const aBits = k.input.mode === 'bits' ? k.input.bits : 0;
+  const wBits = k.weights.mode === 'bits' ? k.weights.bits : 0;
+  const lw = wBits ? quantLevels(wBits) : 1;
+  const terms: string[] = [];
+  const perPixel: string[] = [];
+  let ones = 0;
+  const plane = (x: string | undefined, to: string[], c: number) => {
+    if (x === undefined) ones += c;
+    else to.push(scaled(c, pc(x)));
+  };
+  if (sa && sw) {
+    // mask·(1 − 2·neg) products: Ma·Mw·(1 − 2·(Na ⊕ Nw))
+    const m = and(sa.mask, sw.mask);
+    plane(m, terms, 1);
+    terms.push(scaled(-2, pc(and(m, `(${sa.neg} ^ ${sw.neg})`)!)));
+  } else if (sw) {
+    // Σ 2^m·b_m·Mw·(1 − 2·Nw), Nw ⊂ Mw
+    for (let m = 0; m < aBits; m++) {
+      const b = `x${m}`;
+      (sw.mask === undefined ? perPixel : terms).push(scaled(2 ** m, pc(and(b, sw.mask)!)));
+      terms.push(scaled(-(2 ** (m + 1)), pc(`(${b} & ${sw.neg})`)));
+    }
+  } else if (sa) {
+    // Ma·(1 − 2·Na)·(2q − Lw), Na ⊂ Ma
+    for (let n = 0; n < wBits; n++) {
+      terms.push(scaled(2 ** (n + 1), pc(and(sa.mask, `w${n}`)!)));
+      terms.push(scaled(-(2 ** (n + 2)), pc(`(${sa.neg} & w${n})`)));
+    }
+    plane(sa.mask, perPixel, -lw);
+    perPixel.push(scaled(2 * lw, pc(sa.neg)));
+  } else {
+    // Σ 2^m·b_m·(2q − Lw)
+    for (let m = 0; m < aBits; m++) {
+      for (let n = 0; n < wBits; n++) terms.push(scaled(2 ** (m + n + 1), pc(`(x${m} & w${n})`)));
+      perPixel.push(scaled(-lw * 2 ** m, pc(`x${m}`)));
+    }
+  }
+  return { perChannel: terms.join(' + ') || '0', perPixel, ones };
+}
+
+/** Statements for j = 0..31: unrolled (so that acc stays in registers) unless the body is large. */
+function forChannels(body: (j: string) => string, unroll: boolean): string {
+  if (!unroll) return `for (var j = 0u; j < ${u(CHANNELS)}; j++) { ${body('j')} }`;
+  return Array.from({ length: CHANNELS }, (_, j) => `{ ${body(`${j}u`)} }`).join('\n    ');
+}
+
+function epilogue(k: QuantConvKernel, p: number): string {
+  const { geo } = k;
+  const hwo = geo.ho * geo.wo;
+  const ow = Math.ceil(geo.o / 32);
+  const guard = (j: string, s: string) =>
+    geo.o % CHANNELS === 0 ? s : `if (o0 + ${j} < ${u(geo.o)}) { ${s} }`;
+  switch (k.output.mode) {
+    case 'float':
+      return forChannels(
+        (j) =>
+          guard(
+            j,
+            `let o = o0 + ${j}; y[(n * ${u(geo.o)} + o) * ${u(hwo)} + s] = scale[o] * f32(acc[${j}] + perPixel) + bias[o];`,
+          ),
+        true,
+      );
+    case 'sign':
+      return `var word = 0u;
+    ${forChannels((j) => guard(j, `if (acc[${j}] + perPixel < th[o0 + ${j}]) { word |= 1u << ${j}; }`), true)}
+    y[pix * ${u(ow)} + ob] = word;`;
+    case 'bits': {
+      const bits = k.output.bits;
+      const lo = quantLevels(bits);
+      return `var pl: array<u32, ${bits}>;
+    ${forChannels(
+      (j) =>
+        guard(
+          j,
+          `let a = acc[${j}] + perPixel; let t = (o0 + ${j}) * ${u(lo)}; var q = 0u;
+      for (var step = ${u(2 ** (bits - 1))}; step > 0u; step >>= 1u) { if (a >= th[t + q + step - 1u]) { q += step; } }
+      for (var m = 0u; m < ${u(bits)}; m++) { pl[m] |= ((q >> m) & 1u) << ${j}; }`,
+        ),
+      true,
+    )}
+    for (var m = 0u; m < ${u(bits)}; m++) { y[m * ${u(p * ow)} + pix * ${u(ow)} + ob] = pl[m]; }`;
+    }
+  }
+}
+
+/** The K-split threads' sums added in workgroup memory; the first split of each pixel goes on with them. */
+function splitReduction(pixels: number): string {
+  return `${forChannels((j) => `atomicAdd(&red[${j} * ${u(pixels)} + lp], acc[${j}] + perPixel);`, true)}
+  workgroupBarrier();
+  if (li >= ${u(pixels)}) { return; }
+  ${forChannels((j) => `acc[${j}] = atomicLoad(&red[${j} * ${u(pixels)} + lp]);`, true)}
+  perPixel = 0;`;
+}
+
+function groups(k: QuantConvKernel): number {
+  const { geo } = k;
+  return Math.ceil((geo.n * geo.ho * geo.wo) / tiling(k).pixels) * Math.ceil(geo.o / CHANNELS);
+}
+
+const QUANT_CONV: Program<QuantConvKernel> = {
+  name: 'quant-conv',
+  wgsl: (k) => {
+    const { geo } = k;
+    const v = vectorWidth(geo);
+    const vt = v === 1 ? 'u32' : `vec${v}<u32>`;
+    // K in vectors: (tap, vector of the position's words)
+    const words = Math.ceil(geo.c / 32) / v;
+    const kTotal = geo.kh * geo.kw * words;
+    const { pixels, splits, chunk: kc } = tiling(k);
+    const threads = pixels * splits;
+    const pa = encodingPlanes(k.input);
+    const pw = weightPlaneCount(k.weights);
+    const p = geo.n * geo.ho * geo.wo;
+    const ob = Math.ceil(geo.o / CHANNELS);
+    const total = groups(k);
+    const [nx] = grid(total, 65535);
+    const xPlane = geo.n * geo.h * geo.w * words;
+    const { perChannel, perPixel, ones } = products(
+      k,
+      v === 1 ? (e) => `i32(countOneBits(${e}))` : (e) => `i32(dot(countOneBits(${e}), ${vt}(1u)))`,
+    );
+    const lastChannels = geo.c - 32 * v * (words - 1);
+    const wordChannels =
+      lastChannels === 32 * v ? `${32 * v}` : `select(${32 * v}, ${lastChannels}, wd == ${u(words - 1)})`;
+    const pixelSum = [...perPixel, ...(ones === 0 ? [] : [scaled(ones, wordChannels)])];
+    const paramBindings =
+      k.output.mode === 'float'
+        ? ([
+            ['scale', 'array<f32>', 'read'],
+            ['bias', 'array<f32>', 'read'],
+            ['y', 'array<f32>', 'read_write'],
+          ] as const)
+        : ([
+            ['th', 'array<i32>', 'read'],
+            ['y', 'array<u32>', 'read_write'],
+          ] as const);
+    const loadX = Array.from(
+      { length: pa },
+      (_, i) => `let x${i} = xb[${i ? `${u(i * xPlane)} + ` : ''}xi];`,
+    ).join(' ');
+    const loadW = (j: string) =>
+      Array.from(
+        { length: pw },
+        (_, i) => `let w${i} = ws[${u(i * CHANNELS * kc)} + ${j} * ${u(kc)} + kk];`,
+      ).join(' ');
+    return /* wgsl */ `
+${bindings([['xb', `array<${vt}>`, 'read'], ['wb', `array<${vt}>`, 'read'], ...paramBindings])}
+var<workgroup> ws: array<${vt}, ${pw * CHANNELS * kc}>;
+${splits > 1 ? `var<workgroup> red: array<atomic<i32>, ${pixels * CHANNELS}>;` : ''}
+
+@compute @workgroup_size(${threads})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  if (wg >= ${u(total)}) { return; }
+  let ob = wg % ${u(ob)};
+  let o0 = ob * ${u(CHANNELS)};
+  let lp = li % ${u(pixels)};
+  let pix = (wg / ${u(ob)}) * ${u(pixels)} + lp;
+  let live = pix < ${u(p)};
+  let pp = min(pix, ${u(p - 1)});
+  let n = pp / ${u(geo.ho * geo.wo)};
+  let s = pp % ${u(geo.ho * geo.wo)};
+  let y0 = i32((s / ${u(geo.wo)}) * ${u(geo.sh)}) - ${geo.pt};
+  let x0i = i32((s % ${u(geo.wo)}) * ${u(geo.sw)}) - ${geo.pl};
+  var acc: array<i32, ${CHANNELS}>;
+  var perPixel = 0;
+  ${splits > 1 ? `for (var e = li; e < ${u(pixels * CHANNELS)}; e += ${u(threads)}) { atomicStore(&red[e], 0); }` : ''}
+  for (var k0 = 0u; k0 < ${u(kTotal)}; k0 += ${u(kc)}) {
+    for (var e = li; e < ${u(pw * CHANNELS * kc)}; e += ${u(threads)}) {
+      let kk = e % ${u(kc)};
+      let o = o0 + (e / ${u(kc)}) % ${u(CHANNELS)};
+      let k = k0 + kk;
+      var v = ${vt}();
+      if (k < ${u(kTotal)} && o < ${u(geo.o)}) { v = wb[(e / ${u(CHANNELS * kc)} * ${u(geo.o)} + o) * ${u(kTotal)} + k]; }
+      ws[e] = v;
+    }
+    workgroupBarrier();
+    for (var kk = ${splits > 1 ? `li / ${u(pixels)}` : '0u'}; kk < min(${u(kc)}, ${u(kTotal)} - k0); kk += ${u(splits)}) {
+      let k = k0 + kk;
+      let tap = k / ${u(words)};
+      let wd = k % ${u(words)};
+      let iy = y0 + i32((tap / ${u(geo.kw)}) * ${u(geo.dh)});
+      let ix = x0i + i32((tap % ${u(geo.kw)}) * ${u(geo.dw)});
+      // taps in the zero padding contribute nothing: a padded input is neither +1 nor −1
+      if (iy < 0 || iy >= ${geo.h} || ix < 0 || ix >= ${geo.w}) { continue; }
+      let xi = ((n * ${u(geo.h)} + u32(iy)) * ${u(geo.w)} + u32(ix)) * ${u(words)} + wd;
+      ${loadX}
+      ${pixelSum.length ? `perPixel += ${pixelSum.join(' + ')};` : ''}
+      ${forChannels((j) => `${loadW(j)} acc[${j}] += ${perChannel};`, pa * pw <= 8)}
+    }
+    workgroupBarrier();
+  }
+  ${splits > 1 ? splitReduction(pixels) : ''}
+  if (!live) { return; }
+  ${epilogue(k, p)}
+}`;
+  },
+};
+
+export interface QuantConvBuffers {
+  /** Packed input planes ({@link packedShape} of [N, C, H, W]). */
+  readonly x: GpuTensor;
+  /** Packed weight planes: planes × [O, kh, kw, ⌈C/32⌉]. */
+  readonly w: GpuTensor;
+  /** Float output: S [O] and B [O]; packed output: integer thresholds [O, Lo]. */
+  readonly params: readonly GpuTensor[];
+  /** f32 NCHW, or packed planes × [N, Ho, Wo, ⌈O/32⌉]. */
+  readonly y: GpuTensor;
+}
+
+/** Records one QuantConv dispatch on packed inputs. */
+export function encodeQuantConv(r: Recorder, b: QuantConvBuffers, k: QuantConvKernel): void {
+  if (k.geo.groups !== 1)
+    throw new GpuError('invalid-argument', `a QuantConv has one group, got ${k.geo.groups}.`);
+  r.dispatch(
+    `quant-conv-${k.input.mode}-${k.weights.mode}-${k.output.mode}`,
+    r.gpu.pipeline(QUANT_CONV, k),
+    [b.x, b.w, ...b.params, b.y],
+    grid(groups(k), r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}

@@ -1,0 +1,117 @@
+import { quantWeightPlanes } from './bit-weights.js';
+import type { Gpu } from './device.js';
+import { GpuError } from './errors.js';
+import type { ConvGeometry } from './geometry.js';
+import { encodingPlanes, type PackedEncoding, packedShape } from './kernels/pack-bits.js';
+import { encodeQuantConv, type QuantConvOutput, type WeightEncoding } from './kernels/quant-conv.js';
+import {
+  activationLevels,
+  MAX_QUANT_ACCUMULATOR,
+  type QuantConvParams,
+  type QuantConvSpec,
+  quantConvGeometry,
+  quantOutputTransform,
+} from './quant-conv-reference.js';
+import type { Recorder } from './recorder.js';
+import type { GpuTensor } from './tensor.js';
+
+/** The packing a QuantConv's input needs: its activation quantizer. */
+export function activationEncoding(spec: QuantConvSpec): PackedEncoding {
+  return spec.activations === 'bits'
+    ? { mode: 'bits', bits: spec.activationBits! }
+    : { mode: spec.activations };
+}
+
+/**
+ * Thresholds as integers: acc ≥ T ⟺ acc ≥ ⌈T⌉ for an integer acc, and ±Infinity (always / never)
+ * become bounds beyond any |acc| < 2^24, so the kernel compares exactly in i32.
+ */
+function integerThresholds(t: ArrayLike<number>): Int32Array {
+  const bound = 2 * MAX_QUANT_ACCUMULATOR;
+  return Int32Array.from({ length: t.length }, (_, i) => Math.max(-bound, Math.min(bound, Math.ceil(t[i]!))));
+}
+
+/**
+ * A QuantConv whose packed weights and output parameters live on the GPU: `encode` records one
+ * dispatch from the packed input ({@link inputEncoding}) to f32 NCHW (output "float") or to packed
+ * planes ({@link outputEncoding}) that the next QuantConv reads as they are.
+ */
+export class QuantConvLayer {
+  readonly inputEncoding: PackedEncoding;
+  /** The packing of the output, or undefined for f32 NCHW. */
+  readonly outputEncoding: PackedEncoding | undefined;
+  readonly weightEncoding: WeightEncoding;
+  private readonly output: QuantConvOutput;
+  private readonly w: GpuTensor;
+  private readonly params: GpuTensor[];
+
+  /** `weights` [O, C, kh, kw] on the grid of `spec.weights`; `params` S and B, or T [O, Lo]. */
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly spec: QuantConvSpec,
+    weights: ArrayLike<number>,
+    readonly weightShape: readonly [number, number, number, number],
+    params: QuantConvParams,
+  ) {
+    if ((spec.conv?.groups ?? 1) !== 1)
+      throw new GpuError('invalid-argument', `a QuantConv has one group, got ${spec.conv?.groups}.`);
+    const [o] = weightShape;
+    // validates the bit widths, the parameter lengths and the threshold order before anything is uploaded
+    quantOutputTransform(spec, params, o);
+    activationLevels(spec);
+    this.inputEncoding = activationEncoding(spec);
+    const packed = quantWeightPlanes(weights, weightShape, spec);
+    this.weightEncoding = packed.encoding;
+    this.output =
+      spec.output === 'float'
+        ? { mode: 'float' }
+        : spec.output === 'sign'
+          ? { mode: 'sign' }
+          : { mode: 'bits', bits: spec.outputBits! };
+    this.outputEncoding = this.output.mode === 'float' ? undefined : this.output;
+    this.w = gpu.tensor([packed.planes.length], packed.planes);
+    this.params =
+      spec.output === 'float'
+        ? [
+            gpu.tensor([o], Float32Array.from(params.scale!)),
+            gpu.tensor([o], Float32Array.from(params.bias!)),
+          ]
+        : [gpu.tensor([params.thresholds!.length], integerThresholds(params.thresholds!))];
+  }
+
+  /** The geometry for an unpacked input shape [N, C, H, W]. */
+  geometry(input: readonly number[]): ConvGeometry {
+    return quantConvGeometry(input, this.weightShape, this.spec);
+  }
+
+  /** Records the QuantConv of packed `x` ([planes, N, H, W, ⌈C/32⌉]); returns the output (from the pool). */
+  encode(r: Recorder, x: GpuTensor): GpuTensor {
+    const [planes, n, h, w, words] = x.shape;
+    const c = this.weightShape[1];
+    if (
+      x.shape.length !== 5 ||
+      planes !== encodingPlanes(this.inputEncoding) ||
+      words !== Math.ceil(c / 32) ||
+      x.dtype !== 'u32'
+    )
+      throw new GpuError(
+        'invalid-argument',
+        `a QuantConv on ${c} channels takes ${encodingPlanes(this.inputEncoding)} packed planes [planes, N, H, W, ${Math.ceil(c / 32)}] of u32, got [${x.shape.join(', ')}] ${x.dtype}; pack the input with encodePack first.`,
+      );
+    const geo = this.geometry([n!, c, h!, w!]);
+    const y = this.outputEncoding
+      ? this.gpu.empty(packedShape([geo.n, geo.o, geo.ho, geo.wo], this.outputEncoding), 'u32')
+      : this.gpu.empty([geo.n, geo.o, geo.ho, geo.wo]);
+    encodeQuantConv(
+      r,
+      { x, w: this.w, params: this.params, y },
+      { geo, input: this.inputEncoding, weights: this.weightEncoding, output: this.output },
+    );
+    return y;
+  }
+
+  destroy(): void {
+    for (const t of [this.w, ...this.params]) this.gpu.release(t);
+    this.params.length = 0;
+  }
+}

@@ -1,0 +1,348 @@
+import { seededRandom } from '@zeroskip/quant';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ACTIVATIONS,
+  checkFloatOutput,
+  decodedValues,
+  int,
+  OUTPUTS,
+  packedCodes,
+  quantInputs,
+  quantParams,
+  quantWeights,
+  runQuantLayer,
+  type Shape4,
+  WEIGHTS,
+} from './conformance/quant-conv.js';
+import { type Gpu, requestDevice } from './device.js';
+import { GpuError } from './errors.js';
+import { type BitPoolGeometry, bitPoolGeometry, encodeMaxPoolBits } from './kernels/bit-pool.js';
+import { encodePack, encodeUnpackBits, type PackedEncoding, packedShape } from './kernels/pack-bits.js';
+import { QuantConvLayer } from './quant-conv-layer.js';
+import { type QuantConvSpec, quantConvGeometry, quantConvReference } from './quant-conv-reference.js';
+import { poolReference } from './reference.js';
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await requestDevice();
+});
+afterAll(() => gpu?.destroy());
+
+const TIMEOUT = 120_000;
+
+interface Geometry {
+  x: Shape4;
+  w: Shape4;
+  conv: { stride: [number, number]; pads: [number, number, number, number]; dilation: [number, number] };
+}
+
+function randomGeometry(rand: () => number): Geometry {
+  for (;;) {
+    // up to 2 words per position, sometimes 4 or 5 (the kernel loads 4-, 2- and 1-word vectors)
+    const c = rand() < 0.25 ? int(rand, 97, 150) : int(rand, 1, 70);
+    const [n, h, w] = [int(rand, 1, 2), int(rand, 1, 6), int(rand, 1, 6)];
+    const [kh, kw] = [int(rand, 1, 3), int(rand, 1, 3)];
+    const conv = {
+      stride: [int(rand, 1, 2), int(rand, 1, 2)] as [number, number],
+      pads: [int(rand, 0, 2), int(rand, 0, 2), int(rand, 0, 2), int(rand, 0, 2)] as [
+        number,
+        number,
+        number,
+        number,
+      ],
+      dilation: [int(rand, 1, 2), int(rand, 1, 2)] as [number, number],
+    };
+    const ho =
+      Math.floor((h + conv.pads[0] + conv.pads[2] - conv.dilation[0] * (kh - 1) - 1) / conv.stride[0]) + 1;
+    const wo =
+      Math.floor((w + conv.pads[1] + conv.pads[3] - conv.dilation[1] * (kw - 1) - 1) / conv.stride[1]) + 1;
+    if (ho >= 1 && wo >= 1) return { x: [n, c, h, w], w: [int(rand, 1, 70), c, kh, kw], conv };
+  }
+}
+
+describe('packing', () => {
+  it(
+    'sign, sign0 and k-bit packing equal @zeroskip/quant on the spec codes, rounding steps included; unpack gives the values',
+    async () => {
+      const rand = seededRandom(11);
+      for (const [i, e] of [
+        { mode: 'sign' },
+        { mode: 'sign0' },
+        { mode: 'bits', bits: 1 },
+        { mode: 'bits', bits: 3 },
+        { mode: 'bits', bits: 8 },
+      ].entries() as IterableIterator<[number, PackedEncoding]>) {
+        const shape: Shape4 = [int(rand, 1, 3), [5, 32, 33, 70, 64][i]!, int(rand, 1, 4), int(rand, 1, 4)];
+        const x = quantInputs(
+          rand,
+          shape.reduce((a, b) => a * b),
+          e.mode === 'bits' ? e.bits : 0,
+        );
+        const xt = gpu.tensor(shape, x);
+        const xb = gpu.empty(packedShape(shape, e), 'u32');
+        const y = gpu.empty(shape);
+        await gpu.submit((r) => {
+          encodePack(r, xt, xb, shape, e);
+          encodeUnpackBits(r, xb, y, shape, e);
+        });
+        expect(await gpu.readU32(xb)).toEqual(packedCodes(x, shape, e));
+        expect(await gpu.read(y)).toEqual(decodedValues(x, e));
+        for (const t of [xt, xb, y]) gpu.release(t);
+      }
+    },
+    TIMEOUT,
+  );
+});
+
+describe('QuantConvLayer', () => {
+  const combos = ACTIVATIONS.flatMap((a) => WEIGHTS.map((w) => ({ ...a, ...w })));
+  it.each(
+    combos.map(
+      (c, i) =>
+        [`${c.activations}${c.activationBits ?? ''} × ${c.weights}${c.weightBits ?? ''}`, c, i] as const,
+    ),
+  )(
+    '%s equals quantConvReference on random geometry (output modes in turn)',
+    async (_name, combo, i) => {
+      const rand = seededRandom(100 + i);
+      for (const out of [OUTPUTS[i % 3]!, OUTPUTS[(i + 1) % 3]!]) {
+        const g = randomGeometry(rand);
+        const spec: QuantConvSpec = { ...combo, ...out, conv: g.conv };
+        const x = quantInputs(
+          rand,
+          g.x.reduce((a, b) => a * b),
+          spec.activationBits ?? 0,
+        );
+        const w = quantWeights(
+          rand,
+          spec,
+          g.w.reduce((a, b) => a * b),
+        );
+        const geo = quantConvGeometry(g.x, g.w, spec);
+        const params = quantParams(rand, spec, geo.o, geo.k);
+        const want = quantConvReference(x, g.x, w, g.w, spec, params);
+        const got = await runQuantLayer(gpu, spec, x, g.x, w, g.w, params);
+        if (spec.output === 'float') checkFloatOutput(got.values, want, params, geo.o, geo.ho * geo.wo);
+        else {
+          expect(got.values).toEqual(want);
+          const e: PackedEncoding = spec.output === 'sign' ? { mode: 'sign' } : { mode: 'bits', bits: 2 };
+          expect(got.packed).toEqual(packedCodes(want, got.shape, e));
+        }
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a large map (64-pixel tiles, no K split) with 2 weight planes and 2-bit output',
+    async () => {
+      const rand = seededRandom(9);
+      const xShape: Shape4 = [1, 3, 130, 128];
+      const wShape: Shape4 = [40, 3, 3, 3];
+      const spec: QuantConvSpec = {
+        activations: 'sign0',
+        weights: 'ternary',
+        output: 'bits',
+        outputBits: 2,
+        conv: { pads: [1, 1, 1, 1] },
+      };
+      const x = quantInputs(
+        rand,
+        xShape.reduce((a, b) => a * b),
+      );
+      const w = quantWeights(
+        rand,
+        spec,
+        wShape.reduce((a, b) => a * b),
+      );
+      const params = quantParams(rand, spec, 40, 27);
+      const got = await runQuantLayer(gpu, spec, x, xShape, w, wShape, params);
+      expect(got.values).toEqual(quantConvReference(x, xShape, w, wShape, spec, params));
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a kernel covering the whole input (an FC layer) and channel counts around word edges',
+    async () => {
+      const rand = seededRandom(7);
+      for (const [c, o, hw] of [
+        [32, 32, 3],
+        [64, 33, 1],
+        [96, 65, 2],
+        [31, 1, 4],
+        [128, 40, 2],
+        [250, 17, 1],
+      ] as const) {
+        const xShape: Shape4 = [3, c, hw, hw];
+        const wShape: Shape4 = [o, c, hw, hw];
+        const spec: QuantConvSpec = { activations: 'sign', weights: 'binary', output: 'sign' };
+        const x = quantInputs(
+          rand,
+          xShape.reduce((a, b) => a * b),
+        );
+        const w = quantWeights(
+          rand,
+          spec,
+          wShape.reduce((a, b) => a * b),
+        );
+        const params = quantParams(rand, spec, o, c * hw * hw);
+        const got = await runQuantLayer(gpu, spec, x, xShape, w, wShape, params);
+        expect(got.values).toEqual(quantConvReference(x, xShape, w, wShape, spec, params));
+      }
+    },
+    TIMEOUT,
+  );
+});
+
+describe('packed chains', () => {
+  it(
+    'pack → sign layer → max pool → 2-bit layer → max pool → float layer equals the reference chain',
+    async () => {
+      const rand = seededRandom(5);
+      const xShape: Shape4 = [2, 37, 8, 7];
+      const l1: QuantConvSpec = {
+        activations: 'sign',
+        weights: 'binary',
+        output: 'sign',
+        conv: { pads: [1, 1, 1, 1] },
+      };
+      const w1Shape: Shape4 = [40, 37, 3, 3];
+      const l2: QuantConvSpec = {
+        activations: 'sign',
+        weights: 'ternary',
+        output: 'bits',
+        outputBits: 2,
+        conv: { stride: [2, 1], pads: [0, 1, 1, 0] },
+      };
+      const w2Shape: Shape4 = [33, 40, 2, 3];
+      const l3: QuantConvSpec = {
+        activations: 'bits',
+        activationBits: 2,
+        weights: 'bits',
+        weightBits: 2,
+        output: 'float',
+        conv: { dilation: [1, 2] },
+      };
+      const pool1 = {
+        kernel: [2, 2] as [number, number],
+        stride: [2, 2] as [number, number],
+        ceilMode: true,
+      };
+      const pool2 = {
+        kernel: [3, 2] as [number, number],
+        pads: [1, 0, 1, 1] as [number, number, number, number],
+      };
+      const x = quantInputs(
+        rand,
+        xShape.reduce((a, b) => a * b),
+      );
+      const w1 = quantWeights(
+        rand,
+        l1,
+        w1Shape.reduce((a, b) => a * b),
+      );
+      const w2 = quantWeights(
+        rand,
+        l2,
+        w2Shape.reduce((a, b) => a * b),
+      );
+      const p1 = quantParams(rand, l1, 40, 37 * 9);
+      const p2 = quantParams(rand, l2, 33, 40 * 6);
+
+      // the CPU chain on f32 values
+      const cpuPool = (v: Float32Array, s: Shape4, g: BitPoolGeometry, p: typeof pool2 | typeof pool1) =>
+        poolReference(
+          v,
+          s,
+          'max',
+          p.kernel,
+          'stride' in p ? p.stride : [1, 1],
+          'pads' in p ? p.pads : [0, 0, 0, 0],
+          [1, 1],
+          g.ho,
+          g.wo,
+        );
+      const y1 = quantConvReference(x, xShape, w1, w1Shape, l1, p1);
+      const g1 = quantConvGeometry(xShape, w1Shape, l1);
+      const s1: Shape4 = [g1.n, g1.o, g1.ho, g1.wo];
+      const pg1 = bitPoolGeometry(s1, pool1);
+      const m1 = cpuPool(y1, s1, pg1, pool1);
+      const s1p: Shape4 = [g1.n, g1.o, pg1.ho, pg1.wo];
+      const y2 = quantConvReference(m1, s1p, w2, w2Shape, l2, p2);
+      const g2 = quantConvGeometry(s1p, w2Shape, l2);
+      const s2: Shape4 = [g2.n, g2.o, g2.ho, g2.wo];
+      const pg2 = bitPoolGeometry(s2, pool2);
+      const m2 = cpuPool(y2, s2, pg2, pool2);
+      const s2p: Shape4 = [g2.n, g2.o, pg2.ho, pg2.wo];
+      const w3Shape: Shape4 = [11, 33, 2, 2];
+      const w3 = quantWeights(
+        rand,
+        l3,
+        w3Shape.reduce((a, b) => a * b),
+      );
+      const g3 = quantConvGeometry(s2p, w3Shape, l3);
+      const p3 = quantParams(rand, l3, 11, g3.k);
+      const want = quantConvReference(m2, s2p, w3, w3Shape, l3, p3);
+
+      const layers = [
+        new QuantConvLayer(gpu, l1, w1, w1Shape, p1),
+        new QuantConvLayer(gpu, l2, w2, w2Shape, p2),
+        new QuantConvLayer(gpu, l3, w3, w3Shape, p3),
+      ] as const;
+      const xt = gpu.tensor(xShape, x);
+      const xb = gpu.empty(packedShape(xShape, layers[0].inputEncoding), 'u32');
+      const e1: PackedEncoding = { mode: 'sign' };
+      const e2: PackedEncoding = { mode: 'bits', bits: 2 };
+      const q1 = gpu.empty(packedShape(s1p, e1), 'u32');
+      const q2 = gpu.empty(packedShape(s2p, e2), 'u32');
+      let y: ReturnType<QuantConvLayer['encode']> | undefined;
+      await gpu.submit((r) => {
+        encodePack(r, xt, xb, xShape, layers[0].inputEncoding);
+        encodeMaxPoolBits(r, layers[0].encode(r, xb), q1, pg1, e1);
+        encodeMaxPoolBits(r, layers[1].encode(r, q1), q2, pg2, e2);
+        y = layers[2].encode(r, q2);
+      });
+      checkFloatOutput(await gpu.read(y!), want, p3, 11, g3.ho * g3.wo);
+      // the pooled planes themselves are the packed pooled values
+      expect(await gpu.readU32(q1)).toEqual(packedCodes(m1, s1p, e1));
+      expect(await gpu.readU32(q2)).toEqual(packedCodes(m2, s2p, e2));
+      for (const l of layers) l.destroy();
+    },
+    TIMEOUT,
+  );
+});
+
+describe('typed errors', () => {
+  it(
+    'off-grid weights, unordered thresholds, wrong packed inputs and sign0 pooling are GpuErrors',
+    async () => {
+      const spec: QuantConvSpec = { activations: 'sign', weights: 'bits', weightBits: 2, output: 'sign' };
+      const shape: Shape4 = [2, 3, 1, 1];
+      const ok = { thresholds: [0, 1] };
+      expect(() => new QuantConvLayer(gpu, spec, [1, 0.5, -1, 1, 1, 1], shape, ok)).toThrow(GpuError);
+      expect(
+        () =>
+          new QuantConvLayer(gpu, { ...spec, output: 'bits', outputBits: 1 }, [1, 1, 1, 1, 1, 1], shape, {
+            thresholds: [0, Number.NaN],
+          }),
+      ).toThrow(GpuError);
+      const layer = new QuantConvLayer(
+        gpu,
+        { ...spec, activations: 'sign0' },
+        [1, 1 / 3, -1, 1, 1, 1],
+        shape,
+        ok,
+      );
+      const wrong = gpu.empty(packedShape([1, 3, 1, 1], { mode: 'sign' }), 'u32');
+      await expect(gpu.submit((r) => layer.encode(r, wrong))).rejects.toThrow(GpuError);
+      const g = bitPoolGeometry([1, 3, 2, 2], { kernel: [2, 2] });
+      await expect(
+        gpu.submit((r) => encodeMaxPoolBits(r, wrong, wrong, g, { mode: 'sign0' })),
+      ).rejects.toThrow(GpuError);
+      layer.destroy();
+      gpu.release(wrong);
+    },
+    TIMEOUT,
+  );
+});
