@@ -1,7 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphNode } from './graph.js';
-import { MAX_OPSET } from './onnx.js';
+import { MAX_OPSET, ZEROSKIP_DOMAIN, ZEROSKIP_OPS } from './onnx.js';
 import { inferShapes } from './shape-inference.js';
 import { type DType, float32, type Tensor } from './tensor.js';
 
@@ -88,6 +88,7 @@ function nodesOf(
     a: Record<string, AttributeValue>,
   ) => ({
     opType: op,
+    ...(ZEROSKIP_OPS.has(op) ? { domain: ZEROSKIP_DOMAIN } : {}),
     name,
     input,
     output,
@@ -137,7 +138,10 @@ export function exportOnnx(g: Graph): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 10,
     producerName: 'zeroskip',
-    opsetImport: [{ domain: '', version: MAX_OPSET }],
+    opsetImport: [
+      { domain: '', version: MAX_OPSET },
+      ...(nodes.some((n) => n.domain === ZEROSKIP_DOMAIN) ? [{ domain: ZEROSKIP_DOMAIN, version: 1 }] : []),
+    ],
     graph: {
       name: 'zeroskip',
       node: nodes,

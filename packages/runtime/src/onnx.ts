@@ -13,6 +13,10 @@ const num = (v: number | Long | null | undefined): number =>
 export const MIN_OPSET = 7;
 export const MAX_OPSET = 21;
 
+/** The ONNX domain of Zeroskip's own ops, and those ops, which the graph names without the domain. */
+export const ZEROSKIP_DOMAIN = 'ai.zeroskip';
+export const ZEROSKIP_OPS: ReadonlySet<string> = new Set(['QuantConv']);
+
 export interface ImportOptions {
   /** Reads an external-data file named by a tensor's `location` (the `.onnx.data` beside the model). */
   readonly externalData?: (location: string) => Uint8Array;
@@ -156,8 +160,8 @@ const isStandard = (domain: string | null | undefined) => !domain || domain === 
 
 /**
  * Parses an ONNX model (opsets 7–21) into the runtime's graph, with older node forms rewritten to
- * the newest ones (onnx-upgrade.ts), without checking that its ops are supported. Ops of other
- * domains than ai.onnx become 'domain.Op' names.
+ * the newest ones (onnx-upgrade.ts), without checking that its ops are supported. Zeroskip's own ops
+ * keep their names; ops of other domains than ai.onnx become 'domain.Op' names.
  */
 export function parseOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
   let model: onnxProto.onnx.ModelProto;
@@ -193,7 +197,8 @@ export function parseOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph
       ),
     }));
   const parsed: GraphNode[] = (g.node ?? []).map((n, index) => {
-    const op = isStandard(n.domain) ? (n.opType ?? '') : `${n.domain}.${n.opType ?? ''}`;
+    const own = n.domain === ZEROSKIP_DOMAIN && ZEROSKIP_OPS.has(n.opType ?? '');
+    const op = isStandard(n.domain) || own ? (n.opType ?? '') : `${n.domain}.${n.opType ?? ''}`;
     const name = n.name || `${op}_${index}`;
     return {
       op,

@@ -36,6 +36,7 @@ import { pad } from './pad.js';
 import { poolOps } from './pool.js';
 import { pow } from './pow.js';
 import { prelu } from './prelu.js';
+import { quantConv } from './quant-conv.js';
 import { range } from './range.js';
 import { reduceOps } from './reduce.js';
 import { resizeOp } from './resize.js';
@@ -59,6 +60,7 @@ import { where } from './where.js';
 // executors and the planner all read this table.
 const DEFS: readonly OpDef[] = [
   conv,
+  quantConv,
   gemm,
   matMul,
   batchNormalization,

@@ -1,0 +1,158 @@
+import {
+  type ConvGeometry,
+  GpuError,
+  MAX_QUANT_BITS,
+  offGridWeight,
+  outputLevels,
+  QUANT_ACTIVATIONS,
+  QUANT_OUTPUTS,
+  QUANT_WEIGHTS,
+  type QuantConvParams,
+  type QuantConvSpec,
+  quantConvGeometry,
+  quantConvReference,
+  unorderedThresholdRow,
+} from '@zeroskip/gpu';
+import { RuntimeError } from '../errors.js';
+import { attrNumber, attrNumbers, attrString, type GraphNode } from '../graph.js';
+import { window2d } from '../shapes.js';
+import { float32, type Tensor } from '../tensor.js';
+import type { OpDef, ValueInfo } from './types.js';
+import { need } from './util.js';
+
+// Zeroskip's own QuantConv (ONNX domain ai.zeroskip): an exact integer convolution of quantized
+// activations and weights, then a float affine or a thresholding into codes. The semantics live in
+// @zeroskip/gpu's quant-conv-reference; this module reads the node's attributes and checks its inputs.
+
+function invalid(node: GraphNode, message: string): never {
+  throw new RuntimeError('invalid-model', `QuantConv node '${node.name}' ${message}`);
+}
+
+function mode<T extends string>(node: GraphNode, key: string, modes: readonly T[]): T {
+  const v = attrString(node, key, '');
+  if (!(modes as readonly string[]).includes(v))
+    invalid(node, `has ${key} '${v}'; set it to one of ${modes.map((m) => `'${m}'`).join(', ')}.`);
+  return v as T;
+}
+
+function bits(node: GraphNode, key: string): number {
+  const v = node.attrs[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_QUANT_BITS)
+    invalid(node, `needs ${key}, an integer in 1..${MAX_QUANT_BITS}, for its "bits" mode; got ${String(v)}.`);
+  return v;
+}
+
+/** The node's spec for an input of `xShape`: modes, bit widths and geometry from its attributes. */
+export function quantConvSpec(
+  node: GraphNode,
+  xShape: readonly number[],
+  wShape: readonly number[],
+): QuantConvSpec {
+  const activations = mode(node, 'activations', QUANT_ACTIVATIONS);
+  const weights = mode(node, 'weights', QUANT_WEIGHTS);
+  const output = mode(node, 'output', QUANT_OUTPUTS);
+  const group = attrNumber(node, 'group', 1);
+  if (group !== 1) invalid(node, `has group ${group}; a QuantConv has one group.`);
+  if (xShape.length !== 4 || wShape.length !== 4)
+    invalid(
+      node,
+      `needs X [N, C, H, W] and W [O, C, kh, kw], got [${xShape.join(', ')}] and [${wShape.join(', ')}].`,
+    );
+  const kernel = wShape.slice(2);
+  const declared = attrNumbers(node, 'kernel_shape');
+  if (declared && declared.join() !== kernel.join())
+    invalid(
+      node,
+      `has kernel_shape [${declared.join(', ')}] but W is [${wShape.join(', ')}]; make them agree.`,
+    );
+  const win = window2d(node, xShape, kernel);
+  return {
+    activations,
+    weights,
+    output,
+    ...(activations === 'bits' ? { activationBits: bits(node, 'activation_bits') } : {}),
+    ...(weights === 'bits' ? { weightBits: bits(node, 'weight_bits') } : {}),
+    ...(output === 'bits' ? { outputBits: bits(node, 'output_bits') } : {}),
+    conv: { stride: win.stride, pads: win.pads, dilation: win.dilation },
+  };
+}
+
+/** Names and shapes of the output transform's inputs (after X and W). */
+function paramShapes(spec: QuantConvSpec, o: number): [string, number[]][] {
+  return spec.output === 'float'
+    ? [
+        ['S', [o]],
+        ['B', [o]],
+      ]
+    : [['T', [o, outputLevels(spec)]]];
+}
+
+/** Every check of the node against its inputs (W's contents must be known); its spec and geometry. */
+export function resolveQuantConv(
+  node: GraphNode,
+  inputs: readonly (ValueInfo | undefined)[],
+): { spec: QuantConvSpec; geo: ConvGeometry } {
+  const x = need(node, inputs, 0);
+  const w = need(node, inputs, 1);
+  const spec = quantConvSpec(node, x.shape, w.shape);
+  let geo: ConvGeometry;
+  try {
+    geo = quantConvGeometry(x.shape, w.shape, spec);
+  } catch (e) {
+    if (e instanceof GpuError) invalid(node, `does not fit its input: ${e.message}`);
+    throw e;
+  }
+  if (!w.value)
+    invalid(node, 'takes W from a value computed at run time; W must be a constant (an initializer).');
+  for (const [name, t] of [
+    ['X', x],
+    ['W', w],
+  ] as const)
+    if (t.dtype !== 'float32') invalid(node, `needs a float32 ${name}, got ${t.dtype}.`);
+  const bad = offGridWeight(w.value.data, spec.weights, spec.weightBits);
+  if (bad >= 0)
+    invalid(
+      node,
+      `has W value ${w.value.data[bad]} at index ${bad}, off the "${spec.weights}" grid${spec.weights === 'bits' ? ` of ${spec.weightBits} bits (2q/(2^k − 1) − 1)` : ''}; quantize W first.`,
+    );
+  const params = paramShapes(spec, geo.o);
+  if (node.inputs.length !== 2 + params.length)
+    invalid(
+      node,
+      `with "${spec.output}" output takes ${2 + params.length} inputs (X, W, ${params.map(([n]) => n).join(', ')}), got ${node.inputs.length}.`,
+    );
+  params.forEach(([name, shape], i) => {
+    const p = need(node, inputs, 2 + i);
+    if (p.dtype !== 'float32' || p.shape.join() !== shape.join())
+      invalid(
+        node,
+        `needs ${name} of float32 [${shape.join(', ')}], got ${p.dtype} [${p.shape.join(', ')}].`,
+      );
+  });
+  const t = spec.output === 'float' ? undefined : inputs[2]?.value;
+  const row = t ? unorderedThresholdRow(t.data, geo.o, outputLevels(spec)) : -1;
+  if (row >= 0)
+    invalid(node, `has thresholds T[${row}] that are NaN or decrease; each row must be nondecreasing.`);
+  return { spec, geo };
+}
+
+const outputShape = (g: ConvGeometry) => [g.n, g.o, g.ho, g.wo];
+
+function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[] {
+  const { spec, geo } = resolveQuantConv(
+    node,
+    inputs.map((t) => t && { shape: t.shape, dtype: t.dtype, value: t }),
+  );
+  const [x, w, p0, p1] = inputs as [Tensor, Tensor, Tensor, Tensor | undefined];
+  const params: QuantConvParams =
+    spec.output === 'float' ? { scale: p0.data, bias: p1!.data } : { thresholds: p0.data };
+  return [float32(outputShape(geo), quantConvReference(x.data, x.shape, w.data, w.shape, spec, params))];
+}
+
+export const quantConv: OpDef = {
+  op: 'QuantConv',
+  infer(node, inputs) {
+    return [{ shape: outputShape(resolveQuantConv(node, inputs).geo), dtype: 'float32' }];
+  },
+  run,
+};
