@@ -2,6 +2,7 @@ import { batchNormScaleShift } from '@zeroskip/gpu';
 import type { Graph, GraphNode } from './graph.js';
 import { builtInActivation } from './ops/activations.js';
 import { opDef } from './ops/registry.js';
+import { binarizeSignConvs, foldQuantThresholds } from './quant-passes.js';
 import { inferShapes } from './shape-inference.js';
 import { asFloat32, float32 } from './tensor.js';
 
@@ -150,5 +151,7 @@ export function removeUnused(g: Graph): Graph {
 
 /** The standard pipeline, in order. */
 export function optimize(g: Graph): Graph {
-  return removeUnused(fuseActivations(foldBatchNorm(foldConstants(removeIdentities(g)))));
+  // the quantized-layer passes take their batch norms before foldBatchNorm and fusion can
+  const quantized = foldQuantThresholds(binarizeSignConvs(foldConstants(removeIdentities(g))));
+  return removeUnused(fuseActivations(foldBatchNorm(quantized)));
 }

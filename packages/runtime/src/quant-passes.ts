@@ -1,0 +1,462 @@
+import { batchNormScaleShift, bitsCode, MAX_QUANT_BITS, quantLevels } from '@zeroskip/gpu';
+import {
+  type AttributeValue,
+  attrNumber,
+  attrNumbers,
+  attrString,
+  type Graph,
+  type GraphNode,
+} from './graph.js';
+import { clipBounds } from './ops/activations.js';
+import { inferShapes } from './shape-inference.js';
+import { asFloat32, float32, int64, type Tensor } from './tensor.js';
+
+// Graph passes that bring quantized networks onto QuantConv: binary and ternary layers of exported
+// PyTorch nets (Sign → Conv/Gemm/MatMul), then each batch norm + quantizer between two QuantConvs
+// folded into integer thresholds on the first one's accumulator. Both leave the initializers they
+// replace for removeUnused.
+
+/** Nodes reading each value, with a graph output counted as a reader of its own. */
+function readersOf(g: Graph): Map<string, (GraphNode | 'output')[]> {
+  const readers = new Map<string, (GraphNode | 'output')[]>();
+  const add = (v: string, r: GraphNode | 'output') => {
+    const list = readers.get(v);
+    if (list) list.push(r);
+    else readers.set(v, [r]);
+  };
+  for (const n of g.nodes) for (const i of n.inputs) add(i, n);
+  for (const o of g.outputs) add(o, 'output');
+  return readers;
+}
+
+/** A constant float32 tensor of the graph, or undefined. */
+function constantF32(g: Graph, name: string | undefined): Tensor | undefined {
+  const t = name ? g.initializers.get(name) : undefined;
+  return t?.dtype === 'float32' ? t : undefined;
+}
+
+/** Filters as rows of `w` ([O, per]) scaled to ±α (and 0): their α, and whether any weight is 0. */
+interface ScaledFilters {
+  readonly normalized: Float32Array;
+  readonly alpha: Float32Array;
+  readonly ternary: boolean;
+}
+
+/** Relative spread allowed between the non-zero magnitudes of one filter (float export noise). */
+const MAGNITUDE_TOLERANCE = 1e-6;
+
+/** Splits each filter into α·{−1, 0, +1}, or undefined when a filter's non-zero magnitudes differ. */
+function scaledFilters(w: Float32Array, o: number): ScaledFilters | undefined {
+  const per = w.length / o;
+  const normalized = new Float32Array(w.length);
+  const alpha = new Float32Array(o);
+  let ternary = false;
+  for (let f = 0; f < o; f++) {
+    const row = w.subarray(f * per, (f + 1) * per);
+    let [lo, hi, sum, count] = [Number.POSITIVE_INFINITY, 0, 0, 0];
+    for (const v of row) {
+      if (!Number.isFinite(v)) return undefined;
+      if (v === 0) continue;
+      const m = Math.abs(v);
+      [lo, hi, sum, count] = [Math.min(lo, m), Math.max(hi, m), sum + m, count + 1];
+    }
+    if (count < per) ternary = true;
+    if (count > 0 && hi - lo > MAGNITUDE_TOLERANCE * hi) return undefined;
+    alpha[f] = count > 0 ? sum / count : 0;
+    for (let i = 0; i < per; i++) normalized[f * per + i] = Math.sign(row[i]!);
+  }
+  return { normalized, alpha, ternary };
+}
+
+/** A Sign reader rewritten: the QuantConv (with any reshapes around it) and its new initializers. */
+interface Rewrite {
+  readonly nodes: GraphNode[];
+  readonly initializers: [string, Tensor][];
+}
+
+/**
+ * The QuantConv computing `node` on Sign(`x`) with weights `w` ([O, C, kh, kw] or [O, K] for an FC
+ * layer, given as 1×1 filters), y = scale·(x ⊛ w) + bias; undefined when the filters are not ±α.
+ */
+function signQuantConv(
+  node: GraphNode,
+  x: string,
+  y: string,
+  w: Float32Array,
+  shape: readonly [number, number, number, number],
+  conv: Record<string, AttributeValue>,
+  scale: number,
+  bias: (o: number) => number,
+): Rewrite | undefined {
+  const o = shape[0];
+  const filters = scaledFilters(w, o);
+  if (!filters) return undefined;
+  const names = { w: `${y}::w`, s: `${y}::s`, b: `${y}::b` };
+  return {
+    nodes: [
+      {
+        op: 'QuantConv',
+        name: node.name,
+        inputs: [x, names.w, names.s, names.b],
+        outputs: [y],
+        attrs: {
+          ...conv,
+          kernel_shape: [shape[2], shape[3]],
+          activations: 'sign0',
+          weights: filters.ternary ? 'ternary' : 'binary',
+          output: 'float',
+        },
+      },
+    ],
+    initializers: [
+      [names.w, float32(shape, filters.normalized)],
+      [
+        names.s,
+        float32(
+          [o],
+          filters.alpha.map((a) => a * scale),
+        ),
+      ],
+      [
+        names.b,
+        float32(
+          [o],
+          Float32Array.from({ length: o }, (_, k) => bias(k)),
+        ),
+      ],
+    ],
+  };
+}
+
+function convRewrite(g: Graph, n: GraphNode, x: string): Rewrite | undefined {
+  const w = constantF32(g, n.inputs[1]);
+  const b = n.inputs[2] ? constantF32(g, n.inputs[2]) : undefined;
+  const autoPad = attrString(n, 'auto_pad', 'NOTSET');
+  if (
+    w?.shape.length !== 4 ||
+    (n.inputs[2] && b?.data.length !== w.shape[0]) ||
+    attrNumber(n, 'group', 1) !== 1 ||
+    (autoPad !== 'NOTSET' && autoPad !== 'VALID') ||
+    n.attrs.activation !== undefined
+  )
+    return undefined;
+  const conv = {
+    strides: attrNumbers(n, 'strides') ?? [1, 1],
+    pads: autoPad === 'VALID' ? [0, 0, 0, 0] : (attrNumbers(n, 'pads') ?? [0, 0, 0, 0]),
+    dilations: attrNumbers(n, 'dilations') ?? [1, 1],
+  };
+  const shape = w.shape as [number, number, number, number];
+  return signQuantConv(n, x, n.outputs[0]!, w.data as Float32Array, shape, conv, 1, (o) => b?.data[o] ?? 0);
+}
+
+/** Gemm or MatMul on a Sign of [N, K]: Reshape to [N, K, 1, 1], a 1×1 QuantConv, Reshape back to [N, M]. */
+function denseRewrite(g: Graph, n: GraphNode, x: string): Rewrite | undefined {
+  const gemm = n.op === 'Gemm';
+  const b = constantF32(g, n.inputs[1]);
+  if (b?.shape.length !== 2 || (gemm && attrNumber(n, 'transA', 0) !== 0)) return undefined;
+  const transB = gemm && attrNumber(n, 'transB', 0) === 1;
+  const [m, k] = transB ? [b.shape[0]!, b.shape[1]!] : [b.shape[1]!, b.shape[0]!];
+  // a bias C broadcast per output (or one value for all); one that varies along N has no per-filter form
+  const c = gemm && n.inputs[2] ? constantF32(g, n.inputs[2]) : undefined;
+  if (
+    gemm &&
+    n.inputs[2] &&
+    !(c && (c.data.length === 1 || c.data.length === m) && c.shape.slice(0, -1).every((d) => d === 1))
+  )
+    return undefined;
+  const beta = attrNumber(n, 'beta', 1);
+  const bias = (o: number) => (c ? beta * c.data[c.data.length === 1 ? 0 : o]! : 0);
+  const bd = b.data as Float32Array;
+  const w = transB
+    ? bd
+    : Float32Array.from({ length: m * k }, (_, i) => bd[(i % k) * m + Math.floor(i / k)]!);
+  const y = n.outputs[0]!;
+  const names = { x4: `${y}::nchw-in`, y4: `${y}::nchw`, in: `${y}::nchw-shape`, out: `${y}::nm-shape` };
+  const q = signQuantConv(
+    n,
+    names.x4,
+    names.y4,
+    w,
+    [m, k, 1, 1],
+    {},
+    gemm ? attrNumber(n, 'alpha', 1) : 1,
+    bias,
+  );
+  if (!q) return undefined;
+  // 0 copies the batch dimension, whatever it is at run time
+  return {
+    nodes: [
+      { op: 'Reshape', name: `${n.name}::to-nchw`, inputs: [x, names.in], outputs: [names.x4], attrs: {} },
+      ...q.nodes,
+      { op: 'Reshape', name: `${n.name}::to-nm`, inputs: [names.y4, names.out], outputs: [y], attrs: {} },
+    ],
+    initializers: [...q.initializers, [names.in, int64([4], [0, k, 1, 1])], [names.out, int64([2], [0, m])]],
+  };
+}
+
+/** Ranks of the graph's values, when every input dimension is known (as foldConstants infers them). */
+function valueRanks(g: Graph): ((v: string) => number | undefined) | undefined {
+  if (!g.inputs.every((i) => i.shape.length > 0 && i.shape.every((d) => d > 0))) return undefined;
+  const info = inferShapes(g);
+  return (v) => info.get(v)?.shape.length;
+}
+
+/**
+ * Binary and ternary layers of PyTorch-exported nets: Conv, Gemm or MatMul reading Sign(x), with each
+ * filter's weights ±α (or ±α and 0), becomes a QuantConv on x with activations "sign0" (ONNX's Sign),
+ * weights W/α and output α·acc + bias. The Sign stays while anything else reads it; anything that does
+ * not match exactly (mixed magnitudes, weights computed at run time, groups) is left as it is.
+ */
+export function binarizeSignConvs(g: Graph): Graph {
+  const signs = new Map(g.nodes.filter((n) => n.op === 'Sign').map((n) => [n.outputs[0]!, n]));
+  let ranks: ReturnType<typeof valueRanks> | null = null;
+  const rewrites = new Map<GraphNode, Rewrite>();
+  for (const n of g.nodes) {
+    const sign = signs.get(n.inputs[0] ?? '');
+    if (!sign) continue;
+    const x = sign.inputs[0]!;
+    let r: Rewrite | undefined;
+    if (n.op === 'Conv') r = convRewrite(g, n, x);
+    else if (n.op === 'Gemm') r = denseRewrite(g, n, x);
+    else if (n.op === 'MatMul') {
+      // only a matrix: a batch of them would need its leading shape carried through the reshapes
+      if (ranks === null) ranks = valueRanks(g);
+      if (ranks?.(n.inputs[0]!) === 2) r = denseRewrite(g, n, x);
+    }
+    if (r) rewrites.set(n, r);
+  }
+  if (rewrites.size === 0) return g;
+  const initializers = new Map(g.initializers);
+  for (const r of rewrites.values()) for (const [k, t] of r.initializers) initializers.set(k, t);
+  const readers = readersOf(g);
+  const nodes = g.nodes.flatMap((n) => {
+    const r = rewrites.get(n);
+    if (r) return r.nodes;
+    const unread =
+      n.op === 'Sign' && (readers.get(n.outputs[0]!) ?? []).every((m) => m !== 'output' && rewrites.has(m));
+    return unread ? [] : [n];
+  });
+  return { ...g, nodes, initializers };
+}
+
+/** Levels of a quantizer that reads the folded value: codes 0..levels (sign: 0 is −1, 1 is +1). */
+interface Quantizer {
+  readonly levels: number;
+  readonly code: (v: number) => number;
+  /** Whether a value may be exactly 0 (ONNX Sign maps it to 0, which thresholds cannot give). */
+  readonly zeroIsLevel: boolean;
+  /** Whether a Clip to [lo, hi] in front of it changes no code. */
+  readonly clipKeeps: (lo: number, hi: number) => boolean;
+  /** The reader's activations once its input is the thresholded output. */
+  readonly attrs: Record<string, AttributeValue>;
+  /** The producer's output attributes. */
+  readonly output: Record<string, AttributeValue>;
+}
+
+/** Whether a Clip (constant bounds) or Relu in front of quantizer `q` changes none of its codes. */
+function clipKeeps(g: Graph, clip: GraphNode, q: Quantizer): boolean {
+  if (clip.op === 'Relu') return q.clipKeeps(0, Number.POSITIVE_INFINITY);
+  const bounds = clip.inputs.map((v) => constantF32(g, v));
+  return clip.inputs.every((v, k) => k === 0 || !v || bounds[k]) && q.clipKeeps(...clipBounds(bounds));
+}
+
+function quantizerOf(reader: GraphNode): Quantizer | undefined {
+  const activations = attrString(reader, 'activations', '');
+  if (activations === 'sign' || activations === 'sign0') {
+    return {
+      levels: 1,
+      code: (v) => (v < 0 ? 0 : 1),
+      zeroIsLevel: activations === 'sign0',
+      clipKeeps: (lo, hi) => lo < 0 && hi > 0,
+      // ±1 read back: sign0 and sign agree on them, and "sign" is the form kept bit-packed
+      attrs: { activations: 'sign' },
+      output: { output: 'sign' },
+    };
+  }
+  const k = attrNumber(reader, 'activation_bits', 0);
+  if (activations === 'bits' && Number.isInteger(k) && k >= 1 && k <= MAX_QUANT_BITS) {
+    return {
+      levels: quantLevels(k),
+      code: (v) => bitsCode(v, k),
+      zeroIsLevel: false,
+      clipKeeps: (lo, hi) => lo <= 0 && hi >= 1,
+      attrs: {},
+      output: { output: 'bits', output_bits: k },
+    };
+  }
+  return undefined;
+}
+
+/** Largest |acc| of a QuantConv: taps per filter times the largest activation and weight codes. */
+function accumulatorBound(qc: GraphNode, w: Tensor): number {
+  const activations = attrString(qc, 'activations', '');
+  const weights = attrString(qc, 'weights', '');
+  const la = activations === 'bits' ? quantLevels(attrNumber(qc, 'activation_bits', 0)) : 1;
+  const lw = weights === 'bits' ? quantLevels(attrNumber(qc, 'weight_bits', 0)) : 1;
+  return (w.data.length / w.shape[0]!) * la * lw;
+}
+
+/** The smallest integer in [−r, r] where nondecreasing `holds` is true: −∞ when it holds at −r, +∞ when nowhere. */
+function lowestInteger(r: number, holds: (acc: number) => boolean): number {
+  if (holds(-r)) return Number.NEGATIVE_INFINITY;
+  if (!holds(r)) return Number.POSITIVE_INFINITY;
+  let [lo, hi] = [-r, r];
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (holds(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/** Per channel, a float QuantConv's y = S·acc + B followed by batch norm, as scale and shift of y. */
+interface ChannelAffine {
+  readonly s: Float32Array;
+  readonly b: Float32Array;
+  readonly scale: Float32Array;
+  readonly shift: Float32Array;
+}
+
+function channelAffine(g: Graph, qc: GraphNode, bn: GraphNode): ChannelAffine | undefined {
+  const [s, b, ...params] = [qc.inputs[2], qc.inputs[3], ...bn.inputs.slice(1, 5)].map((i) =>
+    constantF32(g, i),
+  );
+  if (!s || !b || params.length !== 4 || params.some((p) => !p) || bn.outputs.filter((o) => o).length !== 1)
+    return undefined;
+  const [gamma, beta, mean, variance] = params.map((p) => asFloat32(p!, 'BatchNormalization parameter'));
+  const { scale, shift } = batchNormScaleShift(
+    gamma!,
+    beta!,
+    mean!,
+    variance!,
+    attrNumber(bn, 'epsilon', 1e-5),
+  );
+  const all = [s.data, b.data, scale, shift];
+  if (all.some((d) => d.length !== s.data.length || !d.every(Number.isFinite))) return undefined;
+  return { s: s.data as Float32Array, b: b.data as Float32Array, scale, shift };
+}
+
+/**
+ * Thresholds T [O, levels] on the accumulator reproducing quantizer(BN(S·acc + B)) as the CPU executor
+ * rounds it (each step is monotone, so a binary search over the integer accumulator finds each step's
+ * first value exactly), and which channels' weights to negate so that the code rises with acc.
+ * Undefined when a value of exactly 0 can reach a Sign that maps it to 0, or when a MaxPool sits before
+ * a BN of negative scale: that BN turns the max of y into the min of the codes.
+ */
+function thresholds(
+  a: ChannelAffine,
+  q: Quantizer,
+  bound: number,
+  pooled: boolean,
+): { t: Tensor; flip: boolean[] } | undefined {
+  if (pooled && a.scale.some((v) => v < 0)) return undefined;
+  const o = a.s.length;
+  const t = new Float32Array(o * q.levels);
+  const flip: boolean[] = [];
+  for (let c = 0; c < o; c++) {
+    const [s, b, scale, shift] = [a.s[c]!, a.b[c]!, a.scale[c]!, a.shift[c]!];
+    const dir = s * scale < 0 ? -1 : 1;
+    flip.push(dir < 0);
+    // QuantConv's float output (two f32 roundings), then BatchNormalization as the CPU executor rounds it
+    const value = (acc: number) => Math.fround(Math.fround(Math.fround(s * dir * acc) + b) * scale + shift);
+    for (let j = 1; j <= q.levels; j++)
+      t[c * q.levels + j - 1] = lowestInteger(bound, (acc) => q.code(value(acc)) >= j);
+    if (q.zeroIsLevel) {
+      const first = Math.max(t[c]!, -bound);
+      if (first <= bound && value(first) === 0) return undefined;
+    }
+  }
+  return { t: float32([o, q.levels], t), flip };
+}
+
+/**
+ * Batch norms after float-output QuantConvs, folded:
+ * - QuantConv(float) → [MaxPool] → BatchNormalization → [Clip that changes no code] → QuantConv(sign,
+ *   sign0 or bits k) becomes QuantConv(output sign / bits k, thresholds T) → [MaxPool] → QuantConv; a
+ *   channel whose BN·S is negative gets its weights negated (the grids are symmetric), so that the
+ *   code rises with acc. The max commutes with the codes when the BN scales are ≥ 0 (y rises with the
+ *   code, whichever the sign of S): a MaxPool before a BN of negative scale keeps the chain as it is.
+ * - QuantConv(float) → BatchNormalization otherwise: the BN goes into S and B.
+ * Every intermediate value must be read only by the next node of the chain.
+ */
+export function foldQuantThresholds(g: Graph): Graph {
+  const readers = readersOf(g);
+  const sole = (v: string): GraphNode | undefined => {
+    const r = readers.get(v);
+    return r?.length === 1 && r[0] !== 'output' ? r[0] : undefined;
+  };
+  const nodes: (GraphNode | undefined)[] = [...g.nodes];
+  const at = new Map(g.nodes.map((n, i) => [n, i]));
+  // the current form of an original node (a reader may have been rewritten as the end of a chain)
+  const current = (n: GraphNode | undefined) => (n ? nodes[at.get(n)!] : undefined);
+  const initializers = new Map(g.initializers);
+  const graph = { ...g, initializers };
+  for (let i = 0; i < nodes.length; i++) {
+    const qc = nodes[i];
+    if (qc?.op !== 'QuantConv' || attrString(qc, 'output', '') !== 'float') continue;
+    let next = sole(qc.outputs[0]!);
+    const pool = next?.op === 'MaxPool' && next.outputs.filter((o) => o).length === 1 ? next : undefined;
+    if (pool) next = sole(pool.outputs[0]!);
+    const bn =
+      next?.op === 'BatchNormalization' && next.inputs[0] === (pool ?? qc).outputs[0] ? next : undefined;
+    const affine = bn && channelAffine(graph, qc, bn);
+    if (!bn || !affine) continue;
+    next = sole(bn.outputs[0]!);
+    const clip = next?.op === 'Clip' || next?.op === 'Relu' ? next : undefined;
+    const end = (clip ?? bn).outputs[0]!;
+    const original = clip ? sole(end) : next;
+    const reader = current(original);
+    const q = reader?.op === 'QuantConv' && reader.inputs[0] === end ? quantizerOf(reader) : undefined;
+    const w = constantF32(graph, qc.inputs[1]);
+    const folded =
+      q && w && (!clip || clipKeeps(graph, clip, q))
+        ? thresholds(affine, q, accumulatorBound(qc, w), pool !== undefined)
+        : undefined;
+    if (folded && q && original && reader && w) {
+      const per = w.data.length / w.shape[0]!;
+      const names = { w: `${qc.outputs[0]}::w-folded`, t: `${qc.outputs[0]}::thresholds` };
+      initializers.set(
+        names.w,
+        float32(
+          w.shape,
+          (w.data as Float32Array).map((v, k) => (folded.flip[Math.floor(k / per)] ? -v : v)),
+        ),
+      );
+      initializers.set(names.t, folded.t);
+      const attrs = { ...qc.attrs, ...q.output };
+      nodes[i] = {
+        ...qc,
+        inputs: [qc.inputs[0]!, names.w, names.t],
+        outputs: [pool ? qc.outputs[0]! : end],
+        attrs,
+      };
+      if (pool) nodes[at.get(pool)!] = { ...pool, outputs: [end] };
+      nodes[at.get(original)!] = { ...reader, attrs: { ...reader.attrs, ...q.attrs } };
+      for (const n of [bn, clip]) if (n) nodes[at.get(n)!] = undefined;
+    } else if (!pool) {
+      const names = { s: `${qc.outputs[0]}::s-bn`, b: `${qc.outputs[0]}::b-bn` };
+      const { s, b, scale, shift } = affine;
+      initializers.set(
+        names.s,
+        float32(
+          [s.length],
+          s.map((v, c) => v * scale[c]!),
+        ),
+      );
+      initializers.set(
+        names.b,
+        float32(
+          [b.length],
+          b.map((v, c) => v * scale[c]! + shift[c]!),
+        ),
+      );
+      nodes[i] = {
+        ...qc,
+        inputs: [qc.inputs[0]!, qc.inputs[1]!, names.s, names.b],
+        outputs: [bn.outputs[0]!],
+      };
+      nodes[at.get(bn)!] = undefined;
+    }
+  }
+  return { ...graph, nodes: nodes.filter((n): n is GraphNode => n !== undefined) };
+}
