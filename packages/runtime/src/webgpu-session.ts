@@ -1,4 +1,11 @@
-import { type Gpu, type GpuTensor, type Recorder, requestDevice } from '@zeroskip/gpu';
+import {
+  encodeUnpackBits,
+  type Gpu,
+  type GpuTensor,
+  type PackedEncoding,
+  type Recorder,
+  requestDevice,
+} from '@zeroskip/gpu';
 import { checkInputs } from './cpu-session.js';
 import type { Graph, GraphNode } from './graph.js';
 import { opDef } from './ops/registry.js';
@@ -57,18 +64,37 @@ interface NodePlan {
   readonly kernel: string;
   readonly sparsity?: number;
   readonly candidates?: readonly string[];
+  readonly outputBits?: PackedEncoding;
   readonly inputs: readonly (ValueInfo | undefined)[];
   readonly outputs: readonly ValueInfo[];
 }
 
 interface Plan {
   readonly nodes: readonly NodePlan[];
+  /** Values held bit-packed on the GPU, and their encodings. */
+  readonly bits: ReadonlyMap<string, PackedEncoding>;
   /** Values that GPU nodes read: CPU nodes upload such outputs at once, outside any recording. */
   readonly gpuReads: ReadonlySet<string>;
   readonly info: ReadonlyMap<string, ValueInfo>;
 }
 
-type Value = { readonly gpu: GpuTensor } | { readonly host: Tensor };
+/**
+ * A value during a run: on the host, or on the GPU as float32 or bit-packed planes (`bits`, of the
+ * float32 value of `shape`), whose float32 unpacking is made once, when a reader first needs it.
+ */
+/** What a node's cached encoder context is rebound to for each recording. */
+interface ContextState {
+  r?: Recorder;
+  get?: (name: string) => Value | undefined;
+  /** Keeps a tensor made for a value (its float32 unpacking) alive for as long as the value. */
+  hold?: (t: GpuTensor) => void;
+}
+
+type Shape4 = readonly [number, number, number, number];
+
+type Value =
+  | { readonly gpu: GpuTensor; readonly bits?: { encoding: PackedEncoding; shape: Shape4 }; f32?: GpuTensor }
+  | { readonly host: Tensor };
 type Resource = { destroy(): void };
 
 /** Records nodes into `r` from the current one on, calling `mark(node index, first dispatch)` after each. */
@@ -163,10 +189,12 @@ export class WebGpuSession {
   private makePlan(shapes: Readonly<Record<string, readonly number[]>>): Plan {
     const { graph } = this;
     const info = inferShapes(graph, shapes);
+    const packed = new Map<string, PackedEncoding>();
     const ctx: PlanContext = {
       opset: graph.opset,
       mode: this.mode,
       constant: (name) => info.get(name)?.value,
+      bits: (name) => packed.get(name),
     };
     const gpuReads = new Set<string>();
     const nodes = graph.nodes.map((node): NodePlan => {
@@ -178,9 +206,10 @@ export class WebGpuSession {
       const choice = def.gpu?.plan(node, inputs, ctx);
       if (!choice) return { ...base, kernel: 'cpu' };
       for (const v of node.inputs) gpuReads.add(v);
+      if (choice.outputBits) packed.set(node.outputs[0]!, choice.outputBits);
       return { ...base, ...choice };
     });
-    return { nodes, gpuReads, info };
+    return { nodes, gpuReads, info, bits: packed };
   }
 
   /** Runs one inference; calls are queued, so concurrent run() calls are safe. */
@@ -242,18 +271,25 @@ export class WebGpuSession {
     graph.nodes.forEach((n, i) => {
       for (const v of n.inputs) lastUse.set(v, i);
     });
+    const hold = (t: GpuTensor) => {
+      if (!this.uploaded.has(t.buffer)) refs.set(t.buffer, (refs.get(t.buffer) ?? 0) + 1);
+    };
+    const unhold = (t: GpuTensor) => {
+      if (this.uploaded.has(t.buffer)) return;
+      const left = (refs.get(t.buffer) ?? 1) - 1;
+      refs.set(t.buffer, left);
+      if (left === 0) gpu.release(t);
+    };
     const setValue = (name: string, v: Value) => {
       values.set(name, v);
-      if ('gpu' in v && !this.uploaded.has(v.gpu.buffer))
-        refs.set(v.gpu.buffer, (refs.get(v.gpu.buffer) ?? 0) + 1);
+      if ('gpu' in v) hold(v.gpu);
     };
     const drop = (name: string) => {
       const v = values.get(name);
       values.delete(name);
-      if (!v || !('gpu' in v) || this.uploaded.has(v.gpu.buffer)) return;
-      const left = (refs.get(v.gpu.buffer) ?? 1) - 1;
-      refs.set(v.gpu.buffer, left);
-      if (left === 0) gpu.release(v.gpu);
+      if (!v || !('gpu' in v)) return;
+      unhold(v.gpu);
+      if (v.f32) unhold(v.f32);
     };
     const get = (name: string): Value | undefined => {
       if (name === '') return undefined;
@@ -296,10 +332,16 @@ export class WebGpuSession {
           const record: Segment = (r, mark) => {
             for (let q = plan.nodes[i]; q && q.kernel !== 'cpu'; q = plan.nodes[i]) {
               const from = r.labels.length;
-              const outs =
+              const outs: Value[] =
                 q.kernel === 'host'
                   ? q.outputs.map((o) => ({ host: o.value! }))
-                  : q.def.gpu!.encode(q.node, this.context(q, r, get), q.outputs).map((t) => ({ gpu: t }));
+                  : q.def
+                      .gpu!.encode(q.node, this.context(q, r, get, hold), q.outputs)
+                      .map((t, k) =>
+                        k === 0 && q.outputBits
+                          ? { gpu: t, bits: { encoding: q.outputBits, shape: q.outputs[0]!.shape as Shape4 } }
+                          : { gpu: t },
+                      );
               mark(i, from);
               q.node.outputs.forEach((o, k) => {
                 if (o !== '') setValue(o, outs[k]!);
@@ -319,7 +361,12 @@ export class WebGpuSession {
   }
 
   /** What a node's encoder sees: its kernel, inputs, constants and per-node resources. */
-  private context(p: NodePlan, r: Recorder, get: (name: string) => Value | undefined): EncodeContext {
+  private context(
+    p: NodePlan,
+    r: Recorder,
+    get: (name: string) => Value | undefined,
+    hold: (t: GpuTensor) => void = () => {},
+  ): EncodeContext {
     let c = this.contexts.get(p);
     if (!c) {
       c = this.makeContext(p);
@@ -327,16 +374,14 @@ export class WebGpuSession {
     }
     c.state.r = r;
     c.state.get = get;
+    c.state.hold = hold;
     return c.ctx;
   }
 
   /** A plan node's encoder context, made once and rebound to each recording (recording is the hot path). */
-  private makeContext(p: NodePlan): {
-    ctx: EncodeContext;
-    state: { r?: Recorder; get?: (name: string) => Value | undefined };
-  } {
+  private makeContext(p: NodePlan): { ctx: EncodeContext; state: ContextState } {
     const session = this;
-    const state: { r?: Recorder; get?: (name: string) => Value | undefined } = {};
+    const state: ContextState = {};
     const value = (i: number) => state.get!(p.node.inputs[i] ?? '');
     let memo: { kernel: string; version: number; value: unknown } | undefined;
     const ctx: EncodeContext = {
@@ -351,10 +396,21 @@ export class WebGpuSession {
       },
       inputs: p.inputs,
       constant: (name) => this.current!.info.get(name)?.value,
+      bits: (name) => this.current!.bits.get(name),
       input: (i) => {
         const v = value(i);
         if (!v) throw new Error(`node '${p.node.name}' has no input ${i}`);
-        return 'gpu' in v ? v.gpu : this.upload(v.host);
+        if ('host' in v) return this.upload(v.host);
+        if (v.bits && !v.f32) {
+          v.f32 = this.gpu.empty(v.bits.shape);
+          encodeUnpackBits(state.r!, v.gpu, v.f32, v.bits.shape, v.bits.encoding);
+          state.hold!(v.f32);
+        }
+        return v.f32 ?? v.gpu;
+      },
+      packed: (i) => {
+        const v = value(i);
+        return v && 'bits' in v && v.bits ? v.gpu : undefined;
       },
       host: (i) => {
         const v = value(i);
@@ -399,7 +455,16 @@ export class WebGpuSession {
   private async toHost(v: Value | undefined): Promise<Tensor | undefined> {
     if (!v) return undefined;
     if ('host' in v) return v.host;
-    return float32(v.gpu.shape, await this.gpu.read(v.gpu));
+    if (v.bits && !v.f32) {
+      const f32 = this.gpu.empty(v.bits.shape);
+      const { encoding, shape } = v.bits;
+      await this.gpu.submit((r) => encodeUnpackBits(r, v.gpu, f32, shape, encoding));
+      const data = await this.gpu.read(f32);
+      this.gpu.release(f32);
+      return float32(shape, data);
+    }
+    const t = v.f32 ?? v.gpu;
+    return float32(t.shape, await this.gpu.read(t));
   }
 
   /**

@@ -1,4 +1,11 @@
-import { encodeGlobalAvgPool, encodePool, poolReference } from '@zeroskip/gpu';
+import {
+  bitPoolGeometry,
+  encodeGlobalAvgPool,
+  encodeMaxPoolBits,
+  encodePool,
+  packedShape,
+  poolReference,
+} from '@zeroskip/gpu';
 import { asFloat32, float32, sizeOf } from '../tensor.js';
 import { poolWindow } from './pool-window.js';
 import type { OpDef, ValueInfo } from './types.js';
@@ -32,8 +39,33 @@ function pool(op: 'MaxPool' | 'AveragePool', kind: 'max' | 'avg'): OpDef {
       return [float32(shape, y)];
     },
     gpu: {
-      plan: (_node, inputs) => (isFloat1d2d(inputs[0]) ? { kernel: `pool-${kind}` } : undefined),
+      plan(node, inputs, ctx) {
+        if (!isFloat1d2d(inputs[0])) return undefined;
+        // a max of sign or k-bit codes is the code of the max: pool the packed planes as they are
+        const bits = ctx.bits(node.inputs[0]!);
+        return kind === 'max' && bits && bits.mode !== 'sign0' && inputs[0]!.shape.length === 4
+          ? { kernel: 'pool-max-bits', outputBits: bits }
+          : { kernel: `pool-${kind}` };
+      },
       encode(node, ctx, outputs) {
+        if (ctx.kernel === 'pool-max-bits') {
+          const encoding = ctx.bits(node.inputs[0]!)!;
+          const x4 = ctx.inputs[0]!.shape as [number, number, number, number];
+          const y4 = outputs[0]!.shape as [number, number, number, number];
+          const geometry = ctx.planned(() => {
+            const { win, ceil } = poolWindow(node, x4);
+            return bitPoolGeometry(x4, {
+              kernel: win.kernel,
+              stride: win.stride,
+              pads: win.pads,
+              dilation: win.dilation,
+              ceilMode: ceil,
+            });
+          });
+          const y = ctx.gpu.empty(packedShape(y4, encoding), 'u32');
+          encodeMaxPoolBits(ctx.r, ctx.packed(0)!, y, geometry, encoding);
+          return [y];
+        }
         const { x2d, y2d, params } = ctx.planned(() => {
           const { win, ceil, countIncludePad, x2d, out } = poolWindow(node, ctx.inputs[0]!.shape);
           const params = {

@@ -1,12 +1,16 @@
 import {
   type ConvGeometry,
+  encodePack,
   GpuError,
   MAX_QUANT_BITS,
   offGridWeight,
   outputLevels,
+  type PackedEncoding,
+  packedShape,
   QUANT_ACTIVATIONS,
   QUANT_OUTPUTS,
   QUANT_WEIGHTS,
+  QuantConvLayer,
   type QuantConvParams,
   type QuantConvSpec,
   quantConvGeometry,
@@ -149,10 +153,58 @@ function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[]
   return [float32(outputShape(geo), quantConvReference(x.data, x.shape, w.data, w.shape, spec, params))];
 }
 
+/** How the GPU holds a QuantConv's output: packed planes for sign and k-bit outputs, float32 otherwise. */
+function outputPacking(spec: QuantConvSpec): PackedEncoding | undefined {
+  return spec.output === 'sign'
+    ? { mode: 'sign' }
+    : spec.output === 'bits'
+      ? { mode: 'bits', bits: spec.outputBits! }
+      : undefined;
+}
+
+const sameEncoding = (a: PackedEncoding | undefined, b: PackedEncoding) =>
+  a?.mode === b.mode && (a.mode !== 'bits' || (b.mode === 'bits' && a.bits === b.bits));
+
 export const quantConv: OpDef = {
   op: 'QuantConv',
   infer(node, inputs) {
     return [{ shape: outputShape(resolveQuantConv(node, inputs).geo), dtype: 'float32' }];
   },
   run,
+  gpu: {
+    plan(node, inputs, ctx) {
+      if (inputs[0]?.dtype !== 'float32' || node.inputs.slice(1).some((name) => !ctx.constant(name)))
+        return undefined;
+      const { spec } = resolveQuantConv(node, inputs);
+      const outputBits = outputPacking(spec);
+      return {
+        kernel: `quant-conv-${spec.activations}-${spec.weights}`,
+        ...(outputBits ? { outputBits } : {}),
+      };
+    },
+    encode(node, ctx) {
+      const { layer, x4 } = ctx.planned(() => {
+        const { spec } = resolveQuantConv(node, ctx.inputs);
+        const w = ctx.constant(node.inputs[1]!)!;
+        const [p0, p1] = node.inputs.slice(2).map((name) => ctx.constant(name)!.data);
+        const params: QuantConvParams =
+          spec.output === 'float' ? { scale: p0!, bias: p1! } : { thresholds: p0! };
+        const layer = ctx.cached(
+          'layer',
+          () =>
+            new QuantConvLayer(ctx.gpu, spec, w.data, w.shape as [number, number, number, number], params),
+        );
+        return { layer, x4: ctx.inputs[0]!.shape as [number, number, number, number] };
+      });
+      // quantized activations from the layer before stay packed; float ones are packed here
+      const packed = ctx.packed(0);
+      if (packed && sameEncoding(ctx.bits(node.inputs[0]!), layer.inputEncoding))
+        return [layer.encode(ctx.r, packed)];
+      const x = ctx.gpu.empty(packedShape(x4, layer.inputEncoding), 'u32');
+      encodePack(ctx.r, ctx.input(0), x, x4, layer.inputEncoding);
+      const y = layer.encode(ctx.r, x);
+      ctx.gpu.release(x);
+      return [y];
+    },
+  },
 };

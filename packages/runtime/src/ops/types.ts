@@ -1,4 +1,4 @@
-import type { Gpu, GpuTensor, Recorder } from '@zeroskip/gpu';
+import type { Gpu, GpuTensor, PackedEncoding, Recorder } from '@zeroskip/gpu';
 import type { GraphNode } from '../graph.js';
 import type { DType, Tensor } from '../tensor.js';
 
@@ -25,6 +25,8 @@ export interface PlanContext extends OpContext {
   readonly mode: PlanMode;
   /** A graph initializer (weights, biases, constant parameters). */
   constant(name: string): Tensor | undefined;
+  /** How a value planned before this node is held on the GPU when bit-packed (see {@link GpuPlan.outputBits}). */
+  bits(name: string): PackedEncoding | undefined;
 }
 
 /** The GPU kernel chosen for a node. */
@@ -34,6 +36,11 @@ export interface GpuPlan {
   readonly sparsity?: number;
   /** Kernels that tuning may time and choose among (the plan's kernel is one of them). */
   readonly candidates?: readonly string[];
+  /**
+   * Output 0 is kept bit-packed in this encoding (quantized activations between binary layers): readers
+   * that plan for it take the packed planes, and every other reader gets the values unpacked to float32.
+   */
+  readonly outputBits?: PackedEncoding;
 }
 
 export interface EncodeContext extends PlanContext {
@@ -43,8 +50,10 @@ export interface EncodeContext extends PlanContext {
   readonly kernel: string;
   /** The input shapes and dtypes this run sees. */
   readonly inputs: readonly (ValueInfo | undefined)[];
-  /** Input i as a float32 GPU tensor: GPU values as they are, constants uploaded once, other host values uploaded for this run. */
+  /** Input i as a float32 GPU tensor: GPU values as they are, constants uploaded once, other host values uploaded for this run, bit-packed values unpacked. */
   input(i: number): GpuTensor;
+  /** Input i's packed planes when it is held bit-packed (its encoding is `bits` of its name), else undefined. */
+  packed(i: number): GpuTensor | undefined;
   /** Input i's contents when they are known on the host (constants, shape arithmetic); undefined otherwise. */
   host(i: number): Tensor | undefined;
   /** A per-node resource (a layer, derived parameters on the GPU) made once under `key` and destroyed with the session. */
