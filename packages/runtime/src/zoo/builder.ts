@@ -94,6 +94,40 @@ export class GraphBuilder {
     )[0]!;
   }
 
+  /**
+   * A binary convolution (QuantConv: sign activations, ±1 weights, float output S·acc + B), with a
+   * following batch norm already folded into the seeded per-channel S and B.
+   */
+  binaryConv(
+    x: string,
+    out: number,
+    k: number,
+    { stride = 1, pad = 0 }: { stride?: number; pad?: number } = {},
+  ): string {
+    const [n, c, h, w] = this.shape(x) as [number, number, number, number];
+    const wName = this.weight('qconv.weight', [out, c, k, k], () => (this.uniform() < 0.5 ? -1 : 1));
+    // an XNOR-Net α (mean |W| of a He-normal filter) times a batch-norm scale
+    const alpha = Math.sqrt(2 / (c * k * k)) * Math.sqrt(2 / Math.PI);
+    const scale = this.weight('qconv.scale', [out], () => alpha * (1 + 0.1 * this.normal()));
+    const bias = this.weight('qconv.bias', [out], () => 0.1 * this.normal());
+    const ho = Math.floor((h + 2 * pad - k) / stride) + 1;
+    const wo = Math.floor((w + 2 * pad - k) / stride) + 1;
+    return this.node(
+      'QuantConv',
+      [x, wName, scale, bias],
+      {
+        kernel_shape: [k, k],
+        strides: [stride, stride],
+        pads: [pad, pad, pad, pad],
+        dilations: [1, 1],
+        activations: 'sign',
+        weights: 'binary',
+        output: 'float',
+      },
+      [[n, out, ho, wo]],
+    )[0]!;
+  }
+
   bn(x: string): string {
     const c = this.shape(x)[1]!;
     const params = [

@@ -89,6 +89,33 @@ function resnet(blocks: readonly number[], bottleneck: boolean) {
   };
 }
 
+/**
+ * Bi-Real Net's binary ResNet-18 (Liu et al., ECCV 2018): every 3×3 conv binary (sign activations,
+ * ±1 weights, α and batch norm folded into its output scale) with a real-valued shortcut around each
+ * conv; downsampling shortcuts are 2×2 average pool → real 1×1 conv → BN; first conv and classifier
+ * stay full precision, as in the paper.
+ */
+function biRealResnet18(o: BuildOptions): Graph {
+  const s = o.size ?? 224;
+  const b = new GraphBuilder([1, 3, s, s], o);
+  let x = b.pool('MaxPool', b.convBn('input', 64, 7, { stride: 2, pad: 3 }), 3, 2, 1);
+  let channels = 64;
+  [2, 2, 2, 2].forEach((count, stage) => {
+    const width = 64 * 2 ** stage;
+    for (let i = 0; i < count; i++) {
+      const stride = i === 0 && stage > 0 ? 2 : 1;
+      const shortcut =
+        stride !== 1 || channels !== width
+          ? b.convBn(b.pool('AveragePool', x, 2, 2), width, 1, { act: 'none' })
+          : x;
+      const y = b.add(b.binaryConv(x, width, 3, { stride, pad: 1 }), shortcut);
+      x = b.add(b.binaryConv(y, width, 3, { pad: 1 }), y);
+      channels = width;
+    }
+  });
+  return b.finish(b.fc(b.flatten(b.gap(x)), 1000));
+}
+
 function mobilenetV1(o: BuildOptions): Graph {
   const s = o.size ?? 224;
   const b = new GraphBuilder([1, 3, s, s], o);
@@ -204,6 +231,10 @@ export const ZOO: Readonly<Record<string, ZooEntry>> = {
   googlenet: { build: googlenet, description: 'GoogLeNet v1 (Inception), no auxiliary heads, no LRN' },
   'resnet-18': { build: resnet([2, 2, 2, 2], false), description: 'ResNet-18 (torchvision)' },
   'resnet-50': { build: resnet([3, 4, 6, 3], true), description: 'ResNet-50 v1.5 (torchvision)' },
+  'bireal-resnet-18': {
+    build: biRealResnet18,
+    description: 'Bi-Real Net binary ResNet-18: binary 3×3 convs, real shortcuts, first and last layers real',
+  },
   'mobilenet-v1': { build: mobilenetV1, description: 'MobileNet v1 1.0' },
   'mobilenet-v2': { build: mobilenetV2, description: 'MobileNet v2 1.0 (torchvision)' },
   'squeezenet-1.1': { build: squeezenet11, description: 'SqueezeNet 1.1 (torchvision)' },

@@ -21,6 +21,7 @@ const PARAMETERS: Record<string, number> = {
   googlenet: 6_998_552,
   'resnet-18': 11_689_512,
   'resnet-50': 25_557_032,
+  'bireal-resnet-18': 11_689_512,
   'mobilenet-v1': 4_231_976,
   'mobilenet-v2': 3_504_872,
   'squeezenet-1.1': 1_235_496,
