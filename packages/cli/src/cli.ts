@@ -22,8 +22,10 @@ import {
   ZOO,
 } from '@zeroskip/runtime';
 import { FormatError } from '@zeroskip/sparse';
+import { loadPretrained, PRETRAINED, TrainError } from '@zeroskip/train';
 import { CompressArgsError, compressTable, parseCompressArgs } from './compress-args.js';
 import { inspectGraph, inspectTable } from './inspect.js';
+import { TrainArgsError, trainCommand } from './train-command.js';
 
 const USAGE = `usage:
   zeroskip inspect <model.onnx|model.zsk> [--json]
@@ -31,6 +33,8 @@ const USAGE = `usage:
                [--cluster BITS | --cluster conv=8,fc=5] [--huffman] [--binarize LAYERS] [--ternary LAYERS]
                [--dorefa W,A] [--quantize-first-last] [--json]
   zeroskip zoo <name> -o <file.zsk|file.onnx> [--seed N] [--size N]     (names: ${Object.keys(ZOO).join(', ')})
+  zeroskip zoo <name> --pretrained -o <file.zsk>     (trained MNIST models: ${Object.keys(PRETRAINED).join(', ')})
+  zeroskip train <name> -o <file.zsk> [--backend cpu|webgpu] [--epochs N]   (reproduces a pretrained model)
   zeroskip run <model.onnx|model.zsk> --input <x.npy> [--input NAME=x.npy …] --output <y.npy> [--output NAME=y.npy …]
                [--backend cpu|webgpu] [--plan auto|dense|sparse|tuned] [--profile] [--json]
 options: --verbose (stack traces on errors), --help`;
@@ -247,18 +251,32 @@ function compress(args: string[]): void {
   );
 }
 
-function zoo(args: string[]): void {
+async function zoo(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
       output: { type: 'string', short: 'o' },
+      pretrained: { type: 'boolean' },
       seed: { type: 'string' },
       size: { type: 'string' },
       verbose: { type: 'boolean' },
     },
   });
   const name = positionals[0] ?? '';
+  if (values.pretrained) {
+    if (!Object.hasOwn(PRETRAINED, name))
+      throw new UsageError(
+        `no pretrained model '${name}'; the trained ones are ${Object.keys(PRETRAINED).join(', ')}.`,
+      );
+    if (!values.output?.endsWith('.zsk')) throw new UsageError('name the output file with -o model.zsk.');
+    const bytes = await loadPretrained(name);
+    writeFileSync(values.output, bytes);
+    console.log(
+      `${name}, ${PRETRAINED[name as keyof typeof PRETRAINED]}: ${bytes.length} bytes → ${values.output}`,
+    );
+    return;
+  }
   const entry = ZOO[name];
   if (!entry) throw new UsageError(`unknown zoo model '${name}'.`);
   if (!values.output || !/\.(zsk|onnx)$/.test(values.output))
@@ -306,18 +324,20 @@ async function main(argv: string[]): Promise<number> {
     }
     if (command === 'run') await run(rest);
     else if (command === 'compress') compress(rest);
-    else if (command === 'zoo') zoo(rest);
+    else if (command === 'zoo') await zoo(rest);
+    else if (command === 'train') await trainCommand(rest);
     else if (command === 'inspect') inspect(rest);
     else throw new UsageError(`unknown command '${command}'.`);
     return 0;
   } catch (e) {
-    const usage = e instanceof UsageError || e instanceof CompressArgsError;
+    const usage = e instanceof UsageError || e instanceof CompressArgsError || e instanceof TrainArgsError;
     const known =
       usage ||
       e instanceof FileError ||
       e instanceof RuntimeError ||
       e instanceof GpuError ||
       e instanceof FormatError ||
+      e instanceof TrainError ||
       (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
     console.error(`zeroskip: ${(e as Error).message}${usage ? `\n${USAGE}` : ''}`);
     if (verbose || !known) console.error((e as Error).stack);
