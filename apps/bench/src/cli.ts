@@ -13,6 +13,7 @@ import { compressionTable } from './tables/compression.js';
 import { loadTable } from './tables/load.js';
 import { networksTable } from './tables/networks.js';
 import { peersTable } from './tables/peers.js';
+import { quantizedNetsTable } from './tables/quantized-nets.js';
 import { quantizerTable } from './tables/quantizers.js';
 import { sparseCodec } from './tables/sparse-codec.js';
 import { sparseConvTable } from './tables/sparse-conv.js';
@@ -23,6 +24,7 @@ const TABLES: readonly BenchTable[] = [
   sparseConvTable,
   networksTable,
   bitwiseTable,
+  quantizedNetsTable,
   compressionTable,
   loadTable,
   coldStartTable,

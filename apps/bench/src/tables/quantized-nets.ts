@@ -1,0 +1,130 @@
+import { type Graph, optimize, WebGpuSession, ZOO } from '@zeroskip/runtime';
+import { createModel, type ModelName, toGraph } from '@zeroskip/train';
+import { measureWall } from '../measure.js';
+import type { BenchContext, BenchResult, BenchTable } from '../results.js';
+import { seededInput } from '../zoo-graphs.js';
+
+/** A graph with its first input's batch set to `batch`. */
+function batched(g: Graph, batch: number): Graph {
+  return { ...g, inputs: g.inputs.map((i) => ({ ...i, shape: [batch, ...i.shape.slice(1)] })) };
+}
+
+/** The MNIST nets as the trainer exports them (seeded weights: the time does not depend on the values). */
+function mnistGraph(name: ModelName, seed: number): Graph {
+  const model = createModel(name, { seed });
+  try {
+    return optimize(toGraph(model));
+  } finally {
+    model.dispose();
+  }
+}
+
+interface Pair {
+  readonly name: string;
+  readonly twin: string;
+  readonly graph: (seed: number) => Graph;
+  readonly batches: readonly number[];
+}
+
+function pairs(full: boolean): Pair[] {
+  const size = full ? 224 : 32;
+  const zoo = (name: string) => (seed: number) => optimize(ZOO[name]!.build({ seed, size }));
+  const mnistBatches = full ? [1, 256] : [1, 16];
+  return [
+    ...(['binarynet', 'ternarynet', 'dorefa-w1a3'] as const).map((name) => ({
+      name,
+      twin: 'fp32',
+      graph: (seed: number) => mnistGraph(name, seed),
+      batches: mnistBatches,
+    })),
+    { name: 'fp32', twin: 'fp32', graph: (seed: number) => mnistGraph('fp32', seed), batches: mnistBatches },
+    {
+      name: `bireal-resnet-18 ${size}×${size}`,
+      twin: `resnet-18 ${size}×${size}`,
+      graph: zoo('bireal-resnet-18'),
+      batches: full ? [1, 16] : [1],
+    },
+    {
+      name: `resnet-18 ${size}×${size}`,
+      twin: `resnet-18 ${size}×${size}`,
+      graph: zoo('resnet-18'),
+      batches: full ? [1, 16] : [1],
+    },
+  ];
+}
+
+export const quantizedNetsTable: BenchTable = {
+  id: 'quantized-nets',
+  title: 'Binary, ternary and DoReFa networks on the packed-bit path against their fp32 twins',
+  reference:
+    'Goal: the binary MNIST net ≥ 4× faster than its fp32 twin at batch 1 and 256, and a binary ResNet-18 (Bi-Real) ≥ 4× faster than fp32 ResNet-18 at batch 1 (224×224). Seeded weights (time does not depend on them); auto plan. Wall time of session.run (upload, all layers, read-back), median; gpu ms from timestamp queries of one profiled run.',
+  async run(ctx: BenchContext): Promise<BenchResult[]> {
+    const full = ctx.suite === 'full';
+    const gpu = await ctx.gpu();
+    const [warmup, iterations] = full ? [5, 30] : [1, 3];
+    const results: BenchResult[] = [];
+    const gpuMs = new Map<string, number>();
+    const wallMs = new Map<string, number>();
+    const list = pairs(full);
+    const total = list.reduce((n, p) => n + p.batches.length, 0);
+    let step = 0;
+    for (const p of list) {
+      const base = p.graph(ctx.seed);
+      for (const batch of p.batches) {
+        ctx.progress(step++, total, `${p.name} batch ${batch}`);
+        const graph = batched(base, batch);
+        const input = seededInput(graph, ctx.seed + 1);
+        const feeds = { [graph.inputs[0]!.name]: input };
+        const session = await WebGpuSession.create(graph, { gpu });
+        try {
+          const t = await measureWall(() => session.run(feeds), { warmup, iterations });
+          const profile = await session.profile(feeds);
+          const kernels: Record<string, number> = {};
+          for (const e of session.plan) kernels[e.kernel] = (kernels[e.kernel] ?? 0) + 1;
+          const key = `${p.name}|${batch}`;
+          gpuMs.set(key, profile.gpuMs);
+          wallMs.set(key, t.median);
+          results.push({
+            table: 'quantized-nets',
+            case: `${p.name} batch ${batch}`,
+            params: {
+              batch,
+              'gpu ms': profile.gpuMs.toFixed(4),
+              'record ms': profile.recordMs.toFixed(3),
+              kernels: JSON.stringify(kernels),
+              seed: ctx.seed,
+            },
+            metric: 'time',
+            unit: 'ms',
+            value: t.median,
+            timing: { ...t, clock: 'wall' },
+          });
+        } finally {
+          session.destroy();
+        }
+      }
+    }
+    for (const p of list) {
+      if (p.name === p.twin) continue;
+      for (const batch of p.batches) {
+        const [own, twin] = [`${p.name}|${batch}`, `${p.twin}|${batch}`];
+        for (const [clock, times] of [
+          ['gpu', gpuMs],
+          ['wall', wallMs],
+        ] as const) {
+          if (!times.has(own) || !times.has(twin)) continue;
+          results.push({
+            table: 'quantized-nets',
+            case: `${p.name} batch ${batch}`,
+            params: { over: p.twin, clock },
+            metric: 'speedup',
+            unit: '×',
+            value: times.get(twin)! / times.get(own)!,
+          });
+        }
+      }
+    }
+    ctx.progress(1, 1, 'done');
+    return results;
+  },
+};
