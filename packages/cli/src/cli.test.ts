@@ -240,4 +240,22 @@ describe('zeroskip zoo', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown zoo model 'resnet-1000'/);
   });
+
+  it('writes the shipped trained models, and inspect shows their layers as binary with the bytes stored', async () => {
+    const zsk = join(tmp, 'trained-binarynet.zsk');
+    const r = await zeroskip('zoo', 'binarynet', '--pretrained', '-o', zsk);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse((await zeroskip('inspect', zsk, '--json')).stdout);
+    expect(report.layers.map((l: { kind: string }) => l.kind)).toEqual([
+      'binary',
+      'binary × sign',
+      'binary × sign',
+      'binary × sign',
+    ]);
+    // sign bits: 32 weights per 4 bytes, plus a scale per row
+    expect(report.bytes / report.storedBytes).toBeGreaterThan(30);
+    const bad = await zeroskip('zoo', 'alexnet', '--pretrained', '-o', join(tmp, 'x.zsk'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no pretrained model 'alexnet'/);
+  });
 });

@@ -309,8 +309,10 @@ function inspect(args: string[]): void {
     allowPositionals: true,
     options: { json: { type: 'boolean' }, verbose: { type: 'boolean' } },
   });
-  const graph = loadModel(positionals[0] ?? '');
-  const report = inspectGraph(optimize(graph), graph);
+  const path = positionals[0] ?? '';
+  const zsk = path.endsWith('.zsk') ? decodeZsk(readFile(path)) : undefined;
+  const graph = zsk?.graph ?? loadModel(path);
+  const report = inspectGraph(optimize(graph), graph, zsk?.encodings);
   console.log(values.json ? JSON.stringify(report, null, 2) : inspectTable(report));
 }
 
