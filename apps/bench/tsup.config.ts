@@ -4,7 +4,14 @@ import { defineConfig } from 'tsup';
 // node_modules. Only node built-ins and the two native addons stay external: `webgpu`, and
 // `onnxruntime-node`, which the peers table loads where it is present and otherwise reports missing.
 export default defineConfig({
-  entry: ['src/cli.ts', 'src/demo.ts', 'src/readme-tables.ts', 'src/charts-cli.ts', 'src/train-mnist.ts', 'src/ship-pretrained.ts'],
+  entry: [
+    'src/cli.ts',
+    'src/demo.ts',
+    'src/readme-tables.ts',
+    'src/charts-cli.ts',
+    'src/train-mnist.ts',
+    'src/ship-pretrained.ts',
+  ],
   format: ['esm'],
   platform: 'node',
   target: 'node20',
