@@ -6,6 +6,11 @@ export function zooGraph(name: string, seed: number): Graph {
   return optimize(ZOO[name]!.build({ seed }));
 }
 
+/** `g` with its first input's batch set to `batch`. */
+export function withBatch(g: Graph, batch: number): Graph {
+  return { ...g, inputs: g.inputs.map((i) => ({ ...i, shape: [batch, ...i.shape.slice(1)] })) };
+}
+
 /** A seeded Gaussian input for a graph's first input. */
 export function seededInput(g: Graph, seed: number): Tensor {
   const shape = g.inputs[0]!.shape;

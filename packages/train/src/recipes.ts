@@ -110,7 +110,7 @@ export const DEEP_COMPRESSION: Readonly<Record<'lenet-300-100' | 'lenet-5', Deep
     bits: [6, 6, 6],
     indexBits: { conv: 5, fc: 5 },
     stageEpochs: 3,
-    stages: [0.5, 0.7, 0.85, 0.95, 1],
+    stages: [0.5, 0.75, 0.9, 1],
     fineTuneEpochs: 3,
     learningRate: 1e-3,
   },

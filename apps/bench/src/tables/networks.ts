@@ -1,7 +1,7 @@
 import { compressModel, type Graph, type PlanMode, WebGpuSession } from '@zeroskip/runtime';
 import { measureWall } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
-import { seededInput, zooGraph } from '../zoo-graphs.js';
+import { seededInput, withBatch, zooGraph } from '../zoo-graphs.js';
 import { PAPER_RATES, paperPruneTable } from './compression.js';
 
 /** The pruned networks: Deep Compression's per-layer rates where the paper gives them, else 70% (first conv kept). */
@@ -11,8 +11,7 @@ export function pruned(name: string, seed: number, batch: number): Graph {
   const pruneTable = PAPER_RATES[name]
     ? paperPruneTable(graph, PAPER_RATES[name].kept)
     : Object.fromEntries(layers.map((n, i) => [n.name, i === 0 ? 0 : 0.7]));
-  const g = compressModel(graph, { pruneTable }).graph;
-  return { ...g, inputs: g.inputs.map((i) => ({ ...i, shape: [batch, ...i.shape.slice(1)] })) };
+  return withBatch(compressModel(graph, { pruneTable }).graph, batch);
 }
 
 export const networksTable: BenchTable = {

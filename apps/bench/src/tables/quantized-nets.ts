@@ -2,12 +2,7 @@ import { type Graph, optimize, WebGpuSession, ZOO } from '@zeroskip/runtime';
 import { createModel, type ModelName, toGraph } from '@zeroskip/train';
 import { measureWall } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
-import { seededInput } from '../zoo-graphs.js';
-
-/** A graph with its first input's batch set to `batch`. */
-function batched(g: Graph, batch: number): Graph {
-  return { ...g, inputs: g.inputs.map((i) => ({ ...i, shape: [batch, ...i.shape.slice(1)] })) };
-}
+import { seededInput, withBatch } from '../zoo-graphs.js';
 
 /** The MNIST nets as the trainer exports them (seeded weights: the time does not depend on the values). */
 function mnistGraph(name: ModelName, seed: number): Graph {
@@ -72,7 +67,7 @@ export const quantizedNetsTable: BenchTable = {
       const base = p.graph(ctx.seed);
       for (const batch of p.batches) {
         ctx.progress(step++, total, `${p.name} batch ${batch}`);
-        const graph = batched(base, batch);
+        const graph = withBatch(base, batch);
         const input = seededInput(graph, ctx.seed + 1);
         const feeds = { [graph.inputs[0]!.name]: input };
         const session = await WebGpuSession.create(graph, { gpu });
