@@ -258,4 +258,16 @@ describe('zeroskip zoo', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/no pretrained model 'alexnet'/);
   });
+
+  it('prints its version, and each command its own usage with --help', async () => {
+    const version = await zeroskip('--version');
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version,
+    );
+    const help = await zeroskip('zoo', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/zeroskip zoo <name> --pretrained/);
+    expect(help.stdout).not.toMatch(/zeroskip compress/);
+  });
 });

@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +39,19 @@ const USAGE = `usage:
   zeroskip run <model.onnx|model.zsk> --input <x.npy> [--input NAME=x.npy …] --output <y.npy> [--output NAME=y.npy …]
                [--backend cpu|webgpu] [--plan auto|dense|sparse|tuned] [--profile] [--json]
 options: --verbose (stack traces on errors), --help`;
+
+/** The usage lines of one command (its line and the indented lines that continue it), or all of them. */
+function commandUsage(command: string): string {
+  const lines = USAGE.split('\n');
+  const own: string[] = [];
+  let inside = false;
+  for (const line of lines) {
+    if (line.startsWith('  zeroskip ')) inside = line.startsWith(`  zeroskip ${command} `);
+    else if (!line.startsWith('    ')) inside = false;
+    if (inside) own.push(line);
+  }
+  return own.length > 0 ? ['usage:', ...own, lines.at(-1)!].join('\n') : USAGE;
+}
 
 /** A usage mistake: one line and the usage, exit code 2. */
 class UsageError extends Error {}
@@ -323,6 +337,14 @@ async function main(argv: string[]): Promise<number> {
     if (!command || command === '--help' || command === 'help') {
       console.log(USAGE);
       return command ? 0 : 2;
+    }
+    if (command === '--version') {
+      console.log(createRequire(import.meta.url)('../package.json').version);
+      return 0;
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(commandUsage(command));
+      return 0;
     }
     if (command === 'run') await run(rest);
     else if (command === 'compress') compress(rest);
