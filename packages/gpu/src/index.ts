@@ -150,7 +150,7 @@ export {
   unaryParams,
 } from './pointwise.js';
 export { BufferPool } from './pool.js';
-export { activationEncoding, QuantConvLayer } from './quant-conv-layer.js';
+export { activationEncoding, QuantConvLayer, quantOutputEncoding } from './quant-conv-layer.js';
 export {
   activationCode,
   activationLevels,

@@ -22,6 +22,17 @@ export function activationEncoding(spec: QuantConvSpec): PackedEncoding {
     : { mode: spec.activations };
 }
 
+/** How a QuantConv's output is held: packed planes for sign and k-bit outputs, undefined for f32 NCHW. */
+export function quantOutputEncoding(
+  spec: QuantConvSpec,
+): Exclude<PackedEncoding, { mode: 'sign0' }> | undefined {
+  return spec.output === 'sign'
+    ? { mode: 'sign' }
+    : spec.output === 'bits'
+      ? { mode: 'bits', bits: spec.outputBits! }
+      : undefined;
+}
+
 /**
  * Thresholds as integers: acc ≥ T ⟺ acc ≥ ⌈T⌉ for an integer acc, and ±Infinity (always / never)
  * become bounds beyond any |acc| < 2^24, so the kernel compares exactly in i32.
@@ -39,7 +50,7 @@ function integerThresholds(t: ArrayLike<number>): Int32Array {
 export class QuantConvLayer {
   readonly inputEncoding: PackedEncoding;
   /** The packing of the output, or undefined for f32 NCHW. */
-  readonly outputEncoding: PackedEncoding | undefined;
+  readonly outputEncoding: Exclude<PackedEncoding, { mode: 'sign0' }> | undefined;
   readonly weightEncoding: WeightEncoding;
   private readonly output: QuantConvOutput;
   private readonly w: GpuTensor;
@@ -62,13 +73,8 @@ export class QuantConvLayer {
     this.inputEncoding = activationEncoding(spec);
     const packed = quantWeightPlanes(weights, weightShape, spec);
     this.weightEncoding = packed.encoding;
-    this.output =
-      spec.output === 'float'
-        ? { mode: 'float' }
-        : spec.output === 'sign'
-          ? { mode: 'sign' }
-          : { mode: 'bits', bits: spec.outputBits! };
-    this.outputEncoding = this.output.mode === 'float' ? undefined : this.output;
+    this.outputEncoding = quantOutputEncoding(spec);
+    this.output = this.outputEncoding ?? { mode: 'float' };
     this.w = gpu.tensor([packed.planes.length], packed.planes);
     this.params =
       spec.output === 'float'

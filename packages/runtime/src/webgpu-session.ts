@@ -402,8 +402,7 @@ export class WebGpuSession {
         if (!v) throw new Error(`node '${p.node.name}' has no input ${i}`);
         if ('host' in v) return this.upload(v.host);
         if (v.bits && !v.f32) {
-          v.f32 = this.gpu.empty(v.bits.shape);
-          encodeUnpackBits(state.r!, v.gpu, v.f32, v.bits.shape, v.bits.encoding);
+          v.f32 = this.unpack(state.r!, v.gpu, v.bits);
           state.hold!(v.f32);
         }
         return v.f32 ?? v.gpu;
@@ -441,6 +440,13 @@ export class WebGpuSession {
     return { ctx, state };
   }
 
+  /** Records the float32 values of bit-packed planes `x` into a fresh tensor. */
+  private unpack(r: Recorder, x: GpuTensor, bits: { encoding: PackedEncoding; shape: Shape4 }): GpuTensor {
+    const f32 = this.gpu.empty(bits.shape);
+    encodeUnpackBits(r, x, f32, bits.shape, bits.encoding);
+    return f32;
+  }
+
   /** A constant host tensor on the GPU, uploaded once and kept for the session. */
   private upload(t: Tensor): GpuTensor {
     let u = this.uploads.get(t);
@@ -456,12 +462,14 @@ export class WebGpuSession {
     if (!v) return undefined;
     if ('host' in v) return v.host;
     if (v.bits && !v.f32) {
-      const f32 = this.gpu.empty(v.bits.shape);
-      const { encoding, shape } = v.bits;
-      await this.gpu.submit((r) => encodeUnpackBits(r, v.gpu, f32, shape, encoding));
-      const data = await this.gpu.read(f32);
-      this.gpu.release(f32);
-      return float32(shape, data);
+      const { bits } = v;
+      let f32: GpuTensor | undefined;
+      await this.gpu.submit((r) => {
+        f32 = this.unpack(r, v.gpu, bits);
+      });
+      const data = await this.gpu.read(f32!);
+      this.gpu.release(f32!);
+      return float32(bits.shape, data);
     }
     const t = v.f32 ?? v.gpu;
     return float32(t.shape, await this.gpu.read(t));

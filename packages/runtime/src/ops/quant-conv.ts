@@ -15,6 +15,7 @@ import {
   type QuantConvSpec,
   quantConvGeometry,
   quantConvReference,
+  quantOutputEncoding,
   unorderedThresholdRow,
 } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
@@ -153,15 +154,6 @@ function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[]
   return [float32(outputShape(geo), quantConvReference(x.data, x.shape, w.data, w.shape, spec, params))];
 }
 
-/** How the GPU holds a QuantConv's output: packed planes for sign and k-bit outputs, float32 otherwise. */
-function outputPacking(spec: QuantConvSpec): PackedEncoding | undefined {
-  return spec.output === 'sign'
-    ? { mode: 'sign' }
-    : spec.output === 'bits'
-      ? { mode: 'bits', bits: spec.outputBits! }
-      : undefined;
-}
-
 const sameEncoding = (a: PackedEncoding | undefined, b: PackedEncoding) =>
   a?.mode === b.mode && (a.mode !== 'bits' || (b.mode === 'bits' && a.bits === b.bits));
 
@@ -176,7 +168,7 @@ export const quantConv: OpDef = {
       if (inputs[0]?.dtype !== 'float32' || node.inputs.slice(1).some((name) => !ctx.constant(name)))
         return undefined;
       const { spec } = resolveQuantConv(node, inputs);
-      const outputBits = outputPacking(spec);
+      const outputBits = quantOutputEncoding(spec);
       return {
         kernel: `quant-conv-${spec.activations}-${spec.weights}`,
         ...(outputBits ? { outputBits } : {}),
