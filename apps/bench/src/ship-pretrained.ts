@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import { decodeZsk, float32, runCpu, WebGpuSession } from '@zeroskip/runtime';
 import {
   createModel,
@@ -13,6 +12,7 @@ import {
   parseMnistSplit,
   toZsk,
 } from '@zeroskip/train';
+import { readIdxGz, weightsFromJson } from './mnist-files.js';
 
 // Writes the shipped .zsk files from trained weights and measures each file's test error through the
 // runtime, on the CPU executor and on WebGPU, beside the trainer's own error from its training log.
@@ -28,16 +28,8 @@ const { values } = parseArgs({
   },
 });
 
-const read = (f: string) => new Uint8Array(gunzipSync(readFileSync(join(values.mnist!, `${f}.gz`))));
+const read = (f: string) => readIdxGz(values.mnist!, f);
 const test = parseMnistSplit(read('t10k-images-idx3-ubyte'), read('t10k-labels-idx1-ubyte'));
-
-const weightsOf = (file: string): Record<string, Float32Array> =>
-  Object.fromEntries(
-    Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>).map(([k, v]) => {
-      const b = Buffer.from(v, 'base64');
-      return [k, new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length))];
-    }),
-  );
 
 /** Test error of `run` over the 10 000 test images, in batches; also the predicted classes. */
 async function errorOf(run: (x: Float32Array, n: number) => Promise<Float32Array>, count = test.count) {
@@ -65,7 +57,7 @@ for (const spec of values.weights ?? []) {
   const [weightsFile, codebooksFile] = files.split(',');
   const base = name.replace(/-dc$/, '') as ModelName;
   const model = createModel(base, { seed: 1 });
-  loadWeights(model, weightsOf(weightsFile!));
+  loadWeights(model, weightsFromJson(weightsFile!));
   const codebooks = codebooksFile
     ? (JSON.parse(readFileSync(codebooksFile, 'utf8')) as { centroids: number[] }[]).map((c) => ({
         centroids: Float32Array.from(c.centroids),

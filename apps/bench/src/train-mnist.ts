@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import {
   type BackendName,
   DEEP_COMPRESSION,
@@ -16,6 +15,7 @@ import {
   saveWeights,
   useBackend,
 } from '@zeroskip/train';
+import { readIdxGz, weightsFromJson, weightsToJson } from './mnist-files.js';
 
 // Trains the shipped MNIST models from scratch with their fixed-seed recipes and writes each one's
 // weights (after every epoch, so a cut-off run keeps its progress) and the per-epoch log.
@@ -36,7 +36,7 @@ const { values } = parseArgs({
 async function data(): Promise<Mnist> {
   const limit = values['train-limit'] ? { trainLimit: Number(values['train-limit']) } : {};
   if (!values.mnist) return loadMnist(limit);
-  const read = (f: string) => new Uint8Array(gunzipSync(readFileSync(join(values.mnist!, `${f}.gz`))));
+  const read = (f: string) => readIdxGz(values.mnist!, f);
   return mnistFromBytes(
     {
       trainImages: read('train-images-idx3-ubyte'),
@@ -53,18 +53,8 @@ await useBackend(values.backend as BackendName);
 const mnist = await data();
 mkdirSync(values.out!, { recursive: true });
 const log: Record<string, unknown[]> = {};
-const readWeights = (file: string): Record<string, Float32Array> =>
-  Object.fromEntries(
-    Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>).map(([k, v]) => {
-      const b = Buffer.from(v, 'base64');
-      return [k, new Float32Array(b.buffer, b.byteOffset, b.length / 4)];
-    }),
-  );
 const save = async (file: string, model: Model) => {
-  const weights = Object.fromEntries(
-    Object.entries(await saveWeights(model)).map(([k, v]) => [k, Buffer.from(v.buffer).toString('base64')]),
-  );
-  writeFileSync(join(values.out!, file), JSON.stringify(weights));
+  writeFileSync(join(values.out!, file), weightsToJson(await saveWeights(model)));
   writeFileSync(join(values.out!, 'train-log.json'), JSON.stringify(log, null, 1));
 };
 for (const name of names) {
@@ -74,7 +64,7 @@ for (const name of names) {
     test: mnist.test,
     ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
     ...(values.resume
-      ? { resume: { weights: readWeights(values.resume), startEpoch: Number(values['start-epoch']) } }
+      ? { resume: { weights: weightsFromJson(values.resume), startEpoch: Number(values['start-epoch']) } }
       : {}),
     onEpoch: async (info, model) => {
       log[name]!.push(info);
