@@ -11,7 +11,6 @@ import { TrainError } from './errors.js';
 import {
   BatchNorm,
   Conv2d,
-  Dense,
   Flatten,
   HTanh,
   type InputQuantizer,
