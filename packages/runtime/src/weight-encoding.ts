@@ -137,6 +137,16 @@ function encodeFixed(t: Tensor, e: Exclude<WeightEncoding, { kind: 'sparse' }>, 
   }
 }
 
+/**
+ * The encoding that re-encodes a stored tensor to the same bytes: a sparse payload's codebook lives in
+ * the payload, not in the file's record of the encoding.
+ */
+export function storedEncoding(bytes: Uint8Array, e: WeightEncoding): WeightEncoding {
+  if (e.kind !== 'sparse') return e;
+  const { codebook } = decodeWeightPayload(bytes);
+  return codebook ? { ...e, codebook } : e;
+}
+
 /** Decodes a tensor of `shape`, refusing anything that does not fit the bytes or `maxElements`. */
 export function decodeWeight(
   bytes: Uint8Array,

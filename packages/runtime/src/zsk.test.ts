@@ -56,6 +56,8 @@ describe('compress → .zsk → run', () => {
     const back = decodeZsk(bytes);
     sameWeights(c.graph, back.graph);
     expect(out(back.graph)).toEqual(out(c.graph));
+    // a decoded file re-encodes to itself: the codebooks travel with the decoded encodings
+    expect(encodeZsk(back.graph, back.encodings, back.meta)).toEqual(bytes);
     const conv1 = c.rows.find((r) => r.layer === '/c1/Conv')!;
     expect(conv1.kept).toBeCloseTo(0.7, 2);
     expect(new Set(c.graph.initializers.get('c1.weight')!.data).size).toBeLessThanOrEqual(257);

@@ -3,7 +3,7 @@ import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
 import { DTYPES, type DType, type Tensor } from './tensor.js';
 import { validateGraph } from './validate.js';
-import { decodeWeight, encodeWeight, type WeightEncoding } from './weight-encoding.js';
+import { decodeWeight, encodeWeight, storedEncoding, type WeightEncoding } from './weight-encoding.js';
 
 /*
  * .zsk, version 1 (README: "The .zsk format"). Little-endian throughout.
@@ -205,7 +205,7 @@ export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): Zs
     const t = decodeWeight(s.data, r.dtype, r.shape, e, budget);
     budget -= t.data.length;
     stored.set(r.name, t);
-    encodings.set(r.name, e);
+    encodings.set(r.name, storedEncoding(s.data, e));
   }
   const nodes: GraphNode[] = json.nodes.map((n, i) => {
     if (
