@@ -101,7 +101,10 @@ export interface DeepCompressionRecipe {
   readonly stages: readonly number[];
   /** Epochs that move only the shared centroids. */
   readonly fineTuneEpochs: number;
+  /** Adam's rate at the start of each pruning stage and of fine-tuning. */
   readonly learningRate: number;
+  /** The rate's factor per epoch within a stage: each pruning step restarts retraining at full rate. */
+  readonly decay: number;
 }
 
 export const DEEP_COMPRESSION: Readonly<Record<'lenet-300-100' | 'lenet-5', DeepCompressionRecipe>> = {
@@ -113,6 +116,7 @@ export const DEEP_COMPRESSION: Readonly<Record<'lenet-300-100' | 'lenet-5', Deep
     stages: [0.5, 0.75, 0.9, 1],
     fineTuneEpochs: 3,
     learningRate: 1e-3,
+    decay: 1,
   },
   'lenet-5': {
     rates: [0.34, 0.88, 0.92, 0.81],
@@ -122,6 +126,7 @@ export const DEEP_COMPRESSION: Readonly<Record<'lenet-300-100' | 'lenet-5', Deep
     stages: [0.5, 0.75, 0.9, 1],
     fineTuneEpochs: 2,
     learningRate: 1e-3,
+    decay: 1,
   },
 };
 
@@ -134,8 +139,8 @@ export async function deepCompressModel(
   model: Model,
   data: Pick<ReproduceOptions, 'train' | 'test'>,
   onStage?: (stage: string, error: number) => void,
+  recipe: DeepCompressionRecipe = DEEP_COMPRESSION[name],
 ): Promise<{ layers: CompressedLayer[]; error: number }> {
-  const recipe = DEEP_COMPRESSION[name];
   const layers = model.weightLayers.map((l, i) => ({
     name: `layer${i}`,
     variable: l.kernel,
@@ -152,12 +157,15 @@ export async function deepCompressModel(
   );
   const error = () => evaluate(model, data.test.images, data.test.labels);
   let epoch = 0;
+  const pruneEpochs = recipe.stageEpochs * recipe.stages.length;
+  // epochs since the last pruning step (or since sharing), for the rate's decay
+  const sinceRestart = (e: number) => (e < pruneEpochs ? e % recipe.stageEpochs : e - pruneEpochs);
   const centroidOptimizer = tf.train.adam(recipe.learningRate);
   try {
     const result = await deepCompress({
       layers,
       schedule,
-      pruneSteps: recipe.stageEpochs * recipe.stages.length,
+      pruneSteps: pruneEpochs,
       bits: Object.fromEntries(layers.map((l, i) => [l.name, recipe.bits[i]!])),
       fineTuneSteps: recipe.fineTuneEpochs,
       centroidOptimizer,
@@ -165,7 +173,7 @@ export async function deepCompressModel(
         train(model, data.train, {
           batchSize: RECIPES[name].batchSize,
           epochs: 1,
-          learningRate: recipe.learningRate,
+          learningRate: recipe.learningRate * recipe.decay ** sinceRestart(epoch),
           seed: RECIPES[name].seed + ++epoch,
           hooks: [{ beforeStep: (g) => gradientHook(g), afterStep: () => weightHook() }],
         }),

@@ -42,6 +42,27 @@ interface Clustered {
   readonly centroids: tf.Variable;
   /** The same clusters on the device, pruned weights in an extra segment k that is dropped. */
   readonly segments: tf.Tensor1D;
+  /**
+   * Row j lists the flat positions of cluster j's weights, padded with the weight count (a zero
+   * appended to the gradient), so that a gather and a row sum add each cluster's gradients. Not
+   * `unsortedSegmentSum`: TF.js's WebGPU kernel adds floats with compare-and-swap loops, which
+   * serialise on k addresses and took minutes per epoch.
+   */
+  readonly members: tf.Tensor2D;
+}
+
+/** The `members` table of clusters `indices` (−1 where pruned) with k clusters. */
+function membersTable(indices: Int32Array, k: number): tf.Tensor2D {
+  const lists = Array.from({ length: k }, (): number[] => []);
+  indices.forEach((j, i) => {
+    if (j >= 0) lists[j]!.push(i);
+  });
+  const width = Math.max(1, ...lists.map((l) => l.length));
+  const table = new Int32Array(k * width).fill(indices.length);
+  lists.forEach((l, j) => {
+    table.set(l, j * width);
+  });
+  return tf.tensor2d(table, [k, width], 'int32');
 }
 
 /**
@@ -83,6 +104,7 @@ export class WeightSharing {
           'int32',
         ),
       ),
+      members: tf.keep(membersTable(s.indices, s.codebook.length)),
     }));
     const sharing = new WeightSharing(clusters, options.optimizer);
     sharing.apply();
@@ -94,9 +116,8 @@ export class WeightSharing {
     return tf.tidy(() =>
       Object.fromEntries(
         this.#clusters.map((c) => {
-          const k = c.centroids.size;
-          const g = tf.reshape(gradientOf(gradients, c.layer), [-1]);
-          return [c.layer.name, tf.slice(tf.unsortedSegmentSum(g, c.segments, k + 1), 0, k)];
+          const g = tf.concat([tf.reshape(gradientOf(gradients, c.layer), [-1]), tf.zeros([1])]);
+          return [c.layer.name, tf.sum(tf.gather(g, c.members), 1)];
         }),
       ),
     );
@@ -144,6 +165,6 @@ export class WeightSharing {
 
   /** Frees the centroids and indices; the optimizer's state belongs to whoever made it. */
   dispose(): void {
-    for (const c of this.#clusters) tf.dispose([c.centroids, c.segments]);
+    for (const c of this.#clusters) tf.dispose([c.centroids, c.segments, c.members]);
   }
 }
