@@ -2,7 +2,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { GpuError } from '@zeroskip/gpu';
 import {
   compressModel,
@@ -12,7 +11,6 @@ import {
   type Graph,
   importOnnx,
   optimize,
-  parameterCount,
   RuntimeError,
   readNpy,
   runCpu,
@@ -24,21 +22,28 @@ import {
 } from '@zeroskip/runtime';
 import { FormatError } from '@zeroskip/sparse';
 import { loadPretrained, PRETRAINED, TrainError } from '@zeroskip/train';
-import { CompressArgsError, compressTable, parseCompressArgs } from './compress-args.js';
+import { FileError, integerOption, parseCommandArgs, readFile, UsageError, writeOutput } from './args.js';
+import { compressTable, parseCompressArgs } from './compress-args.js';
+import { decodeImage } from './image.js';
+import { makeInput } from './input-command.js';
 import { inspectGraph, inspectTable } from './inspect.js';
-import { TrainArgsError, trainCommand } from './train-command.js';
+import { trainCommand } from './train-command.js';
+import { trainableParameters, zooRows, zooTable } from './zoo-list.js';
 
 const USAGE = `usage:
   zeroskip inspect <model.onnx|model.zsk> [--json]
   zeroskip compress <in.onnx|in.zsk> -o <out.zsk> [--prune R | --prune-table FILE] [--prune-global]
                [--cluster BITS | --cluster conv=8,fc=5] [--huffman] [--binarize LAYERS] [--ternary LAYERS]
                [--dorefa W,A] [--quantize-first-last] [--json]
+  zeroskip zoo --list [--json]     (every model with its size)
   zeroskip zoo <name> -o <file.zsk|file.onnx> [--seed N] [--size N]     (names: ${Object.keys(ZOO).join(', ')})
   zeroskip zoo <name> --pretrained -o <file.zsk>     (trained MNIST models: ${Object.keys(PRETRAINED).join(', ')})
-  zeroskip train <name> -o <file.zsk> [--backend cpu|webgpu] [--epochs N]   (reproduces a pretrained model)
+  zeroskip train <name> -o <file.zsk> [--backend webgpu|cpu (default webgpu)] [--epochs N]   (reproduces a pretrained model)
+  zeroskip input <model.onnx|model.zsk> -o <x.npy> [--seed N | --image file.png|file.jpg] [--batch N] [--name INPUT]
+               (random values in [0, 1), or the image resized to the model's H×W and scaled to [0, 1])
   zeroskip run <model.onnx|model.zsk> --input <x.npy> [--input NAME=x.npy …] --output <y.npy> [--output NAME=y.npy …]
-               [--backend cpu|webgpu] [--plan auto|dense|sparse|tuned] [--profile] [--json]
-options: --verbose (stack traces on errors), --help`;
+               [--backend cpu|webgpu (default cpu)] [--plan auto|dense|sparse|tuned] [--profile] [--json]
+options: --verbose (stack traces on errors), --help; output folders are created as needed`;
 
 /** The usage lines of one command (its line and the indented lines that continue it), or all of them. */
 function commandUsage(command: string): string {
@@ -53,26 +58,11 @@ function commandUsage(command: string): string {
   return own.length > 0 ? ['usage:', ...own, lines.at(-1)!].join('\n') : USAGE;
 }
 
-/** A usage mistake: one line and the usage, exit code 2. */
-class UsageError extends Error {}
-/** A file that cannot be read: one line, exit code 1. */
-class FileError extends Error {}
-
 function loadModel(path: string): Graph {
   if (!path) throw new UsageError('name a model file.');
   const bytes = readFile(path);
   if (path.endsWith('.zsk')) return decodeZsk(bytes).graph;
   return importOnnx(bytes, { externalData: (location) => readFile(resolve(dirname(path), location)) });
-}
-
-function readFile(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new FileError(
-      `cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}.`,
-    );
-  }
 }
 
 /** `NAME=path` pairs, or one bare path for the model's only input/output. */
@@ -91,20 +81,14 @@ function pairs(list: readonly string[], names: readonly string[], what: string):
 }
 
 async function run(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      input: { type: 'string', multiple: true },
-      output: { type: 'string', multiple: true },
-      backend: { type: 'string', default: 'cpu' },
-      plan: { type: 'string', default: 'auto' },
-      profile: { type: 'boolean' },
-      json: { type: 'boolean' },
-      verbose: { type: 'boolean' },
-    },
+  const { values, positionals } = parseCommandArgs(args, {
+    input: { type: 'string', multiple: true },
+    output: { type: 'string', multiple: true },
+    backend: { type: 'string', default: DEFAULT_BACKEND },
+    plan: { type: 'string', default: 'auto' },
+    profile: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
-  const graph = optimize(loadModel(positionals[0] ?? ''));
   const backend = values.backend!;
   const plan = values.plan!;
   if (backend !== 'cpu' && backend !== 'webgpu')
@@ -113,6 +97,7 @@ async function run(args: string[]): Promise<void> {
     throw new UsageError(`--plan must be auto, dense, sparse or tuned, got '${plan}'.`);
   if (values.profile && backend !== 'webgpu')
     throw new UsageError('--profile times GPU kernels: use it with --backend webgpu.');
+  const graph = optimize(loadModel(positionals[0] ?? ''));
   const inputFiles = pairs(
     values.input ?? [],
     graph.inputs.map((i) => i.name),
@@ -154,7 +139,7 @@ async function run(args: string[]): Promise<void> {
       session.destroy();
     }
   }
-  for (const [name, file] of outputFiles) writeFileSync(file, writeNpy(outputs[name]!));
+  for (const [name, file] of outputFiles) writeOutput(file, writeNpy(outputs[name]!));
   if (values.json) {
     console.log(
       JSON.stringify(
@@ -176,8 +161,11 @@ async function run(args: string[]): Promise<void> {
     );
     return;
   }
+  console.log(backendLine(backend));
   console.log(
-    `${backend}${backend === 'webgpu' ? ` (plan ${plan})` : ''}: ${ms.toFixed(2)} ms${backend === 'webgpu' ? ' (second run, weights resident)' : ''}`,
+    backend === 'webgpu'
+      ? `latency: ${ms.toFixed(2)} ms (plan ${plan}; second run, weights resident)`
+      : `latency: ${ms.toFixed(2)} ms`,
   );
   for (const [name, file] of outputFiles)
     console.log(`wrote ${name} [${outputs[name]!.shape.join(', ')}] to ${file}`);
@@ -187,6 +175,16 @@ async function run(args: string[]): Promise<void> {
     console.log(`plan: ${[...counts].map(([k, n]) => `${n}× ${k}`).join(', ')}`);
   }
   if (profile) printProfile(profile);
+}
+
+/** `run` executes on the CPU unless told otherwise: WebGPU needs an adapter, which not every machine has. */
+const DEFAULT_BACKEND = 'cpu';
+
+/** Which executor ran, whether by default, and how to pick the other one. */
+function backendLine(backend: 'cpu' | 'webgpu'): string {
+  const other =
+    backend === 'cpu' ? '--backend webgpu for the WebGPU executor' : '--backend cpu for the CPU executor';
+  return `backend: ${backend} (${backend === DEFAULT_BACKEND ? 'default; ' : ''}${other})`;
 }
 
 /** GPU time against wall time, then the nodes that take the most. */
@@ -247,7 +245,7 @@ function compress(args: string[]): void {
   const onProgress = progress();
   const c = compressModel(graph, { ...options, ...(onProgress ? { onProgress } : {}) });
   const bytes = encodeZsk(c.graph, c.encodings, c.meta);
-  writeFileSync(output, bytes);
+  writeOutput(output, bytes);
   console.log(
     json
       ? JSON.stringify(
@@ -266,18 +264,21 @@ function compress(args: string[]): void {
 }
 
 async function zoo(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      output: { type: 'string', short: 'o' },
-      pretrained: { type: 'boolean' },
-      seed: { type: 'string' },
-      size: { type: 'string' },
-      verbose: { type: 'boolean' },
-    },
+  const { values, positionals } = parseCommandArgs(args, {
+    output: { type: 'string', short: 'o' },
+    pretrained: { type: 'boolean' },
+    seed: { type: 'string' },
+    size: { type: 'string' },
+    list: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
   const name = positionals[0] ?? '';
+  if (values.list) {
+    if (name) throw new UsageError(`--list lists every model; drop '${name}'.`);
+    const rows = await zooRows();
+    console.log(values.json ? JSON.stringify(rows, null, 2) : zooTable(rows));
+    return;
+  }
   if (values.pretrained) {
     if (!Object.hasOwn(PRETRAINED, name))
       throw new UsageError(
@@ -285,49 +286,101 @@ async function zoo(args: string[]): Promise<void> {
       );
     if (!values.output?.endsWith('.zsk')) throw new UsageError('name the output file with -o model.zsk.');
     const bytes = await loadPretrained(name);
-    writeFileSync(values.output, bytes);
+    writeOutput(values.output, bytes);
     console.log(
       `${name}, ${PRETRAINED[name as keyof typeof PRETRAINED]}: ${bytes.length} bytes → ${values.output}`,
     );
     return;
   }
   const entry = ZOO[name];
-  if (!entry) throw new UsageError(`unknown zoo model '${name}'.`);
+  if (!entry)
+    throw new UsageError(
+      name
+        ? `unknown zoo model '${name}'; 'zeroskip zoo --list' lists them.`
+        : 'name a zoo model, or give --list.',
+    );
   if (!values.output || !/\.(zsk|onnx)$/.test(values.output))
     throw new UsageError('name the output file with -o model.zsk or -o model.onnx.');
-  const num = (text: string | undefined, what: string, fallback?: number) => {
-    if (text === undefined) return fallback;
-    const v = Number(text);
-    if (!Number.isInteger(v) || v < 0)
-      throw new UsageError(`${what} must be a non-negative integer, got '${text}'.`);
-    return v;
-  };
-  const size = num(values.size, '--size');
+  const size = integerOption(values.size, '--size', 1);
   const graph = entry.build({
-    seed: num(values.seed, '--seed', 0)!,
+    seed: integerOption(values.seed, '--seed', 0) ?? 0,
     ...(size !== undefined ? { size } : {}),
   });
-  if (values.output.endsWith('.onnx')) writeFileSync(values.output, exportOnnx(graph));
+  const inputShape = graph.inputs[0]!.shape;
+  if (size !== undefined && inputShape.at(-1) !== size)
+    throw new UsageError(`${name} takes a fixed ${inputShape.slice(-2).join('×')} input: drop --size.`);
+  if (values.output.endsWith('.onnx')) writeOutput(values.output, exportOnnx(graph));
   else if (entry.compression) {
     const c = compressModel(optimize(graph), entry.compression);
-    writeFileSync(values.output, encodeZsk(c.graph, c.encodings, c.meta));
-  } else writeFileSync(values.output, encodeZsk(graph));
+    writeOutput(values.output, encodeZsk(c.graph, c.encodings, c.meta));
+  } else writeOutput(values.output, encodeZsk(graph));
   console.log(
-    `${entry.description}: ${parameterCount(graph)} parameters, input [${graph.inputs[0]!.shape.join(', ')}]${entry.compression ? `, weights ${JSON.stringify(entry.compression)}` : ''} → ${values.output}`,
+    `${entry.description}: ${trainableParameters(graph)} parameters, input [${inputShape.join(', ')}]${entry.compression ? `, weights ${JSON.stringify(entry.compression)}` : ''} → ${values.output}`,
   );
 }
 
 function inspect(args: string[]): void {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { json: { type: 'boolean' }, verbose: { type: 'boolean' } },
-  });
+  const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } });
   const path = positionals[0] ?? '';
   const zsk = path.endsWith('.zsk') ? decodeZsk(readFile(path)) : undefined;
   const graph = zsk?.graph ?? loadModel(path);
   const report = inspectGraph(optimize(graph), graph, zsk?.encodings);
   console.log(values.json ? JSON.stringify(report, null, 2) : inspectTable(report));
+}
+
+function input(args: string[]): void {
+  const { values, positionals } = parseCommandArgs(args, {
+    output: { type: 'string', short: 'o' },
+    seed: { type: 'string' },
+    image: { type: 'string' },
+    batch: { type: 'string' },
+    name: { type: 'string' },
+  });
+  if (!values.output?.endsWith('.npy')) throw new UsageError('name the output file with -o input.npy.');
+  if (values.image !== undefined && values.seed !== undefined)
+    throw new UsageError('give --seed for random values or --image for an image, not both.');
+  const seed = integerOption(values.seed, '--seed', 0);
+  const batch = integerOption(values.batch, '--batch', 1);
+  const graph = loadModel(positionals[0] ?? '');
+  const names = graph.inputs.map((i) => i.name);
+  const chosen =
+    values.name !== undefined
+      ? graph.inputs.find((i) => i.name === values.name)
+      : graph.inputs.length === 1
+        ? graph.inputs[0]
+        : undefined;
+  if (!chosen)
+    throw new UsageError(
+      values.name !== undefined
+        ? `the model has no input '${values.name}'; its inputs are ${names.join(', ')}.`
+        : `the model has ${names.length} inputs (${names.join(', ')}): pick one with --name.`,
+    );
+  const x = makeInput(chosen, {
+    ...(seed !== undefined ? { seed } : {}),
+    ...(batch !== undefined ? { batch } : {}),
+    ...(values.image !== undefined ? { image: decodeImage(readFile(values.image), values.image) } : {}),
+  });
+  writeOutput(values.output, writeNpy(x));
+  console.log(
+    `wrote ${chosen.name} [${x.shape.join(', ')}] float32 to ${values.output}: ${values.image ?? `uniform [0, 1) from seed ${seed ?? 0}`}`,
+  );
+}
+
+const COMMANDS: Readonly<Record<string, (args: string[]) => void | Promise<void>>> = {
+  inspect,
+  compress,
+  zoo,
+  train: trainCommand,
+  input,
+  run,
+};
+
+/** The line under an error: where the usage is, or what to do instead. */
+function hint(e: unknown, prefix: string): string | undefined {
+  if (e instanceof UsageError) return `run '${prefix} --help' for usage`;
+  if (e instanceof GpuError && e.code === 'no-adapter')
+    return 'the CPU executor needs no adapter: use --backend cpu (the default of zeroskip run)';
+  return undefined;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -346,25 +399,24 @@ async function main(argv: string[]): Promise<number> {
       console.log(commandUsage(command));
       return 0;
     }
-    if (command === 'run') await run(rest);
-    else if (command === 'compress') compress(rest);
-    else if (command === 'zoo') await zoo(rest);
-    else if (command === 'train') await trainCommand(rest);
-    else if (command === 'inspect') inspect(rest);
-    else throw new UsageError(`unknown command '${command}'.`);
+    if (!Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command '${command}'.`);
+    await COMMANDS[command]!(rest);
     return 0;
   } catch (e) {
-    const usage = e instanceof UsageError || e instanceof CompressArgsError || e instanceof TrainArgsError;
-    const known =
+    const usage = e instanceof UsageError;
+    // anything else is a bug, and its stack trace is what a report of it needs
+    const expected =
       usage ||
       e instanceof FileError ||
       e instanceof RuntimeError ||
       e instanceof GpuError ||
       e instanceof FormatError ||
-      e instanceof TrainError ||
-      (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
-    console.error(`zeroskip: ${(e as Error).message}${usage ? `\n${USAGE}` : ''}`);
-    if (verbose || !known) console.error((e as Error).stack);
+      e instanceof TrainError;
+    const prefix = command && Object.hasOwn(COMMANDS, command) ? `zeroskip ${command}` : 'zeroskip';
+    console.error(`${prefix}: ${(e as Error).message}`);
+    const next = hint(e, prefix);
+    if (next) console.error(next);
+    if (verbose || !expected) console.error((e as Error).stack);
     return usage ? 2 : 1;
   }
 }

@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   type BackendName,
   DEEP_COMPRESSION,
@@ -12,9 +10,7 @@ import {
   toZsk,
   useBackend,
 } from '@zeroskip/train';
-
-/** A mistake in the train command's arguments (the CLI prints it with the usage, exit code 2). */
-export class TrainArgsError extends Error {}
+import { integerOption, parseCommandArgs, UsageError, writeOutput } from './args.js';
 
 /**
  * `zeroskip train <name> -o model.zsk [--backend cpu|webgpu] [--epochs N]`: trains a shipped MNIST model
@@ -22,25 +18,18 @@ export class TrainArgsError extends Error {}
  * test error after every epoch, and writes the .zsk the package ships.
  */
 export async function trainCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      output: { type: 'string', short: 'o' },
-      backend: { type: 'string', default: 'webgpu' },
-      epochs: { type: 'string' },
-      verbose: { type: 'boolean' },
-    },
+  const { values, positionals } = parseCommandArgs(args, {
+    output: { type: 'string', short: 'o' },
+    backend: { type: 'string', default: 'webgpu' },
+    epochs: { type: 'string' },
   });
   const name = positionals[0] ?? '';
   if (!MODEL_NAMES.includes(name))
-    throw new TrainArgsError(`unknown model '${name}'; train one of ${MODEL_NAMES.join(', ')}.`);
-  if (!values.output?.endsWith('.zsk')) throw new TrainArgsError('name the output file with -o model.zsk.');
+    throw new UsageError(`unknown model '${name}'; train one of ${MODEL_NAMES.join(', ')}.`);
+  if (!values.output?.endsWith('.zsk')) throw new UsageError('name the output file with -o model.zsk.');
   if (values.backend !== 'cpu' && values.backend !== 'webgpu')
-    throw new TrainArgsError(`--backend is cpu or webgpu, got '${values.backend}'.`);
-  const epochs = values.epochs === undefined ? undefined : Number(values.epochs);
-  if (epochs !== undefined && !(Number.isInteger(epochs) && epochs >= 1))
-    throw new TrainArgsError(`--epochs must be a positive integer, got '${values.epochs}'.`);
+    throw new UsageError(`--backend must be cpu or webgpu, got '${values.backend}'.`);
+  const epochs = integerOption(values.epochs, '--epochs', 1);
   await useBackend(values.backend as BackendName);
   const mnist = await loadMnist();
   const recipe = RECIPES[name as ModelName];
@@ -62,7 +51,7 @@ export async function trainCommand(args: string[]): Promise<void> {
       )
     : undefined;
   const file = toZsk(model, compressed ? { codebooks: compressed.layers, indexBits: dc!.indexBits } : {});
-  writeFileSync(values.output, file.bytes);
+  writeOutput(values.output, file.bytes);
   console.log(
     `${name} → ${values.output}: ${file.bytes.length} bytes, ${(file.denseBytes / file.bytes.length).toFixed(1)}× below float32`,
   );

@@ -1,0 +1,71 @@
+import { compressModel, type Graph, optimize, parameterCount, ZOO } from '@zeroskip/runtime';
+import { loadPretrained, PRETRAINED } from '@zeroskip/train';
+import { describe, expect, it } from 'vitest';
+import { compressTable } from './compress-args.js';
+import { inspectGraph, inspectTable } from './inspect.js';
+import { trainableParameters, zooRows, zooTable } from './zoo-list.js';
+
+/** LeNet-5 with node names as long as deep torchvision exports give them, each of a different length. */
+function longNames(): Graph {
+  const g = ZOO['lenet-5']!.build({ seed: 1 });
+  return {
+    ...g,
+    nodes: g.nodes.map((n, i) => ({
+      ...n,
+      name: `/features/denseblock4/denselayer${i}${'x'.repeat(9 * i)}/${n.op}`,
+    })),
+  };
+}
+
+/** Every line that starts with a layer name holds it whole, and the next column starts at one offset. */
+function expectWholeAligned(table: string, names: string[]): void {
+  const lines = table.split('\n');
+  const starts = names.map((name) => {
+    const line = lines.find((l) => l.startsWith(`${name} `));
+    expect(line, name).toBeDefined();
+    return line!.slice(name.length).search(/\S/) + name.length;
+  });
+  expect(new Set(starts).size).toBe(1);
+  expect(lines[0]!.startsWith('layer ')).toBe(true);
+}
+
+describe('tables', () => {
+  it('compress and inspect print layer names whole, the column as wide as the longest', () => {
+    const g = optimize(longNames());
+    const c = compressModel(g, { prune: 0.5 });
+    const names = c.rows.map((r) => r.layer);
+    expect(Math.max(...names.map((n) => n.length))).toBeGreaterThan(40);
+    expectWholeAligned(compressTable(c, 'out.zsk', 1000), names);
+    const report = inspectGraph(g);
+    const text = inspectTable(report);
+    expectWholeAligned(
+      text.split('\n').slice(3).join('\n'),
+      report.layers.map((l) => l.node),
+    );
+  });
+});
+
+describe('zoo listing', () => {
+  it('counts what the runtime counts on every zoo model, by where initializers feed in rather than their names', () => {
+    for (const entry of Object.values(ZOO)) {
+      const g = entry.build({ init: 'zeros', size: 32 });
+      expect(trainableParameters(g), entry.description).toBe(parameterCount(g));
+    }
+  });
+
+  it('lists every zoo and trained model with its parameters, f32 size and shipped bytes', async () => {
+    const rows = await zooRows();
+    expect(rows.zoo.map((r) => r.name)).toEqual(Object.keys(ZOO));
+    expect(rows.pretrained.map((r) => r.name)).toEqual(Object.keys(PRETRAINED));
+    for (const r of [...rows.zoo, ...rows.pretrained]) expect(r.f32Bytes).toBe(4 * r.params);
+    const fp32 = rows.pretrained.find((r) => r.name === 'fp32')!;
+    // conv 32 5×5, BN, conv 64 5×5, BN, dense 3136→256, BN, dense 256→10; BN has a scale and a bias
+    expect(fp32.params).toBe(
+      32 * 25 + 32 + 2 * 32 + (64 * 32 * 25 + 64) + 2 * 64 + (3136 * 256 + 256) + 2 * 256 + 2570,
+    );
+    expect(fp32.zskBytes).toBe((await loadPretrained('fp32')).length);
+    const text = zooTable(rows);
+    for (const r of rows.zoo) expect(text).toContain(ZOO[r.name]!.description);
+    for (const r of rows.pretrained) expect(text).toMatch(new RegExp(`^  ${r.name} +${r.params} `, 'm'));
+  });
+});
