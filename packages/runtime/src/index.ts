@@ -17,7 +17,7 @@ export {
 } from './passes.js';
 export { binarizeSignConvs, foldQuantThresholds } from './quant-passes.js';
 export { inferShapes, type ValueInfo } from './shape-inference.js';
-export { type DType, float32, int64, type Tensor, tensor } from './tensor.js';
+export { DTYPES, type DType, float32, int64, type Tensor, tensor } from './tensor.js';
 export {
   type PlanCache,
   type PlanEntry,

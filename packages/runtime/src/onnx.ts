@@ -217,7 +217,7 @@ export function parseOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph
   return { ...upgraded, inputs, outputs, opset };
 }
 
-/** Parses an ONNX model (see {@link parseOnnx}) and checks that the runtime can run it. */
+/** Parses an ONNX model (its protobuf read by `parseOnnx`) and checks that the runtime can run it. */
 export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
   const graph = parseOnnx(bytes, options);
   validateGraph(graph);

@@ -32,7 +32,14 @@ export {
   PIXELS,
   parseMnistSplit,
 } from './mnist.js';
-export { createModel, MODEL_NAMES, Model, type ModelName, type ModelOptions } from './models.js';
+export {
+  createModel,
+  type MnistVariant,
+  MODEL_NAMES,
+  Model,
+  type ModelName,
+  type ModelOptions,
+} from './models.js';
 export type { OptimizerName } from './optimizers.js';
 export { loadPretrained, PRETRAINED, type PretrainedName } from './pretrained.js';
 export * as quantizers from './quantizers.js';

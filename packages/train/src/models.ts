@@ -88,7 +88,10 @@ interface Quantization {
 
 const NO_INPUT: InputQuantizer = { type: 'none' };
 
-const MNIST_VARIANTS = {
+/** The seed's MNIST conv net in full precision and its three quantized twins. */
+export type MnistVariant = 'fp32' | 'binarynet' | 'ternarynet' | 'dorefa-w1a3';
+
+const MNIST_VARIANTS: Readonly<Record<MnistVariant, Quantization>> = {
   fp32: { weights: { type: 'float' }, act: () => [new ReLU()], input: NO_INPUT, finalBatchNorm: false },
   binarynet: {
     weights: { type: 'binary', scale: 'none' },
@@ -179,7 +182,7 @@ const BUILDERS: Record<string, (seed: number) => Model> = {
 /** The named architectures `createModel` builds. */
 export const MODEL_NAMES = Object.keys(BUILDERS) as readonly string[];
 
-export type ModelName = keyof typeof MNIST_VARIANTS | 'lenet-300-100' | 'lenet-5';
+export type ModelName = MnistVariant | 'lenet-300-100' | 'lenet-5';
 
 /** A fresh model with seeded Glorot weights. */
 export function createModel(name: ModelName, { seed = 0 }: ModelOptions = {}): Model {
