@@ -11,6 +11,7 @@ import {
   type Graph,
   importOnnx,
   optimize,
+  parameterCount,
   RuntimeError,
   readNpy,
   runCpu,
@@ -28,7 +29,7 @@ import { decodeImage } from './image.js';
 import { makeInput } from './input-command.js';
 import { inspectGraph, inspectTable } from './inspect.js';
 import { trainCommand } from './train-command.js';
-import { trainableParameters, zooRows, zooTable } from './zoo-list.js';
+import { zooRows, zooTable } from './zoo-list.js';
 
 const USAGE = `usage:
   zeroskip inspect <model.onnx|model.zsk> [--json]
@@ -315,7 +316,7 @@ async function zoo(args: string[]): Promise<void> {
     writeOutput(values.output, encodeZsk(c.graph, c.encodings, c.meta));
   } else writeOutput(values.output, encodeZsk(graph));
   console.log(
-    `${entry.description}: ${trainableParameters(graph)} parameters, input [${inputShape.join(', ')}]${entry.compression ? `, weights ${JSON.stringify(entry.compression)}` : ''} → ${values.output}`,
+    `${entry.description}: ${parameterCount(graph)} parameters, input [${inputShape.join(', ')}]${entry.compression ? `, weights ${JSON.stringify(entry.compression)}` : ''} → ${values.output}`,
   );
 }
 

@@ -1,4 +1,4 @@
-import { decodeZsk, type Graph, ZOO } from '@zeroskip/runtime';
+import { decodeZsk, type Graph, parameterCount, ZOO } from '@zeroskip/runtime';
 import { loadPretrained, PRETRAINED } from '@zeroskip/train';
 
 export interface ZooRow {
@@ -11,23 +11,8 @@ export interface ZooRow {
   readonly zskBytes?: number;
 }
 
-/** Graph inputs that are statistics or bounds rather than trained values: BatchNormalization's mean and variance, Clip's bounds. */
-const NOT_TRAINED: Readonly<Record<string, readonly number[]>> = { BatchNormalization: [3, 4], Clip: [1, 2] };
-
-/**
- * Trained float values, found by where each initializer feeds in (names differ between a built graph
- * and a decoded .zsk, so they cannot tell a batch-norm statistic from a scale).
- */
-export function trainableParameters(g: Graph): number {
-  const excluded = new Set(g.nodes.flatMap((n) => (NOT_TRAINED[n.op] ?? []).map((i) => n.inputs[i])));
-  let count = 0;
-  for (const [name, t] of g.initializers)
-    if (t.dtype === 'float32' && !excluded.has(name)) count += t.data.length;
-  return count;
-}
-
 const row = (name: string, description: string, g: Graph, zskBytes?: number): ZooRow => {
-  const params = trainableParameters(g);
+  const params = parameterCount(g);
   return { name, description, params, f32Bytes: 4 * params, ...(zskBytes !== undefined ? { zskBytes } : {}) };
 };
 

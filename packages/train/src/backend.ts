@@ -3,6 +3,13 @@ import { TrainError } from './errors.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 
+function unavailable(name: BackendName): never {
+  throw new TrainError(
+    'backend-unavailable',
+    `the TF.js '${name}' backend could not start; use 'cpu', or check that a WebGPU adapter is present.`,
+  );
+}
+
 /**
  * Selects the TF.js backend every model of this package then runs on. 'webgpu' loads its backend
  * only now, so CPU users never pay for it; in Node (no `navigator.gpu`) it first installs Dawn's
@@ -21,13 +28,11 @@ export async function useBackend(name: BackendName): Promise<void> {
         writable: true,
       });
     }
+    // without an adapter TF.js would log its own failure and a stack before setBackend returns false
+    const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+    if (!(await gpu?.requestAdapter().catch(() => null))) unavailable(name);
     await import('@tensorflow/tfjs-backend-webgpu');
   }
-  const ok = await tf.setBackend(name).catch(() => false);
-  if (!ok)
-    throw new TrainError(
-      'backend-unavailable',
-      `the TF.js '${name}' backend could not start; use 'cpu', or check that a WebGPU adapter is present.`,
-    );
+  if (!(await tf.setBackend(name).catch(() => false))) unavailable(name);
   await tf.ready();
 }

@@ -257,11 +257,17 @@ export const ZOO: Readonly<Record<string, ZooEntry>> = {
   },
 };
 
-/** Trainable parameters as PyTorch counts them: float initializers but batch-norm statistics and Clip bounds. */
+/** Graph inputs that are statistics or bounds rather than trained values: BatchNormalization's mean and variance, Clip's bounds. */
+const NOT_TRAINED: Readonly<Record<string, readonly number[]>> = { BatchNormalization: [3, 4], Clip: [1, 2] };
+
+/**
+ * Trainable parameters as PyTorch counts them: float initializers but batch-norm statistics and Clip
+ * bounds, found by where each initializer feeds in (a decoded .zsk names them differently).
+ */
 export function parameterCount(g: Graph): number {
+  const excluded = new Set(g.nodes.flatMap((n) => (NOT_TRAINED[n.op] ?? []).map((i) => n.inputs[i])));
   let n = 0;
   for (const [name, t] of g.initializers)
-    if (t.dtype === 'float32' && !name.startsWith('bn.running') && !name.startsWith('clip.'))
-      n += t.data.length;
+    if (t.dtype === 'float32' && !excluded.has(name)) n += t.data.length;
   return n;
 }
