@@ -30,6 +30,8 @@ const { values } = parseArgs({
     'train-limit': { type: 'string' },
     resume: { type: 'string' },
     'start-epoch': { type: 'string' },
+    // fields of DEEP_COMPRESSION[model] to override, as JSON: trying a schedule without a release
+    'dc-recipe': { type: 'string' },
   },
 });
 
@@ -84,6 +86,7 @@ for (const name of names) {
         log[name]!.push({ stage, error });
         console.log(`${name} deep compression ${stage}: test error ${(100 * error).toFixed(2)}%`);
       },
+      { ...DEEP_COMPRESSION[name as keyof typeof DEEP_COMPRESSION], ...JSON.parse(values['dc-recipe'] ?? '{}') },
     );
     log[name]!.push({ compressed: dc.error, seconds: (performance.now() - t0) / 1000 });
     writeFileSync(

@@ -40,7 +40,7 @@ export {
   type ModelName,
   type ModelOptions,
 } from './models.js';
-export type { OptimizerName } from './optimizers.js';
+export { createOptimizer, type OptimizerName, type StepOptimizer } from './optimizers.js';
 export { loadPretrained, PRETRAINED, type PretrainedName } from './pretrained.js';
 export * as quantizers from './quantizers.js';
 export {

@@ -4,6 +4,7 @@ import { tf } from './engine.js';
 import { BatchNorm, Conv2d, MaxPool } from './layers.js';
 import type { MnistSplit } from './mnist.js';
 import { createModel, type Model, type ModelName } from './models.js';
+import { createOptimizer, type StepOptimizer } from './optimizers.js';
 import { type EpochInfo, evaluate, type TrainHook, type TrainOptions, train } from './train.js';
 import { loadWeights } from './weights.js';
 
@@ -161,6 +162,9 @@ export async function deepCompressModel(
   // epochs since the last pruning step (or since sharing), for the rate's decay
   const sinceRestart = (e: number) => (e < pruneEpochs ? e % recipe.stageEpochs : e - pruneEpochs);
   const centroidOptimizer = tf.train.adam(recipe.learningRate);
+  // retraining continues training: Adam's moments carry across the epochs of a phase (a fresh Adam
+  // steps every weight by about the full rate at first); a new one starts with fine-tuning
+  let phase: { hook: unknown; optimizer: StepOptimizer } | undefined;
   try {
     const result = await deepCompress({
       layers,
@@ -169,14 +173,20 @@ export async function deepCompressModel(
       bits: Object.fromEntries(layers.map((l, i) => [l.name, recipe.bits[i]!])),
       fineTuneSteps: recipe.fineTuneEpochs,
       centroidOptimizer,
-      trainStep: (gradientHook, weightHook) =>
-        train(model, data.train, {
+      trainStep: (gradientHook, weightHook) => {
+        if (phase?.hook !== gradientHook) {
+          phase?.optimizer.dispose();
+          phase = { hook: gradientHook, optimizer: createOptimizer('adam', recipe.learningRate, 0) };
+        }
+        return train(model, data.train, {
           batchSize: RECIPES[name].batchSize,
           epochs: 1,
           learningRate: recipe.learningRate * recipe.decay ** sinceRestart(epoch),
+          optimizer: phase.optimizer,
           seed: RECIPES[name].seed + ++epoch,
           hooks: [{ beforeStep: (g) => gradientHook(g), afterStep: () => weightHook() }],
-        }),
+        });
+      },
       evaluate: async () => {
         const e = await error();
         onStage?.(`step ${epoch}`, e);
@@ -186,5 +196,6 @@ export async function deepCompressModel(
     return { layers: result.layers, error: await error() };
   } finally {
     centroidOptimizer.dispose();
+    phase?.optimizer.dispose();
   }
 }

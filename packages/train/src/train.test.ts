@@ -3,6 +3,7 @@ import { tf } from './engine.js';
 import { BatchNorm, Conv2d, Dense, Flatten, HTanh, MaxPool, ReLU } from './layers.js';
 import { IMAGE_SIZE, loadMnist, type Mnist, PIXELS } from './mnist.js';
 import { createModel, Model } from './models.js';
+import { createOptimizer } from './optimizers.js';
 import { type Dataset, evaluate, predictScores, train } from './train.js';
 import { loadWeights, saveWeights } from './weights.js';
 
@@ -161,6 +162,26 @@ describe('training on an MNIST subset', () => {
       expect.objectContaining({ code: 'shape-mismatch' }),
     );
     for (const m of [a, b, c]) m.dispose();
+  });
+
+  it("carries a given optimizer's moments from call to call, as one longer run does", async () => {
+    const data = head(mnist.train, 128);
+    const options = { batchSize: 32, learningRate: 1e-3, seed: 9 } as const;
+    const oneRun = createModel('lenet-300-100', { seed: 5 });
+    await train(oneRun, data, { ...options, epochs: 2 });
+    const resumed = async (optimizer: 'adam' | ReturnType<typeof createOptimizer>) => {
+      const model = createModel('lenet-300-100', { seed: 5 });
+      await train(model, data, { ...options, epochs: 1, optimizer });
+      await train(model, data, { ...options, epochs: 2, startEpoch: 1, optimizer });
+      return model;
+    };
+    const adam = createOptimizer('adam', options.learningRate, 0);
+    const [kept, fresh] = [await resumed(adam), await resumed('adam')];
+    adam.dispose();
+    const want = await saveWeights(oneRun);
+    expect(await saveWeights(kept)).toEqual(want);
+    expect(await saveWeights(fresh)).not.toEqual(want);
+    for (const m of [oneRun, kept, fresh]) m.dispose();
   });
 });
 

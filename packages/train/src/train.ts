@@ -3,7 +3,7 @@ import { tf } from './engine.js';
 import { checkInt, TrainError } from './errors.js';
 import { PIXELS } from './mnist.js';
 import type { Model } from './models.js';
-import { createOptimizer, type OptimizerName } from './optimizers.js';
+import { createOptimizer, type OptimizerName, type StepOptimizer } from './optimizers.js';
 
 const CLASSES = 10;
 
@@ -49,7 +49,11 @@ export interface TrainOptions {
   readonly batchSize?: number;
   readonly learningRate?: number;
   readonly schedule?: Schedule;
-  readonly optimizer?: OptimizerName;
+  /**
+   * A name (a fresh optimizer per call), or an optimizer from `createOptimizer` whose moments carry
+   * over from call to call (its owner disposes it).
+   */
+  readonly optimizer?: OptimizerName | StepOptimizer;
   /** SGD's momentum (default 0.9). */
   readonly momentum?: number;
   readonly loss?: 'cross-entropy' | 'squared-hinge';
@@ -145,7 +149,8 @@ export async function train(model: Model, data: Dataset, options: TrainOptions =
     throw new TrainError('invalid-argument', `learning rate must be positive, got ${learningRate}.`);
   const n = exampleCount(data);
   const rand = seededRandom(seed);
-  const optimizer = createOptimizer(optimizerName, learningRate, momentum);
+  const owned = typeof optimizerName === 'string';
+  const optimizer = owned ? createOptimizer(optimizerName, learningRate, momentum) : optimizerName;
   const variables = model.trainableVariables;
   const history: EpochInfo[] = [];
   let step = 0;
@@ -198,7 +203,7 @@ export async function train(model: Model, data: Dataset, options: TrainOptions =
       await options.onEpoch?.(info);
     }
   } finally {
-    optimizer.dispose();
+    if (owned) optimizer.dispose();
   }
   return { epochs: history };
 }

@@ -76,6 +76,8 @@ export const quantizedNetsTable: BenchTable = {
           const profile = await session.profile(feeds);
           const kernels: Record<string, number> = {};
           for (const e of session.plan) kernels[e.kernel] = (kernels[e.kernel] ?? 0) + 1;
+          const kernelMs: Record<string, number> = {};
+          for (const e of profile.nodes) kernelMs[e.kernel] = (kernelMs[e.kernel] ?? 0) + e.ms;
           const key = `${p.name}|${batch}`;
           gpuMs.set(key, profile.gpuMs);
           wallMs.set(key, t.median);
@@ -87,6 +89,9 @@ export const quantizedNetsTable: BenchTable = {
               'gpu ms': profile.gpuMs.toFixed(4),
               'record ms': profile.recordMs.toFixed(3),
               kernels: JSON.stringify(kernels),
+              'gpu ms by kernel': JSON.stringify(
+                Object.fromEntries(Object.entries(kernelMs).map(([k, ms]) => [k, Number(ms.toFixed(4))])),
+              ),
               seed: ctx.seed,
             },
             metric: 'time',
