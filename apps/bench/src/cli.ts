@@ -31,7 +31,7 @@ const TABLES: readonly BenchTable[] = [
   peersTable,
 ];
 
-const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--charts DIR] [--conformance]
+const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--sparsities S[,S]] [--charts DIR] [--conformance]
 tables: ${TABLES.map((t) => t.id).join(', ')}`;
 
 function fail(message: string): never {
@@ -68,6 +68,9 @@ async function main(): Promise<void> {
   const batches = args.batches?.split(',').map(Number);
   if (batches?.some((b) => !Number.isInteger(b) || b < 1))
     fail(`--batches takes positive integers, got ${args.batches}.`);
+  const sparsities = args.sparsities?.split(',').map(Number);
+  if (sparsities?.some((s) => !(s >= 0 && s < 1)))
+    fail(`--sparsities takes fractions in [0, 1), got ${args.sparsities}.`);
 
   let device: Gpu | undefined;
   const gpu = async () => {
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
         gpu,
         progress: progressBar(table.id),
         ...(batches ? { batches } : {}),
+        ...(sparsities ? { sparsities } : {}),
       });
       sections.push({ table, results });
       console.log(consoleTable(table, results));
@@ -158,6 +162,7 @@ function parse() {
       seed: { type: 'string' },
       conformance: { type: 'boolean' },
       batches: { type: 'string' },
+      sparsities: { type: 'string' },
       charts: { type: 'string' },
     },
   }).values;

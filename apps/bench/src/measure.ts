@@ -39,6 +39,9 @@ export async function measureWall(
   return summarize(samples);
 }
 
+/** Copies of the timed work in each profiled submission. */
+export const REPEATS = 10;
+
 /** GPU time (ms) of the work `record` records: `warmup` plain submissions, then `iterations` profiled ones. */
 export async function timeGpu(
   gpu: Gpu,
@@ -46,12 +49,17 @@ export async function timeGpu(
   warmup: number,
   iterations: number,
 ): Promise<Timing & { clock: Clock }> {
-  for (let i = 0; i < warmup; i++) await gpu.submit(record);
+  // Each sample records the work REPEATS times in one submission and takes the mean: a GPU given one
+  // short dispatch per submission idles between them at low clocks (as CUDA-event loops avoid too).
+  const repeated = (r: Recorder) => {
+    for (let k = 0; k < REPEATS; k++) record(r);
+  };
+  for (let i = 0; i < warmup; i++) await gpu.submit(repeated);
   const samples: number[] = [];
   let clock: Clock = 'gpu-submit-wall';
   for (let i = 0; i < iterations; i++) {
-    const p = await gpu.profile(record);
-    samples.push(p.ms);
+    const p = await gpu.profile(repeated);
+    samples.push(p.ms / REPEATS);
     clock = p.clock;
   }
   return { ...summarize(samples), clock };

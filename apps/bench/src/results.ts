@@ -28,6 +28,8 @@ export interface BenchContext {
   readonly seed: number;
   /** Batch sizes to run where a table has several (default: the table's own). */
   readonly batches?: readonly number[];
+  /** Weight sparsities where a table sweeps them (default: the table's own). */
+  readonly sparsities?: readonly number[];
   /** The WebGPU device, opened on first use. */
   gpu(): Promise<Gpu>;
   progress(done: number, total: number, label: string): void;

@@ -23,9 +23,11 @@ export const sparseConvTable: BenchTable = {
     const total = layers.length * batches.length;
     let done = 0;
     for (const l of layers) {
-      const sparsities = full
-        ? [...SPARSITIES, ...(l.paperSparsity ? [l.paperSparsity] : [])]
-        : [0.5, 0.9, ...(l.paperSparsity ? [l.paperSparsity] : [])];
+      const sparsities =
+        ctx.sparsities ??
+        (full
+          ? [...SPARSITIES, ...(l.paperSparsity ? [l.paperSparsity] : [])]
+          : [0.5, 0.9, ...(l.paperSparsity ? [l.paperSparsity] : [])]);
       for (const batch of batches) {
         ctx.progress(done++, total, `${l.network} ${l.name} batch ${batch}`);
         const [c, h, w] = l.input;
