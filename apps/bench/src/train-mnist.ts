@@ -86,7 +86,10 @@ for (const name of names) {
         log[name]!.push({ stage, error });
         console.log(`${name} deep compression ${stage}: test error ${(100 * error).toFixed(2)}%`);
       },
-      { ...DEEP_COMPRESSION[name as keyof typeof DEEP_COMPRESSION], ...JSON.parse(values['dc-recipe'] ?? '{}') },
+      {
+        ...DEEP_COMPRESSION[name as keyof typeof DEEP_COMPRESSION],
+        ...JSON.parse(values['dc-recipe'] ?? '{}'),
+      },
     );
     log[name]!.push({ compressed: dc.error, seconds: (performance.now() - t0) / 1000 });
     writeFileSync(
