@@ -10,7 +10,7 @@ export const PRETRAINED = {
   'dorefa-w1a3': 'DoReFa-Net W1 A3: binary weights, 3-bit activations',
   fp32: 'the float twin of the three (same architecture, ReLU)',
   'lenet-300-100': 'LeNet-300-100, Deep-Compressed: pruned, k-means shared, Huffman-coded',
-  'lenet-5': 'LeNet-5 (Caffe), trained float baseline',
+  'lenet-5': 'LeNet-5 (Caffe), Deep-Compressed: pruned, k-means shared, Huffman-coded',
 } as const;
 
 export type PretrainedName = keyof typeof PRETRAINED;
