@@ -3,39 +3,21 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import { type ConformanceResult, runConformance } from '@zeroskip/gpu/conformance';
+import { TABLES } from './all-tables.js';
 import { tableCharts } from './charts.js';
 import { environment } from './environment.js';
-import { consoleTable, markdownReport } from './report.js';
+import { consoleSummary, consoleTable, markdownReport, wrap } from './report.js';
 import type { BenchResult, BenchTable } from './results.js';
-import { bitwiseTable } from './tables/bitwise.js';
-import { coldStartTable } from './tables/cold-start.js';
-import { compressionTable } from './tables/compression.js';
-import { loadTable } from './tables/load.js';
-import { networksTable } from './tables/networks.js';
-import { peersTable } from './tables/peers.js';
-import { quantizedNetsTable } from './tables/quantized-nets.js';
-import { quantizerTable } from './tables/quantizers.js';
-import { sparseCodec } from './tables/sparse-codec.js';
-import { sparseConvTable } from './tables/sparse-conv.js';
 
-const TABLES: readonly BenchTable[] = [
-  sparseCodec,
-  quantizerTable,
-  sparseConvTable,
-  networksTable,
-  bitwiseTable,
-  quantizedNetsTable,
-  compressionTable,
-  loadTable,
-  coldStartTable,
-  peersTable,
-];
-
-const USAGE = `usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--sparsities S[,S]] [--charts DIR] [--conformance]
-tables: ${TABLES.map((t) => t.id).join(', ')}`;
+const USAGE = [
+  ...wrap(
+    'usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--sparsities S[,S]] [--charts DIR] [--conformance]',
+  ),
+  ...wrap(`tables: ${TABLES.map((t) => t.id).join(', ')}`),
+].join('\n');
 
 function fail(message: string): never {
-  console.error(`bench: ${message}\n${USAGE}`);
+  console.error(`${wrap(`bench: ${message}`).join('\n')}\n${USAGE}`);
   process.exit(2);
 }
 
@@ -80,18 +62,22 @@ async function main(): Promise<void> {
   try {
     const env = environment();
     console.log(
-      `Zeroskip bench, ${suite} suite, seed ${seed}: ${env.cpu}, Node ${env.node}, commit ${env.commit}`,
+      wrap(
+        `Zeroskip bench, ${suite} suite, seed ${seed}: ${env.cpu}, Node ${env.node}, commit ${env.commit}`,
+      ).join('\n'),
     );
     let conformance: ConformanceResult[] | undefined;
     if (args.conformance) {
       const g = await gpu();
       console.log(
-        `\nConformance on ${g.adapter.description || g.adapter.device} (${g.adapter.vendor} ${g.adapter.architecture})`,
+        `\n${wrap(`Conformance on ${g.adapter.description || g.adapter.device} (${g.adapter.vendor} ${g.adapter.architecture})`).join('\n')}`,
       );
       conformance = await runConformance(g, {
         onResult: (r) =>
           console.log(
-            `${r.ok ? 'pass' : 'FAIL'}  ${r.group}: ${r.name}${r.error ? `\n      ${r.error}` : ''}`,
+            wrap(`${r.ok ? 'pass' : 'FAIL'}  ${r.group}: ${r.name}`)
+              .concat(r.error ? wrap(`      ${r.error}`, undefined, '      ') : [])
+              .join('\n'),
           ),
       });
       console.log(
@@ -111,6 +97,7 @@ async function main(): Promise<void> {
       sections.push({ table, results });
       console.log(consoleTable(table, results));
     }
+    console.log(consoleSummary(sections, device?.adapter));
     const adapter = device
       ? { ...device.adapter, features: device.features, limits: device.limits }
       : undefined;
@@ -175,6 +162,6 @@ function write(file: string, text: string): void {
 }
 
 main().catch((e: unknown) => {
-  console.error(`bench: ${(e as Error).message}`);
+  console.error(wrap(`bench: ${(e as Error).message}`).join('\n'));
   process.exit(1);
 });

@@ -70,7 +70,7 @@ export const bitwiseTable: BenchTable = {
   id: 'bitwise',
   title: 'Binary, ternary and DoReFa convolution vs fp32',
   reference:
-    "The seed article's SWAR estimate: one 32-bit XNOR + popcount does 32 binary MACs in about 6 instructions, 32/6 ≈ 5.3× the fp32 rate. GPU time of packing the input plus the popcount conv, against the fp32 implicit-GEMM conv; bytes of weights and of the layer's input activations.",
+    "paper (the seed article's SWAR estimate): one 32-bit XNOR + popcount does 32 binary MACs in about 6 instructions, 32/6 ≈ 5.3× the fp32 rate.\nGPU time of packing the input plus the popcount conv, against the fp32 implicit-GEMM conv; bytes of weights and of the layer's input activations.",
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();

@@ -31,7 +31,7 @@ export const compressionTable: BenchTable = {
   id: 'compression',
   title: 'Compression (Deep Compression Table 1 layout)',
   reference:
-    "Deep Compression: LeNet-300-100 40×, LeNet-5 39×, AlexNet 35×, VGG-16 49× (P+Q+H). Here the weights are seeded, not trained, and pruned by magnitude at the paper's per-layer rates with its bits (conv 8, fc 5; LeNet-300-100 6); ratios are of the whole .zsk file (graph, biases, codebooks and tables included) to f32 weights.",
+    "paper (Deep Compression, Han et al.): LeNet-300-100 40×, LeNet-5 39×, AlexNet 35×, VGG-16 49× (P+Q+H).\nHere the weights are seeded, not trained, and pruned by magnitude at the paper's per-layer rates with its bits (conv 8, fc 5; LeNet-300-100 6); ratios are of the whole .zsk file (graph, biases, codebooks and tables included) to f32 weights.",
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const names = ctx.suite === 'full' ? Object.keys(PAPER_RATES) : ['lenet-300-100', 'lenet-5'];
     const results: BenchResult[] = [];

@@ -18,7 +18,7 @@ export const networksTable: BenchTable = {
   id: 'networks',
   title: 'Whole-network inference on WebGPU: dense vs auto vs tuned plans',
   reference:
-    "Escort: 1.38× (batch 1) and 1.60× (batch 32) end to end over dense. AlexNet and VGG-16 pruned at Deep Compression's per-layer rates, GoogLeNet and ResNet-50 at 70% per layer (first conv unpruned); seeded weights. Wall time of session.run (input upload, all layers, output read-back), median; 'gpu ms' is the GPU time of one run's dispatches from timestamp queries (per kernel beside it), 'record ms' the host time to record them.",
+    "paper (Escort, Fang et al.): 1.38× (batch 1) and 1.60× (batch 32) end to end over dense.\nAlexNet and VGG-16 pruned at Deep Compression's per-layer rates, GoogLeNet and ResNet-50 at 70% per layer (first conv unpruned); seeded weights. Wall time of session.run (input upload, all layers, output read-back), median; 'gpu ms' is the GPU time of one run's dispatches from timestamp queries (per kernel beside it), 'record ms' the host time to record them.",
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();

@@ -52,7 +52,7 @@ export const quantizedNetsTable: BenchTable = {
   id: 'quantized-nets',
   title: 'Binary, ternary and DoReFa networks on the packed-bit path against their fp32 twins',
   reference:
-    'Goal: the binary MNIST net ≥ 4× faster than its fp32 twin at batch 1 and 256, and a binary ResNet-18 (Bi-Real) ≥ 4× faster than fp32 ResNet-18 at batch 1 (224×224). Seeded weights (time does not depend on them); auto plan. Wall time of session.run (upload, all layers, read-back), median; gpu ms from timestamp queries of one profiled run.',
+    'goal: the binary MNIST net ≥ 4× faster than its fp32 twin at batch 1 and 256, and a binary ResNet-18 (Bi-Real) ≥ 4× faster than fp32 ResNet-18 at batch 1 (224×224).\nSeeded weights (time does not depend on them); auto plan. Wall time of session.run (upload, all layers, read-back), median; gpu ms from timestamp queries of one profiled run.',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();

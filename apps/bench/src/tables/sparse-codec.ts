@@ -21,7 +21,7 @@ function codebookIndices(n: number, bits: number, seed: number): Uint16Array {
 export const sparseCodec: BenchTable = {
   id: 'codec',
   title: 'Entropy coding and sparse formats on the CPU',
-  reference: 'Goal: Huffman decode ≥ 100 M symbols/s on a 2-core machine (one thread).',
+  reference: 'goal: Huffman decode ≥ 100 M symbols/s on a 2-core machine (one thread).',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const opts = { warmup: 2, iterations: full ? 21 : 7 };

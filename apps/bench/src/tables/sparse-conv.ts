@@ -12,7 +12,7 @@ export const sparseConvTable: BenchTable = {
   id: 'sparse-conv',
   title: 'Per-layer sparse convolution (Escort; Fang et al.)',
   reference:
-    'Escort: direct sparse conv 2.63× over im2col + GEMM (cuBLAS) and 3.07× over im2col + CSR SpMM (cuSPARSE) on average. Weights are seeded Gaussian pruned by magnitude; GPU time per layer, pad and im2col included.',
+    'paper (Escort, Fang et al.): direct sparse conv 2.63× over im2col + GEMM (cuBLAS) and 3.07× over im2col + CSR SpMM (cuSPARSE) on average.\nWeights are seeded Gaussian pruned by magnitude; GPU time per layer, pad and im2col included.',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();

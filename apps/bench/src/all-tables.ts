@@ -1,0 +1,25 @@
+import type { BenchTable } from './results.js';
+import { bitwiseTable } from './tables/bitwise.js';
+import { coldStartTable } from './tables/cold-start.js';
+import { compressionTable } from './tables/compression.js';
+import { loadTable } from './tables/load.js';
+import { networksTable } from './tables/networks.js';
+import { peersTable } from './tables/peers.js';
+import { quantizedNetsTable } from './tables/quantized-nets.js';
+import { quantizerTable } from './tables/quantizers.js';
+import { sparseCodec } from './tables/sparse-codec.js';
+import { sparseConvTable } from './tables/sparse-conv.js';
+
+/** Every table, in the order the bench runs them. */
+export const TABLES: readonly BenchTable[] = [
+  sparseCodec,
+  quantizerTable,
+  sparseConvTable,
+  networksTable,
+  bitwiseTable,
+  quantizedNetsTable,
+  compressionTable,
+  loadTable,
+  coldStartTable,
+  peersTable,
+];
