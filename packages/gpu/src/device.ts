@@ -181,6 +181,33 @@ export interface ProfileResult {
   readonly clock: Clock;
 }
 
+/**
+ * What {@link Gpu.pipeline} hands out during a rehearsal for a pipeline not built yet: rehearsals never
+ * bind it, so any use of it is a bug, and fails loudly rather than dispatching nothing.
+ */
+function unbuiltPipeline(key: string): GPUComputePipeline {
+  const fail = (): never => {
+    throw new GpuError(
+      'invalid-argument',
+      `the pipeline '${key}' was used before it was built; call buildPipelines() after rehearse().`,
+    );
+  };
+  return { label: key, __brand: 'GPUComputePipeline', getBindGroupLayout: fail } as GPUComputePipeline;
+}
+
+/** A recorder that records nothing: a rehearsal only needs the pipelines and buffers its kernels ask for. */
+class Rehearsal extends Recorder {
+  constructor(gpu: Gpu, encoder: GPUCommandEncoder) {
+    super(gpu, encoder, undefined);
+  }
+
+  override dispatch(label: string): void {
+    this.labels.push(label);
+  }
+
+  override copy(): void {}
+}
+
 /** A WebGPU device with the buffers, pipelines and timing that the kernels use. */
 export class Gpu {
   readonly pool: BufferPool;
@@ -200,6 +227,13 @@ export class Gpu {
   private entry: GPU | undefined;
   /** True while a submission's commands are being recorded. */
   private recording = false;
+  /** True during a {@link rehearse}: pipelines not built yet are noted in {@link unbuilt}, not built. */
+  private rehearsing = false;
+  /** Pipelines asked for by rehearsals, to be built by {@link buildPipelines}. */
+  private readonly unbuilt = new Map<
+    string,
+    { describe: () => GPUComputePipelineDescriptor; stand: GPUComputePipeline }
+  >();
 
   constructor(
     entry: GPU,
@@ -321,17 +355,73 @@ export class Gpu {
       );
     this.programs.set(program.name, program);
     const key = `${program.name}${canonicalJson(spec)}`;
-    let p = this.pipelines.get(key);
-    if (!p) {
-      const module = this.device.createShaderModule({ code: program.wgsl(spec), label: key });
-      p = this.device.createComputePipeline({
-        layout: 'auto',
-        compute: { module, entryPoint: 'main' },
-        label: key,
-      });
-      this.pipelines.set(key, p);
+    const p = this.pipelines.get(key);
+    if (p) return p;
+    const describe = (): GPUComputePipelineDescriptor => ({
+      layout: 'auto',
+      compute: {
+        module: this.device.createShaderModule({ code: program.wgsl(spec), label: key }),
+        entryPoint: 'main',
+      },
+      label: key,
+    });
+    if (this.rehearsing) {
+      let wanted = this.unbuilt.get(key);
+      if (!wanted) {
+        wanted = { describe, stand: unbuiltPipeline(key) };
+        this.unbuilt.set(key, wanted);
+      }
+      return wanted.stand;
     }
-    return p;
+    const built = this.device.createComputePipeline(describe());
+    this.pipelines.set(key, built);
+    return built;
+  }
+
+  /**
+   * Runs `record` on a recorder that drops its dispatches (nothing is submitted), noting each pipeline
+   * it asks for that is not built yet; {@link buildPipelines} then builds them all at once. Buffers,
+   * uniforms and weights that `record` creates are real.
+   */
+  rehearse(record: (r: Recorder) => void): void {
+    this.checkAlive();
+    try {
+      this.recording = true;
+      this.rehearsing = true;
+      record(new Rehearsal(this, this.device.createCommandEncoder()));
+    } finally {
+      this.recording = false;
+      this.rehearsing = false;
+      this.destroyRetired();
+    }
+  }
+
+  /**
+   * Builds the pipelines that {@link rehearse} noted, concurrently (createComputePipelineAsync lets Dawn
+   * compile them off the main thread), calling `onProgress` as each is ready. Returns how many it built.
+   */
+  async buildPipelines(onProgress?: (done: number, total: number, label: string) => void): Promise<number> {
+    // a run between rehearsal and build may have built some already
+    const wanted = [...this.unbuilt].filter(([key]) => !this.pipelines.has(key));
+    this.unbuilt.clear();
+    let done = 0;
+    await Promise.all(
+      wanted.map(async ([key, { describe }]) => {
+        let p: GPUComputePipeline;
+        try {
+          p = await this.guard(this.device.createComputePipelineAsync(describe()));
+        } catch (e) {
+          if (e instanceof GpuError) throw e;
+          throw new GpuError(
+            'validation',
+            `the pipeline '${key}' did not compile: ${(e as Error).message} Fix its WGSL.`,
+          );
+        }
+        this.pipelines.set(key, p);
+        onProgress?.(++done, wanted.length, key);
+      }),
+    );
+    return done;
   }
 
   /**
@@ -487,6 +577,7 @@ export class Gpu {
     this.wordBuffers.clear();
     this.destroyRetired();
     this.pipelines.clear();
+    this.unbuilt.clear();
     this.programs.clear();
     this.bindGroups.clear();
     this.device.destroy();

@@ -19,6 +19,7 @@ export { binarizeSignConvs, foldQuantThresholds } from './quant-passes.js';
 export { inferShapes, type ValueInfo } from './shape-inference.js';
 export { DTYPES, type DType, float32, int64, type Tensor, tensor } from './tensor.js';
 export {
+  type CompileOptions,
   type PlanCache,
   type PlanEntry,
   type PlanMode,

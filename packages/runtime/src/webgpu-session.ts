@@ -11,7 +11,7 @@ import type { Graph, GraphNode } from './graph.js';
 import { opDef } from './ops/registry.js';
 import type { EncodeContext, OpDef, PlanContext, PlanMode, ValueInfo } from './ops/types.js';
 import { inferShapes } from './shape-inference.js';
-import { float32, type Tensor } from './tensor.js';
+import { float32, sizeOf, type Tensor, tensor } from './tensor.js';
 
 export type { PlanMode } from './ops/types.js';
 
@@ -33,6 +33,11 @@ export interface TuneOptions {
   /** Timed runs per candidate (median; default 5, after one warm-up). */
   readonly iterations?: number;
   readonly onProgress?: (done: number, total: number, node: string) => void;
+}
+
+export interface CompileOptions {
+  /** Called as each pipeline is ready: `done` of `total`, and the pipeline's name and specialisation. */
+  readonly onProgress?: (done: number, total: number, pipeline: string) => void;
 }
 
 export interface WebGpuSessionOptions {
@@ -100,10 +105,25 @@ type Resource = { destroy(): void };
 /** Records nodes into `r` from the current one on, calling `mark(node index, first dispatch)` after each. */
 type Segment = (r: Recorder, mark: (i: number, from: number) => void) => void;
 
-/** Hooks that time a run: each GPU segment is submitted by `segment`; CPU nodes are reported to `cpu`. */
-interface Profiler {
+/**
+ * Hooks that change how a run goes: each GPU segment is handed to `segment` instead of being
+ * submitted; CPU nodes are reported to `cpu`.
+ */
+interface RunHooks {
   segment(record: Segment): Promise<void>;
-  cpu(i: number, ms: number): void;
+  cpu?(i: number, ms: number): void;
+  /** A rehearsal: CPU nodes are not run but give zeros of their output shapes, and no output is read. */
+  readonly rehearse?: boolean;
+}
+
+/** Zeros of a value's shape and type: what a CPU node gives in a rehearsal. */
+function zeros({ dtype, shape }: ValueInfo): Tensor {
+  const n = sizeOf(shape);
+  return tensor(
+    dtype,
+    shape,
+    dtype === 'float32' ? new Float32Array(n) : dtype === 'int64' ? new Float64Array(n) : new Uint8Array(n),
+  );
 }
 
 const isGpuKernel = (kernel: string) => kernel !== 'host' && kernel !== 'cpu';
@@ -258,9 +278,25 @@ export class WebGpuSession {
     });
   }
 
+  /**
+   * Builds, before the first run, every pipeline that runs at these inputs' shapes will use (their
+   * values do not matter), compiling them concurrently and reporting each as it is ready; weights are
+   * uploaded too. A rehearsal of the plan finds the pipelines: it records every GPU node, submitting
+   * nothing, with zeros standing in for what CPU fallbacks would compute. Returns how many were built.
+   */
+  compile(inputs: Readonly<Record<string, Tensor>>, options: CompileOptions = {}): Promise<number> {
+    return this.enqueue(async () => {
+      await this.runNow(inputs, {
+        rehearse: true,
+        segment: async (record) => this.gpu.rehearse((r) => record(r, () => {})),
+      });
+      return this.gpu.buildPipelines(options.onProgress);
+    });
+  }
+
   private async runNow(
     inputs: Readonly<Record<string, Tensor>>,
-    profiler?: Profiler,
+    hooks?: RunHooks,
   ): Promise<Record<string, Tensor>> {
     checkInputs(this.graph, inputs);
     const { gpu, graph } = this;
@@ -320,10 +356,18 @@ export class WebGpuSession {
           });
           finish(i++);
         } else if (p.kernel === 'cpu') {
-          const host = await Promise.all(p.node.inputs.map(async (name) => this.toHost(get(name))));
-          const t0 = performance.now();
-          const outs = p.def.run(p.node, host, graph);
-          profiler?.cpu(i, performance.now() - t0);
+          let outs: (Tensor | undefined)[];
+          if (hooks?.rehearse)
+            outs = p.node.outputs.map((o) => {
+              const v = plan.info.get(o);
+              return v && zeros(v);
+            });
+          else {
+            const host = await Promise.all(p.node.inputs.map(async (name) => this.toHost(get(name))));
+            const t0 = performance.now();
+            outs = p.def.run(p.node, host, graph);
+            hooks?.cpu?.(i, performance.now() - t0);
+          }
           p.node.outputs.forEach((o, k) => {
             if (o !== '' && outs[k]) place(o, outs[k]);
           });
@@ -349,10 +393,11 @@ export class WebGpuSession {
               finish(i++);
             }
           };
-          await (profiler ? profiler.segment(record) : gpu.submit((r) => record(r, () => {})));
+          await (hooks ? hooks.segment(record) : gpu.submit((r) => record(r, () => {})));
         }
       }
       const result: Record<string, Tensor> = {};
+      if (hooks?.rehearse) return result;
       for (const o of graph.outputs) result[o] = (await this.toHost(get(o)))!;
       return result;
     } finally {
