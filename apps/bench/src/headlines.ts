@@ -29,8 +29,7 @@ interface Fold {
 // Each table's ratios as its reference compares them; a table not listed gets one line per ratio row.
 const FOLDS: Readonly<Record<string, Fold>> = {
   'sparse-conv': { entry: ['sparsity'] },
-  // the speedup rows carry no batch parameter (only the case names it): one line per network and batch
-  networks: { entry: ['plan'], perCase: true },
+  networks: { entry: ['plan'] },
   bitwise: { entry: ['kernel'], across: ['layer', 'shape', 'swarEstimate'] },
   'quantized-nets': { entry: ['clock'], perCase: true },
   peers: { entry: ['impl'], across: ['sparsity'] },

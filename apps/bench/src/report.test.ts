@@ -375,21 +375,34 @@ describe('headlines', () => {
 
   it('keeps a line per case where the table says so, and drops what it could not measure', () => {
     const results = [
-      row('networks', 'alexnet batch 1', { plan: 'auto', over: 'dense' }, 1.2, '×'),
-      row('networks', 'alexnet batch 1', { plan: 'tuned', over: 'dense' }, Number.NaN, '×'),
-      row('networks', 'vgg-16 batch 1', { plan: 'auto', over: 'dense' }, 0.8, '×'),
+      row('quantized-nets', 'binarynet batch 1', { over: 'fp32', clock: 'gpu' }, 8, '×'),
+      row('quantized-nets', 'binarynet batch 1', { over: 'fp32', clock: 'wall' }, Number.NaN, '×'),
+      row('quantized-nets', 'ternarynet batch 1', { over: 'fp32', clock: 'gpu' }, 4, '×'),
     ];
-    expect(headlines('networks', results)).toEqual([
+    expect(headlines('quantized-nets', results)).toEqual([
       {
-        label: 'alexnet batch 1 speedup over=dense',
+        label: 'binarynet batch 1 speedup over=fp32',
         cases: 1,
-        entries: [{ label: 'plan=auto', value: 1.2, cases: 1 }],
+        entries: [{ label: 'clock=gpu', value: 8, cases: 1 }],
       },
       {
-        label: 'vgg-16 batch 1 speedup over=dense',
+        label: 'ternarynet batch 1 speedup over=fp32',
         cases: 1,
-        entries: [{ label: 'plan=auto', value: 0.8, cases: 1 }],
+        entries: [{ label: 'clock=gpu', value: 4, cases: 1 }],
       },
+    ]);
+  });
+
+  it('averages the networks per batch', () => {
+    const results = [
+      row('networks', 'alexnet batch 1', { plan: 'auto', batch: 1, over: 'dense' }, 2, '×'),
+      row('networks', 'vgg-16 batch 1', { plan: 'auto', batch: 1, over: 'dense' }, 0.5, '×'),
+      row('networks', 'vgg-16 batch 32', { plan: 'auto', batch: 32, over: 'dense' }, 1.5, '×'),
+    ];
+    const lines = headlines('networks', results);
+    expect(lines.map((l) => [l.cases, l.entries.map((e) => [e.label, e.value])])).toEqual([
+      [2, [['plan=auto', 1]]],
+      [1, [['plan=auto', 1.5]]],
     ]);
   });
 });

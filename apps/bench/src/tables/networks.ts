@@ -85,7 +85,7 @@ export const networksTable: BenchTable = {
             results.push({
               table: 'networks',
               case: `${name} batch ${batch}`,
-              params: { plan, over: 'dense' },
+              params: { plan, batch, over: 'dense' },
               metric: 'speedup',
               unit: '×',
               value: times.dense / times[plan]!,
