@@ -379,18 +379,12 @@ describe('headlines', () => {
       row('quantized-nets', 'binarynet batch 1', { over: 'fp32', clock: 'wall' }, Number.NaN, '×'),
       row('quantized-nets', 'ternarynet batch 1', { over: 'fp32', clock: 'gpu' }, 4, '×'),
     ];
-    expect(headlines('quantized-nets', results)).toEqual([
-      {
-        label: 'binarynet batch 1 speedup over=fp32',
-        cases: 1,
-        entries: [{ label: 'clock=gpu', value: 8, cases: 1 }],
-      },
-      {
-        label: 'ternarynet batch 1 speedup over=fp32',
-        cases: 1,
-        entries: [{ label: 'clock=gpu', value: 4, cases: 1 }],
-      },
+    const lines = headlines('quantized-nets', results);
+    expect(lines.map((l) => [l.label, l.cases, l.entries.map((e) => [e.label, e.cases])])).toEqual([
+      ['binarynet batch 1 speedup over=fp32', 1, [['clock=gpu', 1]]],
+      ['ternarynet batch 1 speedup over=fp32', 1, [['clock=gpu', 1]]],
     ]);
+    expect(lines.map((l) => l.entries[0]!.value)).toEqual([expect.closeTo(8, 12), expect.closeTo(4, 12)]);
   });
 
   it('averages the networks per batch', () => {
@@ -400,9 +394,10 @@ describe('headlines', () => {
       row('networks', 'vgg-16 batch 32', { plan: 'auto', batch: 32, over: 'dense' }, 1.5, '×'),
     ];
     const lines = headlines('networks', results);
-    expect(lines.map((l) => [l.cases, l.entries.map((e) => [e.label, e.value])])).toEqual([
-      [2, [['plan=auto', 1]]],
-      [1, [['plan=auto', 1.5]]],
+    expect(lines.map((l) => [l.cases, l.entries.map((e) => e.label)])).toEqual([
+      [2, ['plan=auto']],
+      [1, ['plan=auto']],
     ]);
+    expect(lines.map((l) => l.entries[0]!.value)).toEqual([expect.closeTo(1, 12), expect.closeTo(1.5, 12)]);
   });
 });
