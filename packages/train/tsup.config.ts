@@ -5,5 +5,6 @@ import base from '../../tooling/build/tsup-package.js';
 // load: bundle them (they register into tfjs-core's global engine, shared with the main entry).
 export default defineConfig({
   ...base,
+  entry: { index: 'src/index.ts', pretrained: 'src/pretrained.ts' },
   noExternal: [/^@tensorflow\/tfjs-core\/dist\/register_all_gradients/],
 });

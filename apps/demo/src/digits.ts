@@ -1,5 +1,5 @@
 import { decodeZsk, float32, optimize, type Tensor } from '@zeroskip/runtime';
-import { IMAGE_SIZE, loadPretrained, PRETRAINED } from '@zeroskip/train';
+import { IMAGE_SIZE, loadPretrained, PRETRAINED } from '@zeroskip/train/pretrained';
 import { type Backend, type Runner, runner } from './backend.js';
 
 /** MNIST digits fill a 20×20 box centred by mass in the 28×28 image. */

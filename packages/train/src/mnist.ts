@@ -1,4 +1,7 @@
 import { TrainError } from './errors.js';
+import { IMAGE_SIZE, PIXELS } from './mnist-shape.js';
+
+export { IMAGE_SIZE, PIXELS } from './mnist-shape.js';
 
 /** One MNIST split: `count` images of 28×28 pixels, row-major, as float32 in [0, 1], and their labels. */
 export interface MnistSplit {
@@ -28,8 +31,6 @@ export interface MnistOptions {
   readonly testLimit?: number;
 }
 
-export const IMAGE_SIZE = 28;
-export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 const IMAGES_MAGIC = 0x803;
 const LABELS_MAGIC = 0x801;
 const FILES: MnistPaths = {

@@ -1,5 +1,8 @@
 import { TrainError } from './errors.js';
 
+// also the package's `@zeroskip/train/pretrained` entry, which browsers can load without TF.js
+export { IMAGE_SIZE } from './mnist-shape.js';
+
 /**
  * The trained models this package ships as .zsk files (README: "Shipped models and recipes"): each
  * takes N×1×28×28 float32 pixels in [0, 1] and returns N×10 scores.
