@@ -49,6 +49,14 @@ const skipped =
   "a buffer of 3700000000 bytes exceeds this adapter's maxStorageBufferBindingSize of 2147483648 bytes; use a smaller batch or split the layer.";
 
 /** Rows shaped as each table emits them, widest parameters included; no GPU work. */
+const bitwiseCase = {
+  layer: 'ResNet-18 C=512',
+  batch: 32,
+  shape: '512x7x7->512 k3',
+  seed: 42,
+  kernel: 'dorefa (W1 A2)',
+};
+
 const FAKES: Readonly<Record<string, () => BenchResult[]>> = {
   codec: () => [
     row(
@@ -110,11 +118,7 @@ const FAKES: Readonly<Record<string, () => BenchResult[]>> = {
       'bitwise',
       'ResNet-18 C=512 batch 32',
       {
-        layer: 'ResNet-18 C=512',
-        batch: 32,
-        shape: '512x7x7->512 k3',
-        seed: 42,
-        kernel: 'dorefa (W1 A2)',
+        ...bitwiseCase,
         weightBytes: 294912,
         activationBytes: 100352,
       },
@@ -124,11 +128,7 @@ const FAKES: Readonly<Record<string, () => BenchResult[]>> = {
       'bitwise',
       'ResNet-18 C=512 batch 32',
       {
-        layer: 'ResNet-18 C=512',
-        batch: 32,
-        shape: '512x7x7->512 k3',
-        seed: 42,
-        kernel: 'dorefa (W1 A2)',
+        ...bitwiseCase,
         over: 'fp32',
         swarEstimate: 2.67,
       },
