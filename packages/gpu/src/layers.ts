@@ -6,6 +6,12 @@ import { encodeDepthwiseConv, encodeIm2colGemmConv, encodeImplicitGemmConv } fro
 import { encodeDirectSparseConv, encodeIm2colSpmmConv, encodePad } from './kernels/sparse-conv.js';
 import { encodeSparseFc } from './kernels/sparse-fc.js';
 import type { ValueSource } from './kernels/values.js';
+import {
+  chooseWinogradBlock,
+  encodeWinogradConv,
+  type WinogradBlock,
+  winogradWeights,
+} from './kernels/winograd.js';
 import type { Recorder } from './recorder.js';
 import { codeWidth, packCodes, stretchOffsets } from './sparse-weights.js';
 import type { GpuTensor } from './tensor.js';
@@ -102,6 +108,7 @@ export class Conv2dLayer {
   private readonly sparse: SparseUpload | undefined;
   private readonly bias: GpuTensor;
   private readonly offsets = new Map<string, GpuTensor>();
+  private readonly winograd = new Map<WinogradBlock, GpuTensor>();
   private readonly owned: GpuTensor[] = [];
 
   constructor(
@@ -151,9 +158,14 @@ export class Conv2dLayer {
     const scratch: GpuTensor[] = [];
     const act = this.activation;
     switch (this.algorithm) {
-      case 'implicit-gemm':
-        encodeImplicitGemmConv(r, { x, w: this.w!, bias: this.bias, y }, geo, act);
+      case 'implicit-gemm': {
+        // the dense kernel for the geometry: Winograd for 3×3 stride-1 convs where it is estimated faster
+        const block = chooseWinogradBlock(geo);
+        if (block)
+          encodeWinogradConv(r, { x, u: this.winogradFor(block), bias: this.bias, y }, geo, act, block);
+        else encodeImplicitGemmConv(r, { x, w: this.w!, bias: this.bias, y }, geo, act);
         break;
+      }
       case 'depthwise':
         encodeDepthwiseConv(r, { x, w: this.w!, bias: this.bias, y }, geo, act);
         break;
@@ -215,10 +227,22 @@ export class Conv2dLayer {
     return t;
   }
 
+  /** Winograd-transformed weights depend only on the block size, so they are made once per block. */
+  private winogradFor(block: WinogradBlock): GpuTensor {
+    let t = this.winograd.get(block);
+    if (!t) {
+      const u = winogradWeights(this.spec.weights, this.spec.shape, this.spec.groups ?? 1, block);
+      t = this.own(this.gpu.tensor([u.length], u));
+      this.winograd.set(block, t);
+    }
+    return t;
+  }
+
   destroy(): void {
     for (const t of this.owned) this.gpu.release(t);
     this.owned.length = 0;
     this.offsets.clear();
+    this.winograd.clear();
   }
 }
 

@@ -2,24 +2,23 @@ import type { Program } from '../device.js';
 import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import {
-  type Activation,
-  activationFn,
-  bindings,
-  u,
-  windowLiterals,
-  windowLoop,
-  workgroupIndex,
-} from '../wgsl.js';
+import { type Activation, activationFn, bindings, u, windowLiterals, windowLoop } from '../wgsl.js';
 import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
+import {
+  chooseGemmTile,
+  type GemmOperands,
+  type GemmShape,
+  gemmSplits,
+  gemmTiles,
+  tiledGemmWgsl,
+} from './tiled-gemm.js';
 
 // Convolution as GEMM per group: C[m, p] = Σ_k A[m, k]·B[k, p] with A the group's weights [og, k]
 // (OIHW rows), B the im2col matrix [k, n·ho·wo] and C written straight into NCHW with bias and
-// activation. 64×64 output tiles, 16-deep k slices in workgroup memory, 16×16 threads of 4×4
-// outputs each (strided by 16, so that neighbouring threads touch neighbouring addresses).
-// B is either computed on the fly from the input (implicit GEMM) or read from an im2col buffer.
-const TILE = 64;
-const TK = 16;
+// activation, on the shared register-tiled core (tiled-gemm.ts). B is either gathered from the input
+// while tiles load (implicit GEMM: each thread's pixel is fixed, so its window origin is worked out
+// once and only the tap of k is decoded per load) or read from an im2col buffer. A 1×1 unpadded conv
+// needs no decoding at all: B's row k is input channel k, a contiguous plane.
 
 function im2colFn(geo: ConvGeometry): string {
   const { c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, cg, ho, wo } = geo;
@@ -42,105 +41,56 @@ fn im2colAt(k: u32, origin: vec3i) -> f32 {
 fn im2col(k: u32, p: u32, g: u32) -> f32 { return im2colAt(k, pixelOrigin(p, g)); }`;
 }
 
-/**
- * Splits of the k dimension for a GEMM with few output tiles: a batch-1 layer such as ResNet-50's
- * res5 (512 × 49 outputs) has 8 tiles, too few to fill a GPU, so k is split and the partial sums
- * are reduced by a second pass. Each split keeps at least 16 k-slices.
- */
-function kSplits(geo: ConvGeometry): number {
-  const tiles = gemmGroups(geo);
-  if (tiles >= 128) return 1;
-  return Math.max(1, Math.min(Math.ceil(256 / tiles), Math.floor(geo.k / (16 * TK))));
+/** A 1×1 conv without padding reads input channel k of a pixel at a fixed offset: no taps, no bounds. */
+function isPointwise(geo: ConvGeometry): boolean {
+  return geo.kh === 1 && geo.kw === 1 && geo.pt + geo.pl + geo.pb + geo.pr === 0;
 }
 
-function gemmWgsl(geo: ConvGeometry, activation: Activation, implicit: boolean, splits = 1): string {
-  const m = geo.og;
-  const p = geo.n * geo.ho * geo.wo;
-  const k = geo.k;
-  const tilesN = Math.ceil(p / TILE);
-  const tilesM = Math.ceil(m / TILE);
-  const tiles = tilesN * tilesM * geo.groups;
-  const total = tiles * splits;
-  const chunk = Math.ceil(Math.ceil(k / splits) / TK) * TK;
-  const [nx] = grid(total, 65535);
-  const loadB = implicit ? 'im2colAt(kb, origin)' : `cols[(g * ${u(k)} + kb) * ${u(p)} + pb]`;
-  return /* wgsl */ `
-${bindings([
-  [implicit ? 'x' : 'cols', 'array<f32>', 'read'],
-  ['w', 'array<f32>', 'read'],
-  ...(splits > 1 ? [] : [['bias', 'array<f32>', 'read'] as const]),
-  [splits > 1 ? 'part' : 'y', 'array<f32>', 'read_write'],
-])}
+/** The GEMM of a conv: per group, output channels × output pixels × cg·kh·kw. */
+function convGemm(geo: ConvGeometry) {
+  const shape: GemmShape = { m: geo.og, n: geo.n * geo.ho * geo.wo, k: geo.k, batches: geo.groups };
+  const tile = chooseGemmTile(shape, 'mk');
+  return { shape, tile, splits: gemmSplits(shape, tile) };
+}
+
+function gemmWgsl(geo: ConvGeometry, activation: Activation, implicit: boolean, maxDim: number): string {
+  const { shape, tile, splits } = convGemm(geo);
+  const hw = geo.ho * geo.wo;
+  const p = shape.n;
+  const [nx] = grid(gemmTiles(shape, tile) * splits, maxDim);
+  const source = implicit ? (isPointwise(geo) ? 'pointwise' : 'im2col') : 'cols';
+  const ops: GemmOperands = {
+    decls: `${bindings([
+      [implicit ? 'x' : 'cols', 'array<f32>', 'read'],
+      ['w', 'array<f32>', 'read'],
+      ...(splits > 1 ? [] : [['bias', 'array<f32>', 'read'] as const]),
+      [splits > 1 ? 'part' : 'y', 'array<f32>', 'read_write'],
+    ])}
 ${activationFn(activation)}
-${implicit ? im2colFn(geo) : ''}
-var<workgroup> As: array<f32, ${TK * TILE}>;
-var<workgroup> Bs: array<f32, ${TK * TILE}>;
-
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
-  ${workgroupIndex(nx)}
-  if (wg >= ${u(total)}) { return; }
-  let tn = wg % ${u(tilesN)};
-  let tm = (wg / ${u(tilesN)}) % ${u(tilesM)};
-  let g = (wg / ${u(tilesN * tilesM)}) % ${u(geo.groups)};
-  let ks = wg / ${u(tiles)};
-  let m0 = tm * ${u(TILE)};
-  let p0 = tn * ${u(TILE)};
-  var acc: array<f32, 16>;
-  // 256 threads load B elements e = li + 256·i, so each thread's column (pixel) is li % 64 throughout
-  let pb = p0 + li % ${u(TILE)};
-  ${implicit ? `let origin = pixelOrigin(min(pb, ${u(p - 1)}), g);` : ''}
-  for (var k0 = ks * ${u(chunk)}; k0 < min(${u(k)}, (ks + 1u) * ${u(chunk)}); k0 += ${u(TK)}) {
-    for (var i = 0u; i < 4u; i++) {
-      let e = li + i * 256u;
-      let kk = e % ${u(TK)};
-      let mm = e / ${u(TK)};
-      let ka = k0 + kk;
-      var a = 0.0;
-      if (m0 + mm < ${u(m)} && ka < ${u(k)}) { a = w[(g * ${u(m)} + m0 + mm) * ${u(k)} + ka]; }
-      As[kk * ${u(TILE)} + mm] = a;
-      let pp = e % ${u(TILE)};
-      let kr = e / ${u(TILE)};
-      let kb = k0 + kr;
-      var b = 0.0;
-      if (pb < ${u(p)} && kb < ${u(k)}) { b = ${loadB}; }
-      Bs[kr * ${u(TILE)} + pp] = b;
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${u(TK)}; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        av[i] = As[kk * ${u(TILE)} + lid.y + 16u * i];
-        bv[i] = Bs[kk * ${u(TILE)} + lid.x + 16u * i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]); }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < 4u; i++) {
-    let mm = m0 + lid.y + 16u * i;
-    if (mm >= ${u(m)}) { continue; }
-    let o = g * ${u(m)} + mm;
-    for (var j = 0u; j < 4u; j++) {
-      let pg = p0 + lid.x + 16u * j;
-      if (pg >= ${u(p)}) { continue; }
-      ${
-        splits > 1
-          ? `part[(ks * ${u(geo.o)} + o) * ${u(p)} + pg] = acc[i * 4u + j];`
-          : `let n = pg / ${u(geo.ho * geo.wo)};
-      let s = pg % ${u(geo.ho * geo.wo)};
-      y[(n * ${u(geo.o)} + o) * ${u(geo.ho * geo.wo)} + s] = act(acc[i * 4u + j] + bias[o]);`
-      }
-    }
-  }
-}`;
-}
-
-function gemmGroups(geo: ConvGeometry, splits = 1): number {
-  return Math.ceil((geo.n * geo.ho * geo.wo) / TILE) * Math.ceil(geo.og / TILE) * geo.groups * splits;
+${implicit ? im2colFn(geo) : ''}`,
+    aLayout: 'mk',
+    loadA: (b, m, k) => `w[(${b} * ${u(geo.og)} + ${m}) * ${u(geo.k)} + ${k}]`,
+    colSetup: (b, col) =>
+      source === 'cols'
+        ? `let pb = ${col};`
+        : `let origin = pixelOrigin(${col}, ${b});${
+            source === 'pointwise'
+              ? `\n  let pixel = u32(origin.z) + u32(origin.x) * ${u(geo.w)} + u32(origin.y);`
+              : ''
+          }`,
+    loadB: (b, k) =>
+      source === 'cols'
+        ? `cols[(${b} * ${u(geo.k)} + ${k}) * ${u(p)} + pb]`
+        : source === 'pointwise'
+          ? `x[pixel + ${k} * ${u(geo.h * geo.w)}]`
+          : `im2colAt(${k}, origin)`,
+    store: (b, ks, m, col, v) =>
+      splits > 1
+        ? `part[(${ks} * ${u(geo.o)} + ${b} * ${u(geo.og)} + ${m}) * ${u(p)} + ${col}] = ${v};`
+        : `let o = ${b} * ${u(geo.og)} + ${m};
+    y[((${col} / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + ${col} % ${u(hw)}] = act(${v} + bias[o]);`,
+  };
+  return tiledGemmWgsl(shape, tile, splits, nx, ops);
 }
 
 export interface ConvBuffers {
@@ -156,9 +106,19 @@ interface ConvSpec {
   readonly activation: Activation;
 }
 
-const CONV_IMPLICIT_GEMM: Program<ConvSpec> = {
+/** A GEMM kernel also knows how its workgroups are spread over the grid. */
+interface GemmConvSpec extends ConvSpec {
+  readonly maxDim: number;
+}
+
+const CONV_IMPLICIT_GEMM: Program<GemmConvSpec> = {
   name: 'conv-implicit-gemm',
-  wgsl: ({ geo, activation }) => gemmWgsl(geo, activation, true, kSplits(geo)),
+  wgsl: ({ geo, activation, maxDim }) => gemmWgsl(geo, activation, true, maxDim),
+};
+
+const CONV_GEMM: Program<GemmConvSpec> = {
+  name: 'conv-gemm',
+  wgsl: ({ geo, activation, maxDim }) => gemmWgsl(geo, activation, false, maxDim),
 };
 
 /** The k-split partial products [splits][o][n·ho·wo] summed into y (NCHW) with bias and activation. */
@@ -178,11 +138,40 @@ ${activationFn(activation)}`,
       `let o = e / ${u(p)};
   let pg = e % ${u(p)};
   var sum = bias[o];
-  for (var ks = 0u; ks < ${u(kSplits(geo))}; ks++) { sum += part[ks * ${u(geo.o * p)} + e]; }
+  for (var ks = 0u; ks < ${u(convGemm(geo).splits)}; ks++) { sum += part[ks * ${u(geo.o * p)} + e]; }
   y[((pg / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + pg % ${u(hw)}] = act(sum);`,
     );
   },
 };
+
+/** Runs a conv GEMM program, through a k-split scratch buffer and its reduction where it splits k. */
+function encodeConvGemm(
+  r: Recorder,
+  program: Program<GemmConvSpec>,
+  label: string,
+  b: ConvBuffers,
+  source: GpuTensor,
+  geo: ConvGeometry,
+  activation: Activation,
+): void {
+  const { shape, tile, splits } = convGemm(geo);
+  const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const pipeline = r.gpu.pipeline(program, { geo, activation, maxDim });
+  const groups = grid(gemmTiles(shape, tile) * splits, maxDim);
+  if (splits === 1) {
+    r.dispatch(label, pipeline, [source, b.w, b.bias, b.y], groups);
+    return;
+  }
+  const part = r.gpu.empty([splits * geo.o * shape.n]);
+  r.dispatch(label, pipeline, [source, b.w, part], groups);
+  dispatchElementwise(r, `${label}-reduce`, CONV_SPLIT_K_REDUCE, { geo, activation }, geo.o * shape.n, [
+    part,
+    b.bias,
+    b.y,
+  ]);
+  // later dispatches that reuse the buffer run after these in queue order
+  r.gpu.release(part);
+}
 
 /** Dense conv as implicit GEMM: no im2col buffer, the input is gathered while loading tiles. */
 export function encodeImplicitGemmConv(
@@ -191,24 +180,7 @@ export function encodeImplicitGemmConv(
   geo: ConvGeometry,
   activation: Activation,
 ): void {
-  const splits = kSplits(geo);
-  const spec = { geo, activation };
-  const pipeline = r.gpu.pipeline(CONV_IMPLICIT_GEMM, spec);
-  const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (splits === 1) {
-    r.dispatch('conv-implicit-gemm', pipeline, [b.x, b.w, b.bias, b.y], grid(gemmGroups(geo), maxDim));
-    return;
-  }
-  const p = geo.n * geo.ho * geo.wo;
-  const part = r.gpu.empty([splits * geo.o * p]);
-  r.dispatch('conv-implicit-gemm', pipeline, [b.x, b.w, part], grid(gemmGroups(geo, splits), maxDim));
-  dispatchElementwise(r, 'conv-implicit-gemm-reduce', CONV_SPLIT_K_REDUCE, spec, geo.o * p, [
-    part,
-    b.bias,
-    b.y,
-  ]);
-  // later dispatches that reuse the buffer run after these in queue order
-  r.gpu.release(part);
+  encodeConvGemm(r, CONV_IMPLICIT_GEMM, 'conv-implicit-gemm', b, b.x, geo, activation);
 }
 
 const IM2COL: Program<{ readonly geo: ConvGeometry }> = {
@@ -235,11 +207,6 @@ export function encodeIm2col(r: Recorder, x: GpuTensor, cols: GpuTensor, geo: Co
   dispatchElementwise(r, 'im2col', IM2COL, { geo }, geo.groups * geo.k * geo.n * geo.ho * geo.wo, [x, cols]);
 }
 
-const CONV_GEMM: Program<ConvSpec> = {
-  name: 'conv-gemm',
-  wgsl: ({ geo, activation }) => gemmWgsl(geo, activation, false),
-};
-
 /** The cuBLAS-style baseline: im2col into `cols` ([groups·k·n·ho·wo]), then a tiled SGEMM. */
 export function encodeIm2colGemmConv(
   r: Recorder,
@@ -249,12 +216,7 @@ export function encodeIm2colGemmConv(
   activation: Activation,
 ): void {
   encodeIm2col(r, b.x, cols, geo);
-  r.dispatch(
-    'sgemm',
-    r.gpu.pipeline(CONV_GEMM, { geo, activation }),
-    [cols, b.w, b.bias, b.y],
-    grid(gemmGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
+  encodeConvGemm(r, CONV_GEMM, 'sgemm', b, cols, geo, activation);
 }
 
 const CONV_DEPTHWISE: Program<ConvSpec> = {

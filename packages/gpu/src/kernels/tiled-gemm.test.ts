@@ -1,0 +1,100 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomArray } from '../conformance/data.js';
+import { type Gpu, type Program, requestDevice } from '../device.js';
+import { grid } from '../recorder.js';
+import { bindings, u } from '../wgsl.js';
+import { GEMM_TILES, type GemmShape, type GemmTile, gemmTiles, tiledGemmWgsl } from './tiled-gemm.js';
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await requestDevice();
+});
+afterAll(() => gpu.destroy());
+
+interface Spec {
+  readonly shape: GemmShape;
+  readonly tile: GemmTile;
+  readonly splits: number;
+  readonly aLayout: 'mk' | 'km';
+}
+
+/** A plain batched GEMM on the core: A [b][m][k] or [b][k][m], B [b][k][n], partial C [split][b][m][n]. */
+const PLAIN: Program<Spec> = {
+  name: 'test-gemm',
+  wgsl: ({ shape: s, tile, splits, aLayout }) =>
+    tiledGemmWgsl(s, tile, splits, 65535, {
+      decls: bindings([
+        ['a', 'array<f32>', 'read'],
+        ['bm', 'array<f32>', 'read'],
+        ['c', 'array<f32>', 'read_write'],
+      ]),
+      aLayout,
+      loadA: (b, m, k) =>
+        aLayout === 'mk'
+          ? `a[(${b} * ${u(s.m)} + ${m}) * ${u(s.k)} + ${k}]`
+          : `a[(${b} * ${u(s.k)} + ${k}) * ${u(s.m)} + ${m}]`,
+      colSetup: (_, col) => `let col = ${col};`,
+      loadB: (b, k) => `bm[(${b} * ${u(s.k)} + ${k}) * ${u(s.n)} + col]`,
+      store: (b, ks, m, col, v) =>
+        `c[((${ks} * ${u(s.batches)} + ${b}) * ${u(s.m)} + ${m}) * ${u(s.n)} + ${col}] = ${v};`,
+    }),
+};
+
+async function runGemm(spec: Spec, seed: number): Promise<void> {
+  const { m, n, k, batches } = spec.shape;
+  const a = randomArray(batches * m * k, seed);
+  const b = randomArray(batches * k * n, seed + 1);
+  const ta = gpu.tensor([a.length], a);
+  const tb = gpu.tensor([b.length], b);
+  const tc = gpu.empty([spec.splits * batches * m * n]);
+  await gpu.submit((r) =>
+    r.dispatch(
+      'test-gemm',
+      gpu.pipeline(PLAIN, spec),
+      [ta, tb, tc],
+      grid(gemmTiles(spec.shape, spec.tile) * spec.splits, 65535),
+    ),
+  );
+  const part = await gpu.read(tc);
+  for (const t of [ta, tb, tc]) gpu.release(t);
+  let worst = 0;
+  for (let bi = 0; bi < batches; bi++)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let want = 0;
+        for (let kk = 0; kk < k; kk++) {
+          const av = spec.aLayout === 'mk' ? a[(bi * m + i) * k + kk]! : a[(bi * k + kk) * m + i]!;
+          want += av * b[(bi * k + kk) * n + j]!;
+        }
+        let got = 0;
+        for (let s = 0; s < spec.splits; s++) got += part[((s * batches + bi) * m + i) * n + j]!;
+        worst = Math.max(worst, Math.abs(got - want));
+      }
+  // products of values in [−1, 1): the sum's error is a few ulps of √k
+  expect(worst).toBeLessThan(8 * Math.sqrt(k) * 2 ** -24 * Math.sqrt(k));
+}
+
+describe('tiled GEMM core', () => {
+  it.each(Object.entries(GEMM_TILES))(
+    'matches a CPU GEMM on the %s tile, both A layouts, with and without k splits',
+    async (_, tile) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            m: fc.integer({ min: 1, max: 2 * tile.bm + 3 }),
+            n: fc.integer({ min: 1, max: 2 * tile.bn + 3 }),
+            k: fc.integer({ min: 1, max: 5 * tile.bk + 3 }),
+            batches: fc.integer({ min: 1, max: 3 }),
+          }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.constantFrom('mk' as const, 'km' as const),
+          fc.integer({ min: 0, max: 1000 }),
+          async (shape, splits, aLayout, seed) => runGemm({ shape, tile, splits, aLayout }, seed),
+        ),
+        { seed: 2026, numRuns: 2, endOnFailure: true },
+      );
+    },
+    600_000,
+  );
+});

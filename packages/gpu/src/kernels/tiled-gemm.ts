@@ -1,0 +1,238 @@
+import { u, workgroupIndex } from '../wgsl.js';
+
+// The one register-tiled SGEMM core behind every dense conv: C_b[m, col] = Σ_k A_b[m, k]·B_b[k, col]
+// for a batch of GEMMs b, each workgroup one bm×bn tile of one GEMM (and one k split). Its callers
+// differ only in how A and B are gathered and where C goes, so those are WGSL snippets they pass in.
+// Why this shape: 256 threads of tm×tn outputs each keep 2·(tm+tn) shared-memory loads per
+// tm·tn FMAs (8×8: 32 FMAs per 128-bit load); shared tiles are read as vec4 along m and along col,
+// with thread (tx, ty) owning rows 4·(ty + TY·i) + 0..3 and columns 4·(tx + TX·j) + 0..3, so that a
+// warp reads consecutive vec4s (no bank conflicts) and every index into the accumulators is a
+// constant (they stay in registers). The next k slice is fetched from global memory into registers
+// while the current one is multiplied, so the loads' latency hides behind the FMAs. Each thread's
+// B column is the same for every slice (256 is a multiple of bn), so a gather such as im2col works
+// out its per-column state once (`colSetup`) instead of once per element.
+
+/** A workgroup's output tile (bm × bn), its k slice depth and each thread's outputs (tm × tn). */
+export interface GemmTile {
+  readonly bm: number;
+  readonly bn: number;
+  readonly bk: number;
+  readonly tm: number;
+  readonly tn: number;
+}
+
+const THREADS = 256;
+
+/** The tiles a GEMM is run with; every one has 256 threads and vec4-wide rows and columns. */
+export const GEMM_TILES = {
+  /** Big GEMMs: the fewest loads per FMA. */
+  large: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  /** Few output channels (64 per group in VGG's and ResNet's first stages). */
+  wide: { bm: 64, bn: 128, bk: 8, tm: 4, tn: 8 },
+  /** Few rows and few columns. */
+  medium: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
+  /** Few columns (batch-1 layers on small maps, Winograd at batch 1). */
+  narrowN: { bm: 128, bn: 32, bk: 16, tm: 4, tn: 4 },
+  /** Very few rows (layers with 32 or fewer output channels per group). */
+  narrowM: { bm: 32, bn: 128, bk: 16, tm: 4, tn: 4 },
+} as const satisfies Record<string, GemmTile>;
+
+/** Sizes of a batch of equal GEMMs. */
+export interface GemmShape {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly batches: number;
+}
+
+/** Workgroups of one k split: tiles of every GEMM of the batch. */
+export function gemmTiles(s: GemmShape, t: GemmTile): number {
+  return Math.ceil(s.m / t.bm) * Math.ceil(s.n / t.bn) * s.batches;
+}
+
+/**
+ * Workgroups a large GPU runs at once: an H100 has 132 multiprocessors and fits two of these
+ * workgroups on each (256 threads of up to 128 registers). Fewer leave it partly idle.
+ */
+const SLOTS = 264;
+
+/**
+ * Splits of k for a GEMM with too few tiles to fill a GPU (a batch-1 layer such as ResNet-50's res5:
+ * 512 × 49 outputs): partial sums go to a scratch buffer that a second pass reduces. Each split keeps
+ * at least 16 k slices, so that the partial sums' traffic stays small beside the FMAs.
+ */
+export function gemmSplits(s: GemmShape, t: GemmTile): number {
+  const tiles = gemmTiles(s, t);
+  if (tiles >= SLOTS / 2) return 1;
+  return Math.max(1, Math.min(Math.ceil(SLOTS / tiles), Math.floor(s.k / (16 * t.bk))));
+}
+
+/** How A is laid out: `mk` with k contiguous (OIHW weights), `km` with m contiguous (pre-transposed). */
+export type ALayout = 'mk' | 'km';
+
+/**
+ * Sustained fp32 FMA rate of a tile when the GPU is full, in FLOP/s, as measured on an H100 through
+ * Dawn/Vulkan (4096³): narrow tiles load more per FMA, and an `mk` A tile 16 deep is stored to shared
+ * memory with bank conflicts. To be measured again on other GPUs.
+ */
+function tileRate(t: GemmTile, a: ALayout): number {
+  if (t.tm * t.tn >= 32) return 29e12;
+  if (t.bm === t.bn) return a === 'km' ? 29e12 : 21e12;
+  return a === 'km' ? 25e12 : t.bn < t.bm ? 15e12 : 23e12;
+}
+
+/** About an H100's DRAM and L2 streaming rates, for memory-bound estimates. */
+export const BYTES_PER_SECOND = 2.5e12;
+const L2_BYTES_PER_SECOND = 7e12;
+
+/**
+ * Estimated seconds of the GEMM: its padded work in whole waves of workgroups, or, where that is
+ * less, its traffic: A, B and C once from DRAM, and A again for every further column tile and B
+ * for every further row tile from L2 (few columns, as in Winograd at batch 1, make A's re-reads
+ * the bound), plus the k split's partial sums.
+ */
+export function gemmSeconds(s: GemmShape, t: GemmTile, a: ALayout): number {
+  const splits = gemmSplits(s, t);
+  const wgs = gemmTiles(s, t) * splits;
+  const perGroup = 2 * t.bm * t.bn * Math.ceil(Math.ceil(s.k / splits) / t.bk) * t.bk;
+  const compute = (Math.ceil(wgs / SLOTS) * SLOTS * perGroup) / tileRate(t, a);
+  const [tilesM, tilesN] = [Math.ceil(s.m / t.bm), Math.ceil(s.n / t.bn)];
+  const dram = 4 * s.batches * (s.m * s.k + s.k * s.n + s.m * s.n * splits);
+  const l2 = 4 * s.batches * (s.m * s.k * (tilesN - 1) + s.k * s.n * (tilesM - 1));
+  const partials = splits > 1 ? (4 * (splits + 1) * s.m * s.n * s.batches) / BYTES_PER_SECOND : 0;
+  return Math.max(compute, dram / BYTES_PER_SECOND + l2 / L2_BYTES_PER_SECOND) + partials;
+}
+
+/** The tile of least estimated time for the GEMM. */
+export function chooseGemmTile(s: GemmShape, a: ALayout): GemmTile {
+  return Object.values(GEMM_TILES).reduce<GemmTile>(
+    (best, t) => (gemmSeconds(s, t, a) < gemmSeconds(s, best, a) ? t : best),
+    GEMM_TILES.large,
+  );
+}
+
+/** How a caller's GEMM reads its operands and writes its result, as WGSL. */
+export interface GemmOperands {
+  /** Bindings and helper functions. */
+  readonly decls: string;
+  readonly aLayout: ALayout;
+  /** A_b[m, k] for in-range m and k (u32 expressions `b`, `m`, `k`). */
+  loadA(b: string, m: string, k: string): string;
+  /** Statements run once per thread for its B column `col` (< n): state for {@link loadB}. */
+  colSetup(b: string, col: string): string;
+  /** B_b[k, col] for in-range k, with the thread's {@link colSetup} state in scope. */
+  loadB(b: string, k: string): string;
+  /** Statements writing C_b[m, col] = `v` (in range) of k split `ks`. */
+  store(b: string, ks: string, m: string, col: string, v: string): string;
+}
+
+/** WGSL of the batched GEMM `s` in `splits` k splits, run as {@link gemmTiles}·splits workgroups (spread by `grid()` nx wide). */
+export function tiledGemmWgsl(
+  s: GemmShape,
+  t: GemmTile,
+  splits: number,
+  nx: number,
+  ops: GemmOperands,
+): string {
+  const { bm, bn, bk, tm, tn } = t;
+  const tx = bn / tn;
+  const ty = bm / tm;
+  const tilesN = Math.ceil(s.n / bn);
+  const tilesM = Math.ceil(s.m / bm);
+  const total = gemmTiles(s, t) * splits;
+  const chunk = Math.ceil(Math.ceil(s.k / splits) / bk) * bk;
+  const loadsA = (bm * bk) / THREADS;
+  const loadsB = (bn * bk) / THREADS;
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  // element j of this thread's share of a tile: fixed minor index, major index stepping by 256/minor
+  const aAt = (j: number) =>
+    ops.aLayout === 'mk'
+      ? { m: `li / ${u(bk)} + ${u(j * (THREADS / bk))}`, k: `li % ${u(bk)}` }
+      : { m: `li % ${u(bm)}`, k: `li / ${u(bm)} + ${u(j * (THREADS / bm))}` };
+  const bRow = (j: number) => `li / ${u(bn)} + ${u(j * (THREADS / bn))}`;
+  const fetch = (k0: string) =>
+    [
+      ...range(loadsA).map((j) => {
+        const { m, k } = aAt(j);
+        return `{ let m = m0 + ${m}; let k = ${k0} + ${k};
+      ra[${j}] = select(0.0, ${ops.loadA('b', `min(m, ${u(s.m - 1)})`, `min(k, ${u(s.k - 1)})`)}, m < ${u(s.m)} && k < ${u(s.k)}); }`;
+      }),
+      ...range(loadsB).map(
+        (j) => `{ let k = ${k0} + ${bRow(j)};
+      rb[${j}] = select(0.0, ${ops.loadB('b', `min(k, ${u(s.k - 1)})`)}, colOk && k < ${u(s.k)}); }`,
+      ),
+    ].join('\n    ');
+  const toShared = [
+    ...range(loadsA).map((j) => {
+      const { m, k } = aAt(j);
+      return `{ let e = (${k}) * ${u(bm)} + ${m}; As[e / 4u][e % 4u] = ra[${j}]; }`;
+    }),
+    ...range(loadsB).map(
+      (j) => `{ let e = (${bRow(j)}) * ${u(bn)} + li % ${u(bn)}; Bs[e / 4u][e % 4u] = rb[${j}]; }`,
+    ),
+  ].join('\n    ');
+  const qn = tn / 4;
+  const product = [
+    ...range(tm / 4).map((i) => `let a${i} = As[kk * ${u(bm / 4)} + ty + ${u(ty * i)}];`),
+    ...range(qn).map((j) => `let b${j} = Bs[kk * ${u(bn / 4)} + tx + ${u(tx * j)}];`),
+    ...range(tm).flatMap((r) =>
+      range(qn).map(
+        (j) => `acc[${r * qn + j}] = fma(vec4f(a${Math.floor(r / 4)}[${r % 4}]), b${j}, acc[${r * qn + j}]);`,
+      ),
+    ),
+  ].join('\n      ');
+  const epilogue = range(tm)
+    .flatMap((r) =>
+      range(qn).flatMap((j) =>
+        range(4).map(
+          (d) => `{ let m = m0 + ${u(4 * Math.floor(r / 4) * ty + (r % 4))} + 4u * ty;
+    let col = p0 + 4u * tx + ${u(4 * tx * j + d)};
+    if (m < ${u(s.m)} && col < ${u(s.n)}) { ${ops.store('b', 'ks', 'm', 'col', `acc[${r * qn + j}][${d}]`)} } }`,
+        ),
+      ),
+    )
+    .join('\n  ');
+  return /* wgsl */ `
+${ops.decls}
+var<workgroup> As: array<vec4f, ${(bk * bm) / 4}>;
+var<workgroup> Bs: array<vec4f, ${(bk * bn) / 4}>;
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  if (wg >= ${u(total)}) { return; }
+  let p0 = (wg % ${u(tilesN)}) * ${u(bn)};
+  let m0 = ((wg / ${u(tilesN)}) % ${u(tilesM)}) * ${u(bm)};
+  let b = (wg / ${u(tilesN * tilesM)}) % ${u(s.batches)};
+  let ks = wg / ${u(tilesN * tilesM * s.batches)};
+  let tx = li % ${u(tx)};
+  let ty = li / ${u(tx)};
+  let colOk = p0 + li % ${u(bn)} < ${u(s.n)};
+  ${ops.colSetup('b', `min(p0 + li % ${u(bn)}, ${u(s.n - 1)})`)}
+  let kBegin = ks * ${u(chunk)};
+  let kEnd = min(${u(s.k)}, kBegin + ${u(chunk)});
+  var ra: array<f32, ${loadsA}>;
+  var rb: array<f32, ${loadsB}>;
+  var acc: array<vec4f, ${(tm * tn) / 4}>;
+  if (kBegin < kEnd) {
+    ${fetch('kBegin')}
+    ${toShared}
+  }
+  workgroupBarrier();
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${u(bk)}) {
+    let more = k0 + ${u(bk)} < kEnd;
+    if (more) {
+    ${fetch(`k0 + ${u(bk)}`)}
+    }
+    for (var kk = 0u; kk < ${u(bk)}; kk++) {
+      ${product}
+    }
+    workgroupBarrier();
+    if (more) {
+    ${toShared}
+    }
+    workgroupBarrier();
+  }
+  ${epilogue}
+}`;
+}

@@ -1,0 +1,359 @@
+import type { Program } from '../device.js';
+import { GpuError } from '../errors.js';
+import type { ConvGeometry } from '../geometry.js';
+import { grid, type Recorder } from '../recorder.js';
+import type { GpuTensor } from '../tensor.js';
+import { type Activation, activationFn, bindings, f, u } from '../wgsl.js';
+import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
+import {
+  BYTES_PER_SECOND,
+  chooseGemmTile,
+  type GemmShape,
+  gemmSeconds,
+  gemmSplits,
+  gemmTiles,
+  tiledGemmWgsl,
+} from './tiled-gemm.js';
+
+// Winograd convolution F(m×m, 3×3) (Lavin & Gray) for 3×3 stride-1 convs: each m×m block of outputs
+// is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A of its (m+2)² input patch d, so the α² = (m+2)² elementwise products
+// summed over input channels become α² independent GEMMs U_ξ [og × cg] · V_ξ [cg × tiles], with
+// 2.25× (m = 2) or 4× (m = 4) fewer multiplications than direct convolution. Three passes: the input
+// transform writes V[ξ][c][tile], the batched GEMM (the shared tiled core) writes M[ξ][o][tile], and
+// the output transform applies A, bias and activation while writing NCHW. The weight transform
+// U = G g Gᵀ runs once on the host (weights are constant), in f64, laid out [ξ][g][c][o] so the GEMM
+// reads A with o contiguous. F(4×4) multiplies input values by up to 5 and weights by fractions of
+// 1/24, so its error in f32 is about ten times F(2×2)'s: still within 1e-5 of the output scale on
+// the layers of real networks (winograd.test.ts checks it against the f64-accumulated reference).
+
+/** Output block side m of F(m×m, 3×3). */
+export type WinogradBlock = 2 | 4;
+
+interface Transforms {
+  /** Bᵀ: α × α. */
+  readonly bt: readonly (readonly number[])[];
+  /** G: α × 3. */
+  readonly g: readonly (readonly number[])[];
+  /** Aᵀ: m × α. */
+  readonly at: readonly (readonly number[])[];
+}
+
+const TRANSFORMS: Record<WinogradBlock, Transforms> = {
+  2: {
+    bt: [
+      [1, 0, -1, 0],
+      [0, 1, 1, 0],
+      [0, -1, 1, 0],
+      [0, 1, 0, -1],
+    ],
+    g: [
+      [1, 0, 0],
+      [1 / 2, 1 / 2, 1 / 2],
+      [1 / 2, -1 / 2, 1 / 2],
+      [0, 0, 1],
+    ],
+    at: [
+      [1, 1, 1, 0],
+      [0, 1, -1, -1],
+    ],
+  },
+  4: {
+    bt: [
+      [4, 0, -5, 0, 1, 0],
+      [0, -4, -4, 1, 1, 0],
+      [0, 4, -4, -1, 1, 0],
+      [0, -2, -1, 2, 1, 0],
+      [0, 2, -1, -2, 1, 0],
+      [0, 4, 0, -5, 0, 1],
+    ],
+    g: [
+      [1 / 4, 0, 0],
+      [-1 / 6, -1 / 6, -1 / 6],
+      [-1 / 6, 1 / 6, -1 / 6],
+      [1 / 24, 1 / 12, 1 / 6],
+      [1 / 24, -1 / 12, 1 / 6],
+      [0, 0, 1],
+    ],
+    at: [
+      [1, 1, 1, 1, 1, 0],
+      [0, 1, -1, 2, -2, 0],
+      [0, 1, 1, 4, 4, 0],
+      [0, 1, -1, 8, -8, 1],
+    ],
+  },
+};
+
+/** Winograd applies to 3×3 kernels of stride and dilation 1 (any padding, groups and batch). */
+export function winogradApplies(geo: ConvGeometry): boolean {
+  return geo.kh === 3 && geo.kw === 3 && geo.sh === 1 && geo.sw === 1 && geo.dh === 1 && geo.dw === 1;
+}
+
+/** The layer's transformed weights U[ξ][g][c][o] (ξ over α×α) from OIHW 3×3 weights. */
+export function winogradWeights(
+  weights: Float32Array,
+  shape: readonly [number, number, number, number],
+  groups: number,
+  block: WinogradBlock,
+): Float32Array {
+  const [o, cg, kh, kw] = shape;
+  if (kh !== 3 || kw !== 3 || weights.length !== o * cg * 9 || o % groups !== 0)
+    throw new GpuError(
+      'invalid-argument',
+      `Winograd needs 3×3 weights [o, c/groups, 3, 3] with o divisible by ${groups} groups, got [${shape.join(', ')}].`,
+    );
+  const { g } = TRANSFORMS[block];
+  const alpha = g.length;
+  const og = o / groups;
+  const out = new Float32Array(alpha * alpha * o * cg);
+  for (let oc = 0; oc < o; oc++) {
+    const [grp, m] = [Math.floor(oc / og), oc % og];
+    for (let c = 0; c < cg; c++) {
+      const k = (y: number, x: number) => weights[((oc * cg + c) * 3 + y) * 3 + x]!;
+      for (let i = 0; i < alpha; i++)
+        for (let j = 0; j < alpha; j++) {
+          let s = 0;
+          for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) s += g[i]![y]! * k(y, x) * g[j]![x]!;
+          out[(((i * alpha + j) * groups + grp) * cg + c) * og + m] = s;
+        }
+    }
+  }
+  return out;
+}
+
+/** `Σ coef·term` of the non-zero coefficients, as a WGSL expression. */
+function combination(coefs: readonly number[], term: (i: number) => string): string {
+  const parts = coefs.flatMap((c, i) =>
+    c === 0 ? [] : [c === 1 ? term(i) : c === -1 ? `-${term(i)}` : `${f(c)} * ${term(i)}`],
+  );
+  return parts.length === 0 ? '0.0' : parts.join(' + ');
+}
+
+/** Statements computing `out_i_j = Σ L[i][k]·in_k_l·R[j][l]` (L·in·Rᵀ), unrolled over the non-zero coefficients. */
+function sandwich(
+  left: readonly (readonly number[])[],
+  right: readonly (readonly number[])[],
+  input: string,
+  out: string,
+): string {
+  const mid = left.flatMap((row, i) =>
+    right[0]!.map((_, l) => `let t${i}_${l} = ${combination(row, (k) => `${input}${k}_${l}`)};`),
+  );
+  const res = left.flatMap((_, i) =>
+    right.map((row, j) => `let ${out}${i}_${j} = ${combination(row, (l) => `t${i}_${l}`)};`),
+  );
+  return [...mid, ...res].join('\n  ');
+}
+
+/** Output blocks per image along rows and columns, and tiles (blocks of all images) in all. */
+function blocks(geo: ConvGeometry, block: WinogradBlock) {
+  const th = Math.ceil(geo.ho / block);
+  const tw = Math.ceil(geo.wo / block);
+  return { th, tw, tiles: geo.n * th * tw };
+}
+
+interface WinogradSpec {
+  readonly geo: ConvGeometry;
+  readonly block: WinogradBlock;
+}
+
+/** V[ξ][c][tile] = (Bᵀ d B)[ξ] of each input channel's (m+2)² patch, zero outside the input. */
+const INPUT_TRANSFORM: Program<WinogradSpec> = {
+  name: 'winograd-input',
+  wgsl: ({ geo, block }) => {
+    const { bt } = TRANSFORMS[block];
+    const alpha = bt.length;
+    const { th, tw, tiles } = blocks(geo, block);
+    const loads = bt.flatMap((_, i) => bt.map((_, j) => `let d${i}_${j} = at(plane, iy + ${i}, ix + ${j});`));
+    const stores = bt.flatMap((_, i) =>
+      bt.map((_, j) => `v[${u((i * alpha + j) * geo.c * tiles)} + e] = r${i}_${j};`),
+    );
+    return elementwiseWgsl(
+      `${bindings([
+        ['x', 'array<f32>', 'read'],
+        ['v', 'array<f32>', 'read_write'],
+      ])}
+/** Input value at row iy, column ix of a channel plane, or 0 in the padding. */
+fn at(plane: u32, iy: i32, ix: i32) -> f32 {
+  if (iy < 0 || iy >= ${geo.h} || ix < 0 || ix >= ${geo.w}) { return 0.0; }
+  return x[plane + u32(iy) * ${u(geo.w)} + u32(ix)];
+}`,
+      u(geo.c * tiles),
+      `let t = e % ${u(tiles)};
+  let c = e / ${u(tiles)};
+  let n = t / ${u(th * tw)};
+  let iy = i32(((t / ${u(tw)}) % ${u(th)}) * ${u(block)}) - ${geo.pt};
+  let ix = i32((t % ${u(tw)}) * ${u(block)}) - ${geo.pl};
+  let plane = (n * ${u(geo.c)} + c) * ${u(geo.h * geo.w)};
+  ${loads.join('\n  ')}
+  ${sandwich(bt, bt, 'd', 'r')}
+  ${stores.join('\n  ')}`,
+    );
+  },
+};
+
+/** The α² GEMMs M[ξ][o][tile] = Σ_c U[ξ][g][c][o]·V[ξ][g·cg + c][tile], one batch entry per (ξ, group). */
+function winogradGemm(geo: ConvGeometry, block: WinogradBlock) {
+  const alpha = block + 2;
+  const shape: GemmShape = {
+    m: geo.og,
+    n: blocks(geo, block).tiles,
+    k: geo.cg,
+    batches: alpha * alpha * geo.groups,
+  };
+  const tile = chooseGemmTile(shape, 'km');
+  return { shape, tile, splits: gemmSplits(shape, tile) };
+}
+
+const GEMM: Program<WinogradSpec & { readonly maxDim: number }> = {
+  name: 'winograd-gemm',
+  wgsl: ({ geo, block, maxDim }) => {
+    const { shape, tile, splits } = winogradGemm(geo, block);
+    const [nx] = grid(gemmTiles(shape, tile) * splits, maxDim);
+    const { m, n, k, batches } = shape;
+    return tiledGemmWgsl(shape, tile, splits, nx, {
+      decls: bindings([
+        ['uw', 'array<f32>', 'read'],
+        ['v', 'array<f32>', 'read'],
+        ['mt', 'array<f32>', 'read_write'],
+      ]),
+      aLayout: 'km',
+      loadA: (b, mm, kk) => `uw[(${b} * ${u(k)} + ${kk}) * ${u(m)} + ${mm}]`,
+      colSetup: (_, col) => `let tile = ${col};`,
+      loadB: (b, kk) => `v[(${b} * ${u(k)} + ${kk}) * ${u(n)} + tile]`,
+      store: (b, ks, mm, col, val) =>
+        `mt[((${ks} * ${u(batches)} + ${b}) * ${u(m)} + ${mm}) * ${u(n)} + ${col}] = ${val};`,
+    });
+  },
+};
+
+/** y = act(Aᵀ M A + bias) of each tile's α² products (summed over k splits), written NCHW. */
+const OUTPUT_TRANSFORM: Program<WinogradSpec & { readonly activation: Activation }> = {
+  name: 'winograd-output',
+  wgsl: ({ geo, block, activation }) => {
+    const { at } = TRANSFORMS[block];
+    const alpha = block + 2;
+    const { th, tw, tiles } = blocks(geo, block);
+    const { splits } = winogradGemm(geo, block);
+    const plane = geo.o * tiles;
+    const loads = at[0]!.flatMap((_, i) =>
+      at[0]!.map((_, j) => {
+        const first = `mt[${u((i * alpha + j) * plane)} + e]`;
+        const rest = Array.from(
+          { length: splits - 1 },
+          (_, s) => ` + mt[${u(((s + 1) * alpha * alpha + i * alpha + j) * plane)} + e]`,
+        );
+        return `let q${i}_${j} = ${first}${rest.join('')};`;
+      }),
+    );
+    const stores = at.flatMap((_, i) =>
+      at.map(
+        (_, j) => `if (oy + ${u(i)} < ${u(geo.ho)} && ox + ${u(j)} < ${u(geo.wo)}) {
+    y[out + (oy + ${u(i)}) * ${u(geo.wo)} + ox + ${u(j)}] = act(r${i}_${j} + b0);
+  }`,
+      ),
+    );
+    return elementwiseWgsl(
+      `${bindings([
+        ['mt', 'array<f32>', 'read'],
+        ['bias', 'array<f32>', 'read'],
+        ['y', 'array<f32>', 'read_write'],
+      ])}
+${activationFn(activation)}`,
+      u(plane),
+      `let t = e % ${u(tiles)};
+  let o = e / ${u(tiles)};
+  let n = t / ${u(th * tw)};
+  let oy = ((t / ${u(tw)}) % ${u(th)}) * ${u(block)};
+  let ox = (t % ${u(tw)}) * ${u(block)};
+  let out = (n * ${u(geo.o)} + o) * ${u(geo.ho * geo.wo)};
+  let b0 = bias[o];
+  ${loads.join('\n  ')}
+  ${sandwich(at, at, 'q', 'r')}
+  ${stores.join('\n  ')}`,
+    );
+  },
+};
+
+export interface WinogradBuffers {
+  readonly x: GpuTensor;
+  /** {@link winogradWeights} of the layer for the same block size. */
+  readonly u: GpuTensor;
+  readonly bias: GpuTensor;
+  readonly y: GpuTensor;
+}
+
+/** Records a 3×3 stride-1 conv as Winograd F(block×block, 3×3): input transform, batched GEMM, output transform. */
+export function encodeWinogradConv(
+  r: Recorder,
+  b: WinogradBuffers,
+  geo: ConvGeometry,
+  activation: Activation,
+  block: WinogradBlock,
+): void {
+  if (!winogradApplies(geo))
+    throw new GpuError(
+      'invalid-argument',
+      `Winograd needs a 3×3 kernel of stride and dilation 1, got ${geo.kh}×${geo.kw} stride ${geo.sh}×${geo.sw} dilation ${geo.dh}×${geo.dw}; use the implicit GEMM.`,
+    );
+  const alpha = block + 2;
+  const { shape, tile, splits } = winogradGemm(geo, block);
+  const spec = { geo, block };
+  const v = r.gpu.empty([alpha * alpha * geo.c * shape.n]);
+  const mt = r.gpu.empty([splits * alpha * alpha * geo.o * shape.n]);
+  dispatchElementwise(r, 'winograd-input', INPUT_TRANSFORM, spec, geo.c * shape.n, [b.x, v]);
+  const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
+  r.dispatch(
+    'winograd-gemm',
+    r.gpu.pipeline(GEMM, { ...spec, maxDim }),
+    [b.u, v, mt],
+    grid(gemmTiles(shape, tile) * splits, maxDim),
+  );
+  dispatchElementwise(r, 'winograd-output', OUTPUT_TRANSFORM, { ...spec, activation }, geo.o * shape.n, [
+    mt,
+    b.bias,
+    b.y,
+  ]);
+  // later dispatches that reuse the buffers run after these in queue order
+  r.gpu.release(v);
+  r.gpu.release(mt);
+}
+
+/** A fixed cost per dispatch, beside the work. */
+const DISPATCH_SECONDS = 3e-6;
+
+/** Estimated seconds of the conv as Winograd F(block×block, 3×3): transforms' traffic plus the GEMMs. */
+export function winogradSeconds(geo: ConvGeometry, block: WinogradBlock): number {
+  const { shape, tile, splits } = winogradGemm(geo, block);
+  const alpha2 = (block + 2) ** 2;
+  // the transforms' traffic: input read, V written, M read (every split), output written
+  const bytes =
+    4 *
+    (geo.n * geo.c * geo.h * geo.w +
+      alpha2 * shape.n * (geo.c + splits * geo.o) +
+      geo.n * geo.o * geo.ho * geo.wo);
+  return gemmSeconds(shape, tile, 'km') + bytes / BYTES_PER_SECOND + 3 * DISPATCH_SECONDS;
+}
+
+/** Estimated seconds of the conv as implicit GEMM (k split where its tiles are few). */
+export function implicitGemmSeconds(geo: ConvGeometry): number {
+  const shape: GemmShape = { m: geo.og, n: geo.n * geo.ho * geo.wo, k: geo.k, batches: geo.groups };
+  const tile = chooseGemmTile(shape, 'mk');
+  return gemmSeconds(shape, tile, 'mk') + (gemmSplits(shape, tile) > 1 ? 2 : 1) * DISPATCH_SECONDS;
+}
+
+/**
+ * Transformed weights of F(4×4) above this many bytes are re-read from DRAM by every column tile on
+ * small maps: on an H100 (50 MB of L2) F(4×4) then lost to F(2×2) by up to 2× (ResNet-50 res5a,
+ * VGG-16 conv5_2 and AlexNet conv3 at batch 32), while it won on maps 28 wide and more.
+ */
+const F4_WEIGHT_BYTES = 12 * 2 ** 20;
+const F4_MIN_WIDTH = 28;
+
+/** The Winograd block to run the conv with, or undefined where the implicit GEMM should be faster. */
+export function chooseWinogradBlock(geo: ConvGeometry): WinogradBlock | undefined {
+  if (!winogradApplies(geo)) return undefined;
+  const f4 = Math.min(geo.ho, geo.wo) >= F4_MIN_WIDTH || 36 * 4 * geo.o * geo.cg <= F4_WEIGHT_BYTES;
+  const blocks: WinogradBlock[] = f4 ? [2, 4] : [2];
+  const best = blocks.reduce((a, b) => (winogradSeconds(geo, b) < winogradSeconds(geo, a) ? b : a));
+  return winogradSeconds(geo, best) < implicitGemmSeconds(geo) ? best : undefined;
+}
