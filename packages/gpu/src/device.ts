@@ -208,6 +208,11 @@ class Rehearsal extends Recorder {
   override copy(): void {}
 }
 
+/** Adapters that emulate a GPU on the CPU (Mesa's lavapipe, SwiftShader): kernels pick shapes for them. */
+export function isSoftwareAdapter(a: AdapterSummary): boolean {
+  return /software|llvmpipe|lavapipe|swiftshader/i.test(`${a.architecture} ${a.device} ${a.description}`);
+}
+
 /** A WebGPU device with the buffers, pipelines and timing that the kernels use. */
 export class Gpu {
   readonly pool: BufferPool;
@@ -249,6 +254,11 @@ export class Gpu {
       throw this.lostError();
     });
     this.lost.catch(() => {});
+  }
+
+  /** Whether the adapter emulates a GPU on the CPU ({@link isSoftwareAdapter}). */
+  get software(): boolean {
+    return isSoftwareAdapter(this.adapter);
   }
 
   private lostError(): GpuError {

@@ -47,14 +47,20 @@ function isPointwise(geo: ConvGeometry): boolean {
 }
 
 /** The GEMM of a conv: per group, output channels × output pixels × cg·kh·kw. */
-function convGemm(geo: ConvGeometry) {
+function convGemm(geo: ConvGeometry, software: boolean) {
   const shape: GemmShape = { m: geo.og, n: geo.n * geo.ho * geo.wo, k: geo.k, batches: geo.groups };
-  const tile = chooseGemmTile(shape, 'mk');
+  const tile = chooseGemmTile(shape, 'mk', software);
   return { shape, tile, splits: gemmSplits(shape, tile) };
 }
 
-function gemmWgsl(geo: ConvGeometry, activation: Activation, implicit: boolean, maxDim: number): string {
-  const { shape, tile, splits } = convGemm(geo);
+function gemmWgsl(
+  geo: ConvGeometry,
+  activation: Activation,
+  implicit: boolean,
+  maxDim: number,
+  software: boolean,
+): string {
+  const { shape, tile, splits } = convGemm(geo, software);
   const hw = geo.ho * geo.wo;
   const p = shape.n;
   const [nx] = grid(gemmTiles(shape, tile) * splits, maxDim);
@@ -106,25 +112,30 @@ interface ConvSpec {
   readonly activation: Activation;
 }
 
+/** The GEMM's tile depends on the adapter (`Gpu.software`): so do its kernels and the k-split reduction. */
+interface TiledConvSpec extends ConvSpec {
+  readonly software: boolean;
+}
+
 /** A GEMM kernel also knows how its workgroups are spread over the grid. */
-interface GemmConvSpec extends ConvSpec {
+interface GemmConvSpec extends TiledConvSpec {
   readonly maxDim: number;
 }
 
 const CONV_IMPLICIT_GEMM: Program<GemmConvSpec> = {
   name: 'conv-implicit-gemm',
-  wgsl: ({ geo, activation, maxDim }) => gemmWgsl(geo, activation, true, maxDim),
+  wgsl: ({ geo, activation, maxDim, software }) => gemmWgsl(geo, activation, true, maxDim, software),
 };
 
 const CONV_GEMM: Program<GemmConvSpec> = {
   name: 'conv-gemm',
-  wgsl: ({ geo, activation, maxDim }) => gemmWgsl(geo, activation, false, maxDim),
+  wgsl: ({ geo, activation, maxDim, software }) => gemmWgsl(geo, activation, false, maxDim, software),
 };
 
 /** The k-split partial products [splits][o][n·ho·wo] summed into y (NCHW) with bias and activation. */
-const CONV_SPLIT_K_REDUCE: Program<ConvSpec> = {
+const CONV_SPLIT_K_REDUCE: Program<TiledConvSpec> = {
   name: 'conv-implicit-gemm-reduce',
-  wgsl: ({ geo, activation }) => {
+  wgsl: ({ geo, activation, software }) => {
     const hw = geo.ho * geo.wo;
     const p = geo.n * hw;
     return elementwiseWgsl(
@@ -138,7 +149,7 @@ ${activationFn(activation)}`,
       `let o = e / ${u(p)};
   let pg = e % ${u(p)};
   var sum = bias[o];
-  for (var ks = 0u; ks < ${u(convGemm(geo).splits)}; ks++) { sum += part[ks * ${u(geo.o * p)} + e]; }
+  for (var ks = 0u; ks < ${u(convGemm(geo, software).splits)}; ks++) { sum += part[ks * ${u(geo.o * p)} + e]; }
   y[((pg / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + pg % ${u(hw)}] = act(sum);`,
     );
   },
@@ -154,9 +165,10 @@ function encodeConvGemm(
   geo: ConvGeometry,
   activation: Activation,
 ): void {
-  const { shape, tile, splits } = convGemm(geo);
+  const { software } = r.gpu;
+  const { shape, tile, splits } = convGemm(geo, software);
   const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const pipeline = r.gpu.pipeline(program, { geo, activation, maxDim });
+  const pipeline = r.gpu.pipeline(program, { geo, activation, maxDim, software });
   const groups = grid(gemmTiles(shape, tile) * splits, maxDim);
   if (splits === 1) {
     r.dispatch(label, pipeline, [source, b.w, b.bias, b.y], groups);
@@ -164,11 +176,14 @@ function encodeConvGemm(
   }
   const part = r.gpu.empty([splits * geo.o * shape.n]);
   r.dispatch(label, pipeline, [source, b.w, part], groups);
-  dispatchElementwise(r, `${label}-reduce`, CONV_SPLIT_K_REDUCE, { geo, activation }, geo.o * shape.n, [
-    part,
-    b.bias,
-    b.y,
-  ]);
+  dispatchElementwise(
+    r,
+    `${label}-reduce`,
+    CONV_SPLIT_K_REDUCE,
+    { geo, activation, software },
+    geo.o * shape.n,
+    [part, b.bias, b.y],
+  );
   // later dispatches that reuse the buffer run after these in queue order
   r.gpu.release(part);
 }

@@ -103,8 +103,13 @@ export function gemmSeconds(s: GemmShape, t: GemmTile, a: ALayout): number {
   return Math.max(compute, dram / BYTES_PER_SECOND + l2 / L2_BYTES_PER_SECOND) + partials;
 }
 
-/** The tile of least estimated time for the GEMM. */
-export function chooseGemmTile(s: GemmShape, a: ALayout): GemmTile {
+/**
+ * The tile of least estimated time for the GEMM. On a software adapter (`software`), always the 64×64
+ * tile: Chromium's SwiftShader loses the device on the larger and the narrow tiles, and a CPU gains
+ * nothing from register tiling sized for a GPU's register file.
+ */
+export function chooseGemmTile(s: GemmShape, a: ALayout, software = false): GemmTile {
+  if (software) return GEMM_TILES.medium;
   return Object.values(GEMM_TILES).reduce<GemmTile>(
     (best, t) => (gemmSeconds(s, t, a) < gemmSeconds(s, best, a) ? t : best),
     GEMM_TILES.large,

@@ -154,6 +154,8 @@ function blocks(geo: ConvGeometry, block: WinogradBlock) {
 interface WinogradSpec {
   readonly geo: ConvGeometry;
   readonly block: WinogradBlock;
+  /** The GEMM's tile depends on the adapter (`Gpu.software`), and the output transform on its k splits. */
+  readonly software: boolean;
 }
 
 /** V[ξ][c][tile] = (Bᵀ d B)[ξ] of each input channel's (m+2)² patch, zero outside the input. */
@@ -192,7 +194,7 @@ fn at(plane: u32, iy: i32, ix: i32) -> f32 {
 };
 
 /** The α² GEMMs M[ξ][o][tile] = Σ_c U[ξ][g][c][o]·V[ξ][g·cg + c][tile], one batch entry per (ξ, group). */
-function winogradGemm(geo: ConvGeometry, block: WinogradBlock) {
+function winogradGemm(geo: ConvGeometry, block: WinogradBlock, software = false) {
   const alpha = block + 2;
   const shape: GemmShape = {
     m: geo.og,
@@ -200,14 +202,14 @@ function winogradGemm(geo: ConvGeometry, block: WinogradBlock) {
     k: geo.cg,
     batches: alpha * alpha * geo.groups,
   };
-  const tile = chooseGemmTile(shape, 'km');
+  const tile = chooseGemmTile(shape, 'km', software);
   return { shape, tile, splits: gemmSplits(shape, tile) };
 }
 
 const GEMM: Program<WinogradSpec & { readonly maxDim: number }> = {
   name: 'winograd-gemm',
-  wgsl: ({ geo, block, maxDim }) => {
-    const { shape, tile, splits } = winogradGemm(geo, block);
+  wgsl: ({ geo, block, maxDim, software }) => {
+    const { shape, tile, splits } = winogradGemm(geo, block, software);
     const [nx] = grid(gemmTiles(shape, tile) * splits, maxDim);
     const { m, n, k, batches } = shape;
     return tiledGemmWgsl(shape, tile, splits, nx, {
@@ -229,11 +231,11 @@ const GEMM: Program<WinogradSpec & { readonly maxDim: number }> = {
 /** y = act(Aᵀ M A + bias) of each tile's α² products (summed over k splits), written NCHW. */
 const OUTPUT_TRANSFORM: Program<WinogradSpec & { readonly activation: Activation }> = {
   name: 'winograd-output',
-  wgsl: ({ geo, block, activation }) => {
+  wgsl: ({ geo, block, activation, software }) => {
     const { at } = TRANSFORMS[block];
     const alpha = block + 2;
     const { th, tw, tiles } = blocks(geo, block);
-    const { splits } = winogradGemm(geo, block);
+    const { splits } = winogradGemm(geo, block, software);
     const plane = geo.o * tiles;
     const loads = at[0]!.flatMap((_, i) =>
       at[0]!.map((_, j) => {
@@ -296,8 +298,9 @@ export function encodeWinogradConv(
       `Winograd needs a 3×3 kernel of stride and dilation 1, got ${geo.kh}×${geo.kw} stride ${geo.sh}×${geo.sw} dilation ${geo.dh}×${geo.dw}; use the implicit GEMM.`,
     );
   const alpha = block + 2;
-  const { shape, tile, splits } = winogradGemm(geo, block);
-  const spec = { geo, block };
+  const { software } = r.gpu;
+  const { shape, tile, splits } = winogradGemm(geo, block, software);
+  const spec = { geo, block, software };
   const v = r.gpu.empty([alpha * alpha * geo.c * shape.n]);
   const mt = r.gpu.empty([splits * alpha * alpha * geo.o * shape.n]);
   dispatchElementwise(r, 'winograd-input', INPUT_TRANSFORM, spec, geo.c * shape.n, [b.x, v]);
