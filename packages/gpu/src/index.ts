@@ -9,6 +9,7 @@ export {
   type DeviceFeatures,
   type DeviceLimits,
   Gpu,
+  isSoftwareAdapter,
   type ProfileResult,
   type Program,
   type RequestDeviceOptions,
