@@ -1,4 +1,4 @@
-import type { AdapterSummary } from '@zeroskip/gpu';
+import { type AdapterSummary, isSoftwareAdapter } from '@zeroskip/gpu';
 import type { Environment } from './environment.js';
 import { type Headline, headlines } from './headlines.js';
 import type { BenchResult, BenchTable } from './results.js';
@@ -126,13 +126,10 @@ export function consoleTable(table: BenchTable, results: readonly BenchResult[])
   ].join('\n');
 }
 
-const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software/i;
-
 /** A warning line where the WebGPU adapter is a CPU rasterizer (Mesa lavapipe/llvmpipe, SwiftShader). */
 export function softwareAdapterNote(adapter: AdapterSummary | undefined): string | undefined {
-  if (!adapter) return undefined;
-  const { vendor, architecture, device, description } = adapter;
-  if (![vendor, architecture, device, description].some((f) => SOFTWARE_ADAPTER.test(f))) return undefined;
+  if (!adapter || !isSoftwareAdapter(adapter)) return undefined;
+  const { vendor, device, description } = adapter;
   const [before, after] = ['timings on a software adapter (', '): not representative of a GPU'];
   const name = description || device || vendor;
   const room = CONSOLE_WIDTH - before.length - after.length;
