@@ -138,13 +138,12 @@ function encodeFixed(t: Tensor, e: Exclude<WeightEncoding, { kind: 'sparse' }>, 
 }
 
 /**
- * The encoding that re-encodes a stored tensor to the same bytes: a sparse payload's codebook lives in
- * the payload, not in the file's record of the encoding.
+ * A decoded tensor, and the encoding that re-encodes it to the same bytes: a sparse payload's codebook
+ * lives in the payload, not in the file's record of the encoding.
  */
-export function storedEncoding(bytes: Uint8Array, e: WeightEncoding): WeightEncoding {
-  if (e.kind !== 'sparse') return e;
-  const { codebook } = decodeWeightPayload(bytes);
-  return codebook ? { ...e, codebook } : e;
+export interface StoredWeight {
+  readonly tensor: Tensor;
+  readonly encoding: WeightEncoding;
 }
 
 /** Decodes a tensor of `shape`, refusing anything that does not fit the bytes or `maxElements`. */
@@ -155,12 +154,49 @@ export function decodeWeight(
   e: WeightEncoding,
   maxElements: number,
 ): Tensor {
+  return decodeStoredWeight(bytes, dtype, shape, e, maxElements).tensor;
+}
+
+/** {@link decodeWeight}, with the encoding that re-encodes the tensor to `bytes`. */
+export function decodeStoredWeight(
+  bytes: Uint8Array,
+  dtype: Tensor['dtype'],
+  shape: readonly number[],
+  e: WeightEncoding,
+  maxElements: number,
+): StoredWeight {
   const count = sizeOf(shape);
   if (!Number.isSafeInteger(count) || count > maxElements)
     throw new RuntimeError(
       'corrupt-file',
       `a tensor of shape [${shape.join(', ')}] exceeds what this file can hold (${maxElements} elements).`,
     );
+  if (e.kind !== 'raw' && dtype !== 'float32')
+    throw new RuntimeError(
+      'corrupt-file',
+      `a ${e.kind}-encoded tensor must be float32, the file says ${dtype}.`,
+    );
+  if (e.kind !== 'sparse') return { tensor: decodeFixed(bytes, dtype, shape, e), encoding: e };
+  const [rows, cols] = rowsCols(shape);
+  const p = decodeWeightPayload(bytes, { maxElements });
+  if (p.rows !== rows || p.cols !== cols)
+    throw new RuntimeError(
+      'corrupt-file',
+      `a sparse payload of ${p.rows}×${p.cols} does not fit shape [${shape.join(', ')}].`,
+    );
+  return {
+    tensor: tensor('float32', shape, payloadToDense(p).data),
+    encoding: p.codebook ? { ...e, codebook: p.codebook } : e,
+  };
+}
+
+function decodeFixed(
+  bytes: Uint8Array,
+  dtype: Tensor['dtype'],
+  shape: readonly number[],
+  e: Exclude<WeightEncoding, { kind: 'sparse' }>,
+): Tensor {
+  const count = sizeOf(shape);
   const [rows, cols] = rowsCols(shape);
   const need = (n: number) => {
     if (bytes.length !== n)
@@ -171,34 +207,20 @@ export function decodeWeight(
   };
   const u32 = (from: number, n: number) => new Uint32Array(bytes.slice(from, from + 4 * n).buffer);
   const f32 = (from: number, n: number) => new Float32Array(bytes.slice(from, from + 4 * n).buffer);
-  if (e.kind === 'raw') {
-    const size = dtype === 'float32' ? 4 : dtype === 'int64' ? 8 : 1;
-    need(count * size);
-    const copy = bytes.slice();
-    return tensor(
-      dtype,
-      shape,
-      dtype === 'float32'
-        ? new Float32Array(copy.buffer)
-        : dtype === 'int64'
-          ? Float64Array.from(new BigInt64Array(copy.buffer), Number)
-          : copy,
-    );
-  }
-  if (dtype !== 'float32')
-    throw new RuntimeError(
-      'corrupt-file',
-      `a ${e.kind}-encoded tensor must be float32, the file says ${dtype}.`,
-    );
   switch (e.kind) {
-    case 'sparse': {
-      const p = decodeWeightPayload(bytes, { maxElements });
-      if (p.rows !== rows || p.cols !== cols)
-        throw new RuntimeError(
-          'corrupt-file',
-          `a sparse payload of ${p.rows}×${p.cols} does not fit shape [${shape.join(', ')}].`,
-        );
-      return tensor('float32', shape, payloadToDense(p).data);
+    case 'raw': {
+      const size = dtype === 'float32' ? 4 : dtype === 'int64' ? 8 : 1;
+      need(count * size);
+      const copy = bytes.slice();
+      return tensor(
+        dtype,
+        shape,
+        dtype === 'float32'
+          ? new Float32Array(copy.buffer)
+          : dtype === 'int64'
+            ? Float64Array.from(new BigInt64Array(copy.buffer), Number)
+            : copy,
+      );
     }
     case 'binary': {
       const w = words(cols);

@@ -3,7 +3,7 @@ import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
 import { DTYPES, type DType, type Tensor } from './tensor.js';
 import { validateGraph } from './validate.js';
-import { decodeWeight, encodeWeight, storedEncoding, type WeightEncoding } from './weight-encoding.js';
+import { decodeStoredWeight, encodeWeight, type WeightEncoding } from './weight-encoding.js';
 
 /*
  * .zsk, version 1 (README: "The .zsk format"). Little-endian throughout.
@@ -202,10 +202,10 @@ export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): Zs
     const e = r.encoding as WeightEncoding;
     if (!['raw', 'sparse', 'binary', 'ternary', 'dorefa'].includes(e?.kind))
       corrupt(`tensor '${r.name}' has an unknown encoding`);
-    const t = decodeWeight(s.data, r.dtype, r.shape, e, budget);
+    const { tensor: t, encoding } = decodeStoredWeight(s.data, r.dtype, r.shape, e, budget);
     budget -= t.data.length;
     stored.set(r.name, t);
-    encodings.set(r.name, storedEncoding(s.data, e));
+    encodings.set(r.name, encoding);
   }
   const nodes: GraphNode[] = json.nodes.map((n, i) => {
     if (
