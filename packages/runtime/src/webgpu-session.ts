@@ -8,6 +8,7 @@ import {
 } from '@zeroskip/gpu';
 import { checkInputs } from './cpu-session.js';
 import type { Graph, GraphNode } from './graph.js';
+import { storage } from './ops/cast.js';
 import { opDef } from './ops/registry.js';
 import type { EncodeContext, OpDef, PlanContext, PlanMode, ValueInfo } from './ops/types.js';
 import { inferShapes } from './shape-inference.js';
@@ -118,12 +119,7 @@ interface RunHooks {
 
 /** Zeros of a value's shape and type: what a CPU node gives in a rehearsal. */
 function zeros({ dtype, shape }: ValueInfo): Tensor {
-  const n = sizeOf(shape);
-  return tensor(
-    dtype,
-    shape,
-    dtype === 'float32' ? new Float32Array(n) : dtype === 'int64' ? new Float64Array(n) : new Uint8Array(n),
-  );
+  return tensor(dtype, shape, storage(dtype, sizeOf(shape)));
 }
 
 const isGpuKernel = (kernel: string) => kernel !== 'host' && kernel !== 'cpu';
