@@ -216,6 +216,8 @@ export function isSoftwareAdapter(a: AdapterSummary): boolean {
 /** A WebGPU device with the buffers, pipelines and timing that the kernels use. */
 export class Gpu {
   readonly pool: BufferPool;
+  /** Whether the adapter emulates a GPU on the CPU ({@link isSoftwareAdapter}); read by kernels as they record. */
+  readonly software: boolean;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   /** Which program owns each name, so two programs can never share cache keys. */
   private readonly programs = new Map<string, object>();
@@ -248,17 +250,13 @@ export class Gpu {
     readonly features: DeviceFeatures,
   ) {
     this.entry = entry;
+    this.software = isSoftwareAdapter(adapter);
     this.pool = new BufferPool(device, limits);
     this.lost = device.lost.then((info) => {
       this.lostReason = info.message || info.reason;
       throw this.lostError();
     });
     this.lost.catch(() => {});
-  }
-
-  /** Whether the adapter emulates a GPU on the CPU ({@link isSoftwareAdapter}). */
-  get software(): boolean {
-    return isSoftwareAdapter(this.adapter);
   }
 
   private lostError(): GpuError {

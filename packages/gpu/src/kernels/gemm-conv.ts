@@ -47,7 +47,7 @@ function isPointwise(geo: ConvGeometry): boolean {
 }
 
 /** The GEMM of a conv: per group, output channels × output pixels × cg·kh·kw. */
-function convGemm(geo: ConvGeometry, software: boolean) {
+export function convGemm(geo: ConvGeometry, software: boolean) {
   const shape: GemmShape = { m: geo.og, n: geo.n * geo.ho * geo.wo, k: geo.k, batches: geo.groups };
   const tile = chooseGemmTile(shape, 'mk', software);
   return { shape, tile, splits: gemmSplits(shape, tile) };

@@ -5,6 +5,7 @@ import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, f, u } from '../wgsl.js';
 import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
+import { convGemm } from './gemm-conv.js';
 import {
   BYTES_PER_SECOND,
   chooseGemmTile,
@@ -194,7 +195,7 @@ fn at(plane: u32, iy: i32, ix: i32) -> f32 {
 };
 
 /** The α² GEMMs M[ξ][o][tile] = Σ_c U[ξ][g][c][o]·V[ξ][g·cg + c][tile], one batch entry per (ξ, group). */
-function winogradGemm(geo: ConvGeometry, block: WinogradBlock, software = false) {
+function winogradGemm(geo: ConvGeometry, block: WinogradBlock, software: boolean) {
   const alpha = block + 2;
   const shape: GemmShape = {
     m: geo.og,
@@ -324,9 +325,12 @@ export function encodeWinogradConv(
 /** A fixed cost per dispatch, beside the work. */
 const DISPATCH_SECONDS = 3e-6;
 
-/** Estimated seconds of the conv as Winograd F(block×block, 3×3): transforms' traffic plus the GEMMs. */
+/**
+ * Estimated seconds of the conv as Winograd F(block×block, 3×3): transforms' traffic plus the GEMMs.
+ * The estimates model a GPU's tiles, whatever the adapter.
+ */
 export function winogradSeconds(geo: ConvGeometry, block: WinogradBlock): number {
-  const { shape, tile, splits } = winogradGemm(geo, block);
+  const { shape, tile, splits } = winogradGemm(geo, block, false);
   const alpha2 = (block + 2) ** 2;
   // the transforms' traffic: input read, V written, M read (every split), output written
   const bytes =
@@ -339,9 +343,8 @@ export function winogradSeconds(geo: ConvGeometry, block: WinogradBlock): number
 
 /** Estimated seconds of the conv as implicit GEMM (k split where its tiles are few). */
 export function implicitGemmSeconds(geo: ConvGeometry): number {
-  const shape: GemmShape = { m: geo.og, n: geo.n * geo.ho * geo.wo, k: geo.k, batches: geo.groups };
-  const tile = chooseGemmTile(shape, 'mk');
-  return gemmSeconds(shape, tile, 'mk') + (gemmSplits(shape, tile) > 1 ? 2 : 1) * DISPATCH_SECONDS;
+  const { shape, tile, splits } = convGemm(geo, false);
+  return gemmSeconds(shape, tile, 'mk') + (splits > 1 ? 2 : 1) * DISPATCH_SECONDS;
 }
 
 /**
