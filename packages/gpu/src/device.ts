@@ -206,6 +206,10 @@ class Rehearsal extends Recorder {
   }
 
   override copy(): void {}
+
+  override read(t: GpuTensor): Promise<ArrayBuffer> {
+    return Promise.resolve(new ArrayBuffer(t.size * 4));
+  }
 }
 
 /** Adapters that emulate a GPU on the CPU (Mesa's lavapipe, SwiftShader): kernels pick shapes for them. */
@@ -332,21 +336,11 @@ export class Gpu {
   }
 
   private async readBytes(t: GpuTensor): Promise<ArrayBuffer> {
-    this.checkAlive();
-    const bytes = t.size * 4;
-    const staging = this.device.createBuffer({
-      size: Math.max(4, bytes),
-      usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
-    });
-    try {
-      const enc = this.device.createCommandEncoder();
-      if (bytes > 0) enc.copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
-      this.device.queue.submit([enc.finish()]);
-      await this.guard(staging.mapAsync(MapMode.READ));
-      return staging.getMappedRange().slice(0, bytes);
-    } finally {
-      staging.destroy();
-    }
+    let data: Promise<ArrayBuffer> | undefined;
+    await this.run((r) => {
+      data = r.read(t);
+    }, undefined);
+    return data!;
   }
 
   /**
@@ -507,7 +501,8 @@ export class Gpu {
   }
 
   /**
-   * Records work with `record` into one command encoder, submits it, and waits until the GPU is done.
+   * Records work with `record`, submitting as it goes, and waits until the GPU is done (or, when it
+   * asks for {@link Recorder.read}s, until they have arrived).
    * Validation and out-of-memory errors of the recording surface as {@link GpuError}.
    */
   async submit(record: (r: Recorder) => void): Promise<void> {
@@ -549,31 +544,43 @@ export class Gpu {
     const { device } = this;
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder();
-    const recorder = new Recorder(this, encoder, timing);
+    const recorder = new Recorder(this, device.createCommandEncoder(), timing);
+    const { reads } = recorder;
     let thrown: unknown;
     try {
       this.recording = true;
       record(recorder);
       recorder.finish();
-      device.queue.submit([encoder.finish()]);
     } catch (e) {
       thrown = e;
     } finally {
       this.recording = false;
       this.destroyRetired();
     }
-    const validation = device.popErrorScope();
-    const oom = device.popErrorScope();
-    const [v, o] = await this.guard(Promise.all([validation, oom]));
-    if (thrown) throw thrown;
-    if (v) throw new GpuError('validation', `WebGPU rejected the work: ${v.message}`);
-    if (o)
-      throw new GpuError(
-        'out-of-memory',
-        `the GPU ran out of memory: ${o.message} Use a smaller batch or model.`,
-      );
-    await this.guard(device.queue.onSubmittedWorkDone());
+    // the copies follow all recorded work in the queue: their mapping is the completion signal
+    const mapped = thrown ? [] : reads.map((r) => r.staging.mapAsync(MapMode.READ));
+    try {
+      const validation = device.popErrorScope();
+      const oom = device.popErrorScope();
+      const [v, o] = await this.guard(Promise.all([validation, oom]));
+      if (thrown) throw thrown;
+      if (v) throw new GpuError('validation', `WebGPU rejected the work: ${v.message}`);
+      if (o)
+        throw new GpuError(
+          'out-of-memory',
+          `the GPU ran out of memory: ${o.message} Use a smaller batch or model.`,
+        );
+      if (reads.length === 0) await this.guard(device.queue.onSubmittedWorkDone());
+      await this.guard(Promise.all(mapped));
+      for (const r of reads) r.resolve(r.staging.getMappedRange().slice(0, r.bytes));
+    } catch (e) {
+      for (const r of reads) r.reject(e);
+      throw e;
+    } finally {
+      // unmapped requests settle as aborted once their buffer is destroyed
+      for (const m of mapped) m.catch(() => {});
+      for (const r of reads) r.staging.destroy();
+    }
     return recorder.labels;
   }
 

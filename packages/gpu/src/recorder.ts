@@ -1,5 +1,6 @@
 import type { Gpu } from './device.js';
 import { GpuError } from './errors.js';
+import { BufferUsage } from './flags.js';
 import type { GpuTensor } from './tensor.js';
 
 /** How a figure was timed: GPU timestamp queries, or host wall clock from submit to completion. */
@@ -18,16 +19,35 @@ export function grid(groups: number, maxPerDim: number): [number, number] {
 }
 
 /**
- * Records dispatches into one command encoder: all in one compute pass, or each in its own pass when
- * timed (timestamps are written per pass). Dawn orders dependent dispatches within a pass itself.
+ * Dispatches per command buffer of an untimed recording. Submitting as it goes lets the GPU start on
+ * the first layers while the host records the rest, instead of idling through the whole recording
+ * (ORT-web and TF.js flush every 16 and 15 dispatches for the same reason).
+ */
+const SUBMIT_EVERY = 16;
+
+/** A tensor copied out at the end of a recording, mapped once the submission is done. */
+export interface PendingRead {
+  readonly staging: GPUBuffer;
+  readonly bytes: number;
+  resolve(data: ArrayBuffer): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * Records dispatches into command encoders, submitting every {@link SUBMIT_EVERY} dispatches: all in one
+ * compute pass per encoder, or each in its own pass, in one encoder, when timed (timestamps are
+ * written per pass). Dawn orders dependent dispatches within a pass itself.
  */
 export class Recorder {
   readonly labels: string[] = [];
+  /** Copies requested by {@link read}, mapped by the {@link Gpu} after the final submit. */
+  readonly reads: PendingRead[] = [];
   private pass: GPUComputePassEncoder | undefined;
+  private sinceSubmit = 0;
 
   constructor(
     readonly gpu: Gpu,
-    readonly encoder: GPUCommandEncoder,
+    private encoder: GPUCommandEncoder,
     readonly timing:
       | { querySet: GPUQuerySet; capacity: number; resolve: GPUBuffer; staging: GPUBuffer }
       | undefined,
@@ -71,9 +91,32 @@ export class Recorder {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2] ?? 1);
-    if (t) pass.end();
-    else this.pass = pass;
     this.labels.push(label);
+    if (t) pass.end();
+    else {
+      this.pass = pass;
+      if (++this.sinceSubmit === SUBMIT_EVERY) this.submitSoFar();
+    }
+  }
+
+  /**
+   * Copies `t` out after everything recorded before: the data arrives once the submission is done,
+   * without a second submission and wait (the run's read-back rides on its last command buffer).
+   */
+  read(t: GpuTensor): Promise<ArrayBuffer> {
+    this.endPass();
+    const bytes = t.size * 4;
+    const staging = this.gpu.device.createBuffer({
+      size: Math.max(4, bytes),
+      usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    });
+    if (bytes > 0) this.encoder.copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+    const data = new Promise<ArrayBuffer>((resolve, reject) => {
+      this.reads.push({ staging, bytes, resolve, reject });
+    });
+    // a recording that fails before its submit rejects reads nobody awaits yet
+    data.catch(() => {});
+    return data;
   }
 
   /** Copies a whole tensor (its first `size` elements) into another. */
@@ -87,12 +130,21 @@ export class Recorder {
     this.pass = undefined;
   }
 
-  /** Ends the recording: closes the open pass and resolves a profiled submission's timestamps. */
+  private submitSoFar(): void {
+    this.endPass();
+    this.gpu.device.queue.submit([this.encoder.finish()]);
+    this.encoder = this.gpu.device.createCommandEncoder();
+    this.sinceSubmit = 0;
+  }
+
+  /** Ends the recording: resolves a profiled submission's timestamps and submits the rest. */
   finish(): void {
     this.endPass();
     const t = this.timing;
-    if (!t || this.labels.length === 0) return;
-    this.encoder.resolveQuerySet(t.querySet, 0, 2 * this.labels.length, t.resolve, 0);
-    this.encoder.copyBufferToBuffer(t.resolve, 0, t.staging, 0, 2 * this.labels.length * 8);
+    if (t && this.labels.length > 0) {
+      this.encoder.resolveQuerySet(t.querySet, 0, 2 * this.labels.length, t.resolve, 0);
+      this.encoder.copyBufferToBuffer(t.resolve, 0, t.staging, 0, 2 * this.labels.length * 8);
+    }
+    this.gpu.device.queue.submit([this.encoder.finish()]);
   }
 }

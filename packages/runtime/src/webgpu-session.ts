@@ -298,6 +298,7 @@ export class WebGpuSession {
     const { gpu, graph } = this;
     const plan = this.use(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.shape])));
     const values = new Map<string, Value>();
+    const read = new Map<string, Promise<Tensor | undefined>>();
     const refs = new Map<GPUBuffer, number>();
     const lastUse = new Map<string, number>();
     graph.nodes.forEach((n, i) => {
@@ -388,13 +389,16 @@ export class WebGpuSession {
               });
               finish(i++);
             }
+            // the last segment copies the outputs out in its own submission
+            if (i === graph.nodes.length && !hooks?.rehearse)
+              for (const o of graph.outputs) read.set(o, this.readOut(r, get(o)));
           };
           await (hooks ? hooks.segment(record) : gpu.submit((r) => record(r, () => {})));
         }
       }
       const result: Record<string, Tensor> = {};
       if (hooks?.rehearse) return result;
-      for (const o of graph.outputs) result[o] = (await this.toHost(get(o)))!;
+      for (const o of graph.outputs) result[o] = (await (read.get(o) ?? this.toHost(get(o))))!;
       return result;
     } finally {
       for (const name of [...values.keys()]) drop(name);
@@ -500,20 +504,26 @@ export class WebGpuSession {
   }
 
   private async toHost(v: Value | undefined): Promise<Tensor | undefined> {
-    if (!v) return undefined;
-    if ('host' in v) return v.host;
+    if (!v || 'host' in v) return v?.host;
+    let t: Promise<Tensor | undefined> | undefined;
+    await this.gpu.submit((r) => {
+      t = this.readOut(r, v);
+    });
+    return t;
+  }
+
+  /** Records the copy of a value to the host (unpacking packed bits first); it arrives with the submission. */
+  private readOut(r: Recorder, v: Value | undefined): Promise<Tensor | undefined> {
+    if (!v || 'host' in v) return Promise.resolve(v?.host);
     if (v.bits && !v.f32) {
-      const { bits } = v;
-      let f32: GpuTensor | undefined;
-      await this.gpu.submit((r) => {
-        f32 = this.unpack(r, v.gpu, bits);
-      });
-      const data = await this.gpu.read(f32!);
-      this.gpu.release(f32!);
-      return float32(bits.shape, data);
+      const { shape } = v.bits;
+      const f32 = this.unpack(r, v.gpu, v.bits);
+      const data = r.read(f32);
+      this.gpu.release(f32);
+      return data.then((d) => float32(shape, new Float32Array(d)));
     }
     const t = v.f32 ?? v.gpu;
-    return float32(t.shape, await this.gpu.read(t));
+    return r.read(t).then((d) => float32(t.shape, new Float32Array(d)));
   }
 
   /**

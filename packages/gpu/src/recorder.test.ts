@@ -1,0 +1,79 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Gpu, type Program, requestDevice } from './device.js';
+
+/** y = x * 3 + spec.add, so a chain of them has a closed form to check against. */
+const AFFINE: Program<{ add: number }> = {
+  name: 'recorder-test-affine',
+  wgsl: ({ add }) => `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
+  if (g.x < arrayLength(&y)) { y[g.x] = x[g.x] * 3.0 + ${add.toFixed(1)}; }
+}`,
+};
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await requestDevice();
+});
+afterAll(() => gpu?.destroy());
+
+describe('Recorder', () => {
+  it('submits long chains as it records, and reads tensors back in the same submission', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 1, maxLength: 60, size: 'max' }),
+        fc.integer({ min: 1, max: 300 }),
+        async (adds, n) => {
+          const x = Float32Array.from({ length: n }, (_, i) => ((i % 5) - 2) / 64);
+          const chain = [gpu.tensor([n], x), ...adds.map(() => gpu.empty([n]))];
+          const reads: Promise<ArrayBuffer>[] = [];
+          await gpu.submit((r) => {
+            for (const [k, add] of adds.entries()) {
+              r.dispatch(
+                `affine ${k}`,
+                gpu.pipeline(AFFINE, { add }),
+                [chain[k]!, chain[k + 1]!],
+                [Math.ceil(n / 64), 1],
+              );
+              // reads interleaved with dispatches see exactly the work recorded before them
+              if (k % 7 === 0) reads.push(r.read(chain[k + 1]!));
+            }
+            reads.push(r.read(chain[adds.length]!));
+          });
+          const expected: Float32Array[] = [];
+          let y = x;
+          for (const [k, add] of adds.entries()) {
+            y = y.map((v) => Math.fround(v * 3 + add));
+            if (k % 7 === 0) expected.push(y);
+          }
+          expected.push(y);
+          const got = await Promise.all(reads);
+          got.forEach((d, i) => {
+            const e = expected[i]!;
+            const scale = Math.max(1, ...e.map(Math.abs));
+            for (const [j, v] of new Float32Array(d).entries())
+              expect(Math.abs(v - e[j]!)).toBeLessThanOrEqual(1e-5 * scale);
+          });
+          for (const t of chain) gpu.release(t);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('rejects a recording that fails, and the reads it asked for, with the same error', async () => {
+    const t = gpu.tensor([4], new Float32Array([1, 2, 3, 4]));
+    let data: Promise<ArrayBuffer> | undefined;
+    const failed = gpu.submit((r) => {
+      data = r.read(t);
+      throw new Error('recording failed');
+    });
+    await expect(failed).rejects.toThrow('recording failed');
+    await expect(data).rejects.toThrow('recording failed');
+    // the device is still usable afterwards
+    expect([...(await gpu.read(t))]).toEqual([1, 2, 3, 4]);
+    gpu.release(t);
+  });
+});
