@@ -123,6 +123,16 @@ export {
 } from './kernels/sparse-conv.js';
 export { encodeSparseFc, type SparseFcBuffers } from './kernels/sparse-fc.js';
 export {
+  encodeSparseTiledConv,
+  parseSparseTiling,
+  type SparseTiledBuffers,
+  type SparseTiling,
+  sparseRowOrder,
+  sparseTiling,
+  sparseTilingName,
+  tiledPadGeometry,
+} from './kernels/sparse-tiled-conv.js';
+export {
   encodeActivation,
   encodeParamActivation,
   encodeUnary,

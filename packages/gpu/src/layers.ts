@@ -5,6 +5,14 @@ import { type ConvGeometry, type ConvParams, convGeometry, geometryKey } from '.
 import { encodeDepthwiseConv, encodeIm2colGemmConv, encodeImplicitGemmConv } from './kernels/gemm-conv.js';
 import { encodeDirectSparseConv, encodeIm2colSpmmConv, encodePad } from './kernels/sparse-conv.js';
 import { encodeSparseFc } from './kernels/sparse-fc.js';
+import {
+  checkSparseTiling,
+  encodeSparseTiledConv,
+  type SparseTiling,
+  sparseRowOrder,
+  sparseTiling,
+  tiledPadGeometry,
+} from './kernels/sparse-tiled-conv.js';
 import type { ValueSource } from './kernels/values.js';
 import {
   chooseWinogradBlock,
@@ -23,8 +31,16 @@ export const CONV_ALGORITHMS = [
   'im2col-gemm',
   'im2col-spmm',
   'direct-sparse',
+  'sparse-tiled',
 ] as const;
 export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
+
+/** Algorithms that run from CSR weights. */
+const SPARSE_ALGORITHMS: ReadonlySet<ConvAlgorithm> = new Set([
+  'im2col-spmm',
+  'direct-sparse',
+  'sparse-tiled',
+]);
 
 /**
  * Direct sparse convolution is the default from this weight sparsity on. Fang et al. found 0.6 against
@@ -59,6 +75,8 @@ export interface Conv2dSpec extends ConvParams {
   readonly algorithm?: ConvAlgorithm | 'auto';
   /** Execute the sparse kernels from codebook indices instead of f32 values. */
   readonly shared?: SharedWeights;
+  /** The `sparse-tiled` kernel's tiling; default: `sparseTiling` of the layer's geometry. */
+  readonly tiling?: SparseTiling;
 }
 
 /** Sparse weights on the GPU: CSR row pointers, column indices and f32 values or packed codebook indices. */
@@ -106,6 +124,8 @@ export class Conv2dLayer {
   readonly activation: Activation;
   private readonly w: GpuTensor | undefined;
   private readonly sparse: SparseUpload | undefined;
+  /** Output channels by decreasing non-zeros, for the `sparse-tiled` kernel. */
+  private readonly order: GpuTensor | undefined;
   private readonly bias: GpuTensor;
   private readonly offsets = new Map<string, GpuTensor>();
   private readonly winograd = new Map<WinogradBlock, GpuTensor>();
@@ -132,10 +152,15 @@ export class Conv2dLayer {
         'invalid-argument',
         `the depthwise kernel needs one input channel per group, these weights have ${cg}.`,
       );
+    if (spec.tiling) checkSparseTiling(spec.tiling);
     this.bias = this.own(gpu.tensor([o], spec.bias ?? new Float32Array(o)));
-    if (this.algorithm === 'direct-sparse' || this.algorithm === 'im2col-spmm') {
+    if (SPARSE_ALGORITHMS.has(this.algorithm)) {
       this.sparse = uploadSparse(gpu, denseToCsr(convWeightMatrix(spec.weights, spec.shape)), spec.shared);
       this.owned.push(this.sparse.rowPtr, this.sparse.colIdx, ...this.sparse.values);
+      if (this.algorithm === 'sparse-tiled') {
+        const order = sparseRowOrder(this.sparse.csr);
+        this.order = this.own(gpu.tensor([order.length], order));
+      }
     } else {
       this.w = this.own(gpu.tensor([...spec.shape], spec.weights));
     }
@@ -191,9 +216,7 @@ export class Conv2dLayer {
       }
       case 'direct-sparse': {
         const s = this.sparse!;
-        const xp = this.gpu.empty([geo.n, geo.c, geo.h + geo.pt + geo.pb, geo.w + geo.pl + geo.pr]);
-        scratch.push(xp);
-        encodePad(r, x, xp, geo);
+        const xp = this.padded(r, x, geo, scratch);
         encodeDirectSparseConv(
           r,
           {
@@ -210,13 +233,53 @@ export class Conv2dLayer {
         );
         break;
       }
+      case 'sparse-tiled': {
+        const s = this.sparse!;
+        const tiling = this.tilingFor(geo);
+        const pad = tiledPadGeometry(geo, tiling);
+        const xp = this.padded(r, x, pad, scratch);
+        encodeSparseTiledConv(
+          r,
+          {
+            xp,
+            rowPtr: s.rowPtr,
+            order: this.order!,
+            offsets: this.offsetsFor(pad, s.csr),
+            values: s.values,
+            bias: this.bias,
+            y,
+          },
+          geo,
+          s.source,
+          act,
+          tiling,
+        );
+        break;
+      }
     }
     // Scratch goes back to the pool now: later work in the queue runs after this layer's dispatches.
     for (const t of scratch) this.gpu.release(t);
     return y;
   }
 
-  /** Stretched offsets depend on the padded input width, so they are made once per input size. */
+  /** The `sparse-tiled` kernel's tiling for a geometry: the spec's, else the default rule's. */
+  tilingFor(geo: ConvGeometry): SparseTiling {
+    const csr = this.sparse?.csr;
+    return this.spec.tiling ?? sparseTiling(geo, csr ? csr.values.length / csr.rows : 0);
+  }
+
+  /** Records `x` zero-padded as `pad` says into a scratch tensor. */
+  private padded(r: Recorder, x: GpuTensor, pad: ConvGeometry, scratch: GpuTensor[]): GpuTensor {
+    const xp = this.gpu.empty([pad.n, pad.c, pad.h + pad.pt + pad.pb, pad.w + pad.pl + pad.pr]);
+    scratch.push(xp);
+    encodePad(r, x, xp, pad);
+    return xp;
+  }
+
+  /**
+   * Stretched offsets depend on the padded input width, so they are made once per input size (and
+   * right padding: the tiled kernel pads wider).
+   */
   private offsetsFor(geo: ConvGeometry, csr: CsrMatrix): GpuTensor {
     const key = geometryKey({ ...geo, n: 1 });
     let t = this.offsets.get(key);

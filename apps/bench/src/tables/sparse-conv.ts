@@ -1,4 +1,11 @@
-import { Conv2dLayer, type ConvAlgorithm, type GpuTensor } from '@zeroskip/gpu';
+import {
+  Conv2dLayer,
+  type ConvAlgorithm,
+  type GpuTensor,
+  parseSparseTiling,
+  type SparseTiling,
+  sparseTilingName,
+} from '@zeroskip/gpu';
 import { pruneByRate } from '@zeroskip/quant';
 import { type ConvLayerShape, PAPER_LAYERS, QUICK_LAYERS } from '../layers-zoo.js';
 import { timeGpu } from '../measure.js';
@@ -7,6 +14,22 @@ import { gaussian } from '../rng.js';
 
 const SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 type Algo = Exclude<ConvAlgorithm, 'depthwise'>;
+
+/** Sparse kernels timed at every sparsity, each with its speedup rows (metric names kept from earlier runs). */
+const SPARSE_ALGOS = {
+  'im2col-spmm': undefined,
+  'direct-sparse': 'direct sparse',
+  'sparse-tiled': 'sparse-tiled',
+} as const;
+
+/**
+ * Explicit `sparse-tiled` tilings to time beside the default one, from ZEROSKIP_SPARSE_TILINGS: names
+ * like `p7l32c128s1r1,p7l1c32s4r1` (px, lanes, cols, split, rows as `sparseTilingName` writes them).
+ */
+function tilingVariants(): SparseTiling[] {
+  const list = process.env.ZEROSKIP_SPARSE_TILINGS?.trim();
+  return list ? list.split(',').map(parseSparseTiling) : [];
+}
 
 export const sparseConvTable: BenchTable = {
   id: 'sparse-conv',
@@ -19,6 +42,7 @@ export const sparseConvTable: BenchTable = {
     const layers = full ? PAPER_LAYERS : QUICK_LAYERS;
     const batches = ctx.batches ?? (full ? [1, 32] : [1]);
     const [warmup, iterations] = full ? [3, 15] : [1, 3];
+    const variants = tilingVariants();
     const results: BenchResult[] = [];
     const total = layers.length * batches.length;
     let done = 0;
@@ -43,7 +67,7 @@ export const sparseConvTable: BenchTable = {
           results.push(skipped(l, batch, 0, 'all', e));
           continue;
         }
-        const measure = async (algorithm: Algo, sparsity: number) => {
+        const measure = async (algorithm: Algo, sparsity: number, variant?: SparseTiling) => {
           const weights = pruneByRate(base, sparsity).weights;
           const layer = new Conv2dLayer(gpu, {
             weights,
@@ -52,8 +76,13 @@ export const sparseConvTable: BenchTable = {
             stride: [l.stride, l.stride],
             groups: l.groups,
             algorithm,
+            ...(variant ? { tiling: variant } : {}),
           });
           try {
+            const tiling =
+              algorithm === 'sparse-tiled'
+                ? sparseTilingName(layer.tilingFor(layer.geometry(x!.shape)))
+                : undefined;
             const t = await timeGpu(gpu, (r) => gpu.release(layer.encode(r, x!)), warmup, iterations);
             results.push({
               table: 'sparse-conv',
@@ -63,6 +92,8 @@ export const sparseConvTable: BenchTable = {
                 batch,
                 sparsity,
                 shape: `${c}x${h}x${w}->${l.outputs} k${l.kernel} g${l.groups}`,
+                ...(tiling ? { tiling } : {}),
+                ...(tiling ? { choice: variant ? 'explicit' : 'default' } : {}),
                 seed: ctx.seed,
               },
               metric: 'time',
@@ -85,9 +116,11 @@ export const sparseConvTable: BenchTable = {
         // dense kernels cost the same at any sparsity: measured once, on the first sparsity's weights
         for (const algorithm of ['implicit-gemm', 'im2col-gemm'] as const)
           await measure(algorithm, sparsities[0]!);
-        for (const sparsity of sparsities)
-          for (const algorithm of ['im2col-spmm', 'direct-sparse'] as const)
+        for (const sparsity of sparsities) {
+          for (const algorithm of Object.keys(SPARSE_ALGOS) as (keyof typeof SPARSE_ALGOS)[])
             await measure(algorithm, sparsity);
+          for (const variant of variants) await measure('sparse-tiled', sparsity, variant);
+        }
         gpu.release(x);
         results.push(...speedups(results, `${l.network} ${l.name}`, batch));
       }
@@ -114,7 +147,7 @@ function skipped(
   };
 }
 
-/** Direct sparse over each baseline, per sparsity, from the times just measured for one layer and batch. */
+/** Each sparse kernel (default tiling) over each baseline, per sparsity, from the times just measured for one layer and batch. */
 function speedups(all: readonly BenchResult[], name: string, batch: number): BenchResult[] {
   const times = all.filter(
     (r) => r.case === name && r.params.batch === batch && r.metric === 'time' && Number.isFinite(r.value),
@@ -124,19 +157,24 @@ function speedups(all: readonly BenchResult[], name: string, batch: number): Ben
       (r) => r.params.algorithm === algorithm && (sparsity === undefined || r.params.sparsity === sparsity),
     )?.value;
   const out: BenchResult[] = [];
-  for (const r of times.filter((t) => t.params.algorithm === 'direct-sparse')) {
+  for (const r of times) {
+    const label = SPARSE_ALGOS[r.params.algorithm as keyof typeof SPARSE_ALGOS];
+    if (!label || r.params.choice === 'explicit') continue;
     const sparsity = r.params.sparsity as number;
     for (const [baseline, t] of [
       ['im2col-gemm', at('im2col-gemm')],
       ['im2col-spmm', at('im2col-spmm', sparsity)],
       ['implicit-gemm', at('implicit-gemm')],
+      ...(r.params.algorithm === 'sparse-tiled'
+        ? [['direct-sparse', at('direct-sparse', sparsity)] as const]
+        : []),
     ] as const) {
       if (t !== undefined)
         out.push({
           table: 'sparse-conv',
           case: name,
           params: { batch, sparsity, over: baseline },
-          metric: 'speedup of direct sparse',
+          metric: `speedup of ${label}`,
           unit: '×',
           value: t / r.value,
         });

@@ -4,6 +4,12 @@ import type { Gpu } from '../device.js';
 import { type ConvParams, convGeometry } from '../geometry.js';
 import { encodeDirectSparseConv, encodeIm2colSpmmConv, encodePad } from '../kernels/sparse-conv.js';
 import { encodeSparseFc } from '../kernels/sparse-fc.js';
+import {
+  encodeSparseTiledConv,
+  sparseRowOrder,
+  sparseTiling,
+  tiledPadGeometry,
+} from '../kernels/sparse-tiled-conv.js';
 import type { ValueSource } from '../kernels/values.js';
 import { conv2dReference, fcReference } from '../reference.js';
 import { codeWidth, packCodes, stretchOffsets } from '../sparse-weights.js';
@@ -77,7 +83,31 @@ async function checkSparseConv(
     const offsets = g.tensor([w.csr.colIdx.length], stretchOffsets(w.csr, geo));
     const y1 = g.empty([geo.n, o, geo.ho, geo.wo]);
     const y2 = g.empty([geo.n, o, geo.ho, geo.wo]);
+    const y3 = g.empty([geo.n, o, geo.ho, geo.wo]);
+    const tiling = sparseTiling(geo, w.csr.values.length / o);
+    const pad = tiledPadGeometry(geo, tiling);
+    const xpTiled = g.empty([geo.n, geo.c, pad.h + pad.pt + pad.pb, pad.w + pad.pl + pad.pr]);
+    const order = sparseRowOrder(w.csr);
+    const orderT = g.tensor([order.length], order);
+    const offsetsTiled = g.tensor([w.csr.colIdx.length], stretchOffsets(w.csr, pad));
     await g.submit((r) => {
+      encodePad(r, xt, xpTiled, pad);
+      encodeSparseTiledConv(
+        r,
+        {
+          xp: xpTiled,
+          rowPtr: w.rowPtr,
+          order: orderT,
+          offsets: offsetsTiled,
+          values: w.values,
+          bias: biasT,
+          y: y3,
+        },
+        geo,
+        w.source,
+        act,
+        tiling,
+      );
       encodePad(r, xt, xp, geo);
       encodeDirectSparseConv(
         r,
@@ -97,6 +127,7 @@ async function checkSparseConv(
     });
     assertClose(await g.read(y1), want, 1e-5, 1e-5, `direct sparse conv at sparsity ${sparsity}`);
     assertClose(await g.read(y2), want, 1e-5, 1e-5, `im2col + CSR SpMM at sparsity ${sparsity}`);
+    assertClose(await g.read(y3), want, 1e-5, 1e-5, `tiled sparse conv at sparsity ${sparsity}`);
   }
 }
 
