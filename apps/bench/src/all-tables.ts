@@ -9,6 +9,7 @@ import { quantizedNetsTable } from './tables/quantized-nets.js';
 import { quantizerTable } from './tables/quantizers.js';
 import { sparseCodec } from './tables/sparse-codec.js';
 import { sparseConvTable } from './tables/sparse-conv.js';
+import { transferTable } from './tables/transfer.js';
 
 /** Every table, in the order the bench runs them. */
 export const TABLES: readonly BenchTable[] = [
@@ -16,6 +17,7 @@ export const TABLES: readonly BenchTable[] = [
   quantizerTable,
   sparseConvTable,
   networksTable,
+  transferTable,
   bitwiseTable,
   quantizedNetsTable,
   compressionTable,

@@ -2,6 +2,7 @@ import { GpuError } from './errors.js';
 import { BufferUsage, MapMode } from './flags.js';
 import { BufferPool } from './pool.js';
 import { type Clock, Recorder } from './recorder.js';
+import { StagingUploads } from './staging.js';
 import { type GpuTensor, type TensorData, tensorBytes } from './tensor.js';
 
 export interface RequestDeviceOptions {
@@ -220,6 +221,7 @@ export function isSoftwareAdapter(a: AdapterSummary): boolean {
 /** A WebGPU device with the buffers, pipelines and timing that the kernels use. */
 export class Gpu {
   readonly pool: BufferPool;
+  private readonly staging: StagingUploads;
   /** Whether the adapter emulates a GPU on the CPU ({@link isSoftwareAdapter}); read by kernels as they record. */
   readonly software: boolean;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -256,6 +258,7 @@ export class Gpu {
     this.entry = entry;
     this.software = isSoftwareAdapter(adapter);
     this.pool = new BufferPool(device, limits);
+    this.staging = new StagingUploads(device);
     this.lost = device.lost.then((info) => {
       this.lostReason = info.message || info.reason;
       throw this.lostError();
@@ -305,7 +308,7 @@ export class Gpu {
       // Outside a recording no unsubmitted command can read a recycled buffer, and the queue orders
       // this write after all submitted work: a pooled buffer is safe, and saves an allocation per upload.
       const buffer = this.pool.acquire(tensorBytes(size), usage);
-      this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      this.staging.write(buffer, data);
       return { buffer, shape: [...shape], size, dtype };
     }
     return { buffer: this.pool.create(tensorBytes(size), usage, data), shape: [...shape], size, dtype };
@@ -588,6 +591,7 @@ export class Gpu {
   destroy(): void {
     if (!this.entry) return;
     this.pool.destroy();
+    this.staging.destroy();
     for (const b of this.wordBuffers.values()) b.destroy();
     this.wordBuffers.clear();
     this.destroyRetired();

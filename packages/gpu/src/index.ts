@@ -16,6 +16,7 @@ export {
   requestDevice,
 } from './device.js';
 export { GpuError, type GpuErrorCode } from './errors.js';
+export { BufferUsage, MapMode } from './flags.js';
 export { type ConvGeometry, type ConvParams, convGeometry } from './geometry.js';
 export { broadcastStrides, encodeBinary } from './kernels/binary.js';
 export { type BitPoolGeometry, bitPoolGeometry, encodeMaxPoolBits } from './kernels/bit-pool.js';
