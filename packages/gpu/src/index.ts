@@ -152,6 +152,8 @@ export {
   type SharedWeights,
   SPARSE_CONV_THRESHOLD,
   SPARSE_FC_THRESHOLD,
+  SPARSE_TILED_MAX_IMAGES,
+  sparseConvAlgorithm,
 } from './layers.js';
 export {
   BINARY_OPS,

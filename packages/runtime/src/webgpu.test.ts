@@ -68,7 +68,7 @@ describe('plans and sessions', () => {
         if (plan === 'dense')
           expect(kernels).toEqual(['implicit-gemm', 'implicit-gemm', 'fc-dense', 'fc-dense', 'fc-dense']);
         else
-          expect(kernels).toEqual(['direct-sparse', 'direct-sparse', 'fc-sparse', 'fc-sparse', 'fc-sparse']);
+          expect(kernels).toEqual(['sparse-tiled', 'sparse-tiled', 'fc-sparse', 'fc-sparse', 'fc-sparse']);
         const out = await session.run({ input });
         expect(maxDiff(out.output!.data as Float32Array, want)).toBeLessThanOrEqual(bound(want));
       } finally {

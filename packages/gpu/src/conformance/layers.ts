@@ -38,7 +38,7 @@ export const layerCases: ConformanceCase[] = [
           });
           if (algorithm === 'auto')
             assert(
-              layer.algorithm === (sparsity >= SPARSE_CONV_THRESHOLD ? 'direct-sparse' : 'implicit-gemm'),
+              layer.algorithm === (sparsity >= SPARSE_CONV_THRESHOLD ? 'sparse-tiled' : 'implicit-gemm'),
               `auto chose ${layer.algorithm} at sparsity ${sparsity}`,
             );
           let y = xt;
@@ -51,6 +51,10 @@ export const layerCases: ConformanceCase[] = [
         }
       }
       assert(chooseConvAlgorithm(1, 32, 0.9) === 'depthwise', 'depthwise layers keep the depthwise kernel');
+      assert(
+        chooseConvAlgorithm(3, 1, 0.9, 32) === 'direct-sparse',
+        'direct sparse reuses weights across images: the default for batches',
+      );
     },
   },
   {

@@ -5,6 +5,7 @@ import {
   type ConvAlgorithm,
   chooseConvAlgorithm,
   convGeometry,
+  sparseConvAlgorithm,
 } from '@zeroskip/gpu';
 import { countNonzeros } from '@zeroskip/sparse';
 import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
@@ -94,16 +95,18 @@ function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[]
 function chooseKernel(
   node: GraphNode,
   w: Tensor,
+  x: readonly number[],
   ctx: PlanContext,
 ): { kernel: ConvAlgorithm; sparsity: number } {
   const sparsity = sparsityOf(w);
-  const auto = chooseConvAlgorithm(w.shape[1]!, attrNumber(node, 'group', 1), sparsity);
+  const images = x.length === 4 ? x[0]! : 1;
+  const auto = chooseConvAlgorithm(w.shape[1]!, attrNumber(node, 'group', 1), sparsity, images);
   const kernel =
     auto === 'depthwise' || ctx.mode === 'auto'
       ? auto
       : ctx.mode === 'dense'
         ? 'implicit-gemm'
-        : 'direct-sparse';
+        : sparseConvAlgorithm(images);
   return { kernel, sparsity };
 }
 
@@ -121,7 +124,7 @@ export const conv: OpDef = {
       if (w?.dtype !== 'float32' || x?.dtype !== 'float32' || !(x.shape.length === 3 || x.shape.length === 4))
         return undefined;
       if (node.inputs[2] && !ctx.constant(node.inputs[2])) return undefined;
-      const { kernel, sparsity } = chooseKernel(node, w, ctx);
+      const { kernel, sparsity } = chooseKernel(node, w, x.shape, ctx);
       return { kernel, sparsity, ...(kernel === 'depthwise' ? {} : { candidates: CONV_CANDIDATES }) };
     },
     encode(node, ctx) {
