@@ -6,7 +6,7 @@ import {
   unpackSigns,
   unpackTernary,
 } from '@zeroskip/quant';
-import { decodeWeightPayload, encodeWeightPayload, payloadToDense } from '@zeroskip/sparse';
+import { decodeWeightPayloadDense, encodeWeightPayload } from '@zeroskip/sparse';
 import { RuntimeError } from './errors.js';
 import { sizeOf, type Tensor, tensor } from './tensor.js';
 
@@ -178,14 +178,14 @@ export function decodeStoredWeight(
     );
   if (e.kind !== 'sparse') return { tensor: decodeFixed(bytes, dtype, shape, e), encoding: e };
   const [rows, cols] = rowsCols(shape);
-  const p = decodeWeightPayload(bytes, { maxElements });
+  const p = decodeWeightPayloadDense(bytes, { maxElements });
   if (p.rows !== rows || p.cols !== cols)
     throw new RuntimeError(
       'corrupt-file',
       `a sparse payload of ${p.rows}×${p.cols} does not fit shape [${shape.join(', ')}].`,
     );
   return {
-    tensor: tensor('float32', shape, payloadToDense(p).data),
+    tensor: tensor('float32', shape, p.data),
     encoding: p.codebook ? { ...e, codebook: p.codebook } : e,
   };
 }

@@ -13,6 +13,26 @@ describe('bit streams', () => {
     expect(Array.from(w.finish())).toEqual([0x9d, 0x57, 0x01]);
   });
 
+  it('reads runs of equal-width fields as field-by-field reads do', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 200 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.nat(),
+        (bytes, bits, at) => {
+          const offset = bytes.length === 0 ? 0 : at % (bytes.length * 8);
+          const count = Math.floor((bytes.length * 8 - offset) / bits);
+          const one = new BitReader(bytes, offset);
+          const want = Array.from({ length: count }, () => one.read(bits));
+          const many = new BitReader(bytes, offset);
+          expect(Array.from(many.readFields(bits, new Uint16Array(count)))).toEqual(want);
+          expect(many.position).toBe(one.position);
+          expect(() => many.readFields(bits, new Uint16Array(1))).toThrow(FormatError);
+        },
+      ),
+    );
+  });
+
   it('round-trips random fields of 1..32 bits', () => {
     const field = fc
       .integer({ min: 1, max: 32 })

@@ -113,6 +113,33 @@ export class BitReader {
     return result;
   }
 
+  /** Reads `out.length` consecutive fields of `bits` (1..16) bits each into `out`, as {@link read} would. */
+  readFields(bits: number, out: Uint16Array): Uint16Array {
+    checkInt('bits', bits, 1, 16);
+    this.need(out.length * bits);
+    const bytes = this.bytes;
+    const mask = (1 << bits) - 1;
+    // a local bit buffer: at most 15 bits are left over before a refill, so it never exceeds 23 bits
+    let bytePos = this.pos >>> 3;
+    let have = 0;
+    let buf = 0;
+    if (this.pos & 7) {
+      have = 8 - (this.pos & 7);
+      buf = bytes[bytePos++]! >>> (this.pos & 7);
+    }
+    for (let i = 0; i < out.length; i++) {
+      while (have < bits) {
+        buf |= bytes[bytePos++]! << have;
+        have += 8;
+      }
+      out[i] = buf & mask;
+      buf >>>= bits;
+      have -= bits;
+    }
+    this.pos += out.length * bits;
+    return out;
+  }
+
   /** Moves to `bitPosition`, which must lie within the readable range. */
   seek(bitPosition: number): void {
     checkInt('bit position', bitPosition, 0, this.end);

@@ -131,7 +131,8 @@ export function validateCsc(a: CscMatrix): void {
 /** Counts the non-zeros of a dense array (NaN counts as non-zero: it is not a pruned weight). */
 export function countNonzeros(data: Float32Array): number {
   let nnz = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] !== 0) nnz++;
+  // branch-free: pruned weights put zeros and non-zeros in no predictable order
+  for (let i = 0; i < data.length; i++) nnz += Number(data[i] !== 0);
   return nnz;
 }
 

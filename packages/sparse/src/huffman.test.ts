@@ -152,6 +152,109 @@ describe('encode and decode', () => {
   });
 });
 
+/** Bit-serial canonical decoding, one bit per step: the straightforward decoder the table-driven one must match. */
+function referenceDecode(r: BitReader, lengths: Uint8Array, count: number): number[] {
+  const codes = canonicalCodes(lengths);
+  const byCode = new Map<string, number>();
+  lengths.forEach((l, s) => {
+    if (l > 0) byCode.set(`${l}:${codes[s]}`, s);
+  });
+  const out: number[] = [];
+  while (out.length < count) {
+    let code = 0;
+    for (let l = 1; ; l++) {
+      code = code * 2 + r.read(1);
+      const s = byCode.get(`${l}:${code}`);
+      if (s !== undefined) {
+        out.push(s);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+describe('table-driven decoding against bit-serial decoding', () => {
+  // Alphabets of up to 256 symbols take the multi-symbol table; larger ones the single-symbol one.
+  const distribution = fc.oneof(
+    // uniform over a random alphabet
+    fc.record({ alphabet: fc.integer({ min: 1, max: 300 }), skew: fc.constant(0), used: fc.constant([]) }),
+    // geometric: rare symbols get codes up to the length limit
+    fc.record({
+      alphabet: fc.integer({ min: 2, max: 300 }),
+      skew: fc.double({ min: 0.3, max: 0.95 }),
+      used: fc.constant([]),
+    }),
+    // a few symbols anywhere in a 256-symbol alphabet: short codes for large symbol values
+    fc.record({
+      alphabet: fc.constant(256),
+      skew: fc.constant(0),
+      used: fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 8 }),
+    }),
+  );
+  it('agrees on random distributions, code limits, offsets and counts', () => {
+    fc.assert(
+      fc.property(
+        distribution,
+        fc.integer({ min: 0, max: 1200 }),
+        fc.integer({ min: 0, max: 15 }),
+        fc.integer({ min: 9, max: 24 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        ({ alphabet, skew, used }, count, offset, maxLen, seed) => {
+          let state = seed;
+          const next = () => {
+            state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+            return state / 2 ** 32;
+          };
+          const symbols = Uint16Array.from({ length: count }, () =>
+            used.length > 0
+              ? used[Math.floor(next() * used.length)]!
+              : skew === 0
+                ? Math.floor(next() * alphabet)
+                : Math.min(alphabet - 1, Math.floor(Math.log(1 - next()) / Math.log(skew))),
+          );
+          const freq = new Float64Array(alphabet);
+          for (const x of symbols) freq[x]!++;
+          // Fibonacci-like weights on a few symbols force codes to the length limit
+          if (skew !== 0)
+            for (let k = 0, f = 1, g = 1; k < Math.min(alphabet, 30); k++, [f, g] = [g, f + g]) freq[k]! += f;
+          const lengths = huffmanCodeLengths(freq, maxLen);
+          const w = new BitWriter();
+          if (offset > 0) w.write(0, offset);
+          huffmanEncode(symbols, lengths, w);
+          const bytes = w.finish();
+          const fast = new BitReader(bytes, offset);
+          const slow = new BitReader(bytes, offset);
+          const got = new HuffmanDecoder(lengths).decode(fast, count);
+          expect(Array.from(got)).toEqual(referenceDecode(slow, lengths, count));
+          expect(fast.position).toBe(slow.position);
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    );
+  });
+
+  it('agrees on a single-symbol code and on codes of exactly 24 bits', () => {
+    for (const count of [0, 1, 2, 3, 4, 1000]) {
+      const lengths = huffmanCodeLengths([0, 0, 5], 16);
+      const w = huffmanEncode(new Uint16Array(count).fill(2), lengths);
+      const r = new BitReader(w.finish());
+      expect(Array.from(new HuffmanDecoder(lengths).decode(r, count))).toEqual(new Array(count).fill(2));
+      expect(r.position).toBe(count);
+    }
+    // Fibonacci frequencies over 26 symbols reach the 24-bit limit
+    const fib = [1, 1];
+    while (fib.length < 26) fib.push(fib.at(-1)! + fib.at(-2)!);
+    const lengths = huffmanCodeLengths(fib, 24);
+    expect(Math.max(...lengths)).toBe(24);
+    const symbols = Uint16Array.from({ length: 500 }, (_, i) => (i * 7919) % 26);
+    const bytes = huffmanEncode(symbols, lengths).finish();
+    expect(Array.from(new HuffmanDecoder(lengths).decode(new BitReader(bytes), symbols.length))).toEqual(
+      referenceDecode(new BitReader(bytes), lengths, symbols.length),
+    );
+  });
+});
+
 describe('hostile input', () => {
   it('rejects over-subscribed tables', () => {
     const w = new BitWriter();

@@ -211,10 +211,20 @@ export function huffmanBits(frequencies: ArrayLike<number>, lengths: Uint8Array)
   return bits;
 }
 
-/** A decoder built once per code table: a 2^12-entry look-up table plus canonical data for longer codes. */
+/** Symbols a {@link HuffmanDecoder.multi} entry holds at most. */
+const MULTI = 3;
+/** Bits per symbol in a multi-symbol entry: alphabets up to 256 symbols get the multi-symbol table. */
+const MULTI_SYMBOL_BITS = 8;
+
+/**
+ * A decoder built once per code table: a 2^12-entry look-up table plus canonical data for longer codes,
+ * and for alphabets of at most 256 symbols a second table that decodes up to three short codes per
+ * look-up.
+ */
 export class HuffmanDecoder {
   private readonly table: Uint32Array;
-  private readonly tableBits: number;
+  /** Entry: bits consumed (5) | symbols n (2) | n × 8-bit symbols; n = 0 where the single table must go. */
+  private readonly multi: Uint32Array | undefined;
   private readonly minLength: number;
   private readonly maxLength: number;
   private readonly firstCode = new Int32Array(MAX_CODE_LENGTH + 1);
@@ -234,8 +244,8 @@ export class HuffmanDecoder {
     }
     this.minLength = min;
     this.maxLength = max;
-    this.tableBits = Math.max(1, Math.min(max, TABLE_BITS));
-    this.table = new Uint32Array(1 << this.tableBits);
+    // a full-width window even for short codes: the multi-symbol table packs more of them per look-up
+    this.table = new Uint32Array(1 << TABLE_BITS);
     const codes = canonicalCodes(lengths);
     const order = Array.from({ length: lengths.length }, (_, s) => s)
       .filter((s) => lengths[s]! > 0)
@@ -249,14 +259,38 @@ export class HuffmanDecoder {
     }
     for (const s of order) {
       const l = lengths[s]!;
-      if (l <= this.tableBits) {
+      if (l <= TABLE_BITS) {
         const rev = reverseBits(codes[s]!, l);
         for (let j = rev; j < this.table.length; j += 1 << l) this.table[j] = (s << 5) | l;
       } else {
-        const prefix = reverseBits(codes[s]! >>> (l - this.tableBits), this.tableBits);
+        const prefix = reverseBits(codes[s]! >>> (l - TABLE_BITS), TABLE_BITS);
         this.table[prefix] = LONG;
       }
     }
+    this.multi = lengths.length <= 1 << MULTI_SYMBOL_BITS ? this.multiTable() : undefined;
+  }
+
+  /** For each look-up window, the run of whole short codes at its start (as many as fit, up to three). */
+  private multiTable(): Uint32Array {
+    const table = this.table;
+    const mask = (1 << TABLE_BITS) - 1;
+    const multi = new Uint32Array(table.length);
+    for (let w = 0; w < multi.length; w++) {
+      let used = 0;
+      let n = 0;
+      let symbols = 0;
+      while (n < MULTI) {
+        // a code no longer than the window's unused bits depends on those bits alone
+        const e = table[(w >>> used) & mask]!;
+        const len = e & 31;
+        if (len === 0 || len === LONG || used + len > TABLE_BITS) break;
+        symbols |= (e >>> 5) << (7 + MULTI_SYMBOL_BITS * n);
+        used += len;
+        n++;
+      }
+      multi[w] = n === 0 ? 0 : used | (n << 5) | symbols;
+    }
+    return multi;
   }
 
   /**
@@ -279,19 +313,38 @@ export class HuffmanDecoder {
         'invalid-argument',
         `the output holds ${dst.length} symbols, ${count} are needed.`,
       );
-    const table = this.table;
+    const { table, multi } = this;
     const bytes = r.bytes;
-    const mask = (1 << this.tableBits) - 1;
+    const mask = (1 << TABLE_BITS) - 1;
+    const symbolMask = (1 << MULTI_SYMBOL_BITS) - 1;
     const start = r.position;
     const limit = start + r.remaining;
     let bytePos = start >>> 3;
     let buf = bytes[bytePos++]! >>> (start & 7);
     let bits = 8 - (start & 7);
-    const tableBits = this.tableBits;
+    // Reads past the end give 0 bits; the position check after the loop catches a stream that needed them.
     for (let i = 0; i < count; ) {
       while (bits <= 24) {
         buf |= bytes[bytePos++]! << bits;
         bits += 8;
+      }
+      if (multi) {
+        // Up to three symbols per look-up while a full window is buffered and all three slots are
+        // inside the output (unused slots are overwritten by the next symbols).
+        while (bits >= TABLE_BITS && i + MULTI <= count) {
+          const e = multi[buf & mask]!;
+          if (e === 0) break;
+          dst[i] = (e >>> 7) & symbolMask;
+          dst[i + 1] = (e >>> (7 + MULTI_SYMBOL_BITS)) & symbolMask;
+          dst[i + 2] = e >>> (7 + 2 * MULTI_SYMBOL_BITS);
+          i += (e >>> 5) & 3;
+          const len = e & 31;
+          buf >>>= len;
+          bits -= len;
+        }
+        if (i >= count) break;
+        // the single-symbol path below (long codes, bad patterns, the last symbols) needs a full buffer
+        if (bits <= 24) continue;
       }
       let e = table[buf & mask]!;
       let len = e & 31;
@@ -308,7 +361,7 @@ export class HuffmanDecoder {
       buf >>>= len;
       bits -= len;
       // Further short codes usually fit in what is left of the buffer: decode them without a refill.
-      while (bits >= tableBits && i < count) {
+      while (!multi && bits >= TABLE_BITS && i < count) {
         e = table[buf & mask]!;
         len = e & 31;
         if (len === LONG || len === 0) break;

@@ -42,7 +42,9 @@ export {
 export {
   type DecodedPayload,
   type DecodeOptions,
+  type DenseWeightPayload,
   decodeWeightPayload,
+  decodeWeightPayloadDense,
   encodeWeightPayload,
   type PayloadBreakdown,
   type PayloadOptions,

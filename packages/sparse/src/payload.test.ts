@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { denseToCsr } from './compressed.js';
 import { FormatError } from './errors.js';
 import type { DenseMatrix } from './matrix.js';
-import { decodeWeightPayload, encodeWeightPayload, payloadToCsr, payloadToDense } from './payload.js';
+import {
+  decodeWeightPayload,
+  decodeWeightPayloadDense,
+  encodeWeightPayload,
+  payloadToCsr,
+  payloadToDense,
+} from './payload.js';
 import { randomSparse, sparseMatrix } from './test-arbitraries.js';
 
 /** Replaces every non-zero by the nearest of k evenly spaced shared values (a stand-in for k-means). */
@@ -20,6 +26,7 @@ describe('weight payload', () => {
         const { bytes, breakdown } = encodeWeightPayload(m, { indexBits, huffman: { index: huffman } });
         const back = decodeWeightPayload(bytes);
         expect(payloadToDense(back).data).toEqual(m.data);
+        expect(decodeWeightPayloadDense(bytes)).toEqual({ rows: m.rows, cols: m.cols, data: m.data });
         expect(payloadToCsr(back)).toEqual(denseToCsr(m));
         expect(breakdown.totalBytes).toBe(bytes.length);
         expect(breakdown.weightBits).toBe(breakdown.entries * 32);
@@ -40,6 +47,9 @@ describe('weight payload', () => {
           const { bytes } = encodeWeightPayload(matrix, { indexBits, codebook, huffman });
           const back = decodeWeightPayload(bytes);
           expect(payloadToDense(back).data).toEqual(matrix.data);
+          const direct = decodeWeightPayloadDense(bytes);
+          expect(direct.data).toEqual(matrix.data);
+          expect(direct.codebook).toEqual(back.codebook);
           expect(back.codes?.length).toBe(back.values.length);
           back.codes?.forEach((c, i) => {
             expect(back.codebook?.[c]).toBe(back.values[i]);
@@ -94,6 +104,35 @@ describe('weight payload', () => {
     );
   });
 
+  it('decodes mutated payloads straight to dense exactly as through positions, or refuses both ways', () => {
+    const { matrix, codebook } = shareWeights(randomSparse(12, 40, 0.15, 5), 8);
+    const samples = [
+      encodeWeightPayload(matrix, { indexBits: 4, codebook, huffman: true }).bytes,
+      encodeWeightPayload(matrix, { indexBits: 3, codebook }).bytes,
+      encodeWeightPayload(matrix, { indexBits: 5, huffman: { index: true } }).bytes,
+    ];
+    const outcome = (decode: () => Float32Array) => {
+      try {
+        return Array.from(decode());
+      } catch (e) {
+        expect(e).toBeInstanceOf(FormatError);
+        return 'refused';
+      }
+    };
+    fc.assert(
+      fc.property(fc.constantFrom(...samples), fc.nat(), fc.nat(255), (bytes, at, value) => {
+        const mutated = bytes.slice();
+        mutated[at % mutated.length] = value;
+        // a mutated header may claim a huge matrix: both dense results allocate rows·cols floats
+        const limit = { maxElements: 4096 };
+        expect(outcome(() => decodeWeightPayloadDense(mutated, limit).data)).toEqual(
+          outcome(() => payloadToDense(decodeWeightPayload(mutated, limit)).data),
+        );
+      }),
+      { numRuns: 1000, seed: 11 },
+    );
+  });
+
   it('refuses headers that claim more than the input holds', () => {
     const { bytes } = encodeWeightPayload(randomSparse(4, 4, 0.5, 1), { indexBits: 4 });
     const lie = bytes.slice();
@@ -102,5 +141,7 @@ describe('weight payload', () => {
     const huge = bytes.slice();
     new DataView(huge.buffer).setUint32(8, 2 ** 31, true); // rows
     expect(() => decodeWeightPayload(huge)).toThrow(/limit/);
+    expect(() => decodeWeightPayloadDense(lie)).toThrow(/truncated|ends after/);
+    expect(() => decodeWeightPayloadDense(huge)).toThrow(/limit/);
   });
 });

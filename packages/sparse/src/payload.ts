@@ -226,8 +226,21 @@ export interface DecodeOptions {
   readonly maxElements?: number;
 }
 
-/** Decodes and validates a payload; every allocation is bounded by the input's length. */
-export function decodeWeightPayload(bytes: Uint8Array, options: DecodeOptions = {}): DecodedPayload {
+/** A payload's header and its two streams, decoded but not yet expanded to positions. */
+interface PayloadStreams {
+  readonly rows: number;
+  readonly cols: number;
+  readonly nnz: number;
+  /** Zeros before each entry (fillers included); each fits the header's index bits by construction. */
+  readonly gaps: Uint16Array;
+  /** Each entry's value: raw f32, or (with `codebook`) its codebook index in `symbols`. */
+  readonly values:
+    | { readonly codebook: Float32Array; readonly symbols: Uint16Array }
+    | { readonly raw: Float32Array };
+}
+
+/** Parses the header and decodes both streams; every allocation is bounded by the input's length. */
+function readPayloadStreams(bytes: Uint8Array, options: DecodeOptions): PayloadStreams {
   if (bytes.length < HEADER_BYTES) {
     throw new FormatError(
       'truncated',
@@ -283,40 +296,54 @@ export function decodeWeightPayload(bytes: Uint8Array, options: DecodeOptions = 
     (hasCodebook ? ((flags & FLAG_HUFFMAN_VALUES) !== 0 ? 1 : codeBits) : 32);
   r.need(k * 32 + entries * minBitsPerEntry);
 
-  const codebook = hasCodebook ? new Float32Array(k) : undefined;
-  const f32 = new DataView(new ArrayBuffer(4));
-  const readF32 = () => {
-    f32.setUint32(0, r.read(32), true);
-    return f32.getFloat32(0, true);
-  };
-  if (codebook) for (let i = 0; i < k; i++) codebook[i] = readF32();
-
+  const codebook = hasCodebook
+    ? new Float32Array(new Uint32Array(k).map(() => r.read(32)).buffer)
+    : undefined;
   const gaps = readSymbols(r, entries, indexBits, (flags & FLAG_HUFFMAN_INDEX) !== 0);
-  for (let i = 0; i < entries; i++) {
-    if (gaps[i]! >= 2 ** indexBits)
-      throw new FormatError('corrupt', `relative index ${gaps[i]} does not fit in ${indexBits} bits.`);
-  }
-  const all = relativeIndexPositions(gaps, rows * cols);
-  const entryValues = new Float32Array(entries);
-  let symbols: Uint16Array | undefined;
   if (codebook) {
-    symbols = readSymbols(r, entries, codeBits, (flags & FLAG_HUFFMAN_VALUES) !== 0);
+    const symbols = readSymbols(r, entries, codeBits, (flags & FLAG_HUFFMAN_VALUES) !== 0);
+    return { rows, cols, nnz, gaps, values: { codebook, symbols } };
+  }
+  const raw = r.readBytes(entries * 4);
+  // a copy: the view may be unaligned, and f32 bytes are little-endian as typed arrays read them here
+  return { rows, cols, nnz, gaps, values: { raw: new Float32Array(raw.slice().buffer) } };
+}
+
+function overrun(position: number, length: number): FormatError {
+  return new FormatError(
+    'corrupt',
+    `the relative index reaches position ${position}, past the ${length}-element array.`,
+  );
+}
+
+function badCode(symbol: number, k: number): FormatError {
+  return new FormatError('corrupt', `codebook index ${symbol} is out of range [0, ${k}).`);
+}
+
+function nnzMismatch(claimed: number, found: number): FormatError {
+  return new FormatError('corrupt', `the payload claims ${claimed} non-zeros but holds ${found}.`);
+}
+
+/** Decodes and validates a payload; every allocation is bounded by the input's length. */
+export function decodeWeightPayload(bytes: Uint8Array, options: DecodeOptions = {}): DecodedPayload {
+  const { rows, cols, nnz, gaps, values: stream } = readPayloadStreams(bytes, options);
+  const all = relativeIndexPositions(gaps, rows * cols);
+  const entries = gaps.length;
+  const entryValues = new Float32Array(entries);
+  if ('codebook' in stream) {
+    const { codebook, symbols } = stream;
     for (let i = 0; i < entries; i++) {
       const v = codebook[symbols[i]!];
-      if (v === undefined)
-        throw new FormatError('corrupt', `codebook index ${symbols[i]} is out of range [0, ${k}).`);
+      if (v === undefined) throw badCode(symbols[i]!, codebook.length);
       entryValues[i] = v;
     }
-  } else {
-    r.alignToByte();
-    for (let i = 0; i < entries; i++) entryValues[i] = readF32();
-  }
+  } else entryValues.set(stream.raw);
   let found = 0;
   for (let i = 0; i < entries; i++) if (entryValues[i] !== 0) found++;
-  if (found !== nnz)
-    throw new FormatError('corrupt', `the payload claims ${nnz} non-zeros but holds ${found}.`);
+  if (found !== nnz) throw nnzMismatch(nnz, found);
   const positions = new Float64Array(nnz);
   const values = new Float32Array(nnz);
+  const symbols = 'codebook' in stream ? stream.symbols : undefined;
   const codes = symbols ? new Uint16Array(nnz) : undefined;
   for (let i = 0, j = 0; i < entries; i++) {
     if (entryValues[i] === 0) continue;
@@ -325,7 +352,62 @@ export function decodeWeightPayload(bytes: Uint8Array, options: DecodeOptions = 
     if (codes && symbols) codes[j] = symbols[i]!;
     j++;
   }
-  return { rows, cols, positions, values, ...(codebook && codes ? { codebook, codes } : {}) };
+  return {
+    rows,
+    cols,
+    positions,
+    values,
+    ...('codebook' in stream && codes ? { codebook: stream.codebook, codes } : {}),
+  };
+}
+
+/** A payload decoded straight to its dense matrix, and its codebook when it has one. */
+export interface DenseWeightPayload extends DenseMatrix {
+  readonly codebook?: Float32Array;
+}
+
+/**
+ * Decodes and validates a payload into a dense row-major matrix in one pass over the entries, without
+ * the positions and per-non-zero arrays of {@link decodeWeightPayload}: what loading a model needs.
+ * Besides what the input's length bounds, it allocates the rows·cols floats (at most `maxElements`).
+ */
+export function decodeWeightPayloadDense(bytes: Uint8Array, options: DecodeOptions = {}): DenseWeightPayload {
+  const { rows, cols, nnz, gaps, values: stream } = readPayloadStreams(bytes, options);
+  const length = rows * cols;
+  const entries = gaps.length;
+  // the last entry's position, checked before anything is written
+  let last = entries - 1;
+  for (let i = 0; i < entries; i++) last += gaps[i]!;
+  if (last >= length) throw overrun(last, length);
+  const data = new Float32Array(length);
+  let found = 0;
+  let p = -1;
+  if ('codebook' in stream) {
+    const { codebook, symbols } = stream;
+    const k = codebook.length;
+    for (let i = 0; i < entries; i++) {
+      p += gaps[i]! + 1;
+      const s = symbols[i]!;
+      if (s >= k) throw badCode(s, k);
+      const v = codebook[s]!;
+      if (v !== 0) {
+        data[p] = v;
+        found++;
+      }
+    }
+  } else {
+    const raw = stream.raw;
+    for (let i = 0; i < entries; i++) {
+      p += gaps[i]! + 1;
+      const v = raw[i]!;
+      if (v !== 0) {
+        data[p] = v;
+        found++;
+      }
+    }
+  }
+  if (found !== nnz) throw nnzMismatch(nnz, found);
+  return { rows, cols, data, ...('codebook' in stream ? { codebook: stream.codebook } : {}) };
 }
 
 function readSymbols(r: BitReader, count: number, width: number, huffman: boolean): Uint16Array {
@@ -340,10 +422,7 @@ function readSymbols(r: BitReader, count: number, width: number, huffman: boolea
     }
     return new HuffmanDecoder(lengths).decode(r, count, new Uint16Array(count)) as Uint16Array;
   }
-  r.need(count * width);
-  const out = new Uint16Array(count);
-  for (let i = 0; i < count; i++) out[i] = r.read(width);
-  return out;
+  return r.readFields(width, new Uint16Array(count));
 }
 
 /** The decoded non-zeros as a CSR matrix. */
