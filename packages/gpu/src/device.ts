@@ -423,7 +423,8 @@ export class Gpu {
           );
         }
         this.pipelines.set(key, p);
-        onProgress?.(++done, wanted.length, key);
+        done++;
+        onProgress?.(done, wanted.length, key);
       }),
     );
     return done;

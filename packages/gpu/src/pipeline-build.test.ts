@@ -72,6 +72,11 @@ describe('rehearse and buildPipelines', () => {
     await expect(gpu.buildPipelines()).resolves.toBe(0);
   }, 120_000);
 
+  it('counts what it built without a progress callback too', async () => {
+    gpu.rehearse((r) => r.dispatch('counted', gpu.pipeline(AFFINE, { add: 2000 }), [], [1, 1]));
+    await expect(gpu.buildPipelines()).resolves.toBe(1);
+  }, 120_000);
+
   it('a pipeline handed out by a rehearsal fails loudly if dispatched before it is built', async () => {
     const t = gpu.empty([4]);
     let stand: GPUComputePipeline | undefined;
