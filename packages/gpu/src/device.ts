@@ -2,7 +2,7 @@ import { GpuError } from './errors.js';
 import { BufferUsage, MapMode } from './flags.js';
 import { BufferPool } from './pool.js';
 import { type Clock, Recorder } from './recorder.js';
-import { StagingUploads } from './staging.js';
+import { Staging } from './staging.js';
 import { type GpuTensor, type TensorData, tensorBytes } from './tensor.js';
 
 export interface RequestDeviceOptions {
@@ -221,7 +221,8 @@ export function isSoftwareAdapter(a: AdapterSummary): boolean {
 /** A WebGPU device with the buffers, pipelines and timing that the kernels use. */
 export class Gpu {
   readonly pool: BufferPool;
-  private readonly staging: StagingUploads;
+  /** Host-visible buffers reused across uploads and read-backs. */
+  readonly staging: Staging;
   /** Whether the adapter emulates a GPU on the CPU ({@link isSoftwareAdapter}); read by kernels as they record. */
   readonly software: boolean;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -258,7 +259,7 @@ export class Gpu {
     this.entry = entry;
     this.software = isSoftwareAdapter(adapter);
     this.pool = new BufferPool(device, limits);
-    this.staging = new StagingUploads(device);
+    this.staging = new Staging(device);
     this.lost = device.lost.then((info) => {
       this.lostReason = info.message || info.reason;
       throw this.lostError();
@@ -576,14 +577,20 @@ export class Gpu {
         );
       if (reads.length === 0) await this.guard(device.queue.onSubmittedWorkDone());
       await this.guard(Promise.all(mapped));
-      for (const r of reads) r.resolve(r.staging.getMappedRange().slice(0, r.bytes));
+      for (const r of reads) {
+        r.resolve(r.staging.getMappedRange().slice(0, r.bytes));
+        r.staging.unmap();
+        this.staging.reuse(r.staging);
+      }
     } catch (e) {
-      for (const r of reads) r.reject(e);
+      for (const r of reads) {
+        r.reject(e);
+        this.staging.discard(r.staging);
+      }
       throw e;
     } finally {
-      // unmapped requests settle as aborted once their buffer is destroyed
+      // requests left unmapped settle as aborted once their buffer is destroyed
       for (const m of mapped) m.catch(() => {});
-      for (const r of reads) r.staging.destroy();
     }
     return recorder.labels;
   }

@@ -1,6 +1,5 @@
 import type { Gpu } from './device.js';
 import { GpuError } from './errors.js';
-import { BufferUsage } from './flags.js';
 import type { GpuTensor } from './tensor.js';
 
 /** How a figure was timed: GPU timestamp queries, or host wall clock from submit to completion. */
@@ -106,10 +105,7 @@ export class Recorder {
   read(t: GpuTensor): Promise<ArrayBuffer> {
     this.endPass();
     const bytes = t.size * 4;
-    const staging = this.gpu.device.createBuffer({
-      size: Math.max(4, bytes),
-      usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
-    });
+    const staging = this.gpu.staging.readBuffer(bytes);
     if (bytes > 0) this.encoder.copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
     const data = new Promise<ArrayBuffer>((resolve, reject) => {
       this.reads.push({ staging, bytes, resolve, reject });

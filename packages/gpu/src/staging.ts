@@ -5,14 +5,19 @@ import { BufferPool } from './pool.js';
 const STAGED_BYTES = 1 << 20;
 
 /**
- * Uploads of large host arrays through staging buffers that stay mapped between uses. Dawn's
- * queue.writeBuffer stages every large write in a freshly allocated host-visible buffer; here the
- * data is copied once into a buffer mapped ahead of time, a copy command moves it, and the buffer is
- * mapped again in the background, ready for the next upload of its size (a run's input, every run).
+ * Host-visible buffers reused across transfers, because allocating one costs more than the transfer
+ * itself on a discrete GPU (an H100 through Dawn: a fresh buffer per read-back took 0.6 ms; Dawn's
+ * queue.writeBuffer, which stages each large write in a fresh buffer, moved 1.2 GB/s).
+ *
+ * Uploads: the data is copied once into a buffer mapped ahead of time, a copy command moves it, and
+ * the buffer is mapped again in the background, ready for the next upload of its size (a run's input,
+ * every run). Read-backs: a run's outputs are copied into buffers kept from earlier runs.
  */
-export class StagingUploads {
+export class Staging {
   /** Mapped buffers ready for writing, by size class. */
   private readonly ready = new Map<number, GPUBuffer[]>();
+  /** Unmapped read-back buffers, by size class. */
+  private readonly readable = new Map<number, GPUBuffer[]>();
   private readonly all = new Set<GPUBuffer>();
 
   constructor(private readonly device: GPUDevice) {}
@@ -49,9 +54,33 @@ export class StagingUploads {
     );
   }
 
+  /** A buffer of at least `bytes` to copy GPU data into and map for reading; give it back with {@link reuse}. */
+  readBuffer(bytes: number): GPUBuffer {
+    const size = BufferPool.sizeClass(bytes);
+    const buffer =
+      this.readable.get(size)?.pop() ??
+      this.device.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    this.all.add(buffer);
+    return buffer;
+  }
+
+  /** Takes back an unmapped {@link readBuffer} for the next read of its size. */
+  reuse(buffer: GPUBuffer): void {
+    const list = this.readable.get(buffer.size) ?? [];
+    list.push(buffer);
+    this.readable.set(buffer.size, list);
+  }
+
+  /** Destroys a buffer that failed mid-transfer, rather than reusing it in an unknown state. */
+  discard(buffer: GPUBuffer): void {
+    this.all.delete(buffer);
+    buffer.destroy();
+  }
+
   destroy(): void {
     for (const b of this.all) b.destroy();
     this.all.clear();
     this.ready.clear();
+    this.readable.clear();
   }
 }

@@ -79,7 +79,7 @@ export const transferTable: BenchTable = {
         await device.popErrorScope();
         await device.queue.onSubmittedWorkDone();
       },
-      'copy + mapAsync': async () => {
+      'copy + mapAsync (new buffer)': async () => {
         const staging = device.createBuffer({
           size: 1024,
           usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
@@ -91,7 +91,7 @@ export const transferTable: BenchTable = {
         staging.destroy();
       },
       'Gpu.submit': () => gpu.submit(() => {}),
-      'Gpu.read (1 kB)': () => gpu.read(small),
+      'Gpu.read (1 kB, reused buffer)': () => gpu.read(small),
     };
     for (const [way, fn] of Object.entries(trips)) {
       const t = await measureWall(fn, full ? { warmup: 10, iterations: 100 } : opts);
