@@ -231,6 +231,7 @@ export class Gpu {
   /** Immutable buffers of {@link uniforms} and {@link constants}, by usage and contents. */
   private readonly wordBuffers = new Map<string, GPUBuffer>();
   private wordBytes = 0;
+  private flushes = 0;
   /** Buffers dropped from that cache while a recording may still bind them. */
   private readonly retired: GPUBuffer[] = [];
   private readonly bindGroups = new Map<string, GPUBindGroup>();
@@ -439,6 +440,14 @@ export class Gpu {
     return this.cached(words, BufferUsage.UNIFORM);
   }
 
+  /**
+   * Changes whenever buffers of {@link uniforms} and {@link constants} are dropped from their cache and
+   * destroyed: recorded {@link Recorder.commands} made before then may bind them and must not be replayed.
+   */
+  get generation(): number {
+    return this.flushes;
+  }
+
   /** Like {@link uniforms}, as a read-only storage buffer: for constant tables too large for a uniform. */
   constants(words: Uint32Array): GPUBuffer {
     return this.cached(words, BufferUsage.STORAGE);
@@ -456,6 +465,7 @@ export class Gpu {
         for (const b of this.wordBuffers.values()) this.retired.push(b);
         this.wordBuffers.clear();
         this.wordBytes = 0;
+        this.flushes++;
       }
       buffer = this.device.createBuffer({ size, usage, mappedAtCreation: true });
       new Uint32Array(buffer.getMappedRange()).set(words);

@@ -194,7 +194,7 @@ export {
   weightCode,
   weightLevels,
 } from './quant-conv-reference.js';
-export { type Clock, grid, Recorder } from './recorder.js';
+export { type Clock, type Command, grid, Recorder } from './recorder.js';
 export {
   applyActivation,
   binaryReference,

@@ -71,6 +71,24 @@ export class BufferPool {
     return buffer;
   }
 
+  /**
+   * Takes `buffers` that are free out of circulation until they are released again: a recording
+   * replayed later needs its buffers to keep what it left in them. Returns those it took.
+   */
+  claim(buffers: Iterable<GPUBuffer>): GPUBuffer[] {
+    const claimed: GPUBuffer[] = [];
+    for (const buffer of buffers) {
+      const list = this.free.get(`${buffer.size}:${buffer.usage}`);
+      const at = list?.indexOf(buffer) ?? -1;
+      if (at < 0) continue;
+      list![at] = list![list!.length - 1]!;
+      list!.pop();
+      this.live.add(buffer);
+      claimed.push(buffer);
+    }
+    return claimed;
+  }
+
   release(buffer: GPUBuffer): void {
     if (!this.live.delete(buffer)) return;
     const key = `${buffer.size}:${buffer.usage}`;

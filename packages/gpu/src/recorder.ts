@@ -37,8 +37,26 @@ export interface PendingRead {
  * compute pass per encoder, or each in its own pass, in one encoder, when timed (timestamps are
  * written per pass). Dawn orders dependent dispatches within a pass itself.
  */
+/** A dispatch as recorded: what {@link Recorder.replay} encodes again. */
+interface Dispatch {
+  readonly label: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  /** The buffers the bind group holds, in binding order. */
+  readonly buffers: readonly GPUBuffer[];
+  readonly groups: readonly [number, number, number];
+}
+
+/** A recorded command: a dispatch, a tensor copy, or a read-back. */
+export type Command =
+  | Dispatch
+  | { readonly copy: readonly [GpuTensor, GpuTensor] }
+  | { readonly read: GpuTensor };
+
 export class Recorder {
   readonly labels: string[] = [];
+  /** Everything recorded, in order. */
+  readonly commands: Command[] = [];
   /** Copies requested by {@link read}, mapped by the {@link Gpu} after the final submit. */
   readonly reads: PendingRead[] = [];
   private pass: GPUComputePassEncoder | undefined;
@@ -63,10 +81,19 @@ export class Recorder {
     buffers: readonly (GpuTensor | GPUBuffer)[],
     groups: [number, number] | [number, number, number],
   ): void {
-    const bindGroup = this.gpu.bindGroup(
+    const bound = buffers.map((b) => ('buffer' in b ? b.buffer : b));
+    const command = {
+      label,
       pipeline,
-      buffers.map((b) => ('buffer' in b ? b.buffer : b)),
-    );
+      bindGroup: this.gpu.bindGroup(pipeline, bound),
+      buffers: bound,
+      groups: [groups[0], groups[1], groups[2] ?? 1] as const,
+    };
+    this.encode(command);
+    this.commands.push(command);
+  }
+
+  private encode({ label, pipeline, bindGroup, groups }: Dispatch): void {
     const i = this.labels.length;
     const t = this.timing;
     if (t && 2 * i + 2 > t.capacity)
@@ -89,7 +116,7 @@ export class Recorder {
       );
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(groups[0], groups[1], groups[2] ?? 1);
+    pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.labels.push(label);
     if (t) pass.end();
     else {
@@ -99,10 +126,29 @@ export class Recorder {
   }
 
   /**
+   * Records `commands` (another recording's {@link commands}) again, without the work of choosing
+   * kernels and binding buffers; returns the data of their reads, in order. Valid while every buffer
+   * and pipeline they name is alive and holds what it held for them.
+   */
+  replay(commands: readonly Command[]): Promise<ArrayBuffer>[] {
+    const reads: Promise<ArrayBuffer>[] = [];
+    for (const c of commands) {
+      if ('read' in c) reads.push(this.read(c.read));
+      else if ('copy' in c) this.copy(...c.copy);
+      else {
+        this.encode(c);
+        this.commands.push(c);
+      }
+    }
+    return reads;
+  }
+
+  /**
    * Copies `t` out after everything recorded before: the data arrives once the submission is done,
    * without a second submission and wait (the run's read-back rides on its last command buffer).
    */
   read(t: GpuTensor): Promise<ArrayBuffer> {
+    this.commands.push({ read: t });
     this.endPass();
     const bytes = t.size * 4;
     const staging = this.gpu.staging.readBuffer(bytes);
@@ -119,6 +165,7 @@ export class Recorder {
   copy(src: GpuTensor, dst: GpuTensor): void {
     this.endPass();
     this.encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, Math.min(src.size, dst.size) * 4);
+    this.commands.push({ copy: [src, dst] });
   }
 
   private endPass(): void {

@@ -1,4 +1,5 @@
 import {
+  type Command,
   encodeUnpackBits,
   type Gpu,
   type GpuTensor,
@@ -103,6 +104,22 @@ type Value =
   | { readonly host: Tensor };
 type Resource = { destroy(): void };
 
+/**
+ * A run recorded for replay: its commands, the buffers its inputs go to, where its outputs come from,
+ * and the pooled buffers it keeps out of circulation so that they hold what the commands expect.
+ */
+interface Trace {
+  readonly commands: readonly Command[];
+  readonly inputs: ReadonlyMap<string, GPUBuffer>;
+  /** Per graph output: the index of its read among the commands' reads, or a value known on the host. */
+  readonly outputs: readonly (
+    | { readonly read: number; readonly shape: readonly number[] }
+    | { readonly host: Tensor }
+  )[];
+  readonly claimed: readonly GPUBuffer[];
+  readonly generation: number;
+}
+
 /** Records nodes into `r` from the current one on, calling `mark(node index, first dispatch)` after each. */
 type Segment = (r: Recorder, mark: (i: number, from: number) => void) => void;
 
@@ -141,6 +158,11 @@ export class WebGpuSession {
   private readonly uploads = new Map<Tensor, GpuTensor>();
   private readonly uploaded = new Set<GPUBuffer>();
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * A recorded run per plan that runs entirely on the GPU: later runs of the plan replay its commands,
+   * skipping kernel choice, buffer allocation and binding (most of a run's host time).
+   */
+  private readonly traces = new Map<Plan, Trace>();
 
   private constructor(
     readonly gpu: Gpu,
@@ -297,6 +319,17 @@ export class WebGpuSession {
     checkInputs(this.graph, inputs);
     const { gpu, graph } = this;
     const plan = this.use(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.shape])));
+    const trace = this.traces.get(plan);
+    if (trace && !hooks) {
+      if (trace.generation === gpu.generation) return this.replay(trace, inputs);
+      this.dropTrace(plan);
+    }
+    // a run without CPU nodes whose inputs all go to the GPU is recorded for replay
+    const capture =
+      !hooks &&
+      plan.nodes.every((p) => p.kernel !== 'cpu') &&
+      graph.inputs.every((i) => inputs[i.name]!.dtype === 'float32' && plan.gpuReads.has(i.name));
+    let commands: readonly Command[] | undefined;
     const values = new Map<string, Value>();
     const read = new Map<string, Promise<Tensor | undefined>>();
     const refs = new Map<GPUBuffer, number>();
@@ -344,6 +377,10 @@ export class WebGpuSession {
       );
     try {
       for (const [name, t] of Object.entries(inputs)) place(name, t);
+      const inputBuffers = new Map<string, GPUBuffer>();
+      if (capture)
+        for (const { name } of graph.inputs)
+          inputBuffers.set(name, (values.get(name) as { gpu: GpuTensor }).gpu.buffer);
       let i = 0;
       while (i < graph.nodes.length) {
         const p = plan.nodes[i]!;
@@ -392,6 +429,7 @@ export class WebGpuSession {
             // the last segment copies the outputs out in its own submission
             if (i === graph.nodes.length && !hooks?.rehearse)
               for (const o of graph.outputs) read.set(o, this.readOut(r, get(o)));
+            if (capture) commands = r.commands;
           };
           await (hooks ? hooks.segment(record) : gpu.submit((r) => record(r, () => {})));
         }
@@ -399,10 +437,51 @@ export class WebGpuSession {
       const result: Record<string, Tensor> = {};
       if (hooks?.rehearse) return result;
       for (const o of graph.outputs) result[o] = (await (read.get(o) ?? this.toHost(get(o))))!;
+      if (commands) {
+        let reads = 0;
+        const trace = {
+          commands,
+          inputs: inputBuffers,
+          outputs: graph.outputs.map((o) => {
+            const v = get(o)!;
+            return 'host' in v ? { host: v.host } : { read: reads++, shape: result[o]!.shape };
+          }),
+          generation: gpu.generation,
+        };
+        // claimed once this run has given its buffers back, before any other work can take them
+        commands = undefined;
+        for (const name of [...values.keys()]) drop(name);
+        this.traces.set(plan, { ...trace, claimed: gpu.pool.claim(traceBuffers(trace)) });
+      }
       return result;
     } finally {
       for (const name of [...values.keys()]) drop(name);
     }
+  }
+
+  /** Runs a plan again from its {@link Trace}: the inputs go where they went, the commands are replayed. */
+  private async replay(
+    trace: Trace,
+    inputs: Readonly<Record<string, Tensor>>,
+  ): Promise<Record<string, Tensor>> {
+    for (const [name, buffer] of trace.inputs)
+      this.gpu.staging.write(buffer, inputs[name]!.data as Float32Array);
+    let reads: Promise<ArrayBuffer>[] = [];
+    await this.gpu.submit((r) => {
+      reads = r.replay(trace.commands);
+    });
+    const data = await Promise.all(reads);
+    return Object.fromEntries(
+      this.graph.outputs.map((o, k) => {
+        const out = trace.outputs[k]!;
+        return [o, 'host' in out ? out.host : float32(out.shape, new Float32Array(data[out.read]!))];
+      }),
+    );
+  }
+
+  private dropTrace(plan: Plan): void {
+    for (const b of this.traces.get(plan)?.claimed ?? []) this.gpu.pool.release(b);
+    this.traces.delete(plan);
   }
 
   /** What a node's encoder sees: its kernel, inputs, constants and per-node resources. */
@@ -541,6 +620,8 @@ export class WebGpuSession {
     checkInputs(this.graph, inputs);
     const { gpu } = this;
     const plan = this.use(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.shape])));
+    // tuning changes kernels: recorded runs no longer match the plan
+    for (const p of [...this.traces.keys()]) this.dropTrace(p);
     const adapter = `${gpu.adapter.vendor}/${gpu.adapter.architecture}/${gpu.adapter.device}/${gpu.adapter.description}`;
     const targets = plan.nodes.filter((p) => p.candidates && isGpuKernel(p.kernel));
     const iterations = options.iterations ?? 5;
@@ -595,6 +676,8 @@ export class WebGpuSession {
   }
 
   private freeResources(node: GraphNode): void {
+    // replays would bind what is freed here
+    for (const plan of [...this.traces.keys()]) this.dropTrace(plan);
     for (const r of this.resources.get(node)?.values() ?? []) r.destroy();
     this.resources.delete(node);
     this.versions.set(node, (this.versions.get(node) ?? 0) + 1);
@@ -602,10 +685,22 @@ export class WebGpuSession {
 
   /** Frees the uploaded weights (and the device, when this session opened it). */
   destroy(): void {
+    for (const plan of [...this.traces.keys()]) this.dropTrace(plan);
     for (const node of [...this.resources.keys()]) this.freeResources(node);
     for (const t of this.uploads.values()) this.gpu.release(t);
     this.uploads.clear();
     this.uploaded.clear();
     if (this.ownsGpu) this.gpu.destroy();
   }
+}
+
+/** Every buffer a trace's commands and inputs touch. */
+function traceBuffers(trace: Pick<Trace, 'commands' | 'inputs'>): Set<GPUBuffer> {
+  const buffers = new Set<GPUBuffer>(trace.inputs.values());
+  for (const c of trace.commands) {
+    if ('read' in c) buffers.add(c.read.buffer);
+    else if ('copy' in c) for (const t of c.copy) buffers.add(t.buffer);
+    else for (const b of c.buffers) buffers.add(b);
+  }
+  return buffers;
 }
