@@ -330,6 +330,8 @@ export class WebGpuSession {
       plan.nodes.every((p) => p.kernel !== 'cpu') &&
       graph.inputs.every((i) => inputs[i.name]!.dtype === 'float32' && plan.gpuReads.has(i.name));
     let commands: readonly Command[] | undefined;
+    // a run that flushes the uniform cache binds buffers destroyed by its end: it is not kept
+    const generation = gpu.generation;
     const values = new Map<string, Value>();
     const read = new Map<string, Promise<Tensor | undefined>>();
     const refs = new Map<GPUBuffer, number>();
@@ -437,7 +439,7 @@ export class WebGpuSession {
       const result: Record<string, Tensor> = {};
       if (hooks?.rehearse) return result;
       for (const o of graph.outputs) result[o] = (await (read.get(o) ?? this.toHost(get(o))))!;
-      if (commands) {
+      if (commands && gpu.generation === generation) {
         let reads = 0;
         const trace = {
           commands,
@@ -446,7 +448,7 @@ export class WebGpuSession {
             const v = get(o)!;
             return 'host' in v ? { host: v.host } : { read: reads++, shape: result[o]!.shape };
           }),
-          generation: gpu.generation,
+          generation,
         };
         // claimed once this run has given its buffers back, before any other work can take them
         commands = undefined;
