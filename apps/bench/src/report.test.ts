@@ -189,6 +189,11 @@ const FAKES: Readonly<Record<string, () => BenchResult[]>> = {
       'wall',
     ),
   ],
+  transfer: () => [
+    row('transfer', 'upload 32×3×224²', { way: 'Gpu.tensor', bytes: 19_267_584 }, 2.24, 'ms', 'wall'),
+    { ...row('transfer', 'upload 32×3×224²', { way: 'Gpu.tensor', bytes: 19_267_584 }, 8.6), unit: 'GB/s' },
+    row('transfer', 'round trip', { way: 'error scopes + onSubmittedWorkDone' }, 0.0365, 'ms', 'wall'),
+  ],
   'cold-start': () => [
     row(
       'cold-start',

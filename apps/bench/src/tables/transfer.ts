@@ -18,7 +18,7 @@ export const transferTable: BenchTable = {
   id: 'transfer',
   title: 'Input upload and GPU round trips',
   reference:
-    'goal (issue 13): input upload ≥ 10 GB/s at batch 32. Upload: host array → storage buffer, timed until the GPU is done with it (wall, median). Round trips: an empty submission waited on in the ways a run can wait.',
+    'goal: input upload ≥ 10 GB/s at batch 32.\nUpload: host array → storage buffer, timed until the GPU is done with it (wall, median). Round trips: an empty submission waited on in the ways a run can wait.',
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();
