@@ -93,6 +93,18 @@ export interface Conv2dSpec extends ConvParams {
   readonly shared?: SharedWeights;
   /** The `sparse-tiled` kernel's tiling; default: `sparseTiling` of the layer's geometry. */
   readonly tiling?: SparseTiling;
+  /** Share of zeros among the weights where the caller has counted them already; counted otherwise. */
+  readonly sparsity?: number;
+}
+
+/** The spec's sparsity, checked, or the share of zeros counted in the weights. */
+function weightSparsity(spec: { readonly weights: Float32Array; readonly sparsity?: number }): number {
+  const { sparsity } = spec;
+  if (sparsity === undefined)
+    return spec.weights.length === 0 ? 0 : 1 - countNonzeros(spec.weights) / spec.weights.length;
+  if (!(sparsity >= 0 && sparsity <= 1))
+    throw new GpuError('invalid-argument', `weight sparsity must be within [0, 1], got ${sparsity}.`);
+  return sparsity;
 }
 
 /** Sparse weights on the GPU: CSR row pointers, column indices and f32 values or packed codebook indices. */
@@ -138,7 +150,8 @@ export class Conv2dLayer {
   readonly algorithm: ConvAlgorithm;
   readonly sparsity: number;
   readonly activation: Activation;
-  private readonly w: GpuTensor | undefined;
+  /** OIHW weights on the GPU, uploaded on first use: layers that run as Winograd need only its transform. */
+  private w: GpuTensor | undefined;
   private readonly sparse: SparseUpload | undefined;
   /** Output channels by decreasing non-zeros, for the `sparse-tiled` kernel. */
   private readonly order: GpuTensor | undefined;
@@ -159,7 +172,7 @@ export class Conv2dLayer {
       );
     this.activation = spec.activation ?? 'none';
     checkActivation(this.activation);
-    this.sparsity = spec.weights.length === 0 ? 0 : 1 - countNonzeros(spec.weights) / spec.weights.length;
+    this.sparsity = weightSparsity(spec);
     const groups = spec.groups ?? 1;
     const choice = spec.algorithm ?? 'auto';
     this.algorithm = choice === 'auto' ? chooseConvAlgorithm(cg, groups, this.sparsity) : choice;
@@ -177,8 +190,6 @@ export class Conv2dLayer {
         const order = sparseRowOrder(this.sparse.csr);
         this.order = this.own(gpu.tensor([order.length], order));
       }
-    } else {
-      this.w = this.own(gpu.tensor([...spec.shape], spec.weights));
     }
   }
 
@@ -204,16 +215,16 @@ export class Conv2dLayer {
         const block = chooseWinogradBlock(geo);
         if (block)
           encodeWinogradConv(r, { x, u: this.winogradFor(block), bias: this.bias, y }, geo, act, block);
-        else encodeImplicitGemmConv(r, { x, w: this.w!, bias: this.bias, y }, geo, act);
+        else encodeImplicitGemmConv(r, { x, w: this.dense(), bias: this.bias, y }, geo, act);
         break;
       }
       case 'depthwise':
-        encodeDepthwiseConv(r, { x, w: this.w!, bias: this.bias, y }, geo, act);
+        encodeDepthwiseConv(r, { x, w: this.dense(), bias: this.bias, y }, geo, act);
         break;
       case 'im2col-gemm': {
         const cols = this.gpu.empty([geo.groups * geo.k * geo.n * geo.ho * geo.wo]);
         scratch.push(cols);
-        encodeIm2colGemmConv(r, { x, w: this.w!, bias: this.bias, y }, cols, geo, act);
+        encodeIm2colGemmConv(r, { x, w: this.dense(), bias: this.bias, y }, cols, geo, act);
         break;
       }
       case 'im2col-spmm': {
@@ -306,6 +317,12 @@ export class Conv2dLayer {
     return t;
   }
 
+  /** The OIHW weights on the GPU. */
+  private dense(): GpuTensor {
+    this.w ??= this.own(this.gpu.tensor([...this.spec.shape], this.spec.weights));
+    return this.w;
+  }
+
   /** Winograd-transformed weights depend only on the block size, so they are made once per block. */
   private winogradFor(block: WinogradBlock): GpuTensor {
     let t = this.winograd.get(block);
@@ -322,6 +339,7 @@ export class Conv2dLayer {
     this.owned.length = 0;
     this.offsets.clear();
     this.winograd.clear();
+    this.w = undefined;
   }
 }
 
@@ -334,6 +352,8 @@ export interface FcSpec {
   /** `auto` (default): sparse at sparsity ≥ 0.6, else dense GEMM. */
   readonly algorithm?: 'dense' | 'sparse' | 'auto';
   readonly shared?: SharedWeights;
+  /** Share of zeros among the weights where the caller has counted them already; counted otherwise. */
+  readonly sparsity?: number;
 }
 
 /** A fully-connected layer: a dense GEMM (a 1×1 conv on [batch, inputs, 1, 1]) or CSR SpMV/SpMM. */
@@ -354,7 +374,7 @@ export class FcLayer {
         'invalid-argument',
         `${spec.weights.length} weights do not form ${spec.outputs} rows.`,
       );
-    const sparsity = spec.weights.length === 0 ? 0 : 1 - countNonzeros(spec.weights) / spec.weights.length;
+    const sparsity = weightSparsity(spec);
     const choice = spec.algorithm ?? 'auto';
     this.algorithm = choice === 'auto' ? (sparsity >= SPARSE_FC_THRESHOLD ? 'sparse' : 'dense') : choice;
     if (this.algorithm === 'sparse') {
@@ -371,6 +391,7 @@ export class FcLayer {
         ...(spec.bias ? { bias: spec.bias } : {}),
         activation: spec.activation ?? 'none',
         algorithm: 'implicit-gemm',
+        sparsity,
       });
     }
   }

@@ -2,16 +2,12 @@ import { compressModel, type Graph, type PlanMode, WebGpuSession } from '@zerosk
 import { measureWall } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 import { seededInput, withBatch, zooGraph } from '../zoo-graphs.js';
-import { PAPER_RATES, paperPruneTable } from './compression.js';
+import { pruneTableFor } from './load.js';
 
 /** The pruned networks: Deep Compression's per-layer rates where the paper gives them, else 70% (first conv kept). */
 export function pruned(name: string, seed: number, batch: number): Graph {
   const graph = zooGraph(name, seed);
-  const layers = graph.nodes.filter((n) => n.op === 'Conv' || n.op === 'Gemm');
-  const pruneTable = PAPER_RATES[name]
-    ? paperPruneTable(graph, PAPER_RATES[name].kept)
-    : Object.fromEntries(layers.map((n, i) => [n.name, i === 0 ? 0 : 0.7]));
-  return withBatch(compressModel(graph, { pruneTable }).graph, batch);
+  return withBatch(compressModel(graph, { pruneTable: pruneTableFor(name, graph) }).graph, batch);
 }
 
 export const networksTable: BenchTable = {

@@ -92,6 +92,61 @@ describe('Winograd conv', () => {
     }
   }, 300_000);
 
+  it.each([2, 4] as const)(
+    'F(m×m, 3×3) with m = %i transforms the weights into G·k·Gᵀ per kernel, laid out [ξ][g][c][o]',
+    (block) => {
+      // G as in Lavin & Gray, written out here independently of the kernel's tables
+      const G: Record<WinogradBlock, number[][]> = {
+        2: [
+          [1, 0, 0],
+          [0.5, 0.5, 0.5],
+          [0.5, -0.5, 0.5],
+          [0, 0, 1],
+        ],
+        4: [
+          [1 / 4, 0, 0],
+          [-1 / 6, -1 / 6, -1 / 6],
+          [-1 / 6, 1 / 6, -1 / 6],
+          [1 / 24, 1 / 12, 1 / 6],
+          [1 / 24, -1 / 12, 1 / 6],
+          [0, 0, 1],
+        ],
+      };
+      const g = G[block];
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 3 }),
+          fc.integer({ min: 1, max: 7 }),
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 1, max: 1000 }),
+          (groups, og, cg, seed) => {
+            const o = groups * og;
+            const w = convData(convGeometry([1, groups * cg, 3, 3], [o, cg, 3, 3], { groups }), seed).w;
+            const got = winogradWeights(w, [o, cg, 3, 3], groups, block);
+            const alpha = g.length;
+            expect(got.length).toBe(alpha * alpha * o * cg);
+            for (let oc = 0; oc < o; oc++)
+              for (let c = 0; c < cg; c++)
+                for (let i = 0; i < alpha; i++)
+                  for (let j = 0; j < alpha; j++) {
+                    let want = 0;
+                    for (let y = 0; y < 3; y++)
+                      for (let x = 0; x < 3; x++)
+                        want += g[i]![y]! * w[((oc * cg + c) * 3 + y) * 3 + x]! * g[j]![x]!;
+                    const grp = Math.floor(oc / og);
+                    const at = (((i * alpha + j) * groups + grp) * cg + c) * og + (oc % og);
+                    // the f64 sum rounded once to f32: within one rounding step whatever the summation order
+                    expect(Math.abs(got[at]! - want)).toBeLessThanOrEqual(
+                      2 ** -23 * Math.abs(want) + 2 ** -149,
+                    );
+                  }
+          },
+        ),
+        { seed: 7 + block, numRuns: 40 },
+      );
+    },
+  );
+
   it('applies only to 3×3 stride-1 undilated kernels, and says so otherwise', () => {
     const strided = convGeometry([1, 4, 9, 9], [4, 4, 3, 3], { stride: [2, 2] });
     expect(winogradApplies(strided)).toBe(false);

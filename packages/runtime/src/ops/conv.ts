@@ -148,6 +148,7 @@ export const conv: OpDef = {
               groups: attrNumber(node, 'group', 1),
               activation: fusedActivation(node),
               algorithm,
+              sparsity: sparsityOf(w),
             }),
         );
         return { layer, x2d: shape2d(x), shape };

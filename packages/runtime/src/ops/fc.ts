@@ -8,11 +8,13 @@ import type { GpuOp, PlanContext } from './types.js';
 
 export const FC_CANDIDATES = ['fc-dense', 'fc-sparse'] as const;
 
-interface FcWeights {
-  /** [outputs, k] row-major, alpha applied. */
+export interface FcWeights {
+  /** [outputs, k] row-major, alpha applied: the constant's own data where that is already its layout. */
   readonly w: Float32Array;
   readonly outputs: number;
   readonly bias?: Float32Array;
+  /** Share of zeros in `w`, where it is known without counting. */
+  readonly sparsity?: number;
 }
 
 /** The FC layer's shape, or undefined when the node is not an FC layer with constant weights. */
@@ -32,19 +34,45 @@ function fcShape(
   return { b, ...(c ? { c } : {}), k, outputs, transB };
 }
 
+/** `data`·`factor`; `data` itself where the factor is 1 (the layers only read their weights). */
+function scaled(data: Float32Array, factor: number): Float32Array {
+  if (factor === 1) return data;
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i]! * factor;
+  return out;
+}
+
+/** Side of the square blocks the transpose moves: rows of both matrices stay in cache meanwhile. */
+const TRANSPOSE_BLOCK = 64;
+
+/** `factor`·Bᵀ [cols, rows] of a row-major B [rows, cols], block by block. */
+function transposeScaled(b: Float32Array, rows: number, cols: number, factor: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r0 = 0; r0 < rows; r0 += TRANSPOSE_BLOCK) {
+    const r1 = Math.min(rows, r0 + TRANSPOSE_BLOCK);
+    for (let c0 = 0; c0 < cols; c0 += TRANSPOSE_BLOCK) {
+      const c1 = Math.min(cols, c0 + TRANSPOSE_BLOCK);
+      for (let c = c0; c < c1; c++)
+        for (let r = r0, at = c * rows + r0; r < r1; r++, at++) out[at] = factor * b[r * cols + c]!;
+    }
+  }
+  return out;
+}
+
 /** The node's weights in the FC kernels' layout (made when its layer is built, not when planning). */
-function fcWeights(n: GraphNode, ctx: Pick<PlanContext, 'constant'>): FcWeights {
+export function fcWeights(n: GraphNode, ctx: Pick<PlanContext, 'constant'>): FcWeights {
   const { b, c, k, outputs, transB } = fcShape(n, ctx)!;
   const data = b.data as Float32Array;
   const alpha = n.op === 'Gemm' ? attrNumber(n, 'alpha', 1) : 1;
-  const w = transB
-    ? data.map((v) => v * alpha)
-    : Float32Array.from(
-        { length: k * outputs },
-        (_, i) => alpha * data[(i % k) * outputs + Math.floor(i / k)]!,
-      );
+  const w = transB ? scaled(data, alpha) : transposeScaled(data, k, outputs, alpha);
   const beta = attrNumber(n, 'beta', 1);
-  return { w, outputs, ...(c ? { bias: (c.data as Float32Array).map((v) => v * beta) } : {}) };
+  return {
+    w,
+    outputs,
+    ...(c ? { bias: scaled(c.data as Float32Array, beta) } : {}),
+    // the zeros counted when planning are the layer's unless scaling could have flushed products to 0
+    ...(alpha === 1 ? { sparsity: sparsityOf(b) } : {}),
+  };
 }
 
 /** The GPU side shared by Gemm and MatMul: an FC layer on a [batch, k] input. */
@@ -68,6 +96,7 @@ export const fcGpu: GpuOp = {
           ...(fw.bias ? { bias: fw.bias } : {}),
           activation: fusedActivation(node),
           algorithm: kernel === 'fc-sparse' ? 'sparse' : 'dense',
+          ...(fw.sparsity === undefined ? {} : { sparsity: fw.sparsity }),
         });
       });
     });
