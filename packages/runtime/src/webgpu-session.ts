@@ -1,5 +1,7 @@
 import {
+  ALL_FINITE,
   type Command,
+  encodeFirstNonFinite,
   encodeUnpackBits,
   type Gpu,
   type GpuTensor,
@@ -7,7 +9,7 @@ import {
   type Recorder,
   requestDevice,
 } from '@zeroskip/gpu';
-import { checkInputs } from './cpu-session.js';
+import { checkInputs, nonFiniteInput } from './cpu-session.js';
 import type { Graph, GraphNode } from './graph.js';
 import { storage } from './ops/cast.js';
 import { opDef } from './ops/registry.js';
@@ -116,6 +118,8 @@ interface Trace {
     | { readonly read: number; readonly shape: readonly number[] }
     | { readonly host: Tensor }
   )[];
+  /** Per input scanned on the GPU: the index of its first-non-finite read among the commands' reads. */
+  readonly checks: readonly { readonly name: string; readonly read: number }[];
   readonly claimed: readonly GPUBuffer[];
   readonly generation: number;
 }
@@ -163,6 +167,12 @@ export class WebGpuSession {
    * skipping kernel choice, buffer allocation and binding (most of a run's host time).
    */
   private readonly traces = new Map<Plan, Trace>();
+  /**
+   * Per float32 input that goes to the GPU, where a scan run with the graph leaves the index of its first
+   * NaN or ±Infinity (one per input: a session runs one inference at a time); and their reset value.
+   */
+  private readonly firsts = new Map<string, GpuTensor>();
+  private allFinite: GpuTensor | undefined;
 
   private constructor(
     readonly gpu: Gpu,
@@ -316,9 +326,12 @@ export class WebGpuSession {
     inputs: Readonly<Record<string, Tensor>>,
     hooks?: RunHooks,
   ): Promise<Record<string, Tensor>> {
-    checkInputs(this.graph, inputs);
     const { gpu, graph } = this;
+    // names and shapes first, then finite values where the GPU does not scan them
+    checkInputs(graph, inputs, () => true);
     const plan = this.use(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.shape])));
+    const onGpu = (name: string) => inputs[name]!.dtype === 'float32' && plan.gpuReads.has(name);
+    checkInputs(graph, inputs, onGpu);
     const trace = this.traces.get(plan);
     if (trace && !hooks) {
       if (trace.generation === gpu.generation) return this.replay(trace, inputs);
@@ -379,6 +392,15 @@ export class WebGpuSession {
       );
     try {
       for (const [name, t] of Object.entries(inputs)) place(name, t);
+      // each scanned input stays alive until the first GPU segment has recorded its scan
+      const scans = graph.inputs
+        .filter((i) => onGpu(i.name))
+        .map(({ name }) => {
+          const x = (values.get(name) as { gpu: GpuTensor }).gpu;
+          hold(x);
+          return { name, x, first: this.first(name), found: undefined as Promise<number> | undefined };
+        });
+      let scanned = false;
       const inputBuffers = new Map<string, GPUBuffer>();
       if (capture)
         for (const { name } of graph.inputs)
@@ -410,6 +432,13 @@ export class WebGpuSession {
           finish(i++);
         } else {
           const record: Segment = (r, mark) => {
+            if (!scanned) {
+              for (const c of scans) {
+                encodeFirstNonFinite(r, c.x, c.first, this.allFiniteTensor());
+                unhold(c.x);
+              }
+              scanned = true;
+            }
             for (let q = plan.nodes[i]; q && q.kernel !== 'cpu'; q = plan.nodes[i]) {
               const from = r.labels.length;
               const outs: Value[] =
@@ -431,6 +460,8 @@ export class WebGpuSession {
             // the last segment copies the outputs out in its own submission
             if (i === graph.nodes.length && !hooks?.rehearse)
               for (const o of graph.outputs) read.set(o, this.readOut(r, get(o)));
+            if (i === graph.nodes.length && !hooks?.rehearse)
+              for (const c of scans) c.found = r.read(c.first).then((b) => new Uint32Array(b)[0]!);
             if (capture) commands = r.commands;
           };
           await (hooks ? hooks.segment(record) : gpu.submit((r) => record(r, () => {})));
@@ -438,6 +469,10 @@ export class WebGpuSession {
       }
       const result: Record<string, Tensor> = {};
       if (hooks?.rehearse) return result;
+      for (const c of scans) {
+        const at = await (c.found ?? this.gpu.readU32(c.first).then((a) => a[0]!));
+        if (at !== ALL_FINITE) throw nonFiniteInput(c.name, inputs[c.name]!, at);
+      }
       for (const o of graph.outputs) result[o] = (await (read.get(o) ?? this.toHost(get(o))))!;
       if (commands && gpu.generation === generation) {
         let reads = 0;
@@ -448,6 +483,7 @@ export class WebGpuSession {
             const v = get(o)!;
             return 'host' in v ? { host: v.host } : { read: reads++, shape: result[o]!.shape };
           }),
+          checks: scans.map(({ name }) => ({ name, read: reads++ })),
           generation,
         };
         // claimed once this run has given its buffers back, before any other work can take them
@@ -473,6 +509,10 @@ export class WebGpuSession {
       reads = r.replay(trace.commands);
     });
     const data = await Promise.all(reads);
+    for (const c of trace.checks) {
+      const at = new Uint32Array(data[c.read]!)[0]!;
+      if (at !== ALL_FINITE) throw nonFiniteInput(c.name, inputs[c.name]!, at);
+    }
     return Object.fromEntries(
       this.graph.outputs.map((o, k) => {
         const out = trace.outputs[k]!;
@@ -574,6 +614,25 @@ export class WebGpuSession {
   }
 
   /** A constant host tensor on the GPU, uploaded once and kept for the session. */
+  /** The buffer the scan of input `name` writes its result to, kept for the session. */
+  private first(name: string): GpuTensor {
+    let t = this.firsts.get(name);
+    if (!t) {
+      t = this.gpu.tensor([1], new Uint32Array(1));
+      this.firsts.set(name, t);
+      this.uploaded.add(t.buffer);
+    }
+    return t;
+  }
+
+  private allFiniteTensor(): GpuTensor {
+    if (!this.allFinite) {
+      this.allFinite = this.gpu.tensor([1], Uint32Array.of(ALL_FINITE));
+      this.uploaded.add(this.allFinite.buffer);
+    }
+    return this.allFinite;
+  }
+
   private upload(t: Tensor): GpuTensor {
     let u = this.uploads.get(t);
     if (!u) {
@@ -689,8 +748,15 @@ export class WebGpuSession {
   destroy(): void {
     for (const plan of [...this.traces.keys()]) this.dropTrace(plan);
     for (const node of [...this.resources.keys()]) this.freeResources(node);
-    for (const t of this.uploads.values()) this.gpu.release(t);
+    for (const t of [
+      ...this.uploads.values(),
+      ...this.firsts.values(),
+      ...(this.allFinite ? [this.allFinite] : []),
+    ])
+      this.gpu.release(t);
     this.uploads.clear();
+    this.firsts.clear();
+    this.allFinite = undefined;
     this.uploaded.clear();
     if (this.ownsGpu) this.gpu.destroy();
   }

@@ -118,6 +118,34 @@ describe('plans and sessions', () => {
     }
   }, 300_000);
 
+  it('names the first NaN or ±Infinity of an input, scanned on the GPU, on first runs and replays alike', async () => {
+    const graph = prunedLenet(0.9);
+    const good = readNpy(load('lenet5.input.npy'));
+    const want = runCpu(graph, { input: good }).output!.data as Float32Array;
+    const with_ = (at: number[], v: number) => {
+      const d = Float32Array.from(good.data as Float32Array);
+      for (const i of at) d[i] = v;
+      return float32(good.shape, d);
+    };
+    for (const first of [true, false]) {
+      const session = await WebGpuSession.create(graph, { gpu: gpu! });
+      try {
+        // a good run first records the plan for replay
+        if (!first) await session.run({ input: good });
+        await expect(session.run({ input: with_([700, 30], Number.NaN) })).rejects.toThrow(
+          /input 'input' holds NaN at element 30; inputs must be finite/,
+        );
+        await expect(session.run({ input: with_([783], -Infinity) })).rejects.toThrow(
+          /-Infinity at element 783/,
+        );
+        const out = await session.run({ input: good });
+        expect(maxDiff(out.output!.data as Float32Array, want)).toBeLessThanOrEqual(bound(want));
+      } finally {
+        session.destroy();
+      }
+    }
+  });
+
   it('dense, sparse and auto plans agree with the CPU executor on a pruned model', async () => {
     const graph = prunedLenet(0.9);
     const input = readNpy(load('lenet5.input.npy'));
