@@ -195,7 +195,7 @@ export {
   weightCode,
   weightLevels,
 } from './quant-conv-reference.js';
-export { type Clock, type Command, grid, Recorder } from './recorder.js';
+export { type Clock, type Command, type Dispatch, grid, type PendingRead, Recorder } from './recorder.js';
 export {
   applyActivation,
   binaryReference,
@@ -207,6 +207,7 @@ export {
   transposeReference,
 } from './reference.js';
 export { CODE_WIDTHS, codeWidth, packCodes, stretchOffsets } from './sparse-weights.js';
+export { Staging } from './staging.js';
 export { type GpuTensor, reshape, strides, type TensorData } from './tensor.js';
 export { F32_MAX, type UniformField, UniformStruct, type UniformValues, uniformAt } from './uniforms.js';
 export { ACTIVATIONS, type Activation } from './wgsl.js';

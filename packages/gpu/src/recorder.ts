@@ -38,7 +38,7 @@ export interface PendingRead {
  * written per pass). Dawn orders dependent dispatches within a pass itself.
  */
 /** A dispatch as recorded: what {@link Recorder.replay} encodes again. */
-interface Dispatch {
+export interface Dispatch {
   readonly label: string;
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
@@ -126,7 +126,7 @@ export class Recorder {
   }
 
   /**
-   * Records `commands` (another recording's {@link commands}) again, without the work of choosing
+   * Records `commands` (another recording's {@link Recorder.commands}) again, without the work of choosing
    * kernels and binding buffers; returns the data of their reads, in order. Valid while every buffer
    * and pipeline they name is alive and holds what it held for them.
    */

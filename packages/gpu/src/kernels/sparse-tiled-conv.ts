@@ -104,7 +104,7 @@ function segmentShape(wo: number): { px: number; lanes: number } {
 
 /**
  * The default tiling for a layer whose rows hold `meanNnz` non-zeros on average: `px` and `lanes` from
- * {@link segmentShape}; `cols` the segments' threads rounded up to a power of two, at most 128; `split`
+ * `segmentShape`; `cols` the segments' threads rounded up to a power of two, at most 128; `split`
  * doubles while a slice keeps ≥ 8 non-zeros, first to fill a 128-thread workgroup, then (to 256
  * threads) while fewer than 32 768 threads would be in flight; one row per workgroup.
  */
