@@ -3,17 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gpu, type Program, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
 import type { Recorder } from './recorder.js';
-
-/** y = x * scale + spec.add: one pipeline per `add`. */
-const AFFINE: Program<{ add: number }> = {
-  name: 'test-affine',
-  wgsl: ({ add }) => `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
-  if (g.x < arrayLength(&y)) { y[g.x] = x[g.x] * 3.0 + ${add.toFixed(1)}; }
-}`,
-};
+import { AFFINE } from './test-affine.js';
 
 const BROKEN: Program<Record<string, never>> = {
   name: 'test-broken',

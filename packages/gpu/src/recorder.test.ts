@@ -1,17 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Gpu, type Program, requestDevice } from './device.js';
-
-/** y = x * 3 + spec.add, so a chain of them has a closed form to check against. */
-const AFFINE: Program<{ add: number }> = {
-  name: 'recorder-test-affine',
-  wgsl: ({ add }) => `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
-  if (g.x < arrayLength(&y)) { y[g.x] = x[g.x] * 3.0 + ${add.toFixed(1)}; }
-}`,
-};
+import { type Gpu, requestDevice } from './device.js';
+import { AFFINE } from './test-affine.js';
 
 let gpu: Gpu;
 beforeAll(async () => {

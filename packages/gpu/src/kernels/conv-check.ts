@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { randomArray } from '../conformance/data.js';
 import type { Gpu } from '../device.js';
-import type { ConvGeometry } from '../geometry.js';
+import { type ConvGeometry, convGeometry } from '../geometry.js';
 import type { Recorder } from '../recorder.js';
 import { conv2dReference } from '../reference.js';
 import type { Activation } from '../wgsl.js';
@@ -38,16 +39,7 @@ export async function convError(
   };
   try {
     await gpu.submit((r) => encode(r, b, data));
-    const got = await gpu.read(b.y);
-    const want = conv2dReference(geo, data.x, data.w, data.bias, activation);
-    let scale = 0;
-    let err = 0;
-    for (let i = 0; i < want.length; i++) {
-      scale = Math.max(scale, Math.abs(want[i]!));
-      const d = Math.abs(got[i]! - want[i]!);
-      err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
-    }
-    return err / Math.max(scale, Number.MIN_VALUE);
+    return relativeError(await gpu.read(b.y), conv2dReference(geo, data.x, data.w, data.bias, activation));
   } finally {
     for (const t of Object.values(b)) gpu.release(t);
   }
@@ -56,4 +48,59 @@ export async function convError(
 /** The error bound for a sum of k products, times `factor` for algorithms that reassociate it. */
 export function sumTolerance(k: number, factor = 1): number {
   return factor * 4 * Math.sqrt(k) * 2 ** -24;
+}
+
+/** max |got − want| / max |want| (infinite where a value is NaN). */
+export function relativeError(got: Float32Array, want: Float32Array): number {
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]!));
+    const d = Math.abs(got[i]! - want[i]!);
+    err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
+  }
+  return err / Math.max(scale, Number.MIN_VALUE);
+}
+
+/**
+ * Any kernel, stride, dilation, padding, groups and batch, with odd sizes: at most `max.n` images,
+ * `max.cg` and `max.og` channels per group, `max.k` taps a side and `max.extra` more rows and columns.
+ */
+export function arbitraryConvGeometry(max: {
+  n: number;
+  cg: number;
+  og: number;
+  k: number;
+  extra: readonly [number, number];
+}): fc.Arbitrary<ConvGeometry> {
+  const upTo = (m: number) => fc.integer({ min: 1, max: m });
+  return fc
+    .record({
+      n: upTo(max.n),
+      groups: fc.constantFrom(1, 1, 2, 3),
+      cg: upTo(max.cg),
+      og: upTo(max.og),
+      k: fc.tuple(upTo(max.k), upTo(max.k)),
+      stride: fc.tuple(upTo(2), upTo(2)),
+      dilation: fc.tuple(upTo(2), upTo(2)),
+      pads: fc.tuple(...[0, 0, 0, 0].map(() => fc.integer({ min: 0, max: 2 }))),
+      extra: fc.tuple(fc.integer({ min: 0, max: max.extra[0] }), fc.integer({ min: 0, max: max.extra[1] })),
+    })
+    .map((c) =>
+      convGeometry(
+        [
+          c.n,
+          c.groups * c.cg,
+          c.dilation[0] * (c.k[0] - 1) + 1 + c.extra[0],
+          c.dilation[1] * (c.k[1] - 1) + 1 + c.extra[1],
+        ],
+        [c.groups * c.og, c.cg, ...c.k],
+        {
+          stride: c.stride,
+          dilation: c.dilation,
+          pads: c.pads as [number, number, number, number],
+          groups: c.groups,
+        },
+      ),
+    );
 }

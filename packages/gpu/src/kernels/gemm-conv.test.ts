@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gpu, requestDevice } from '../device.js';
 import { convGeometry } from '../geometry.js';
-import { convError, sumTolerance } from './conv-check.js';
+import { arbitraryConvGeometry, convError, sumTolerance } from './conv-check.js';
 import { encodeIm2colGemmConv, encodeImplicitGemmConv } from './gemm-conv.js';
 import { chooseGemmTile, GEMM_TILES } from './tiled-gemm.js';
 
@@ -13,36 +13,7 @@ beforeAll(async () => {
 afterAll(() => gpu.destroy());
 
 // any kernel, stride, dilation, padding, groups and batch, with odd sizes
-const convCase = fc
-  .record({
-    n: fc.integer({ min: 1, max: 3 }),
-    groups: fc.constantFrom(1, 1, 2, 3),
-    cg: fc.integer({ min: 1, max: 12 }),
-    og: fc.integer({ min: 1, max: 40 }),
-    k: fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 })),
-    stride: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
-    dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
-    pads: fc.tuple(...[0, 0, 0, 0].map(() => fc.integer({ min: 0, max: 2 }))),
-    extra: fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 9 })),
-    activation: fc.constantFrom('none' as const, 'relu' as const, 'relu6' as const),
-  })
-  .map((c) =>
-    convGeometry(
-      [
-        c.n,
-        c.groups * c.cg,
-        c.dilation[0] * (c.k[0] - 1) + 1 + c.extra[0],
-        c.dilation[1] * (c.k[1] - 1) + 1 + c.extra[1],
-      ],
-      [c.groups * c.og, c.cg, ...c.k],
-      {
-        stride: c.stride,
-        dilation: c.dilation,
-        pads: c.pads as [number, number, number, number],
-        groups: c.groups,
-      },
-    ),
-  );
+const convCase = arbitraryConvGeometry({ n: 3, cg: 12, og: 40, k: 5, extra: [9, 9] });
 
 describe('implicit GEMM conv', () => {
   it('matches the reference conv, and so does im2col + GEMM, on random shapes', async () => {

@@ -9,7 +9,7 @@ import { type ConvGeometry, convGeometry } from '../geometry.js';
 import { Conv2dLayer, type SharedWeights } from '../layers.js';
 import { conv2dReference } from '../reference.js';
 import type { Activation } from '../wgsl.js';
-import { sumTolerance } from './conv-check.js';
+import { arbitraryConvGeometry, relativeError, sumTolerance } from './conv-check.js';
 import {
   parseSparseTiling,
   type SparseTiling,
@@ -65,49 +65,14 @@ async function tiledError(
     gpu.release(y!);
     const want = conv2dReference(geo, x, weights, bias, activation);
     expect(got.length).toBe(want.length);
-    let scale = 0;
-    let err = 0;
-    for (let i = 0; i < want.length; i++) {
-      scale = Math.max(scale, Math.abs(want[i]!));
-      const d = Math.abs(got[i]! - want[i]!);
-      err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d);
-    }
-    return err / Math.max(scale, Number.MIN_VALUE);
+    return relativeError(got, want);
   } finally {
     gpu.release(xt);
     layer.destroy();
   }
 }
 
-const convCase = fc
-  .record({
-    n: fc.integer({ min: 1, max: 5 }),
-    groups: fc.constantFrom(1, 1, 2, 3),
-    cg: fc.integer({ min: 1, max: 6 }),
-    og: fc.integer({ min: 1, max: 12 }),
-    k: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
-    stride: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
-    dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
-    pads: fc.tuple(...[0, 0, 0, 0].map(() => fc.integer({ min: 0, max: 2 }))),
-    extra: fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 11 })),
-  })
-  .map((c) =>
-    convGeometry(
-      [
-        c.n,
-        c.groups * c.cg,
-        c.dilation[0] * (c.k[0] - 1) + 1 + c.extra[0],
-        c.dilation[1] * (c.k[1] - 1) + 1 + c.extra[1],
-      ],
-      [c.groups * c.og, c.cg, ...c.k],
-      {
-        stride: c.stride,
-        dilation: c.dilation,
-        pads: c.pads as [number, number, number, number],
-        groups: c.groups,
-      },
-    ),
-  );
+const convCase = arbitraryConvGeometry({ n: 5, cg: 6, og: 12, k: 3, extra: [7, 11] });
 
 // explicit tilings as the benchmark's variants give them, odd sizes included
 const tilingCase = fc.option(
