@@ -106,6 +106,9 @@ type Value =
   | { readonly host: Tensor };
 type Resource = { destroy(): void };
 
+/** Recorded runs a session keeps, one per input shape most recently run. */
+const MAX_TRACES = 4;
+
 /**
  * A run recorded for replay: its commands, the buffers its inputs go to, where its outputs come from,
  * and the pooled buffers it keeps out of circulation so that they hold what the commands expect.
@@ -334,7 +337,12 @@ export class WebGpuSession {
     checkInputs(graph, inputs, onGpu);
     const trace = this.traces.get(plan);
     if (trace && !hooks) {
-      if (trace.generation === gpu.generation) return this.replay(trace, inputs);
+      if (trace.generation === gpu.generation) {
+        // most recently used last, so the least recently used goes first when there are too many
+        this.traces.delete(plan);
+        this.traces.set(plan, trace);
+        return this.replay(trace, inputs);
+      }
       this.dropTrace(plan);
     }
     // a run without CPU nodes whose inputs all go to the GPU is recorded for replay
@@ -490,6 +498,8 @@ export class WebGpuSession {
         commands = undefined;
         for (const name of [...values.keys()]) drop(name);
         this.traces.set(plan, { ...trace, claimed: gpu.pool.claim(traceBuffers(trace)) });
+        // each recording keeps its activations out of the pool: only the latest few shapes keep one
+        if (this.traces.size > MAX_TRACES) this.dropTrace(this.traces.keys().next().value!);
       }
       return result;
     } finally {

@@ -96,7 +96,8 @@ describe('plans and sessions', () => {
     };
     try {
       // the first session's replays land while the second waits on its CPU node
-      for (const batch of [1, 3, 1, 3, 1, 1])
+      // more batch sizes than a session keeps recordings for: the oldest are dropped and made again
+      for (const batch of [1, 3, 1, 3, 2, 4, 5, 6, 1, 1])
         await Promise.all([check(1, batch), check(0, batch), check(0, batch), check(0, batch)]);
       // a replay's buffers are out of the pool: tensors taken from it meanwhile keep their data
       const held = Array.from({ length: 12 }, (_, k) =>
