@@ -241,14 +241,21 @@ describe('plans and sessions', () => {
     const cache = {};
     const session = await WebGpuSession.create(graph, { gpu: gpu!, plan: 'auto' });
     try {
+      const untuned = new Map(session.plan.map((p) => [p.node, p.kernel]));
       const plan = await session.tune({ input }, { cache, iterations: 2 });
       const tuned = plan.filter((p) => p.tuned);
       expect(tuned).toHaveLength(5);
-      for (const p of tuned) {
+      // each layer's fastest kernel, unless the whole plan ran faster with the untuned ones
+      const fastest = tuned.map((p) => {
         const times = p.tuned as Record<string, number>;
         expect(Object.keys(times).length).toBeGreaterThanOrEqual(2);
-        expect(times[p.kernel]).toBe(Math.min(...Object.values(times)));
-      }
+        return Object.entries(times).sort((a, b) => a[1] - b[1])[0]![0];
+      });
+      const changed = tuned.flatMap((p, i) => (fastest[i] === untuned.get(p.node) ? [] : [i]));
+      expect([
+        changed.map((i) => fastest[i]),
+        changed.map((i) => untuned.get(tuned[i]!.node)),
+      ]).toContainEqual(changed.map((i) => tuned[i]!.kernel));
       expect(Object.keys(cache)).toHaveLength(5);
       const out = await session.run({ input });
       expect(maxDiff(out.output!.data as Float32Array, want)).toBeLessThanOrEqual(bound(want));
