@@ -344,7 +344,13 @@ export class WebGpuSession {
         // most recently used last, so the least recently used goes first when there are too many
         this.traces.delete(plan);
         this.traces.set(plan, trace);
-        return this.replay(trace, inputs);
+        try {
+          return await this.replay(trace, inputs);
+        } catch (e) {
+          // whatever failed, the next run records afresh rather than replay a recording that may be at fault
+          this.dropTrace(plan);
+          throw e;
+        }
       }
       this.dropTrace(plan);
     }
