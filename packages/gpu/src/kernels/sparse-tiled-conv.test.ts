@@ -141,6 +141,14 @@ describe('tiled sparse conv parameters', () => {
       split: 4,
       rows: 1,
     });
+    // rows up to a warp wide: 2 lanes and 32 columns, the split filling the workgroup
+    expect(sparseTiling(layer(128, 28, 128, 1), 115)).toEqual({
+      px: 7,
+      lanes: 2,
+      cols: 32,
+      split: 4,
+      rows: 1,
+    });
     // a warp's 32 lanes read 32 consecutive pixels per load, 7 times across a 224-wide row
     expect(sparseTiling(layer(64, 224, 64, 32), 58)).toEqual({
       px: 7,

@@ -38,6 +38,13 @@ const MAX_THREADS = 256;
 const DEFAULT_THREADS = 128;
 /** Threads in flight below which the default rule splits rows further (about 256 per SM of an H100). */
 const MIN_THREADS_IN_FLIGHT = 32_768;
+/**
+ * Rows 9 to 32 pixels wide take 2 lanes and 32 columns, so that the split fills the workgroup: on an
+ * H100 this beat the wider segments on all 5 such layers of the 17 measured at batch 1 (res3a: 1.41× →
+ * 1.83× cuDNN) and on 4 of 5 at batch 32 (apps/bench/results/h100/2026-11-23/sparse-tiled).
+ */
+const MEDIUM_LANES = 2;
+const MEDIUM_COLS = 32;
 /** Non-zeros per split slice the default rule keeps, so a slice amortises its partial-sum exchange. */
 const MIN_NNZ_PER_SLICE = 8;
 
@@ -91,10 +98,10 @@ function rowSegments(geo: ConvGeometry, t: Pick<SparseTiling, 'px' | 'lanes'>): 
  * Segment shape: px the whole row up to 8; otherwise (px in 8…4, lanes a power of two up to a warp)
  * the fewest pixels computed past the row's end, then the most lanes, then the most pixels.
  */
-function segmentShape(wo: number): { px: number; lanes: number } {
+function segmentShape(wo: number, maxLanes = WARP): { px: number; lanes: number } {
   if (wo <= MAX_PX) return { px: wo, lanes: 1 };
   let best = { px: MAX_PX, lanes: 1, waste: Number.POSITIVE_INFINITY };
-  for (let lanes = WARP; lanes >= 1; lanes /= 2)
+  for (let lanes = maxLanes; lanes >= 1; lanes /= 2)
     for (let px = MAX_PX; px >= 4; px--) {
       const waste = Math.ceil(wo / (px * lanes)) * px * lanes - wo;
       if (waste < best.waste) best = { px, lanes, waste };
@@ -104,14 +111,16 @@ function segmentShape(wo: number): { px: number; lanes: number } {
 
 /**
  * The default tiling for a layer whose rows hold `meanNnz` non-zeros on average: `px` and `lanes` from
- * `segmentShape`; `cols` the segments' threads rounded up to a power of two, at most 128; `split`
+ * `segmentShape`; `cols` the segments' threads rounded up to a power of two, at most 128 (32 on rows of
+ * 9 to 32 pixels, `MEDIUM_COLS`); `split`
  * doubles while a slice keeps ≥ 8 non-zeros, first to fill a 128-thread workgroup, then (to 256
  * threads) while fewer than 32 768 threads would be in flight; one row per workgroup.
  */
 export function sparseTiling(geo: ConvGeometry, meanNnz: number): SparseTiling {
-  const { px, lanes } = segmentShape(geo.wo);
+  const medium = geo.wo > MAX_PX && geo.wo <= WARP;
+  const { px, lanes } = segmentShape(geo.wo, medium ? MEDIUM_LANES : WARP);
   const threads = geo.n * geo.ho * rowSegments(geo, { px, lanes }) * lanes;
-  const cols = Math.max(lanes, Math.min(DEFAULT_THREADS, nextPow2(threads)));
+  const cols = Math.max(lanes, Math.min(medium ? MEDIUM_COLS : DEFAULT_THREADS, nextPow2(threads)));
   const maxSplit = floorPow2(meanNnz / MIN_NNZ_PER_SLICE);
   let split = 1;
   while (split * 2 <= maxSplit && cols * split < DEFAULT_THREADS) split *= 2;
