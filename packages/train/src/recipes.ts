@@ -6,6 +6,7 @@ import type { MnistSplit } from './mnist.js';
 import { createModel, type Model, type ModelName } from './models.js';
 import { createOptimizer, type StepOptimizer } from './optimizers.js';
 import { type EpochInfo, evaluate, type TrainHook, type TrainOptions, train } from './train.js';
+import { withWeightDecay } from './weight-decay.js';
 import { loadWeights } from './weights.js';
 
 /** How each shipped model is trained from scratch: the settings `reproduce` uses. */
@@ -111,6 +112,8 @@ export interface DeepCompressionRecipe {
    * epoch, whose first steps move every weight by about the full rate (warm restarts).
    */
   readonly adam: 'phase' | 'epoch';
+  /** L2 weight decay added to the kept weights' gradients while pruning (Han et al. retrain with L2). */
+  readonly weightDecay?: number;
 }
 
 export const DEEP_COMPRESSION: Readonly<Record<'lenet-300-100' | 'lenet-5', DeepCompressionRecipe>> = {
@@ -172,6 +175,13 @@ export async function deepCompressModel(
   // epochs since the last pruning step (or since sharing), for the rate's decay
   const sinceRestart = (e: number) => (e < pruneEpochs ? e % recipe.stageEpochs : e - pruneEpochs);
   const centroidOptimizer = tf.train.adam(recipe.learningRate);
+  // the pruned weights' share is masked afterwards by the gradient hook; sharing and fine-tuning get none
+  const decayed = (g: tf.NamedTensorMap) =>
+    withWeightDecay(
+      g,
+      layers.map((l) => l.variable),
+      recipe.weightDecay ?? 0,
+    );
   // with adam 'phase', Adam's moments carry across the epochs of a phase; a new one starts with fine-tuning
   let phase: { hook: unknown; optimizer: StepOptimizer } | undefined;
   try {
@@ -193,7 +203,12 @@ export async function deepCompressModel(
           learningRate: recipe.learningRate * recipe.decay ** sinceRestart(epoch),
           optimizer: phase?.optimizer ?? 'adam',
           seed: RECIPES[name].seed + ++epoch,
-          hooks: [{ beforeStep: (g) => gradientHook(g), afterStep: () => weightHook() }],
+          hooks: [
+            {
+              beforeStep: (g) => gradientHook(epoch <= pruneEpochs ? decayed(g) : g),
+              afterStep: () => weightHook(),
+            },
+          ],
         });
       },
       evaluate: async () => {
