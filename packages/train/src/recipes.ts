@@ -117,17 +117,19 @@ export interface DeepCompressionRecipe {
 }
 
 export const DEEP_COMPRESSION: Readonly<Record<'lenet-300-100' | 'lenet-5', DeepCompressionRecipe>> = {
+  // fc1 pruned to 94% (Han: 92%) for ≥ 40× with biases and graph in the file; retraining with L2
+  // (Han's) is what holds the error there: 1.94% from a 1.85% baseline, against 2.12–2.18% without
   'lenet-300-100': {
-    rates: [0.92, 0.91, 0.74],
+    rates: [0.94, 0.91, 0.74],
     bits: [6, 6, 6],
     indexBits: { conv: 5, fc: 8 },
-    stageEpochs: 3,
+    stageEpochs: 4,
     stages: [0.5, 0.75, 0.9, 1],
     fineTuneEpochs: 3,
     learningRate: 1e-3,
-    decay: 1,
-    // measured: 2.02% test error with restarts; 2.21–2.31% with one Adam per phase (and 94% pruning)
-    adam: 'epoch',
+    decay: 0.7,
+    adam: 'phase',
+    weightDecay: 5e-4,
   },
   // fc1 pruned to 94% (Han: 92%), and 8-bit gaps (no filler entries; Huffman codes them): the file,
   // biases and graph included, is then ≥ 39× smaller
