@@ -32,11 +32,6 @@ export interface PendingRead {
   reject(e: unknown): void;
 }
 
-/**
- * Records dispatches into command encoders, submitting every {@link SUBMIT_EVERY} dispatches: all in one
- * compute pass per encoder, or each in its own pass, in one encoder, when timed (timestamps are
- * written per pass). Dawn orders dependent dispatches within a pass itself.
- */
 /** A dispatch as recorded: what {@link Recorder.replay} encodes again. */
 export interface Dispatch {
   readonly label: string;
@@ -53,6 +48,11 @@ export type Command =
   | { readonly copy: readonly [GpuTensor, GpuTensor] }
   | { readonly read: GpuTensor };
 
+/**
+ * Records dispatches into command encoders, submitting every {@link SUBMIT_EVERY} dispatches: all in one
+ * compute pass per encoder, or each in its own pass, in one encoder, when timed (timestamps are
+ * written per pass). Dawn orders dependent dispatches within a pass itself.
+ */
 export class Recorder {
   readonly labels: string[] = [];
   /** Everything recorded, in order. */
@@ -90,10 +90,11 @@ export class Recorder {
       groups: [groups[0], groups[1], groups[2] ?? 1] as const,
     };
     this.encode(command);
-    this.commands.push(command);
   }
 
-  private encode({ label, pipeline, bindGroup, groups }: Dispatch): void {
+  private encode(command: Dispatch): void {
+    const { label, pipeline, bindGroup, groups } = command;
+    this.commands.push(command);
     const i = this.labels.length;
     const t = this.timing;
     if (t && 2 * i + 2 > t.capacity)
@@ -135,10 +136,7 @@ export class Recorder {
     for (const c of commands) {
       if ('read' in c) reads.push(this.read(c.read));
       else if ('copy' in c) this.copy(...c.copy);
-      else {
-        this.encode(c);
-        this.commands.push(c);
-      }
+      else this.encode(c);
     }
     return reads;
   }

@@ -44,11 +44,7 @@ export class Staging {
     encoder.copyBufferToBuffer(staging, 0, dst, 0, bytes);
     this.device.queue.submit([encoder.finish()]);
     staging.mapAsync(MapMode.WRITE).then(
-      () => {
-        const list = this.ready.get(size) ?? [];
-        list.push(staging);
-        this.ready.set(size, list);
-      },
+      () => keep(this.ready, staging),
       // destroyed meanwhile (device gone): nothing to keep
       () => this.all.delete(staging),
     );
@@ -66,9 +62,7 @@ export class Staging {
 
   /** Takes back an unmapped {@link readBuffer} for the next read of its size. */
   reuse(buffer: GPUBuffer): void {
-    const list = this.readable.get(buffer.size) ?? [];
-    list.push(buffer);
-    this.readable.set(buffer.size, list);
+    keep(this.readable, buffer);
   }
 
   /** Destroys a buffer that failed mid-transfer, rather than reusing it in an unknown state. */
@@ -83,4 +77,11 @@ export class Staging {
     this.ready.clear();
     this.readable.clear();
   }
+}
+
+/** Files `buffer` under its size class (buffers are created at a class's size). */
+function keep(lists: Map<number, GPUBuffer[]>, buffer: GPUBuffer): void {
+  const list = lists.get(buffer.size) ?? [];
+  list.push(buffer);
+  lists.set(buffer.size, list);
 }

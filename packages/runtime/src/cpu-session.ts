@@ -20,6 +20,13 @@ export function nonFiniteInput(name: string, t: Tensor, at: number): RuntimeErro
   );
 }
 
+/** Throws when the float input `name` holds a NaN or ±Infinity. */
+export function checkFinite(name: string, t: Tensor): void {
+  if (t.dtype !== 'float32') return;
+  const bad = firstNonFinite(t.data as Float32Array);
+  if (bad >= 0) throw nonFiniteInput(name, t, bad);
+}
+
 /**
  * Checks the caller's inputs against the graph: names, dtype, known dimensions, and finite values
  * except in the inputs `scanned` names (an executor that checks those itself, as the WebGPU one does).
@@ -45,10 +52,7 @@ export function checkInputs(
         `input '${gi.name}' has shape [${t.shape.join(', ')}] but the model expects [${gi.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}].`,
       );
     }
-    if (t.dtype === 'float32' && !scanned(gi.name)) {
-      const bad = firstNonFinite(t.data as Float32Array);
-      if (bad >= 0) throw nonFiniteInput(gi.name, t, bad);
-    }
+    if (!scanned(gi.name)) checkFinite(gi.name, t);
   }
   for (const name of Object.keys(inputs)) {
     if (!g.inputs.some((i) => i.name === name))

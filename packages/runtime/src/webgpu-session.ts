@@ -9,7 +9,7 @@ import {
   type Recorder,
   requestDevice,
 } from '@zeroskip/gpu';
-import { checkInputs, nonFiniteInput } from './cpu-session.js';
+import { checkFinite, checkInputs, nonFiniteInput } from './cpu-session.js';
 import type { Graph, GraphNode } from './graph.js';
 import { storage } from './ops/cast.js';
 import { opDef } from './ops/registry.js';
@@ -336,8 +336,10 @@ export class WebGpuSession {
     // names and shapes first, then finite values where the GPU does not scan them
     checkInputs(graph, inputs, () => true);
     const plan = this.use(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.shape])));
-    const onGpu = (name: string) => inputs[name]!.dtype === 'float32' && plan.gpuReads.has(name);
-    checkInputs(graph, inputs, onGpu);
+    // float values that GPU nodes read go to the GPU
+    const toGpu = (name: string, t: Tensor) => t.dtype === 'float32' && plan.gpuReads.has(name);
+    const onGpu = (name: string) => toGpu(name, inputs[name]!);
+    for (const { name } of graph.inputs) if (!onGpu(name)) checkFinite(name, inputs[name]!);
     const trace = this.traces.get(plan);
     if (trace && !hooks) {
       if (trace.generation === gpu.generation) {
@@ -356,9 +358,7 @@ export class WebGpuSession {
     }
     // a run without CPU nodes whose inputs all go to the GPU is recorded for replay
     const capture =
-      !hooks &&
-      plan.nodes.every((p) => p.kernel !== 'cpu') &&
-      graph.inputs.every((i) => inputs[i.name]!.dtype === 'float32' && plan.gpuReads.has(i.name));
+      !hooks && plan.nodes.every((p) => p.kernel !== 'cpu') && graph.inputs.every((i) => onGpu(i.name));
     let commands: readonly Command[] | undefined;
     // a run that flushes the uniform cache binds buffers destroyed by its end: it is not kept
     const generation = gpu.generation;
@@ -399,14 +399,9 @@ export class WebGpuSession {
     const finish = (i: number) => {
       for (const v of graph.nodes[i]!.inputs) if (lastUse.get(v) === i && !graph.outputs.includes(v)) drop(v);
     };
-    // float values that GPU nodes read are uploaded outside recordings, where pooled buffers are safe to reuse
+    // uploads happen outside recordings, where pooled buffers are safe to reuse
     const place = (name: string, t: Tensor) =>
-      setValue(
-        name,
-        t.dtype === 'float32' && plan.gpuReads.has(name)
-          ? { gpu: gpu.tensor(t.shape, t.data as Float32Array) }
-          : { host: t },
-      );
+      setValue(name, toGpu(name, t) ? { gpu: gpu.tensor(t.shape, t.data as Float32Array) } : { host: t });
     try {
       for (const [name, t] of Object.entries(inputs)) place(name, t);
       // each scanned input stays alive until the first GPU segment has recorded its scan
@@ -418,10 +413,6 @@ export class WebGpuSession {
           return { name, x, first: this.first(name), found: undefined as Promise<number> | undefined };
         });
       let scanned = false;
-      const inputBuffers = new Map<string, GPUBuffer>();
-      if (capture)
-        for (const { name } of graph.inputs)
-          inputBuffers.set(name, (values.get(name) as { gpu: GpuTensor }).gpu.buffer);
       let i = 0;
       while (i < graph.nodes.length) {
         const p = plan.nodes[i]!;
@@ -474,11 +465,11 @@ export class WebGpuSession {
               });
               finish(i++);
             }
-            // the last segment copies the outputs out in its own submission
-            if (i === graph.nodes.length && !hooks?.rehearse)
+            // the last segment copies the outputs and the scans' results out in its own submission
+            if (i === graph.nodes.length && !hooks?.rehearse) {
               for (const o of graph.outputs) read.set(o, this.readOut(r, get(o)));
-            if (i === graph.nodes.length && !hooks?.rehearse)
               for (const c of scans) c.found = r.read(c.first).then((b) => new Uint32Array(b)[0]!);
+            }
             if (capture) commands = r.commands;
           };
           await (hooks ? hooks.segment(record) : gpu.submit((r) => record(r, () => {})));
@@ -486,16 +477,15 @@ export class WebGpuSession {
       }
       const result: Record<string, Tensor> = {};
       if (hooks?.rehearse) return result;
-      for (const c of scans) {
-        const at = await (c.found ?? this.gpu.readU32(c.first).then((a) => a[0]!));
-        if (at !== ALL_FINITE) throw nonFiniteInput(c.name, inputs[c.name]!, at);
-      }
+      for (const c of scans)
+        throwIfFound(c.name, inputs, await (c.found ?? this.gpu.readU32(c.first).then((a) => a[0]!)));
       for (const o of graph.outputs) result[o] = (await (read.get(o) ?? this.toHost(get(o))))!;
       if (commands && gpu.generation === generation) {
         let reads = 0;
         const trace = {
           commands,
-          inputs: inputBuffers,
+          // a recorded run has every input on the GPU, each scanned
+          inputs: new Map(scans.map((c) => [c.name, c.x.buffer])),
           outputs: graph.outputs.map((o) => {
             const v = get(o)!;
             return 'host' in v ? { host: v.host } : { read: reads++, shape: result[o]!.shape };
@@ -528,10 +518,7 @@ export class WebGpuSession {
       reads = r.replay(trace.commands);
     });
     const data = await Promise.all(reads);
-    for (const c of trace.checks) {
-      const at = new Uint32Array(data[c.read]!)[0]!;
-      if (at !== ALL_FINITE) throw nonFiniteInput(c.name, inputs[c.name]!, at);
-    }
+    for (const c of trace.checks) throwIfFound(c.name, inputs, new Uint32Array(data[c.read]!)[0]!);
     return Object.fromEntries(
       this.graph.outputs.map((o, k) => {
         const out = trace.outputs[k]!;
@@ -543,6 +530,10 @@ export class WebGpuSession {
   private dropTrace(plan: Plan): void {
     for (const b of this.traces.get(plan)?.claimed ?? []) this.gpu.pool.release(b);
     this.traces.delete(plan);
+  }
+
+  private dropTraces(): void {
+    for (const plan of [...this.traces.keys()]) this.dropTrace(plan);
   }
 
   /** What a node's encoder sees: its kernel, inputs, constants and per-node resources. */
@@ -701,7 +692,7 @@ export class WebGpuSession {
     const { gpu } = this;
     const plan = this.use(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t.shape])));
     // tuning changes kernels: recorded runs no longer match the plan
-    for (const p of [...this.traces.keys()]) this.dropTrace(p);
+    this.dropTraces();
     const adapter = `${gpu.adapter.vendor}/${gpu.adapter.architecture}/${gpu.adapter.device}/${gpu.adapter.description}`;
     const targets = plan.nodes.filter((p) => p.candidates && isGpuKernel(p.kernel));
     const iterations = options.iterations ?? 5;
@@ -794,7 +785,7 @@ export class WebGpuSession {
 
   private freeResources(node: GraphNode): void {
     // replays would bind what is freed here
-    for (const plan of [...this.traces.keys()]) this.dropTrace(plan);
+    this.dropTraces();
     for (const r of this.resources.get(node)?.values() ?? []) r.destroy();
     this.resources.delete(node);
     this.versions.set(node, (this.versions.get(node) ?? 0) + 1);
@@ -802,7 +793,7 @@ export class WebGpuSession {
 
   /** Frees the uploaded weights (and the device, when this session opened it). */
   destroy(): void {
-    for (const plan of [...this.traces.keys()]) this.dropTrace(plan);
+    this.dropTraces();
     for (const node of [...this.resources.keys()]) this.freeResources(node);
     for (const t of [
       ...this.uploads.values(),
@@ -827,4 +818,9 @@ function traceBuffers(trace: Pick<Trace, 'commands' | 'inputs'>): Set<GPUBuffer>
     else for (const b of c.buffers) buffers.add(b);
   }
   return buffers;
+}
+
+/** Throws the non-finite input error when a scan of input `name` found element `at` (not {@link ALL_FINITE}). */
+function throwIfFound(name: string, inputs: Readonly<Record<string, Tensor>>, at: number): void {
+  if (at !== ALL_FINITE) throw nonFiniteInput(name, inputs[name]!, at);
 }
