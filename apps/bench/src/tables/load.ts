@@ -62,7 +62,7 @@ export const loadTable: BenchTable = {
           marks.push(performance.now());
           const session = await WebGpuSession.create(model.graph, { gpu });
           marks.push(performance.now());
-          await session.compile(input, { onProgress: (_, total) => (pipelines = total) });
+          pipelines = await session.compile(input);
           marks.push(performance.now());
           await session.run(input);
           marks.push(performance.now());
