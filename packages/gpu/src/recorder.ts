@@ -49,7 +49,7 @@ export type Command =
   | { readonly read: GpuTensor };
 
 /**
- * Records dispatches into command encoders, submitting every {@link SUBMIT_EVERY} dispatches: all in one
+ * Records dispatches into command encoders, submitting every `SUBMIT_EVERY` dispatches: all in one
  * compute pass per encoder, or each in its own pass, in one encoder, when timed (timestamps are
  * written per pass). Dawn orders dependent dispatches within a pass itself.
  */
