@@ -117,6 +117,19 @@ export {
   resizeTaps,
 } from './kernels/resize-rules.js';
 export {
+  type BlockedWeights,
+  blockedWeights,
+  encodeSparseBlockedConv,
+  encodeStripGather,
+  parseSparseBlocking,
+  type SparseBlockedBuffers,
+  type SparseBlocking,
+  type StripLayout,
+  sparseBlocking,
+  sparseBlockingName,
+  stripLayout,
+} from './kernels/sparse-blocked-conv.js';
+export {
   encodeDirectSparseConv,
   encodeIm2colSpmmConv,
   encodePad,

@@ -1,8 +1,24 @@
-import { type CsrMatrix, convWeightMatrix, countNonzeros, denseToCsr } from '@zeroskip/sparse';
+import {
+  type CsrMatrix,
+  convWeightMatrix,
+  countNonzeros,
+  csrToDense,
+  denseToCsr,
+  validateCsr,
+} from '@zeroskip/sparse';
 import type { Gpu } from './device.js';
 import { GpuError } from './errors.js';
 import { type ConvGeometry, type ConvParams, convGeometry, geometryKey } from './geometry.js';
 import { encodeDepthwiseConv, encodeIm2colGemmConv, encodeImplicitGemmConv } from './kernels/gemm-conv.js';
+import {
+  blockedWeights,
+  checkSparseBlocking,
+  encodeSparseBlockedConv,
+  encodeStripGather,
+  type SparseBlocking,
+  sparseBlocking,
+  stripLayout,
+} from './kernels/sparse-blocked-conv.js';
 import { encodeDirectSparseConv, encodeIm2colSpmmConv, encodePad } from './kernels/sparse-conv.js';
 import { encodeSparseFc } from './kernels/sparse-fc.js';
 import {
@@ -32,6 +48,7 @@ export const CONV_ALGORITHMS = [
   'im2col-spmm',
   'direct-sparse',
   'sparse-tiled',
+  'sparse-blocked',
 ] as const;
 export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
 
@@ -40,6 +57,7 @@ const SPARSE_ALGORITHMS: ReadonlySet<ConvAlgorithm> = new Set([
   'im2col-spmm',
   'direct-sparse',
   'sparse-tiled',
+  'sparse-blocked',
 ]);
 
 /**
@@ -93,6 +111,8 @@ export interface Conv2dSpec extends ConvParams {
   readonly shared?: SharedWeights;
   /** The `sparse-tiled` kernel's tiling; default: `sparseTiling` of the layer's geometry. */
   readonly tiling?: SparseTiling;
+  /** The `sparse-blocked` kernel's blocking; default: `sparseBlocking` of the layer's geometry. */
+  readonly blocking?: SparseBlocking;
   /** Share of zeros among the weights where the caller has counted them already; counted otherwise. */
   readonly sparsity?: number;
 }
@@ -102,6 +122,10 @@ function weightSparsity(spec: { readonly weights: Float32Array; readonly sparsit
   const { sparsity } = spec;
   if (sparsity === undefined)
     return spec.weights.length === 0 ? 0 : 1 - countNonzeros(spec.weights) / spec.weights.length;
+  return checkedSparsity(sparsity);
+}
+
+function checkedSparsity(sparsity: number): number {
   if (!(sparsity >= 0 && sparsity <= 1))
     throw new GpuError('invalid-argument', `weight sparsity must be within [0, 1], got ${sparsity}.`);
   return sparsity;
@@ -158,6 +182,8 @@ export class Conv2dLayer {
   private readonly bias: GpuTensor;
   private readonly offsets = new Map<string, GpuTensor>();
   private readonly winograd = new Map<WinogradBlock, GpuTensor>();
+  /** `blockedWeights` on the GPU per rows of a block: [ptr, entries]. */
+  private readonly blocked = new Map<number, readonly [GpuTensor, GpuTensor]>();
   private readonly owned: GpuTensor[] = [];
 
   constructor(
@@ -182,6 +208,7 @@ export class Conv2dLayer {
         `the depthwise kernel needs one input channel per group, these weights have ${cg}.`,
       );
     if (spec.tiling) checkSparseTiling(spec.tiling);
+    if (spec.blocking) checkSparseBlocking(spec.blocking);
     this.bias = this.own(gpu.tensor([o], spec.bias ?? new Float32Array(o)));
     if (SPARSE_ALGORITHMS.has(this.algorithm)) {
       this.sparse = uploadSparse(gpu, denseToCsr(convWeightMatrix(spec.weights, spec.shape)), spec.shared);
@@ -283,10 +310,38 @@ export class Conv2dLayer {
         );
         break;
       }
+      case 'sparse-blocked': {
+        const blocking = this.blockingFor(geo);
+        const xs = this.gpu.empty([stripLayout(geo, blocking).size]);
+        scratch.push(xs);
+        encodeStripGather(r, x, xs, geo, blocking.px);
+        const [ptr, entries] = this.blockedFor(geo, blocking.rows);
+        encodeSparseBlockedConv(r, { xs, ptr, entries, bias: this.bias, y }, geo, act, blocking);
+        break;
+      }
     }
     // Scratch goes back to the pool now: later work in the queue runs after this layer's dispatches.
     for (const t of scratch) this.gpu.release(t);
     return y;
+  }
+
+  /** The `sparse-blocked` kernel's blocking for a geometry: the spec's, else the default rule's. */
+  blockingFor(geo: ConvGeometry): SparseBlocking {
+    return this.spec.blocking ?? sparseBlocking(geo);
+  }
+
+  /** Non-zeros regrouped by row blocks depend only on the rows per block, so they are made once each. */
+  private blockedFor(geo: ConvGeometry, rows: number): readonly [GpuTensor, GpuTensor] {
+    let t = this.blocked.get(rows);
+    if (!t) {
+      const w = blockedWeights(this.sparse!.csr, geo, rows);
+      t = [
+        this.own(this.gpu.tensor([w.ptr.length], w.ptr)),
+        this.own(this.gpu.tensor([w.entries.length / 2, 2], w.entries)),
+      ];
+      this.blocked.set(rows, t);
+    }
+    return t;
   }
 
   /** The `sparse-tiled` kernel's tiling for a geometry: the spec's, else the default rule's. */
@@ -339,13 +394,19 @@ export class Conv2dLayer {
     this.owned.length = 0;
     this.offsets.clear();
     this.winograd.clear();
+    this.blocked.clear();
     this.w = undefined;
   }
 }
 
 export interface FcSpec {
-  /** [outputs, inputs] row-major (ONNX Gemm with transB = 1). */
-  readonly weights: Float32Array;
+  /** [outputs, inputs] row-major (ONNX Gemm with transB = 1); may be left out where `csr` is given. */
+  readonly weights?: Float32Array;
+  /**
+   * The same weights as CSR [outputs, inputs], where the caller has them already (decoded from a
+   * sparse file): the sparse kernel uploads them as they are instead of scanning `weights`.
+   */
+  readonly csr?: CsrMatrix;
   readonly outputs: number;
   readonly bias?: Float32Array;
   readonly activation?: Activation;
@@ -368,25 +429,37 @@ export class FcLayer {
     private readonly gpu: Gpu,
     private readonly spec: FcSpec,
   ) {
-    this.inputs = spec.weights.length / spec.outputs;
+    const { csr } = spec;
+    if (csr) {
+      validateCsr(csr);
+      if (csr.rows !== spec.outputs || (spec.weights && spec.weights.length !== csr.rows * csr.cols))
+        throw new GpuError(
+          'invalid-argument',
+          `FC weights in CSR are ${csr.rows} × ${csr.cols}, which does not match ${spec.outputs} outputs${spec.weights ? ` and ${spec.weights.length} dense weights` : ''}.`,
+        );
+    } else if (!spec.weights)
+      throw new GpuError('invalid-argument', 'an FC layer needs its weights, dense or as CSR; pass one.');
+    this.inputs = csr ? csr.cols : spec.weights!.length / spec.outputs;
     if (!Number.isInteger(this.inputs))
       throw new GpuError(
         'invalid-argument',
-        `${spec.weights.length} weights do not form ${spec.outputs} rows.`,
+        `${spec.weights!.length} weights do not form ${spec.outputs} rows.`,
       );
-    const sparsity = weightSparsity(spec);
+    const sparsity = csr
+      ? checkedSparsity(spec.sparsity ?? 1 - csr.values.length / Math.max(1, csr.rows * csr.cols))
+      : weightSparsity({ ...spec, weights: spec.weights! });
     const choice = spec.algorithm ?? 'auto';
     this.algorithm = choice === 'auto' ? (sparsity >= SPARSE_FC_THRESHOLD ? 'sparse' : 'dense') : choice;
     if (this.algorithm === 'sparse') {
       this.sparse = uploadSparse(
         gpu,
-        denseToCsr({ rows: spec.outputs, cols: this.inputs, data: spec.weights }),
+        csr ?? denseToCsr({ rows: spec.outputs, cols: this.inputs, data: spec.weights! }),
         spec.shared,
       );
       this.bias = gpu.tensor([spec.outputs], spec.bias ?? new Float32Array(spec.outputs));
     } else {
       this.conv = new Conv2dLayer(gpu, {
-        weights: spec.weights,
+        weights: spec.weights ?? csrToDense(csr!).data,
         shape: [spec.outputs, this.inputs, 1, 1],
         ...(spec.bias ? { bias: spec.bias } : {}),
         activation: spec.activation ?? 'none',

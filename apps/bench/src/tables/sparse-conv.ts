@@ -2,8 +2,11 @@ import {
   Conv2dLayer,
   type ConvAlgorithm,
   type GpuTensor,
+  parseSparseBlocking,
   parseSparseTiling,
+  type SparseBlocking,
   type SparseTiling,
+  sparseBlockingName,
   sparseTilingName,
 } from '@zeroskip/gpu';
 import { pruneByRate } from '@zeroskip/quant';
@@ -20,15 +23,40 @@ const SPARSE_ALGOS = {
   'im2col-spmm': undefined,
   'direct-sparse': 'direct sparse',
   'sparse-tiled': 'sparse-tiled',
+  'sparse-blocked': 'sparse-blocked',
 } as const;
 
+/** An explicit work split of one sparse kernel, timed beside its default. */
+type Variant =
+  | { readonly algorithm: 'sparse-tiled'; readonly tiling: SparseTiling }
+  | { readonly algorithm: 'sparse-blocked'; readonly blocking: SparseBlocking };
+
+const envList = (name: string) => process.env[name]?.trim().split(',').filter(Boolean) ?? [];
+
 /**
- * Explicit `sparse-tiled` tilings to time beside the default one, from ZEROSKIP_SPARSE_TILINGS: names
- * like `p7l32c128s1r1,p7l1c32s4r1` (px, lanes, cols, split, rows as `sparseTilingName` writes them).
+ * Explicit variants from ZEROSKIP_SPARSE_TILINGS (`p7l32c128s1r1,p7l1c32s4r1`: px, lanes, cols, split,
+ * rows as `sparseTilingName` writes them) and ZEROSKIP_SPARSE_BLOCKINGS (`r16p7t64b1s1,…`: rows, px,
+ * threads, blocks, split as `sparseBlockingName` writes them).
  */
-function tilingVariants(): SparseTiling[] {
-  const list = process.env.ZEROSKIP_SPARSE_TILINGS?.trim();
-  return list ? list.split(',').map(parseSparseTiling) : [];
+function variants(): Variant[] {
+  return [
+    ...envList('ZEROSKIP_SPARSE_TILINGS').map((n) => ({
+      algorithm: 'sparse-tiled' as const,
+      tiling: parseSparseTiling(n),
+    })),
+    ...envList('ZEROSKIP_SPARSE_BLOCKINGS').map((n) => ({
+      algorithm: 'sparse-blocked' as const,
+      blocking: parseSparseBlocking(n),
+    })),
+  ];
+}
+
+/** The name of the work split a layer runs its sparse kernel with, for the tiled and blocked kernels. */
+function splitName(layer: Conv2dLayer, input: readonly number[]): string | undefined {
+  const geo = layer.geometry(input);
+  if (layer.algorithm === 'sparse-tiled') return sparseTilingName(layer.tilingFor(geo));
+  if (layer.algorithm === 'sparse-blocked') return sparseBlockingName(layer.blockingFor(geo));
+  return undefined;
 }
 
 export const sparseConvTable: BenchTable = {
@@ -42,7 +70,7 @@ export const sparseConvTable: BenchTable = {
     const layers = full ? PAPER_LAYERS : QUICK_LAYERS;
     const batches = ctx.batches ?? (full ? [1, 32] : [1]);
     const [warmup, iterations] = full ? [3, 15] : [1, 3];
-    const variants = tilingVariants();
+    const explicit = variants();
     const results: BenchResult[] = [];
     const total = layers.length * batches.length;
     let done = 0;
@@ -67,7 +95,7 @@ export const sparseConvTable: BenchTable = {
           results.push(skipped(l, batch, 0, 'all', e));
           continue;
         }
-        const measure = async (algorithm: Algo, sparsity: number, variant?: SparseTiling) => {
+        const measure = async (algorithm: Algo, sparsity: number, variant?: Variant) => {
           const weights = pruneByRate(base, sparsity).weights;
           const layer = new Conv2dLayer(gpu, {
             weights,
@@ -75,14 +103,10 @@ export const sparseConvTable: BenchTable = {
             pads: [l.pad, l.pad, l.pad, l.pad],
             stride: [l.stride, l.stride],
             groups: l.groups,
-            algorithm,
-            ...(variant ? { tiling: variant } : {}),
+            ...(variant ?? { algorithm }),
           });
           try {
-            const tiling =
-              algorithm === 'sparse-tiled'
-                ? sparseTilingName(layer.tilingFor(layer.geometry(x!.shape)))
-                : undefined;
+            const tiling = splitName(layer, x!.shape);
             const t = await timeGpu(gpu, (r) => gpu.release(layer.encode(r, x!)), warmup, iterations);
             results.push({
               table: 'sparse-conv',
@@ -119,7 +143,7 @@ export const sparseConvTable: BenchTable = {
         for (const sparsity of sparsities) {
           for (const algorithm of Object.keys(SPARSE_ALGOS) as (keyof typeof SPARSE_ALGOS)[])
             await measure(algorithm, sparsity);
-          for (const variant of variants) await measure('sparse-tiled', sparsity, variant);
+          for (const variant of explicit) await measure(variant.algorithm, sparsity, variant);
         }
         gpu.release(x);
         results.push(...speedups(results, `${l.network} ${l.name}`, batch));
@@ -165,9 +189,9 @@ function speedups(all: readonly BenchResult[], name: string, batch: number): Ben
       ['im2col-gemm', at('im2col-gemm')],
       ['im2col-spmm', at('im2col-spmm', sparsity)],
       ['implicit-gemm', at('implicit-gemm')],
-      ...(r.params.algorithm === 'sparse-tiled'
-        ? [['direct-sparse', at('direct-sparse', sparsity)] as const]
-        : []),
+      ...(r.params.algorithm === 'direct-sparse'
+        ? []
+        : [['direct-sparse', at('direct-sparse', sparsity)] as const]),
     ] as const) {
       if (t !== undefined)
         out.push({

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { randomArray } from '../conformance/data.js';
 import type { Gpu } from '../device.js';
 import { type ConvGeometry, convGeometry } from '../geometry.js';
+import { Conv2dLayer, type Conv2dSpec } from '../layers.js';
 import type { Recorder } from '../recorder.js';
 import { conv2dReference } from '../reference.js';
 import type { Activation } from '../wgsl.js';
@@ -42,6 +43,54 @@ export async function convError(
     return relativeError(await gpu.read(b.y), conv2dReference(geo, data.x, data.w, data.bias, activation));
   } finally {
     for (const t of Object.values(b)) gpu.release(t);
+  }
+}
+
+/** Seeded OIHW weights at a sparsity; with `emptyRows`, every third output channel all zeros. */
+export function sparseWeights(
+  geo: ConvGeometry,
+  sparsity: number,
+  emptyRows: boolean,
+  seed: number,
+): Float32Array {
+  const w = randomArray(geo.o * geo.k, seed, sparsity);
+  if (emptyRows) for (let o = 0; o < geo.o; o += 3) w.fill(0, o * geo.k, (o + 1) * geo.k);
+  return w;
+}
+
+/** {@link convError}'s measure for `weights` run through a Conv2dLayer built with `options`. */
+export async function layerError(
+  gpu: Gpu,
+  geo: ConvGeometry,
+  weights: Float32Array,
+  activation: Activation,
+  options: Pick<Conv2dSpec, 'algorithm' | 'tiling' | 'blocking' | 'shared'>,
+): Promise<number> {
+  const x = randomArray(geo.n * geo.c * geo.h * geo.w, 5);
+  const bias = randomArray(geo.o, 6);
+  const layer = new Conv2dLayer(gpu, {
+    weights,
+    shape: [geo.o, geo.cg, geo.kh, geo.kw],
+    bias,
+    stride: [geo.sh, geo.sw],
+    pads: [geo.pt, geo.pl, geo.pb, geo.pr],
+    dilation: [geo.dh, geo.dw],
+    groups: geo.groups,
+    activation,
+    ...options,
+  });
+  const xt = gpu.tensor([geo.n, geo.c, geo.h, geo.w], x);
+  try {
+    let y: ReturnType<typeof layer.encode> | undefined;
+    await gpu.submit((r) => {
+      y = layer.encode(r, xt);
+    });
+    const got = await gpu.read(y!);
+    gpu.release(y!);
+    return relativeError(got, conv2dReference(geo, x, weights, bias, activation));
+  } finally {
+    gpu.release(xt);
+    layer.destroy();
   }
 }
 

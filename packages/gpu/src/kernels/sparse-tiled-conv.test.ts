@@ -2,14 +2,12 @@ import { kmeansShare } from '@zeroskip/quant';
 import { denseToCsr } from '@zeroskip/sparse';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomArray } from '../conformance/data.js';
 import { type Gpu, requestDevice } from '../device.js';
 import { GpuError } from '../errors.js';
 import { type ConvGeometry, convGeometry } from '../geometry.js';
 import { Conv2dLayer, type SharedWeights } from '../layers.js';
-import { conv2dReference } from '../reference.js';
 import type { Activation } from '../wgsl.js';
-import { arbitraryConvGeometry, relativeError, sumTolerance } from './conv-check.js';
+import { arbitraryConvGeometry, layerError, sparseWeights, sumTolerance } from './conv-check.js';
 import {
   parseSparseTiling,
   type SparseTiling,
@@ -25,51 +23,19 @@ beforeAll(async () => {
 });
 afterAll(() => gpu.destroy());
 
-/** Seeded OIHW weights at a sparsity; with `emptyRows`, every third output channel all zeros. */
-function sparseWeights(geo: ConvGeometry, sparsity: number, emptyRows: boolean, seed: number): Float32Array {
-  const w = randomArray(geo.o * geo.k, seed, sparsity);
-  if (emptyRows) for (let o = 0; o < geo.o; o += 3) w.fill(0, o * geo.k, (o + 1) * geo.k);
-  return w;
-}
-
-/** Max |got − want| / max |want| of the tiled kernel run through a Conv2dLayer. */
-async function tiledError(
+/** The tiled kernel's error through a Conv2dLayer. */
+function tiledError(
   geo: ConvGeometry,
   weights: Float32Array,
   activation: Activation,
   tiling: SparseTiling | undefined,
   shared?: SharedWeights,
 ): Promise<number> {
-  const x = randomArray(geo.n * geo.c * geo.h * geo.w, 5);
-  const bias = randomArray(geo.o, 6);
-  const layer = new Conv2dLayer(gpu, {
-    weights,
-    shape: [geo.o, geo.cg, geo.kh, geo.kw],
-    bias,
-    stride: [geo.sh, geo.sw],
-    pads: [geo.pt, geo.pl, geo.pb, geo.pr],
-    dilation: [geo.dh, geo.dw],
-    groups: geo.groups,
-    activation,
+  return layerError(gpu, geo, weights, activation, {
     algorithm: 'sparse-tiled',
     ...(tiling ? { tiling } : {}),
     ...(shared ? { shared } : {}),
   });
-  const xt = gpu.tensor([geo.n, geo.c, geo.h, geo.w], x);
-  try {
-    let y: Awaited<ReturnType<typeof layer.encode>> | undefined;
-    await gpu.submit((r) => {
-      y = layer.encode(r, xt);
-    });
-    const got = await gpu.read(y!);
-    gpu.release(y!);
-    const want = conv2dReference(geo, x, weights, bias, activation);
-    expect(got.length).toBe(want.length);
-    return relativeError(got, want);
-  } finally {
-    gpu.release(xt);
-    layer.destroy();
-  }
 }
 
 const convCase = arbitraryConvGeometry({ n: 5, cg: 6, og: 12, k: 3, extra: [7, 11] });
