@@ -244,10 +244,13 @@ export class Gpu {
   private recording = false;
   /** True during a {@link rehearse}: pipelines not built yet are noted in {@link unbuilt}, not built. */
   private rehearsing = false;
-  /** Pipelines asked for by rehearsals, to be built by {@link buildPipelines}. */
+  /**
+   * Pipelines asked for by rehearsals, compiling since they were first asked for: Dawn compiles them
+   * on its worker threads while the rehearsal goes on preparing weights. {@link buildPipelines} waits.
+   */
   private readonly unbuilt = new Map<
     string,
-    { describe: () => GPUComputePipelineDescriptor; stand: GPUComputePipeline }
+    { building: Promise<GPUComputePipeline>; stand: GPUComputePipeline }
   >();
 
   constructor(
@@ -375,7 +378,10 @@ export class Gpu {
     if (this.rehearsing) {
       let wanted = this.unbuilt.get(key);
       if (!wanted) {
-        wanted = { describe, stand: unbuiltPipeline(key) };
+        const building = this.device.createComputePipelineAsync(describe());
+        // handled when built; until then a failure (or a device destroyed first) must not go unhandled
+        building.catch(() => {});
+        wanted = { building, stand: unbuiltPipeline(key) };
         this.unbuilt.set(key, wanted);
       }
       return wanted.stand;
@@ -404,8 +410,9 @@ export class Gpu {
   }
 
   /**
-   * Builds the pipelines that {@link rehearse} noted, concurrently (createComputePipelineAsync lets Dawn
-   * compile them off the main thread), calling `onProgress` as each is ready. Returns how many it built.
+   * Waits for the pipelines that {@link rehearse} started compiling (concurrently, with
+   * createComputePipelineAsync, off the main thread), calling `onProgress` as each is ready. Returns
+   * how many it built.
    */
   async buildPipelines(onProgress?: (done: number, total: number, label: string) => void): Promise<number> {
     // a run between rehearsal and build may have built some already
@@ -413,10 +420,10 @@ export class Gpu {
     this.unbuilt.clear();
     let done = 0;
     await Promise.all(
-      wanted.map(async ([key, { describe }]) => {
+      wanted.map(async ([key, { building }]) => {
         let p: GPUComputePipeline;
         try {
-          p = await this.guard(this.device.createComputePipelineAsync(describe()));
+          p = await this.guard(building);
         } catch (e) {
           if (e instanceof GpuError) throw e;
           throw new GpuError(

@@ -6,7 +6,7 @@ import {
   unpackSigns,
   unpackTernary,
 } from '@zeroskip/quant';
-import { decodeWeightPayloadDense, encodeWeightPayload } from '@zeroskip/sparse';
+import { type CsrMatrix, csrToDense, decodeWeightPayloadCsr, encodeWeightPayload } from '@zeroskip/sparse';
 import { RuntimeError } from './errors.js';
 import { sizeOf, type Tensor, tensor } from './tensor.js';
 
@@ -178,16 +178,46 @@ export function decodeStoredWeight(
     );
   if (e.kind !== 'sparse') return { tensor: decodeFixed(bytes, dtype, shape, e), encoding: e };
   const [rows, cols] = rowsCols(shape);
-  const p = decodeWeightPayloadDense(bytes, { maxElements });
-  if (p.rows !== rows || p.cols !== cols)
+  const { codebook, ...csr } = decodeWeightPayloadCsr(bytes, { maxElements });
+  if (csr.rows !== rows || csr.cols !== cols)
     throw new RuntimeError(
       'corrupt-file',
-      `a sparse payload of ${p.rows}×${p.cols} does not fit shape [${shape.join(', ')}].`,
+      `a sparse payload of ${csr.rows}×${csr.cols} does not fit shape [${shape.join(', ')}].`,
     );
   return {
-    tensor: tensor('float32', shape, p.data),
-    encoding: p.codebook ? { ...e, codebook: p.codebook } : e,
+    tensor: sparseTensor(shape, csr),
+    encoding: codebook ? { ...e, codebook } : e,
   };
+}
+
+/** The CSR (rows = shape[0], columns = the rest) that sparse-decoded tensors were made from. */
+const storedCsrs = new WeakMap<Tensor, CsrMatrix>();
+
+/**
+ * The CSR a tensor was decoded from, viewed as rows = shape[0] by cols = the rest; undefined for
+ * tensors not decoded from a sparse payload. Layers that run from CSR take it instead of expanding
+ * the tensor and scanning it back (tensors are never written in place, so the two stay equal).
+ */
+export function storedCsr(t: Tensor): CsrMatrix | undefined {
+  return storedCsrs.get(t);
+}
+
+/**
+ * A float32 tensor whose dense values are expanded from `csr` when first read: a sparse layer that
+ * runs from the CSR never pays for the rows·cols floats (VGG-16's fc6 alone holds 103 M).
+ */
+function sparseTensor(shape: readonly number[], csr: CsrMatrix): Tensor {
+  let data: Float32Array | undefined;
+  const t: Tensor = {
+    dtype: 'float32',
+    shape: [...shape],
+    get data() {
+      data ??= csrToDense(csr).data;
+      return data;
+    },
+  };
+  storedCsrs.set(t, csr);
+  return t;
 }
 
 function decodeFixed(

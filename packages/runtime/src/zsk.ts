@@ -1,7 +1,7 @@
 import { crc32 } from '@zeroskip/sparse';
 import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
-import { DTYPES, type DType, type Tensor } from './tensor.js';
+import { DTYPES, type DType, sizeOf, type Tensor } from './tensor.js';
 import { validateGraph } from './validate.js';
 import { decodeStoredWeight, encodeWeight, type WeightEncoding } from './weight-encoding.js';
 
@@ -203,7 +203,8 @@ export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): Zs
     if (!['raw', 'sparse', 'binary', 'ternary', 'dorefa'].includes(e?.kind))
       corrupt(`tensor '${r.name}' has an unknown encoding`);
     const { tensor: t, encoding } = decodeStoredWeight(s.data, r.dtype, r.shape, e, budget);
-    budget -= t.data.length;
+    // counted from the shape: sparse tensors expand their values only when read
+    budget -= sizeOf(t.shape);
     stored.set(r.name, t);
     encodings.set(r.name, encoding);
   }

@@ -40,10 +40,12 @@ export {
   dense,
 } from './matrix.js';
 export {
+  type CsrWeightPayload,
   type DecodedPayload,
   type DecodeOptions,
   type DenseWeightPayload,
   decodeWeightPayload,
+  decodeWeightPayloadCsr,
   decodeWeightPayloadDense,
   encodeWeightPayload,
   type PayloadBreakdown,

@@ -2,9 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { denseToCsr } from './compressed.js';
 import { FormatError } from './errors.js';
-import type { DenseMatrix } from './matrix.js';
+import type { CsrMatrix, DenseMatrix } from './matrix.js';
 import {
   decodeWeightPayload,
+  decodeWeightPayloadCsr,
   decodeWeightPayloadDense,
   encodeWeightPayload,
   payloadToCsr,
@@ -28,6 +29,7 @@ describe('weight payload', () => {
         expect(payloadToDense(back).data).toEqual(m.data);
         expect(decodeWeightPayloadDense(bytes)).toEqual({ rows: m.rows, cols: m.cols, data: m.data });
         expect(payloadToCsr(back)).toEqual(denseToCsr(m));
+        expect(decodeWeightPayloadCsr(bytes)).toEqual(denseToCsr(m));
         expect(breakdown.totalBytes).toBe(bytes.length);
         expect(breakdown.weightBits).toBe(breakdown.entries * 32);
       }),
@@ -50,6 +52,7 @@ describe('weight payload', () => {
           const direct = decodeWeightPayloadDense(bytes);
           expect(direct.data).toEqual(matrix.data);
           expect(direct.codebook).toEqual(back.codebook);
+          expect(decodeWeightPayloadCsr(bytes)).toEqual({ ...denseToCsr(matrix), codebook: back.codebook });
           expect(back.codes?.length).toBe(back.values.length);
           back.codes?.forEach((c, i) => {
             expect(back.codebook?.[c]).toBe(back.values[i]);
@@ -133,6 +136,35 @@ describe('weight payload', () => {
     );
   });
 
+  it('decodes mutated payloads straight to CSR exactly as through positions, or refuses both ways', () => {
+    const { matrix, codebook } = shareWeights(randomSparse(12, 40, 0.15, 6), 8);
+    const samples = [
+      encodeWeightPayload(matrix, { indexBits: 4, codebook, huffman: true }).bytes,
+      encodeWeightPayload(matrix, { indexBits: 3, codebook }).bytes,
+      encodeWeightPayload(matrix, { indexBits: 5, huffman: { index: true } }).bytes,
+    ];
+    const outcome = (decode: () => CsrMatrix) => {
+      try {
+        const { rows, cols, rowPtr, colIdx, values } = decode();
+        return { rows, cols, rowPtr, colIdx, values };
+      } catch (e) {
+        expect(e).toBeInstanceOf(FormatError);
+        return 'refused';
+      }
+    };
+    fc.assert(
+      fc.property(fc.constantFrom(...samples), fc.nat(), fc.nat(255), (bytes, at, value) => {
+        const mutated = bytes.slice();
+        mutated[at % mutated.length] = value;
+        const limit = { maxElements: 4096 };
+        expect(outcome(() => decodeWeightPayloadCsr(mutated, limit))).toEqual(
+          outcome(() => payloadToCsr(decodeWeightPayload(mutated, limit))),
+        );
+      }),
+      { numRuns: 1000, seed: 12 },
+    );
+  });
+
   it('refuses headers that claim more than the input holds', () => {
     const { bytes } = encodeWeightPayload(randomSparse(4, 4, 0.5, 1), { indexBits: 4 });
     const lie = bytes.slice();
@@ -143,5 +175,14 @@ describe('weight payload', () => {
     expect(() => decodeWeightPayload(huge)).toThrow(/limit/);
     expect(() => decodeWeightPayloadDense(lie)).toThrow(/truncated|ends after/);
     expect(() => decodeWeightPayloadDense(huge)).toThrow(/limit/);
+    expect(() => decodeWeightPayloadCsr(huge)).toThrow(/limit/);
+    // no columns: no elements, but a row pointer per claimed row
+    const empty = encodeWeightPayload(
+      { rows: 3, cols: 0, data: new Float32Array(0) },
+      { indexBits: 4 },
+    ).bytes;
+    expect(decodeWeightPayloadCsr(empty).rowPtr).toEqual(new Uint32Array(4));
+    new DataView(empty.buffer).setUint32(8, 2 ** 31, true);
+    expect(() => decodeWeightPayloadCsr(empty, { maxElements: 4096 })).toThrow(/limit/);
   });
 });

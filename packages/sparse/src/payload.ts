@@ -1,4 +1,5 @@
 import { BitReader, BitWriter } from './bitstream.js';
+import { csrToDense } from './compressed.js';
 import { checkInt, FormatError } from './errors.js';
 import {
   HuffmanDecoder,
@@ -366,48 +367,88 @@ export interface DenseWeightPayload extends DenseMatrix {
   readonly codebook?: Float32Array;
 }
 
+/** A payload decoded straight to CSR, and its codebook when it has one. */
+export interface CsrWeightPayload extends CsrMatrix {
+  readonly codebook?: Float32Array;
+}
+
 /**
- * Decodes and validates a payload into a dense row-major matrix in one pass over the entries, without
- * the positions and per-non-zero arrays of {@link decodeWeightPayload}: what loading a model needs.
- * Besides what the input's length bounds, it allocates the rows·cols floats (at most `maxElements`).
+ * Decodes and validates a payload into CSR in one pass over the entries: what loading a sparse layer
+ * needs, without ever expanding the rows·cols matrix. Besides what the input's length bounds, it
+ * allocates one row pointer per row (at most `maxElements` rows, or 2^16).
  */
-export function decodeWeightPayloadDense(bytes: Uint8Array, options: DecodeOptions = {}): DenseWeightPayload {
+export function decodeWeightPayloadCsr(bytes: Uint8Array, options: DecodeOptions = {}): CsrWeightPayload {
   const { rows, cols, nnz, gaps, values: stream } = readPayloadStreams(bytes, options);
+  const maxElements = options.maxElements ?? 2 ** 31;
+  // rows·cols is bounded already, but rows alone is not when cols is 0: empty rows up to
+  // EMPTY_ROWS are always accepted (a small matrix under a small limit), more only within the limit
+  if (rows > Math.max(maxElements, EMPTY_ROWS))
+    throw new FormatError(
+      'limit-exceeded',
+      `the payload claims ${rows} rows, above the limit of ${maxElements} elements.`,
+    );
   const length = rows * cols;
   const entries = gaps.length;
   // the last entry's position, checked before anything is written
   let last = entries - 1;
   for (let i = 0; i < entries; i++) last += gaps[i]!;
   if (last >= length) throw overrun(last, length);
-  const data = new Float32Array(length);
+  const entryValue = 'codebook' in stream ? codebookValues(stream.codebook, stream.symbols) : stream.raw;
+  const rowPtr = new Uint32Array(rows + 1);
+  const colIdx = new Uint32Array(nnz);
+  const values = new Float32Array(nnz);
   let found = 0;
   let p = -1;
-  if ('codebook' in stream) {
-    const { codebook, symbols } = stream;
-    const k = codebook.length;
-    for (let i = 0; i < entries; i++) {
-      p += gaps[i]! + 1;
-      const s = symbols[i]!;
-      if (s >= k) throw badCode(s, k);
-      const v = codebook[s]!;
-      if (v !== 0) {
-        data[p] = v;
-        found++;
-      }
+  let row = 0;
+  let rowStart = 0;
+  for (let i = 0; i < entries; i++) {
+    p += gaps[i]! + 1;
+    const v = entryValue[i]!;
+    if (v === 0) continue;
+    // positions increase, so rows only move forward; the overrun check keeps them below `rows`
+    while (p >= rowStart + cols) {
+      rowPtr[++row] = found;
+      rowStart += cols;
     }
-  } else {
-    const raw = stream.raw;
-    for (let i = 0; i < entries; i++) {
-      p += gaps[i]! + 1;
-      const v = raw[i]!;
-      if (v !== 0) {
-        data[p] = v;
-        found++;
-      }
-    }
+    // past the claimed count the writes fall outside the arrays (ignored) and the count refuses below
+    colIdx[found] = p - rowStart;
+    values[found++] = v;
   }
   if (found !== nnz) throw nnzMismatch(nnz, found);
-  return { rows, cols, data, ...('codebook' in stream ? { codebook: stream.codebook } : {}) };
+  while (row < rows) rowPtr[++row] = found;
+  return {
+    rows,
+    cols,
+    rowPtr,
+    colIdx,
+    values,
+    ...('codebook' in stream ? { codebook: stream.codebook } : {}),
+  };
+}
+
+/** Row pointers a payload of no columns may need whatever the limit (256 KiB of them). */
+const EMPTY_ROWS = 1 << 16;
+
+/** Each entry's codebook value, refusing an index outside the codebook. */
+function codebookValues(codebook: Float32Array, symbols: Uint16Array): Float32Array {
+  const out = new Float32Array(symbols.length);
+  const k = codebook.length;
+  for (let i = 0; i < symbols.length; i++) {
+    const s = symbols[i]!;
+    if (s >= k) throw badCode(s, k);
+    out[i] = codebook[s]!;
+  }
+  return out;
+}
+
+/**
+ * Decodes and validates a payload into a dense row-major matrix, through {@link decodeWeightPayloadCsr}
+ * (so without the positions of {@link decodeWeightPayload}). Besides what the input's length bounds,
+ * it allocates the rows·cols floats (at most `maxElements`).
+ */
+export function decodeWeightPayloadDense(bytes: Uint8Array, options: DecodeOptions = {}): DenseWeightPayload {
+  const { codebook, ...csr } = decodeWeightPayloadCsr(bytes, options);
+  return { ...csrToDense(csr), ...(codebook ? { codebook } : {}) };
 }
 
 function readSymbols(r: BitReader, count: number, width: number, huffman: boolean): Uint16Array {

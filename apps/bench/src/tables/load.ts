@@ -28,7 +28,7 @@ export const loadTable: BenchTable = {
   id: 'load',
   title: 'Model load time (.zsk → ready on the GPU)',
   reference:
-    "Goal: ResNet-50 ready within 1 s, VGG-16 within 2 s. AlexNet and VGG-16 compressed at Deep Compression's per-layer rates and bits, ResNet-50 and GoogLeNet at 70% per layer (first conv kept) with 5-bit clusters; all Huffman-coded (P+Q+H). Each load on a new device (lavapipe honours MESA_SHADER_CACHE_DISABLE=true). Decode: parse, CRC-check, Huffman-decode and expand every tensor (CPU). Session create: WebGpuSession.create. Compile: session.compile, which prepares and uploads the weights and builds every pipeline concurrently. First run: the first session.run after it. Ready: their sum. All wall time.",
+    "Goal: ResNet-50 ready within 1 s, VGG-16 within 2 s. AlexNet and VGG-16 compressed at Deep Compression's per-layer rates and bits, ResNet-50 and GoogLeNet at 70% per layer (first conv kept) with 5-bit clusters; all Huffman-coded (P+Q+H). Each load on a new device (lavapipe honours MESA_SHADER_CACHE_DISABLE=true). Decode: parse, CRC-check and Huffman-decode every tensor (CPU); sparse ones to CSR, expanded to dense only when a dense kernel reads them. Session create: WebGpuSession.create. Compile: session.compile, which prepares and uploads the weights while every pipeline compiles concurrently. First run: the first session.run after it. Ready: their sum. All wall time.",
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const names = full

@@ -1,6 +1,8 @@
 import { FcLayer, SPARSE_FC_THRESHOLD } from '@zeroskip/gpu';
+import { type CsrMatrix, transposeCsr } from '@zeroskip/sparse';
 import { attrNumber, type GraphNode } from '../graph.js';
 import type { Tensor } from '../tensor.js';
+import { storedCsr } from '../weight-encoding.js';
 import { fusedActivation, sparsityOf } from './conv.js';
 import type { GpuOp, PlanContext } from './types.js';
 
@@ -59,20 +61,45 @@ function transposeScaled(b: Float32Array, rows: number, cols: number, factor: nu
   return out;
 }
 
+/** Gemm's C·beta, the layer's bias. */
+function fcBias(n: GraphNode, c: Tensor | undefined): Float32Array | undefined {
+  return c && scaled(c.data as Float32Array, attrNumber(n, 'beta', 1));
+}
+
 /** The node's weights in the FC kernels' layout (made when its layer is built, not when planning). */
 export function fcWeights(n: GraphNode, ctx: Pick<PlanContext, 'constant'>): FcWeights {
   const { b, c, k, outputs, transB } = fcShape(n, ctx)!;
   const data = b.data as Float32Array;
   const alpha = n.op === 'Gemm' ? attrNumber(n, 'alpha', 1) : 1;
   const w = transB ? scaled(data, alpha) : transposeScaled(data, k, outputs, alpha);
-  const beta = attrNumber(n, 'beta', 1);
+  const bias = fcBias(n, c);
   return {
     w,
     outputs,
-    ...(c ? { bias: scaled(c.data as Float32Array, beta) } : {}),
+    ...(bias ? { bias } : {}),
     // the zeros counted when planning are the layer's unless scaling could have flushed products to 0
     ...(alpha === 1 ? { sparsity: sparsityOf(b) } : {}),
   };
+}
+
+/**
+ * The weights' share of zeros: counted from the CSR they were decoded from where there is one (the
+ * same count as scanning them, without expanding them).
+ */
+function fcSparsity(w: Tensor): number {
+  const csr = storedCsr(w);
+  return csr ? 1 - csr.values.length / Math.max(1, csr.rows * csr.cols) : sparsityOf(w);
+}
+
+/**
+ * The node's weights as CSR [outputs, k], from the CSR they were decoded from; undefined where there is
+ * none, or where alpha ≠ 1 could flush scaled weights to zero (the dense path then decides).
+ */
+function fcCsr(n: GraphNode, ctx: Pick<PlanContext, 'constant'>): CsrMatrix | undefined {
+  const { b, transB } = fcShape(n, ctx)!;
+  const csr = storedCsr(b);
+  if (!csr || (n.op === 'Gemm' && attrNumber(n, 'alpha', 1) !== 1)) return undefined;
+  return transB ? csr : transposeCsr(csr);
 }
 
 /** The GPU side shared by Gemm and MatMul: an FC layer on a [batch, k] input. */
@@ -81,7 +108,7 @@ export const fcGpu: GpuOp = {
     const x = inputs[0];
     if (x?.dtype !== 'float32' || x.shape.length !== 2 || !fcShape(node, ctx)) return undefined;
     const w: Tensor = ctx.constant(node.inputs[1]!)!;
-    const sparsity = sparsityOf(w);
+    const sparsity = fcSparsity(w);
     const sparse = ctx.mode === 'sparse' || (ctx.mode === 'auto' && sparsity >= SPARSE_FC_THRESHOLD);
     return { kernel: sparse ? 'fc-sparse' : 'fc-dense', sparsity, candidates: FC_CANDIDATES };
   },
@@ -89,13 +116,21 @@ export const fcGpu: GpuOp = {
     const layer = ctx.planned(() => {
       const kernel = ctx.kernel;
       return ctx.cached(kernel, () => {
+        const common = {
+          activation: fusedActivation(node),
+          algorithm: kernel === 'fc-sparse' ? 'sparse' : 'dense',
+        } as const;
+        const csr = kernel === 'fc-sparse' ? fcCsr(node, ctx) : undefined;
+        if (csr) {
+          const bias = fcBias(node, fcShape(node, ctx)!.c);
+          return new FcLayer(ctx.gpu, { csr, outputs: csr.rows, ...(bias ? { bias } : {}), ...common });
+        }
         const fw = fcWeights(node, ctx);
         return new FcLayer(ctx.gpu, {
           weights: fw.w,
           outputs: fw.outputs,
           ...(fw.bias ? { bias: fw.bias } : {}),
-          activation: fusedActivation(node),
-          algorithm: kernel === 'fc-sparse' ? 'sparse' : 'dense',
+          ...common,
           ...(fw.sparsity === undefined ? {} : { sparsity: fw.sparsity }),
         });
       });
