@@ -52,7 +52,6 @@ export class QuantConvLayer {
   /** The packing of the output, or undefined for f32 NCHW. */
   readonly outputEncoding: Exclude<PackedEncoding, { mode: 'sign0' }> | undefined;
   readonly weightEncoding: WeightEncoding;
-  private readonly output: QuantConvOutput;
   private readonly w: GpuTensor;
   private readonly params: GpuTensor[];
 
@@ -74,7 +73,6 @@ export class QuantConvLayer {
     const packed = quantWeightPlanes(weights, weightShape, spec);
     this.weightEncoding = packed.encoding;
     this.outputEncoding = quantOutputEncoding(spec);
-    this.output = this.outputEncoding ?? { mode: 'float' };
     this.w = gpu.tensor([packed.planes.length], packed.planes);
     this.params =
       spec.output === 'float'
@@ -92,6 +90,19 @@ export class QuantConvLayer {
 
   /** Records the QuantConv of packed `x` ([planes, N, H, W, ⌈C/32⌉]); returns the output (from the pool). */
   encode(r: Recorder, x: GpuTensor): GpuTensor {
+    return this.encodeFused(r, x).y;
+  }
+
+  /**
+   * Records the QuantConv of packed `x` with a float output's epilogue fused: `residual` (f32 NCHW of
+   * the output's shape) added to S·acc + B, and with `sign` the packed sign plane of the result as well,
+   * the input of a next binary layer. Returns the outputs (from the pool).
+   */
+  encodeFused(
+    r: Recorder,
+    x: GpuTensor,
+    epilogue: { readonly residual?: GpuTensor; readonly sign?: boolean } = {},
+  ): { y: GpuTensor; sign?: GpuTensor } {
     const [planes, n, h, w, words] = x.shape;
     const c = this.weightShape[1];
     if (
@@ -105,15 +116,41 @@ export class QuantConvLayer {
         `a QuantConv on ${c} channels takes ${encodingPlanes(this.inputEncoding)} packed planes [planes, N, H, W, ${Math.ceil(c / 32)}] of u32, got [${x.shape.join(', ')}] ${x.dtype}; pack the input with encodePack first.`,
       );
     const geo = this.geometry([n!, c, h!, w!]);
+    const shape: [number, number, number, number] = [geo.n, geo.o, geo.ho, geo.wo];
+    const { residual, sign } = epilogue;
+    if ((residual || sign) && this.outputEncoding)
+      throw new GpuError(
+        'invalid-argument',
+        `a QuantConv with "${this.spec.output}" output has no float epilogue to fuse a residual or a sign into; give it a float output.`,
+      );
+    if (residual && (residual.dtype !== 'f32' || residual.shape.join() !== shape.join()))
+      throw new GpuError(
+        'invalid-argument',
+        `a QuantConv residual must be f32 [${shape.join(', ')}] like its output, got [${residual.shape.join(', ')}] ${residual.dtype}.`,
+      );
     const y = this.outputEncoding
-      ? this.gpu.empty(packedShape([geo.n, geo.o, geo.ho, geo.wo], this.outputEncoding), 'u32')
-      : this.gpu.empty([geo.n, geo.o, geo.ho, geo.wo]);
+      ? this.gpu.empty(packedShape(shape, this.outputEncoding), 'u32')
+      : this.gpu.empty(shape);
+    const signPlane = sign ? this.gpu.empty(packedShape(shape, { mode: 'sign' }), 'u32') : undefined;
+    // only the flags that are set, so that equal kernels share one pipeline key
+    const output: QuantConvOutput = this.outputEncoding ?? {
+      mode: 'float',
+      ...(residual ? { residual: true } : {}),
+      ...(sign ? { sign: true } : {}),
+    };
     encodeQuantConv(
       r,
-      { x, w: this.w, params: this.params, y },
-      { geo, input: this.inputEncoding, weights: this.weightEncoding, output: this.output },
+      {
+        x,
+        w: this.w,
+        params: this.params,
+        y,
+        ...(residual ? { residual } : {}),
+        ...(signPlane ? { sign: signPlane } : {}),
+      },
+      { geo, input: this.inputEncoding, weights: this.weightEncoding, output },
     );
-    return y;
+    return signPlane ? { y, sign: signPlane } : { y };
   }
 
   destroy(): void {

@@ -41,11 +41,15 @@ export interface QuantConvSpec {
   readonly conv?: ConvParams;
 }
 
-/** The output transform's inputs, flat row-major: S [O] and B [O] for "float", T [O, Lo] otherwise. */
+/**
+ * The output transform's inputs, flat row-major: S [O] and B [O] for "float", T [O, Lo] otherwise;
+ * a "float" output may add a residual R [N, O, Ho, Wo] as well (Bi-Real's shortcut): S·acc + B + R.
+ */
 export interface QuantConvParams {
   readonly scale?: ArrayLike<number>;
   readonly bias?: ArrayLike<number>;
   readonly thresholds?: ArrayLike<number>;
+  readonly residual?: ArrayLike<number>;
 }
 
 /** 2^k − 1. */
@@ -273,5 +277,14 @@ export function quantConvReference(
   const transform = quantOutputTransform(spec, params, g.o);
   const acc = quantConvAccumulators(g, quantActivationCodes(x, spec), quantWeightCodes(w, spec));
   const plane = g.ho * g.wo;
-  return Float32Array.from(acc, (v, i) => transform(Math.floor(i / plane) % g.o, v));
+  const r = params.residual;
+  if (r && (spec.output !== 'float' || r.length !== acc.length))
+    throw new GpuError(
+      'invalid-argument',
+      `a QuantConv residual is added to a float output of ${acc.length} values; got ${r.length} values for a "${spec.output}" output.`,
+    );
+  return Float32Array.from(acc, (v, i) => {
+    const y = transform(Math.floor(i / plane) % g.o, v);
+    return r ? Math.fround(y + r[i]!) : y;
+  });
 }

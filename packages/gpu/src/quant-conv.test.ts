@@ -3,12 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ACTIVATIONS,
   checkFloatOutput,
+  checkFusedOutput,
   decodedValues,
   int,
   OUTPUTS,
   packedCodes,
   quantInputs,
   quantParams,
+  quantResidual,
   quantWeights,
   runQuantLayer,
   type Shape4,
@@ -195,6 +197,95 @@ describe('QuantConvLayer', () => {
   );
 });
 
+describe('fused float epilogue (a Bi-Real block in one dispatch)', () => {
+  // each case compiles its own kernel, slow on a software adapter
+  const FUSED_TIMEOUT = 300_000;
+  it(
+    'S·acc + B + R and the packed sign of the sum equal the reference on random geometry and modes',
+    async () => {
+      const rand = seededRandom(31);
+      for (let i = 0; i < 6; i++) {
+        const g = randomGeometry(rand);
+        const spec: QuantConvSpec = {
+          ...ACTIVATIONS[i % ACTIVATIONS.length]!,
+          ...WEIGHTS[(i + 1) % WEIGHTS.length]!,
+          output: 'float',
+          conv: g.conv,
+        };
+        const x = quantInputs(
+          rand,
+          g.x.reduce((a, b) => a * b),
+          spec.activationBits ?? 0,
+        );
+        const w = quantWeights(
+          rand,
+          spec,
+          g.w.reduce((a, b) => a * b),
+        );
+        const geo = quantConvGeometry(g.x, g.w, spec);
+        const size = geo.n * geo.o * geo.ho * geo.wo;
+        const params = { ...quantParams(rand, spec, geo.o, geo.k), residual: quantResidual(rand, size) };
+        const want = quantConvReference(x, g.x, w, g.w, spec, params);
+        // residual and sign plane, residual alone, sign plane alone in turn
+        const { residual: _, ...plain } = params;
+        if (i % 3 === 0) {
+          const got = await runQuantLayer(gpu, spec, x, g.x, w, g.w, params, { sign: true });
+          checkFusedOutput(got, want, params);
+          // the residual moves the outputs: a kernel that dropped it would fail the check
+          expect(() =>
+            checkFusedOutput(got, quantConvReference(x, g.x, w, g.w, spec, plain), plain),
+          ).toThrow();
+        } else if (i % 3 === 1) {
+          const got = await runQuantLayer(gpu, spec, x, g.x, w, g.w, params);
+          expect(got.sign).toBeUndefined();
+          checkFloatOutput(got.values, want, params, geo.o, geo.ho * geo.wo);
+        } else {
+          const got = await runQuantLayer(gpu, spec, x, g.x, w, g.w, plain, { sign: true });
+          checkFusedOutput(got, quantConvReference(x, g.x, w, g.w, spec, plain), plain);
+        }
+      }
+    },
+    FUSED_TIMEOUT,
+  );
+
+  it(
+    'Bi-Real stage shapes at batch 1 (K split and 64-pixel tiles) keep the residual and the sign plane',
+    async () => {
+      const rand = seededRandom(32);
+      for (const [c, o, hw, stride] of [
+        [64, 128, 8, 2],
+        [512, 512, 3, 1],
+      ] as const) {
+        const xShape: Shape4 = [1, c, hw, hw];
+        const wShape: Shape4 = [o, c, 3, 3];
+        const spec: QuantConvSpec = {
+          activations: 'sign',
+          weights: 'binary',
+          output: 'float',
+          conv: { stride: [stride, stride], pads: [1, 1, 1, 1] },
+        };
+        const x = quantInputs(
+          rand,
+          xShape.reduce((a, b) => a * b),
+        );
+        const w = quantWeights(
+          rand,
+          spec,
+          wShape.reduce((a, b) => a * b),
+        );
+        const geo = quantConvGeometry(xShape, wShape, spec);
+        const params = {
+          ...quantParams(rand, spec, geo.o, geo.k),
+          residual: quantResidual(rand, geo.o * geo.ho * geo.wo),
+        };
+        const got = await runQuantLayer(gpu, spec, x, xShape, w, wShape, params, { sign: true });
+        checkFusedOutput(got, quantConvReference(x, xShape, w, wShape, spec, params), params);
+      }
+    },
+    FUSED_TIMEOUT,
+  );
+});
+
 describe('packed chains', () => {
   it(
     'pack → sign layer → max pool → 2-bit layer → max pool → float layer equals the reference chain',
@@ -342,6 +433,28 @@ describe('typed errors', () => {
       ).rejects.toThrow(GpuError);
       layer.destroy();
       gpu.release(wrong);
+      // a residual or a sign plane needs a float output, and a residual of the output's shape
+      const float = new QuantConvLayer(
+        gpu,
+        { ...spec, weights: 'binary', output: 'float' },
+        [1, 1, -1, 1, 1, 1],
+        shape,
+        {
+          scale: [1, 1],
+          bias: [0, 0],
+        },
+      );
+      const packedX = gpu.empty(packedShape([1, 3, 1, 1], { mode: 'sign' }), 'u32');
+      const badResidual = gpu.empty([1, 2, 2, 1]);
+      await expect(
+        gpu.submit((r) => float.encodeFused(r, packedX, { residual: badResidual })),
+      ).rejects.toThrow(GpuError);
+      const signOut = new QuantConvLayer(gpu, { ...spec, weights: 'binary' }, [1, 1, -1, 1, 1, 1], shape, ok);
+      await expect(gpu.submit((r) => signOut.encodeFused(r, packedX, { sign: true }))).rejects.toThrow(
+        GpuError,
+      );
+      for (const l of [float, signOut]) l.destroy();
+      for (const t of [packedX, badResidual]) gpu.release(t);
     },
     TIMEOUT,
   );

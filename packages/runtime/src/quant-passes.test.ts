@@ -4,8 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { runCpu } from './cpu-session.js';
 import type { AttributeValue, Graph, GraphNode } from './graph.js';
 import { importOnnx } from './onnx.js';
-import { optimize } from './passes.js';
-import { binarizeSignConvs, foldQuantThresholds } from './quant-passes.js';
+import {
+  foldBatchNorm,
+  foldConstants,
+  fuseActivations,
+  optimize,
+  removeIdentities,
+  removeUnused,
+} from './passes.js';
+import { binarizeSignConvs, foldQuantThresholds, fuseQuantEpilogues } from './quant-passes.js';
 import { float32, type Tensor } from './tensor.js';
 import { int, seedArb } from './testing/arbitraries.js';
 import {
@@ -21,6 +28,7 @@ import {
   value,
 } from './testing/onnx-graph.js';
 import { randomTensor, uniform } from './testing/random.js';
+import { ZOO } from './zoo/models.js';
 
 const RUNS = { seed: 20_251, numRuns: 12 };
 const ops = (g: Graph) => g.nodes.map((n) => n.op);
@@ -548,5 +556,120 @@ describe('foldQuantThresholds: batch norm + quantizer into integer thresholds', 
     expect(ops(g)).toEqual(['QuantConv', 'MaxPool', 'QuantConv']);
     expect(g.nodes[0]!.attrs).toMatchObject({ activations: 'sign0', output: 'sign' });
     expect(g.nodes[2]!.attrs).toMatchObject({ activations: 'sign', weights: 'ternary', output: 'float' });
+  });
+});
+
+describe('fuseQuantEpilogues: a Bi-Real block in one QuantConv', () => {
+  it('the Bi-Real ResNet-18 loses every Add and pack between binary layers and computes the same, bit for bit', () => {
+    // optimize() without its last fusion: the unfused reference
+    const built = ZOO['bireal-resnet-18']!.build({ seed: 5, size: 32 });
+    const quantized = foldQuantThresholds(binarizeSignConvs(foldConstants(removeIdentities(built))));
+    const g = removeUnused(fuseActivations(foldBatchNorm(quantized)));
+    const fused = fuseQuantEpilogues(g);
+    expect(ops(g).filter((o) => o === 'Add')).toHaveLength(16);
+    expect(ops(optimize(built))).toEqual(ops(removeUnused(fused)));
+    expect(ops(fused)).not.toContain('Add');
+    const convs = fused.nodes.filter((n) => n.op === 'QuantConv');
+    expect(convs.map((n) => n.inputs.length)).toEqual(Array(16).fill(5));
+    // every block output but the last feeds a binary conv, which reads the sign output
+    expect(convs.map((n) => n.outputs.length)).toEqual([...Array(15).fill(2), 1]);
+    for (const n of convs.slice(1)) expect(n.inputs[0]).toMatch(/::sign$/);
+    const x = randomTensor(g.inputs[0]!.shape, 6, -2, 2);
+    const want = runCpu(g, { input: x });
+    const got = runCpu(fused, { input: x });
+    for (const o of g.outputs) expect(Array.from(got[o]!.data)).toEqual(Array.from(want[o]!.data));
+  });
+
+  it('fuses an Add on either side, with R computed after the conv; leaves broadcasts, shared Y and sign0 readers', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          c: int(1, 40),
+          o: int(1, 40),
+          hw: int(2, 5),
+          yFirst: fc.boolean(),
+          broadcast: fc.boolean(),
+          shared: fc.boolean(),
+          reader: fc.constantFrom('sign', 'sign0'),
+          seed: seedArb,
+        }),
+        ({ c, o, hw, yFirst, broadcast, shared, reader, seed }) => {
+          const init = new Map<string, Tensor>([
+            ['w1', float32([o, c, 3, 3], Float32Array.from(uniform(o * c * 9, seed), Math.sign))],
+            ['s1', randomTensor([o], seed + 1, 0.05, 0.5)],
+            ['b1', randomTensor([o], seed + 2, -1, 1)],
+            ['w2', float32([3, o, 1, 1], Float32Array.from(uniform(3 * o, seed + 3), Math.sign))],
+            ['s2', randomTensor([3], seed + 4)],
+            ['b2', randomTensor([3], seed + 5)],
+          ]);
+          const qc = (
+            x: string,
+            w: string,
+            s: string,
+            b: string,
+            y: string,
+            activations: string,
+            k: number,
+          ) => ({
+            op: 'QuantConv',
+            name: y,
+            inputs: [x, w, s, b],
+            outputs: [y],
+            attrs: {
+              kernel_shape: [k, k],
+              pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0],
+              activations,
+              weights: 'binary',
+              output: 'float',
+            },
+          });
+          const nodes: GraphNode[] = [
+            qc('x', 'w1', 's1', 'b1', 'y1', 'sign', 3),
+            // the residual, computed after the conv: a broadcast one has one channel
+            broadcast
+              ? {
+                  op: 'ReduceMax',
+                  name: 'r',
+                  inputs: ['shortcut'],
+                  outputs: ['r'],
+                  attrs: { axes: [1], keepdims: 1 },
+                }
+              : { op: 'Relu', name: 'r', inputs: ['shortcut'], outputs: ['r'], attrs: {} },
+            {
+              op: 'Add',
+              name: 'sum',
+              inputs: yFirst ? ['y1', 'r'] : ['r', 'y1'],
+              outputs: ['sum'],
+              attrs: {},
+            },
+            qc('sum', 'w2', 's2', 'b2', 'y2', reader, 1),
+          ];
+          const outputs = ['y2', ...(shared ? ['y1'] : [])];
+          const g: Graph = {
+            nodes,
+            initializers: init,
+            inputs: [
+              { name: 'x', shape: [1, c, hw, hw], dtype: 'float32' },
+              { name: 'shortcut', shape: [1, o, hw, hw], dtype: 'float32' },
+            ],
+            outputs,
+            opset: 13,
+          };
+          const fused = fuseQuantEpilogues(g);
+          const residual = !broadcast && !shared;
+          expect(ops(fused).includes('Add')).toBe(!residual);
+          const first = fused.nodes.find((n) => n.name === 'y1')!;
+          expect(first.outputs.length).toBe(reader === 'sign' && residual ? 2 : 1);
+          const feeds = {
+            x: randomTensor([1, c, hw, hw], seed + 6, -2, 2),
+            shortcut: randomTensor([1, o, hw, hw], seed + 7, -2, 2),
+          };
+          const want = runCpu(g, feeds);
+          const got = runCpu(fused, feeds);
+          for (const v of outputs) expect(Array.from(got[v]!.data)).toEqual(Array.from(want[v]!.data));
+        },
+      ),
+      RUNS,
+    );
   });
 });

@@ -194,11 +194,11 @@ function denseRewrite(g: Graph, n: GraphNode, x: string): Rewrite | undefined {
   };
 }
 
-/** Ranks of the graph's values, when every input dimension is known (as foldConstants infers them). */
-function valueRanks(g: Graph): ((v: string) => number | undefined) | undefined {
+/** Shapes of the graph's values, when every input dimension is known (as foldConstants infers them). */
+function valueShapes(g: Graph): ((v: string) => readonly number[] | undefined) | undefined {
   if (!g.inputs.every((i) => i.shape.length > 0 && i.shape.every((d) => d > 0))) return undefined;
   const info = inferShapes(g);
-  return (v) => info.get(v)?.shape.length;
+  return (v) => info.get(v)?.shape;
 }
 
 /**
@@ -209,7 +209,7 @@ function valueRanks(g: Graph): ((v: string) => number | undefined) | undefined {
  */
 export function binarizeSignConvs(g: Graph): Graph {
   const signs = new Map(g.nodes.filter((n) => n.op === 'Sign').map((n) => [n.outputs[0]!, n]));
-  let ranks: ReturnType<typeof valueRanks> | null = null;
+  let shapes: ReturnType<typeof valueShapes> | null = null;
   const rewrites = new Map<GraphNode, Rewrite>();
   for (const n of g.nodes) {
     const sign = signs.get(n.inputs[0] ?? '');
@@ -220,8 +220,8 @@ export function binarizeSignConvs(g: Graph): Graph {
     else if (n.op === 'Gemm') r = denseRewrite(g, n, x);
     else if (n.op === 'MatMul') {
       // only a matrix: a batch of them would need its leading shape carried through the reshapes
-      if (ranks === null) ranks = valueRanks(g);
-      if (ranks?.(n.inputs[0]!) === 2) r = denseRewrite(g, n, x);
+      if (shapes === null) shapes = valueShapes(g);
+      if (shapes?.(n.inputs[0]!)?.length === 2) r = denseRewrite(g, n, x);
     }
     if (r) rewrites.set(n, r);
   }
@@ -459,4 +459,54 @@ export function foldQuantThresholds(g: Graph): Graph {
     }
   }
   return { ...graph, nodes: nodes.filter((n): n is GraphNode => n !== undefined) };
+}
+
+const isFloatQuantConv = (n: GraphNode) =>
+  n.op === 'QuantConv' && attrString(n, 'output', '') === 'float' && n.outputs.length === 1;
+
+/**
+ * Bi-Real blocks' epilogues fused into their float QuantConvs, so that a block is one GPU dispatch:
+ * - QuantConv(float) → Add(Y, R), with Y read by the Add alone and R of Y's shape (no broadcast),
+ *   becomes QuantConv(X, W, S, B, R) giving the sum in the Add's place (f32 addition is commutative,
+ *   so the sum is the Add's whichever side Y was on);
+ * - a float QuantConv whose Y QuantConvs with "sign" activations read gets Sign(Y) as a first output,
+ *   and those readers read it instead: the sign of ±1 is itself, and on the GPU the conv writes it
+ *   bit-packed, so no pack runs between binary layers. "sign0" readers keep Y (their Sign(0) is 0).
+ * Residuals are fused only where every input dimension is known, to tell a broadcast apart.
+ */
+export function fuseQuantEpilogues(g: Graph): Graph {
+  if (!g.nodes.some(isFloatQuantConv)) return g;
+  const shapes = valueShapes(g);
+  const nodes: (GraphNode | undefined)[] = [...g.nodes];
+  if (shapes) {
+    const readers = readersOf(g);
+    const at = new Map(g.nodes.map((n, i) => [n, i]));
+    g.nodes.forEach((qc, i) => {
+      if (!isFloatQuantConv(qc) || qc.inputs.length !== 4) return;
+      const y = qc.outputs[0]!;
+      const r = readers.get(y);
+      const add = r?.length === 1 && r[0] !== 'output' ? r[0] : undefined;
+      if (add?.op !== 'Add' || add.attrs.activation !== undefined || add.inputs.length !== 2) return;
+      const other = add.inputs[0] === y ? add.inputs[1]! : add.inputs[0]!;
+      const [ys, rs] = [shapes(y), shapes(other)];
+      if (other === y || !ys || rs?.join() !== ys.join()) return;
+      // in the Add's place: R may be computed after the conv
+      nodes[i] = undefined;
+      nodes[at.get(add)!] = { ...qc, inputs: [...qc.inputs, other], outputs: [add.outputs[0]!] };
+    });
+  }
+  const fused = nodes.filter((n): n is GraphNode => n !== undefined);
+  const signReader = (n: GraphNode) => n.op === 'QuantConv' && attrString(n, 'activations', '') === 'sign';
+  const signRead = new Set(fused.filter(signReader).map((n) => n.inputs[0]!));
+  const signed = new Set(fused.filter((n) => isFloatQuantConv(n) && signRead.has(n.outputs[0]!)));
+  const signOf = new Map([...signed].map((n) => [n.outputs[0]!, `${n.outputs[0]}::sign`]));
+  return {
+    ...g,
+    nodes: fused.map((n) => {
+      const sign = signReader(n) ? signOf.get(n.inputs[0]!) : undefined;
+      const inputs = sign ? [sign, ...n.inputs.slice(1)] : n.inputs;
+      const outputs = signed.has(n) ? [signOf.get(n.outputs[0]!)!, n.outputs[0]!] : n.outputs;
+      return inputs === n.inputs && outputs === n.outputs ? n : { ...n, inputs, outputs };
+    }),
+  };
 }

@@ -92,7 +92,10 @@ export function quantParams(rand: () => number, spec: QuantConvSpec, o: number, 
   return { thresholds: t };
 }
 
-/** Packs x on the GPU as the layer's input wants, runs the layer and returns its output as the spec's f32 values. */
+/**
+ * Packs x on the GPU as the layer's input wants, runs the layer (with a float output's fused `residual`
+ * and `sign` plane when asked) and returns its output as the spec's f32 values.
+ */
 export async function runQuantLayer(
   gpu: Gpu,
   spec: QuantConvSpec,
@@ -101,28 +104,38 @@ export async function runQuantLayer(
   w: Float32Array,
   wShape: Shape4,
   params: QuantConvParams,
-): Promise<{ values: Float32Array; packed?: Uint32Array; shape: Shape4 }> {
+  epilogue: { readonly sign?: boolean } = {},
+): Promise<{ values: Float32Array; packed?: Uint32Array; sign?: Uint32Array; shape: Shape4 }> {
   const layer = new QuantConvLayer(gpu, spec, w, wShape, params);
   const geo = layer.geometry(xShape);
   const yShape: Shape4 = [geo.n, geo.o, geo.ho, geo.wo];
   const xt = gpu.tensor(xShape, x);
   const xb = gpu.empty(packedShape(xShape, layer.inputEncoding), 'u32');
+  const rt = params.residual ? gpu.tensor(yShape, Float32Array.from(params.residual)) : undefined;
   const out = layer.outputEncoding ? gpu.empty(yShape) : undefined;
-  let y: ReturnType<QuantConvLayer['encode']> | undefined;
+  let y: ReturnType<QuantConvLayer['encodeFused']> | undefined;
   await gpu.submit((r) => {
     encodePack(r, xt, xb, xShape, layer.inputEncoding);
-    y = layer.encode(r, xb);
-    if (out && layer.outputEncoding) encodeUnpackBits(r, y, out, yShape, layer.outputEncoding);
+    y = layer.encodeFused(r, xb, { ...(rt ? { residual: rt } : {}), ...epilogue });
+    if (out && layer.outputEncoding) encodeUnpackBits(r, y.y, out, yShape, layer.outputEncoding);
   });
-  const result = out
-    ? { values: await gpu.read(out), packed: await gpu.readU32(y!), shape: yShape }
-    : { values: await gpu.read(y!), shape: yShape };
+  const result = {
+    ...(out
+      ? { values: await gpu.read(out), packed: await gpu.readU32(y!.y) }
+      : { values: await gpu.read(y!.y) }),
+    ...(y!.sign ? { sign: await gpu.readU32(y!.sign) } : {}),
+    shape: yShape,
+  };
   layer.destroy();
-  for (const t of [xt, xb, y!, ...(out ? [out] : [])]) gpu.release(t);
+  for (const t of [xt, xb, y!.y, ...(y!.sign ? [y!.sign] : []), ...(rt ? [rt] : []), ...(out ? [out] : [])])
+    gpu.release(t);
   return result;
 }
 
-/** f32 S·acc + B may be one fused multiply-add on the GPU: allow the spec's first rounding's error. */
+/**
+ * f32 S·acc + B may be one fused multiply-add on the GPU: allow the spec's first rounding's error,
+ * which a residual R added after it carries along (S·acc = want − R − B).
+ */
 export function checkFloatOutput(
   got: Float32Array,
   want: Float32Array,
@@ -133,10 +146,29 @@ export function checkFloatOutput(
   assert(got.length === want.length, `${got.length} outputs, want ${want.length}`);
   for (let i = 0; i < want.length; i++) {
     const c = Math.floor(i / hw) % o;
-    const tol = 2 ** -22 * (Math.abs(want[i]!) + Math.abs(want[i]! - params.bias![c]!)) + 1e-30;
+    const r = params.residual?.[i] ?? 0;
+    const tol =
+      2 ** -22 * (Math.abs(want[i]!) + Math.abs(want[i]! - r) + Math.abs(want[i]! - r - params.bias![c]!)) +
+      1e-30;
     if (!(Math.abs(got[i]! - want[i]!) <= tol))
       throw new ConformanceError(`output ${i}: got ${got[i]}, want ${want[i]} (tolerance ${tol})`);
   }
+}
+
+/**
+ * A fused float epilogue's outputs against the reference: y within {@link checkFloatOutput}'s
+ * tolerance, and the sign plane exactly the packing of the y the GPU wrote (what an unfused pack of it
+ * would give).
+ */
+export function checkFusedOutput(
+  got: { values: Float32Array; sign?: Uint32Array; shape: Shape4 },
+  want: Float32Array,
+  params: QuantConvParams,
+) {
+  const [, o, ho, wo] = got.shape;
+  checkFloatOutput(got.values, want, params, o, ho * wo);
+  assert(got.sign !== undefined, 'the fused layer wrote no sign plane');
+  assertEqual(got.sign, packedCodes(got.values, got.shape, { mode: 'sign' }), 'sign plane of y');
 }
 
 export const ACTIVATIONS: Pick<QuantConvSpec, 'activations' | 'activationBits'>[] = [
@@ -158,7 +190,7 @@ export const OUTPUTS: Pick<QuantConvSpec, 'output' | 'outputBits'>[] = [
 ];
 
 /** Sign and 2-bit activations × every weight mode on one geometry with 4-word vectors, output modes in turn. */
-export const quantConvCases: ConformanceCase[] = [ACTIVATIONS[0]!, ACTIVATIONS[2]!].map((a, i) => ({
+const packedCases: ConformanceCase[] = [ACTIVATIONS[0]!, ACTIVATIONS[2]!].map((a, i) => ({
   group: 'quant conv (packed)',
   name: `${a.activations}${a.activationBits ?? ''} activations × every weight mode: x [2, 100, 5, 4] → 40, 3×3, stride 2, pads 1`,
   run: async (gpu: Gpu) => {
@@ -191,3 +223,49 @@ export const quantConvCases: ConformanceCase[] = [ACTIVATIONS[0]!, ACTIVATIONS[2
     }
   },
 }));
+
+/** Residuals of the output's size: values of the outputs' spread (so that they move signs), some exactly 0. */
+export function quantResidual(rand: () => number, size: number): Float32Array {
+  return Float32Array.from({ length: size }, () => (rand() < 0.1 ? 0 : Math.fround(rand() * 6 - 3)));
+}
+
+/** Bi-Real blocks, one dispatch each: sign × binary, float output + residual + the sum's sign plane. */
+const fusedCases: ConformanceCase[] = [
+  { x: [1, 64, 6, 5] as Shape4, o: 64, stride: 1 },
+  { x: [2, 96, 7, 7] as Shape4, o: 40, stride: 2 },
+].map(({ x: xShape, o, stride }, i) => ({
+  group: 'quant conv (packed)',
+  name: `Bi-Real block: x [${xShape.join(', ')}] → ${o}, 3×3, stride ${stride}, + residual, sign plane`,
+  run: async (gpu: Gpu) => {
+    const rand = seededRandom(400 + i);
+    const spec: QuantConvSpec = {
+      activations: 'sign',
+      weights: 'binary',
+      output: 'float',
+      conv: { stride: [stride, stride], pads: [1, 1, 1, 1] },
+    };
+    const wShape: Shape4 = [o, xShape[1], 3, 3];
+    const x = quantInputs(
+      rand,
+      xShape.reduce((p, d) => p * d),
+    );
+    const w = quantWeights(
+      rand,
+      spec,
+      wShape.reduce((p, d) => p * d),
+    );
+    const geo = quantConvGeometry(xShape, wShape, spec);
+    const params = {
+      ...quantParams(rand, spec, geo.o, geo.k),
+      residual: quantResidual(rand, geo.n * geo.o * geo.ho * geo.wo),
+    };
+    const want = quantConvReference(x, xShape, w, wShape, spec, params);
+    checkFusedOutput(
+      await runQuantLayer(gpu, spec, x, xShape, w, wShape, params, { sign: true }),
+      want,
+      params,
+    );
+  },
+}));
+
+export const quantConvCases: ConformanceCase[] = [...packedCases, ...fusedCases];

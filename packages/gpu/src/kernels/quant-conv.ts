@@ -30,8 +30,14 @@ export type WeightEncoding =
   | { readonly mode: 'ternary' }
   | { readonly mode: 'bits'; readonly bits: number };
 
-/** What the kernel writes: f32 NCHW S·acc + B, or packed sign / k-bit codes from integer thresholds. */
-export type QuantConvOutput = { readonly mode: 'float' } | Exclude<PackedEncoding, { mode: 'sign0' }>;
+/**
+ * What the kernel writes: f32 NCHW S·acc + B (plus a residual R of the output's shape, and the packed
+ * sign of the sum as a second output: a Bi-Real block in one dispatch, its next binary conv's input
+ * included), or packed sign / k-bit codes from integer thresholds.
+ */
+export type QuantConvOutput =
+  | { readonly mode: 'float'; readonly residual?: boolean; readonly sign?: boolean }
+  | Exclude<PackedEncoding, { mode: 'sign0' }>;
 
 export interface QuantConvKernel {
   readonly geo: ConvGeometry;
@@ -165,15 +171,22 @@ function epilogue(k: QuantConvKernel, p: number): string {
   const guard = (j: string, s: string) =>
     geo.o % CHANNELS === 0 ? s : `if (o0 + ${j} < ${u(geo.o)}) { ${s} }`;
   switch (k.output.mode) {
-    case 'float':
-      return forChannels(
-        (j) =>
-          guard(
-            j,
-            `let o = o0 + ${j}; y[(n * ${u(geo.o)} + o) * ${u(hwo)} + s] = scale[o] * f32(acc[${j}] + perPixel) + bias[o];`,
-          ),
-        true,
-      );
+    case 'float': {
+      const { residual, sign } = k.output;
+      // the sign is taken of the value stored, so that it is the packing of y whatever rounding y had
+      const body = (j: string) =>
+        guard(
+          j,
+          `let o = o0 + ${j}; let at = (n * ${u(geo.o)} + o) * ${u(hwo)} + s;
+      let v = scale[o] * f32(acc[${j}] + perPixel) + bias[o]${residual ? ' + res[at]' : ''};
+      y[at] = v;${sign ? ` if (v < 0.0) { word |= 1u << ${j}; }` : ''}`,
+        );
+      return sign
+        ? `var word = 0u;
+    ${forChannels(body, true)}
+    ys[pix * ${u(ow)} + ob] = word;`
+        : forChannels(body, true);
+    }
     case 'sign':
       return `var word = 0u;
     ${forChannels((j) => guard(j, `if (acc[${j}] + perPixel < th[o0 + ${j}]) { word |= 1u << ${j}; }`), true)}
@@ -242,7 +255,9 @@ const QUANT_CONV: Program<QuantConvKernel> = {
         ? ([
             ['scale', 'array<f32>', 'read'],
             ['bias', 'array<f32>', 'read'],
+            ...(k.output.residual ? ([['res', 'array<f32>', 'read']] as const) : []),
             ['y', 'array<f32>', 'read_write'],
+            ...(k.output.sign ? ([['ys', 'array<u32>', 'read_write']] as const) : []),
           ] as const)
         : ([
             ['th', 'array<i32>', 'read'],
@@ -320,16 +335,29 @@ export interface QuantConvBuffers {
   readonly params: readonly GpuTensor[];
   /** f32 NCHW, or packed planes × [N, Ho, Wo, ⌈O/32⌉]. */
   readonly y: GpuTensor;
+  /** Float output with a residual: R, f32 NCHW of y's shape, added to S·acc + B. */
+  readonly residual?: GpuTensor;
+  /** Float output with a sign: the packed sign plane [1, N, Ho, Wo, ⌈O/32⌉] of y. */
+  readonly sign?: GpuTensor;
 }
 
 /** Records one QuantConv dispatch on packed inputs. */
 export function encodeQuantConv(r: Recorder, b: QuantConvBuffers, k: QuantConvKernel): void {
   if (k.geo.groups !== 1)
     throw new GpuError('invalid-argument', `a QuantConv has one group, got ${k.geo.groups}.`);
+  const float = k.output.mode === 'float' ? k.output : undefined;
+  if (
+    (b.residual !== undefined) !== (float?.residual === true) ||
+    (b.sign !== undefined) !== (float?.sign === true)
+  )
+    throw new GpuError(
+      'invalid-argument',
+      'a QuantConv takes a residual buffer and a sign buffer exactly when its float output adds R and writes the sign; pass both or neither as the kernel says.',
+    );
   r.dispatch(
     `quant-conv-${k.input.mode}-${k.weights.mode}-${k.output.mode}`,
     r.gpu.pipeline(QUANT_CONV, k),
-    [b.x, b.w, ...b.params, b.y],
+    [b.x, b.w, ...b.params, ...(b.residual ? [b.residual] : []), b.y, ...(b.sign ? [b.sign] : [])],
     grid(groups(k), r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }

@@ -490,7 +490,26 @@ describe('QuantConv rejects malformed nodes with typed errors', () => {
     const g = quantGraph(floatCase);
     expectInvalid(
       { ...g, nodes: [{ ...g.nodes[0]!, inputs: ['X', 'W', 'S'] }] },
-      /takes 4 inputs \(X, W, S, B\), got 3/,
+      /takes 4 inputs \(X, W, S, B, and optionally R\), got 3/,
+    );
+    // a residual R of the output's shape [1, 2, 2, 2], and at most Sign(Y) and Y as outputs
+    const withR = {
+      ...g,
+      initializers: new Map([...g.initializers, ['R', float32([1, 2, 2, 3], new Float32Array(12))]]),
+    };
+    expectInvalid(
+      { ...withR, nodes: [{ ...g.nodes[0]!, inputs: ['X', 'W', 'S', 'B', 'R'] }] },
+      /R of float32 \[1, 2, 2, 2\], got float32 \[1, 2, 2, 3\]/,
+    );
+    expectInvalid(
+      { ...g, nodes: [{ ...g.nodes[0]!, outputs: ['a', 'b', 'c'] }] },
+      /has 3 outputs; it has Y, or with "float" output Sign\(Y\) and Y/,
+      { runs: false },
+    );
+    expectInvalid(
+      { ...quantGraph(signCase), nodes: [{ ...quantGraph(signCase).nodes[0]!, outputs: ['a', 'b'] }] },
+      /has 2 outputs/,
+      { runs: false },
     );
   });
 

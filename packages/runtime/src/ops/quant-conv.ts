@@ -2,6 +2,7 @@ import {
   type ConvGeometry,
   encodePack,
   GpuError,
+  type GpuTensor,
   MAX_QUANT_BITS,
   offGridWeight,
   outputLevels,
@@ -16,6 +17,7 @@ import {
   quantConvGeometry,
   quantConvReference,
   quantOutputEncoding,
+  signCode,
   unorderedThresholdRow,
 } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
@@ -28,6 +30,9 @@ import { need } from './util.js';
 // Zeroskip's own QuantConv (ONNX domain ai.zeroskip): an exact integer convolution of quantized
 // activations and weights, then a float affine or a thresholding into codes. The semantics live in
 // @zeroskip/gpu's quant-conv-reference; this module reads the node's attributes and checks its inputs.
+// A "float" output may take a fifth input R, added to S·acc + B (a Bi-Real shortcut), and may have
+// two outputs: Sign(Y) (±1, the "sign" quantizer, kept bit-packed on the GPU for the binary layers
+// that read it) first, then Y. Both fuse a block's epilogue into its one dispatch.
 
 function invalid(node: GraphNode, message: string): never {
   throw new RuntimeError('invalid-model', `QuantConv node '${node.name}' ${message}`);
@@ -82,6 +87,8 @@ export function quantConvSpec(
   };
 }
 
+const outputShape = (g: ConvGeometry) => [g.n, g.o, g.ho, g.wo];
+
 /** Names and shapes of the output transform's inputs (after X and W). */
 function paramShapes(spec: QuantConvSpec, o: number): [string, number[]][] {
   return spec.output === 'float'
@@ -92,11 +99,18 @@ function paramShapes(spec: QuantConvSpec, o: number): [string, number[]][] {
     : [['T', [o, outputLevels(spec)]]];
 }
 
+/** Whether a float QuantConv writes Sign(Y) as output 0 before Y. */
+const signsOutput = (node: GraphNode) => node.outputs.length === 2;
+
+/** Inputs that must be constants: W and the output transform's parameters (not the residual R). */
+const constantInputs = (node: GraphNode) =>
+  node.inputs.slice(1, attrString(node, 'output', '') === 'float' ? 4 : 3);
+
 /** Every check of the node against its inputs (W's contents must be known); its spec and geometry. */
 export function resolveQuantConv(
   node: GraphNode,
   inputs: readonly (ValueInfo | undefined)[],
-): { spec: QuantConvSpec; geo: ConvGeometry } {
+): { spec: QuantConvSpec; geo: ConvGeometry; residual: boolean } {
   const x = need(node, inputs, 0);
   const w = need(node, inputs, 1);
   const spec = quantConvSpec(node, x.shape, w.shape);
@@ -121,11 +135,16 @@ export function resolveQuantConv(
       `has W value ${w.value.data[bad]} at index ${bad}, off the "${spec.weights}" grid${spec.weights === 'bits' ? ` of ${spec.weightBits} bits (2q/(2^k − 1) − 1)` : ''}; quantize W first.`,
     );
   const params = paramShapes(spec, geo.o);
-  if (node.inputs.length !== 2 + params.length)
+  const float = spec.output === 'float';
+  const residual = float && node.inputs.length === 5 && node.inputs[4] !== '';
+  if (node.inputs.length !== 2 + params.length && !(float && node.inputs.length === 5))
     invalid(
       node,
-      `with "${spec.output}" output takes ${2 + params.length} inputs (X, W, ${params.map(([n]) => n).join(', ')}), got ${node.inputs.length}.`,
+      `with "${spec.output}" output takes ${2 + params.length} inputs (X, W, ${params.map(([n]) => n).join(', ')}${float ? ', and optionally R' : ''}), got ${node.inputs.length}.`,
     );
+  if (node.outputs.length !== 1 && !(float && node.outputs.length === 2))
+    invalid(node, `has ${node.outputs.length} outputs; it has Y, or with "float" output Sign(Y) and Y.`);
+  if (residual) params.push(['R', outputShape(geo)]);
   params.forEach(([name, shape], i) => {
     const p = need(node, inputs, 2 + i);
     if (p.dtype !== 'float32' || p.shape.join() !== shape.join())
@@ -138,21 +157,24 @@ export function resolveQuantConv(
   const row = t ? unorderedThresholdRow(t.data, geo.o, outputLevels(spec)) : -1;
   if (row >= 0)
     invalid(node, `has thresholds T[${row}] that are NaN or decrease; each row must be nondecreasing.`);
-  return { spec, geo };
+  return { spec, geo, residual };
 }
 
-const outputShape = (g: ConvGeometry) => [g.n, g.o, g.ho, g.wo];
-
 function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[] {
-  const { spec, geo } = resolveQuantConv(
+  const { spec, geo, residual } = resolveQuantConv(
     node,
     inputs.map((t) => t && { shape: t.shape, dtype: t.dtype, value: t }),
   );
-  const [x, w, p0, p1] = inputs as [Tensor, Tensor, Tensor, Tensor | undefined];
+  const [x, w, p0, p1, r] = inputs as [Tensor, Tensor, Tensor, Tensor | undefined, Tensor | undefined];
   const params: QuantConvParams =
-    spec.output === 'float' ? { scale: p0.data, bias: p1!.data } : { thresholds: p0.data };
-  return [float32(outputShape(geo), quantConvReference(x.data, x.shape, w.data, w.shape, spec, params))];
+    spec.output === 'float'
+      ? { scale: p0.data, bias: p1!.data, ...(residual ? { residual: r!.data } : {}) }
+      : { thresholds: p0.data };
+  const y = float32(outputShape(geo), quantConvReference(x.data, x.shape, w.data, w.shape, spec, params));
+  return signsOutput(node) ? [float32(y.shape, Float32Array.from(y.data, signCode)), y] : [y];
 }
+
+const SIGN: PackedEncoding = { mode: 'sign' };
 
 const sameEncoding = (a: PackedEncoding | undefined, b: PackedEncoding) =>
   a?.mode === b.mode && (a.mode !== 'bits' || (b.mode === 'bits' && a.bits === b.bits));
@@ -160,25 +182,28 @@ const sameEncoding = (a: PackedEncoding | undefined, b: PackedEncoding) =>
 export const quantConv: OpDef = {
   op: 'QuantConv',
   infer(node, inputs) {
-    return [{ shape: outputShape(resolveQuantConv(node, inputs).geo), dtype: 'float32' }];
+    const y = { shape: outputShape(resolveQuantConv(node, inputs).geo), dtype: 'float32' } as const;
+    return signsOutput(node) ? [y, y] : [y];
   },
   run,
   gpu: {
     plan(node, inputs, ctx) {
-      if (inputs[0]?.dtype !== 'float32' || node.inputs.slice(1).some((name) => !ctx.constant(name)))
+      if (inputs[0]?.dtype !== 'float32' || constantInputs(node).some((name) => !ctx.constant(name)))
         return undefined;
       const { spec } = resolveQuantConv(node, inputs);
-      const outputBits = quantOutputEncoding(spec);
+      const outputBits = signsOutput(node) ? SIGN : quantOutputEncoding(spec);
       return {
         kernel: `quant-conv-${spec.activations}-${spec.weights}`,
         ...(outputBits ? { outputBits } : {}),
       };
     },
     encode(node, ctx) {
-      const { layer, x4 } = ctx.planned(() => {
-        const { spec } = resolveQuantConv(node, ctx.inputs);
+      const { layer, x4, residual } = ctx.planned(() => {
+        const { spec, residual } = resolveQuantConv(node, ctx.inputs);
         const w = ctx.constant(node.inputs[1]!)!;
-        const [p0, p1] = node.inputs.slice(2).map((name) => ctx.constant(name)!.data);
+        const [p0, p1] = constantInputs(node)
+          .slice(1)
+          .map((name) => ctx.constant(name)!.data);
         const params: QuantConvParams =
           spec.output === 'float' ? { scale: p0!, bias: p1! } : { thresholds: p0! };
         const layer = ctx.cached(
@@ -186,17 +211,20 @@ export const quantConv: OpDef = {
           () =>
             new QuantConvLayer(ctx.gpu, spec, w.data, w.shape as [number, number, number, number], params),
         );
-        return { layer, x4: ctx.inputs[0]!.shape as [number, number, number, number] };
+        return { layer, x4: ctx.inputs[0]!.shape as [number, number, number, number], residual };
       });
+      const sign = signsOutput(node);
+      const epilogue = { ...(residual ? { residual: ctx.input(4) } : {}), ...(sign ? { sign } : {}) };
+      const outputs = (y: { y: GpuTensor; sign?: GpuTensor }) => (y.sign ? [y.sign, y.y] : [y.y]);
       // quantized activations from the layer before stay packed; float ones are packed here
       const packed = ctx.packed(0);
       if (packed && sameEncoding(ctx.bits(node.inputs[0]!), layer.inputEncoding))
-        return [layer.encode(ctx.r, packed)];
+        return outputs(layer.encodeFused(ctx.r, packed, epilogue));
       const x = ctx.gpu.empty(packedShape(x4, layer.inputEncoding), 'u32');
       encodePack(ctx.r, ctx.input(0), x, x4, layer.inputEncoding);
-      const y = layer.encode(ctx.r, x);
+      const y = layer.encodeFused(ctx.r, x, epilogue);
       ctx.gpu.release(x);
-      return [y];
+      return outputs(y);
     },
   },
 };
