@@ -111,21 +111,25 @@ describe('register-blocked sparse conv parameters', () => {
     expect(values).toEqual([2, 1, 3, 4]);
   });
 
-  it('blocks 16 rows, fits px to the row, and splits only layers with few threads', () => {
+  it('blocks 8 rows, fits px to the row, and splits the channel loop up to 8 ways', () => {
     const layer = (c: number, hw: number, o: number, n: number) =>
       convGeometry([n, c, hw, hw], [o, c, 3, 3], { pads: [1, 1, 1, 1] });
     expect(sparseBlocking(layer(512, 28, 512, 32))).toEqual({
-      rows: 16,
+      rows: 8,
       px: 7,
-      threads: 64,
+      threads: 32,
       blocks: 1,
-      split: 1,
+      split: 8,
     });
     expect(sparseBlocking(layer(64, 224, 64, 32)).px).toBe(8);
-    const small = sparseBlocking(layer(512, 7, 512, 1));
-    expect(small.split).toBeGreaterThan(1);
-    expect(small.px).toBe(7);
-    expect(sparseBlocking(layer(8, 5, 4, 1)).rows).toBe(4);
+    expect(sparseBlocking(layer(16, 7, 512, 1))).toEqual({
+      rows: 8,
+      px: 7,
+      threads: 32,
+      blocks: 1,
+      split: 2,
+    });
+    expect(sparseBlocking(layer(8, 5, 4, 1))).toEqual({ rows: 4, px: 5, threads: 32, blocks: 1, split: 1 });
   });
 
   it('names blockings and reads the names back; bad blockings are GpuErrors', () => {

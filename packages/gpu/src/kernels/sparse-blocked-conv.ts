@@ -37,8 +37,6 @@ const MAX_THREADS = 256;
 const MAX_WORKGROUP_BYTES = 16_384;
 /** Strips per output row from which the input is laid out by rows, not repeated per kernel row. */
 const ROW_LAYOUT_MIN_STRIPS = 16;
-/** Threads in flight below which the default rule splits the channel loop (about 256 per H100 SM). */
-const MIN_THREADS_IN_FLIGHT = 32_768;
 
 /** `r16p7t64b1s1`: a short name for benchmark rows and variant lists. */
 export function sparseBlockingName(b: SparseBlocking): string {
@@ -206,16 +204,23 @@ export function blockedWeights(
   return { ptr, entries };
 }
 
-const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+/** Rows per block of the default: on an H100, 16 rows (112 accumulators) ran 2–5× slower than 8. */
+const DEFAULT_ROWS = 8;
+/** Strip threads per slice of the default. */
+const DEFAULT_THREADS = 32;
+/** Most slices of the default: 8 slices of 32 threads beat 1 of 64 on 15 of 17 layers at batch 32. */
+const DEFAULT_SPLIT = 8;
+/** (channel, kernel row) runs a slice of the default keeps at least. */
+const MIN_RUNS_PER_SLICE = 16;
 
 /**
- * The default blocking: 16 rows (fewer for narrower groups), px the 4 to 8 pixels that waste the
- * fewest past the row's end (the most on ties), 64 strip threads (fewer for fewer strips), one row
- * block per workgroup, and the channel loop split while fewer than 32 768 threads would be in flight
- * and each slice keeps at least 16 (channel, kernel row) runs.
+ * The default blocking: 8 rows (fewer for narrower groups), px the 4 to 8 pixels that waste the
+ * fewest past the row's end (the most on ties), slices of 32 strip threads, one row block per
+ * workgroup, and up to 8 slices while each keeps at least 16 (channel, kernel row) runs
+ * (apps/bench/results/h100/2026-11-23/sparse-blocked).
  */
 export function sparseBlocking(geo: ConvGeometry): SparseBlocking {
-  const rows = Math.min(16, geo.og);
+  const rows = Math.min(DEFAULT_ROWS, geo.og);
   let px = Math.min(8, geo.wo);
   if (geo.wo > 8) {
     let waste = Number.POSITIVE_INFINITY;
@@ -224,20 +229,9 @@ export function sparseBlocking(geo: ConvGeometry): SparseBlocking {
       if (w < waste) [px, waste] = [p, w];
     }
   }
-  const strips = geo.n * geo.ho * Math.ceil(geo.wo / px);
-  const threads = Math.min(64, Math.max(32, nextPow2(strips)));
-  const blocks = 1;
   let split = 1;
-  const inFlight = () => rowBlocks(geo, rows) * Math.ceil(strips / threads) * threads * split;
-  const candidate = (s: number): SparseBlocking => ({ rows, px, threads, blocks, split: s });
-  while (
-    inFlight() < MIN_THREADS_IN_FLIGHT &&
-    (geo.cg * geo.kh) / (split * 2) >= 16 &&
-    threads * blocks * split * 2 <= MAX_THREADS &&
-    reduceBytes(candidate(split * 2)) <= MAX_WORKGROUP_BYTES
-  )
-    split *= 2;
-  return candidate(split);
+  while (split * 2 <= DEFAULT_SPLIT && (geo.cg * geo.kh) / (split * 2) >= MIN_RUNS_PER_SLICE) split *= 2;
+  return { rows, px, threads: DEFAULT_THREADS, blocks: 1, split };
 }
 
 export interface SparseBlockedBuffers {
@@ -343,9 +337,13 @@ const CONV_SPARSE_BLOCKED: Program<SparseBlockedSpec> = {
     const runs = geo.cg * geo.kh;
     const range = (n: number) => Array.from({ length: n }, (_, i) => i);
     const acc = (r: number, p: number) => `a${r}_${p}`;
-    const strip = range(l.len)
-      .map((j) => `let s${j} = xs[at + ${u(j * l.value)}];`)
-      .join('\n      ');
+    // the strip of run `g` (channel g / kh, kernel row g % kh) into n0…
+    const load = (
+      g: string,
+    ) => `let at = base + (${g}) / ${u(geo.kh)} * ${u(l.channel)} + (${g}) % ${u(geo.kh)} * ${u(l.kernelRow)};
+      ${range(l.len)
+        .map((j) => `n${j} = xs[at + ${u(j * l.value)}];`)
+        .join(' ')}`;
     const cases = range(rows)
       .flatMap((r) =>
         range(geo.kw).map(
@@ -424,12 +422,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     .flatMap((r) => range(px).map((p) => `var ${acc(r, p)} = 0.0;`))
     .join(' ')}
   let runs = block * ${u(runs)};
-  for (var g = slice; g < ${u(runs)}; g += ${u(split)}) {
+  // the next run's strip is loaded while this run's non-zeros are applied, hiding its latency
+  ${range(l.len)
+    .map((j) => `var n${j} = 0.0;`)
+    .join(' ')}
+  var g = slice;
+  if (g < ${u(runs)}) {
+    ${load('slice')}
+  }
+  for (; g < ${u(runs)}; g += ${u(split)}) {
+    ${range(l.len)
+      .map((j) => `let s${j} = n${j};`)
+      .join(' ')}
     let e0 = ptr[runs + g];
     let e1 = ptr[runs + g + 1u];
-    if (e0 == e1) { continue; }
-    let at = base + (g / ${u(geo.kh)}) * ${u(l.channel)} + (g % ${u(geo.kh)}) * ${u(l.kernelRow)};
-    ${strip}
+    if (g + ${u(split)} < ${u(runs)}) {
+      ${load(`g + ${u(split)}`)}
+    }
     for (var e = e0; e < e1; e++) {
       let en = ent[e];
       let v = bitcast<f32>(en.y);

@@ -15,7 +15,13 @@ import type { OpDef, PlanContext } from './types.js';
 import { need } from './util.js';
 
 /** Conv kernels that tuning times against each other; depthwise layers keep their own kernel. */
-export const CONV_CANDIDATES = ['implicit-gemm', 'direct-sparse', 'sparse-tiled', 'im2col-spmm'] as const;
+export const CONV_CANDIDATES = [
+  'implicit-gemm',
+  'direct-sparse',
+  'sparse-tiled',
+  'sparse-blocked',
+  'im2col-spmm',
+] as const;
 
 /** The activation that fusion attached to a Conv or Gemm (the runtime's own attribute, not ONNX's). */
 export function fusedActivation(node: GraphNode): Activation {
