@@ -232,8 +232,10 @@ export class Gpu {
   private readonly wordBuffers = new Map<string, GPUBuffer>();
   private wordBytes = 0;
   private flushes = 0;
-  /** Buffers dropped from that cache while a recording may still bind them. */
+  /** Buffers dropped from that cache, or released {@link tensorFilled} ones, while a recording may still bind them. */
   private readonly retired: GPUBuffer[] = [];
+  /** Live buffers of {@link tensorFilled}, which are not the pool's. */
+  private readonly filled = new Set<GPUBuffer>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
@@ -319,6 +321,38 @@ export class Gpu {
     return { buffer: this.pool.create(tensorBytes(size), usage, data), shape: [...shape], size, dtype };
   }
 
+  /**
+   * An f32 tensor whose values `fill` writes in place, into the new buffer's memory mapped at creation:
+   * a large array computed on the CPU (a weight transform) is written once, not allocated, written and
+   * copied. The buffer is of the exact size, outside the pool (weights live as long as their layer, and
+   * the pool's power-of-two classes would nearly double a large one), and destroyed when released.
+   */
+  tensorFilled(shape: readonly number[], fill: (view: Float32Array) => void): GpuTensor {
+    this.checkAlive();
+    const size = shape.reduce((a, b) => a * b, 1);
+    const bytes = tensorBytes(size);
+    const limit = this.limits.maxStorageBufferBindingSize;
+    if (bytes > limit)
+      throw new GpuError(
+        'limit-exceeded',
+        `a tensor of ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize of ${limit} bytes; use a smaller batch or split the layer.`,
+      );
+    const buffer = this.device.createBuffer({
+      size: bytes,
+      usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+      mappedAtCreation: true,
+    });
+    try {
+      fill(new Float32Array(buffer.getMappedRange(), 0, size));
+      buffer.unmap();
+    } catch (e) {
+      buffer.destroy();
+      throw e;
+    }
+    this.filled.add(buffer);
+    return { buffer, shape: [...shape], size, dtype: 'f32' };
+  }
+
   /** A tensor whose contents are undefined until a kernel writes it (no upload). */
   empty(shape: readonly number[], dtype: GpuTensor['dtype'] = 'f32'): GpuTensor {
     this.checkAlive();
@@ -330,9 +364,13 @@ export class Gpu {
     return { buffer, shape: [...shape], size, dtype };
   }
 
-  /** Returns a tensor's buffer to the pool; the tensor must not be used afterwards. */
+  /** Returns a tensor's buffer to the pool (destroys a {@link tensorFilled} one); the tensor must not be used afterwards. */
   release(t: GpuTensor): void {
-    this.pool.release(t.buffer);
+    if (this.filled.delete(t.buffer)) {
+      // commands recorded but not yet submitted may still bind it: destroyed once they are
+      this.retired.push(t.buffer);
+      if (!this.recording) this.destroyRetired();
+    } else this.pool.release(t.buffer);
   }
 
   async read(t: GpuTensor): Promise<Float32Array> {
@@ -616,6 +654,8 @@ export class Gpu {
   destroy(): void {
     if (!this.entry) return;
     this.pool.destroy();
+    for (const b of this.filled) b.destroy();
+    this.filled.clear();
     this.staging.destroy();
     for (const b of this.wordBuffers.values()) b.destroy();
     this.wordBuffers.clear();

@@ -77,6 +77,7 @@ export {
   encodePack,
   encodeUnpackBits,
   encodingPlanes,
+  type PackAffine,
   type PackedEncoding,
   packedShape,
 } from './kernels/pack-bits.js';

@@ -34,6 +34,7 @@ import {
   chooseWinogradBlock,
   encodeWinogradConv,
   type WinogradBlock,
+  winogradWeightCount,
   winogradWeights,
 } from './kernels/winograd.js';
 import type { Recorder } from './recorder.js';
@@ -100,8 +101,14 @@ export interface SharedWeights {
 }
 
 export interface Conv2dSpec extends ConvParams {
-  /** OIHW weights (pruned weights exactly 0). */
-  readonly weights: Float32Array;
+  /** OIHW weights (pruned weights exactly 0); may be left out where `csr` is given. */
+  readonly weights?: Float32Array;
+  /**
+   * The same weights as CSR [o, cg·kh·kw] (the matrix `convWeightMatrix` views), where the caller has
+   * them already (decoded from a sparse file): sparse kernels upload them as they are, and dense ones
+   * expand them only when first recorded, so a layer that runs sparse never holds dense weights.
+   */
+  readonly csr?: CsrMatrix;
   readonly shape: readonly [number, number, number, number];
   readonly bias?: Float32Array;
   readonly activation?: Activation;
@@ -117,12 +124,18 @@ export interface Conv2dSpec extends ConvParams {
   readonly sparsity?: number;
 }
 
-/** The spec's sparsity, checked, or the share of zeros counted in the weights. */
-function weightSparsity(spec: { readonly weights: Float32Array; readonly sparsity?: number }): number {
-  const { sparsity } = spec;
-  if (sparsity === undefined)
-    return spec.weights.length === 0 ? 0 : 1 - countNonzeros(spec.weights) / spec.weights.length;
-  return checkedSparsity(sparsity);
+/** The spec's sparsity, checked, or the share of zeros counted in its CSR, else in its dense weights. */
+function weightSparsity(spec: {
+  readonly weights?: Float32Array;
+  readonly csr?: CsrMatrix;
+  readonly sparsity?: number;
+}): number {
+  const { sparsity, csr, weights } = spec;
+  if (sparsity !== undefined) return checkedSparsity(sparsity);
+  const [nonzeros, cells] = csr
+    ? [csr.values.length, csr.rows * csr.cols]
+    : [countNonzeros(weights!), weights!.length];
+  return cells === 0 ? 0 : 1 - nonzeros / cells;
 }
 
 function checkedSparsity(sparsity: number): number {
@@ -176,6 +189,8 @@ export class Conv2dLayer {
   readonly activation: Activation;
   /** OIHW weights on the GPU, uploaded on first use: layers that run as Winograd need only its transform. */
   private w: GpuTensor | undefined;
+  /** The spec's dense weights, or its CSR expanded when a dense kernel first needs them. */
+  private expanded: Float32Array | undefined;
   private readonly sparse: SparseUpload | undefined;
   /** Output channels by decreasing non-zeros, for the `sparse-tiled` kernel. */
   private readonly order: GpuTensor | undefined;
@@ -191,11 +206,21 @@ export class Conv2dLayer {
     private readonly spec: Conv2dSpec,
   ) {
     const [o, cg, kh, kw] = spec.shape;
-    if (spec.weights.length !== o * cg * kh * kw)
+    const { weights, csr } = spec;
+    if (weights && weights.length !== o * cg * kh * kw)
       throw new GpuError(
         'invalid-argument',
-        `conv weights [${spec.shape.join(', ')}] need ${o * cg * kh * kw} values, got ${spec.weights.length}.`,
+        `conv weights [${spec.shape.join(', ')}] need ${o * cg * kh * kw} values, got ${weights.length}.`,
       );
+    if (csr) {
+      validateCsr(csr);
+      if (csr.rows !== o || csr.cols !== cg * kh * kw)
+        throw new GpuError(
+          'invalid-argument',
+          `conv weights in CSR are ${csr.rows} × ${csr.cols}, but weights [${spec.shape.join(', ')}] need ${o} × ${cg * kh * kw}.`,
+        );
+    } else if (!weights)
+      throw new GpuError('invalid-argument', 'a conv layer needs its weights, dense or as CSR; pass one.');
     this.activation = spec.activation ?? 'none';
     checkActivation(this.activation);
     this.sparsity = weightSparsity(spec);
@@ -211,7 +236,7 @@ export class Conv2dLayer {
     if (spec.blocking) checkSparseBlocking(spec.blocking);
     this.bias = this.own(gpu.tensor([o], spec.bias ?? new Float32Array(o)));
     if (SPARSE_ALGORITHMS.has(this.algorithm)) {
-      this.sparse = uploadSparse(gpu, denseToCsr(convWeightMatrix(spec.weights, spec.shape)), spec.shared);
+      this.sparse = uploadSparse(gpu, csr ?? denseToCsr(convWeightMatrix(weights!, spec.shape)), spec.shared);
       this.owned.push(this.sparse.rowPtr, this.sparse.colIdx, ...this.sparse.values);
       if (this.algorithm === 'sparse-tiled') {
         const order = sparseRowOrder(this.sparse.csr);
@@ -372,9 +397,15 @@ export class Conv2dLayer {
     return t;
   }
 
+  /** The OIHW weights (CSR rows are output channels, columns OIHW's inner three axes: the same order). */
+  private denseWeights(): Float32Array {
+    this.expanded ??= this.spec.weights ?? csrToDense(this.spec.csr!).data;
+    return this.expanded;
+  }
+
   /** The OIHW weights on the GPU. */
   private dense(): GpuTensor {
-    this.w ??= this.own(this.gpu.tensor([...this.spec.shape], this.spec.weights));
+    this.w ??= this.own(this.gpu.tensor([...this.spec.shape], this.denseWeights()));
     return this.w;
   }
 
@@ -382,8 +413,14 @@ export class Conv2dLayer {
   private winogradFor(block: WinogradBlock): GpuTensor {
     let t = this.winograd.get(block);
     if (!t) {
-      const u = winogradWeights(this.spec.weights, this.spec.shape, this.spec.groups ?? 1, block);
-      t = this.own(this.gpu.tensor([u.length], u));
+      const { shape, groups = 1 } = this.spec;
+      const weights = this.denseWeights();
+      // the transform is written straight into the buffer's mapped memory: VGG-16's is 235 MB
+      t = this.own(
+        this.gpu.tensorFilled([winogradWeightCount(shape, block)], (u) =>
+          winogradWeights(weights, shape, groups, block, u),
+        ),
+      );
       this.winograd.set(block, t);
     }
     return t;
@@ -396,6 +433,7 @@ export class Conv2dLayer {
     this.winograd.clear();
     this.blocked.clear();
     this.w = undefined;
+    this.expanded = undefined;
   }
 }
 

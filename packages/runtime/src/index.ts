@@ -15,7 +15,12 @@ export {
   removeIdentities,
   removeUnused,
 } from './passes.js';
-export { binarizeSignConvs, foldQuantThresholds, fuseQuantEpilogues } from './quant-passes.js';
+export {
+  binarizeSignConvs,
+  foldQuantThresholds,
+  foldSignInputs,
+  fuseQuantEpilogues,
+} from './quant-passes.js';
 export { inferShapes, type ValueInfo } from './shape-inference.js';
 export { DTYPES, type DType, float32, int64, type Tensor, tensor } from './tensor.js';
 export {

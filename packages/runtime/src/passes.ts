@@ -2,7 +2,12 @@ import { batchNormScaleShift } from '@zeroskip/gpu';
 import type { Graph, GraphNode } from './graph.js';
 import { builtInActivation } from './ops/activations.js';
 import { opDef } from './ops/registry.js';
-import { binarizeSignConvs, foldQuantThresholds, fuseQuantEpilogues } from './quant-passes.js';
+import {
+  binarizeSignConvs,
+  foldQuantThresholds,
+  foldSignInputs,
+  fuseQuantEpilogues,
+} from './quant-passes.js';
 import { inferShapes } from './shape-inference.js';
 import { asFloat32, float32 } from './tensor.js';
 
@@ -153,5 +158,5 @@ export function removeUnused(g: Graph): Graph {
 export function optimize(g: Graph): Graph {
   // the quantized-layer passes take their batch norms before foldBatchNorm and fusion can
   const quantized = foldQuantThresholds(binarizeSignConvs(foldConstants(removeIdentities(g))));
-  return removeUnused(fuseQuantEpilogues(fuseActivations(foldBatchNorm(quantized))));
+  return removeUnused(fuseQuantEpilogues(foldSignInputs(fuseActivations(foldBatchNorm(quantized)))));
 }

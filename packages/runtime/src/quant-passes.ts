@@ -510,3 +510,79 @@ export function fuseQuantEpilogues(g: Graph): Graph {
     }),
   };
 }
+
+/** f32 values in order, as integers: −∞ … −0 +0 … +∞ (NaN excluded). */
+const F32_ORDER = { lo: -0x7f800000 - 1, hi: 0x7f800000 };
+const orderView = new DataView(new ArrayBuffer(4));
+function f32AtOrder(k: number): number {
+  orderView.setInt32(0, k >= 0 ? k : -1 - k + -0x80000000);
+  return orderView.getFloat32(0);
+}
+
+/**
+ * The sign of one channel's batch norm as the CPU executor rounds it, fround(x·scale + shift) < 0, in
+ * the exact form d·(x − t) < 0: d = +1 (negative below t), −1 (negative above t), or 0 with e = shift
+ * (scale 0: the constant's sign, NaN for an infinite x as the BN gives). Returns [d, e = −d·t].
+ */
+function signOfBatchNorm(scale: number, shift: number): [number, number] {
+  if (scale === 0) return [0, shift];
+  const bn = (x: number) => Math.fround(x * scale + shift);
+  // the first (scale > 0) or last (scale < 0) f32 in order whose BN is ≥ 0: BN is monotone in x
+  const up = scale > 0;
+  const holds = (k: number) => bn(f32AtOrder(k)) >= 0 === up;
+  let [lo, hi] = [F32_ORDER.lo, F32_ORDER.hi];
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (holds(mid)) hi = mid;
+    else lo = mid;
+  }
+  // scale > 0: BN(x) ≥ 0 ⟺ x ≥ t; scale < 0: BN(x) < 0 ⟺ x > t
+  const t = f32AtOrder(up ? hi : lo);
+  return up ? [1, -t] : [-1, t];
+}
+
+/**
+ * A batch norm read only by QuantConvs with "sign" activations, folded into their packing: the sign
+ * of BN(x) is the sign of d·x + e per channel with d ∈ {−1, 0, +1} (attributes input_scale and
+ * input_shift), exact in f32 whichever way the GPU rounds it, so no channel-affine pass runs before
+ * the pack. Exact against the CPU executor's BN rounding, NaN and infinities included.
+ */
+export function foldSignInputs(g: Graph): Graph {
+  const readers = readersOf(g);
+  const signReader = (r: GraphNode | 'output') =>
+    r !== 'output' &&
+    r.op === 'QuantConv' &&
+    attrString(r, 'activations', '') === 'sign' &&
+    r.attrs.input_scale === undefined;
+  const folds = new Map<GraphNode, { x: string; attrs: Record<string, AttributeValue> }>();
+  const dropped = new Set<GraphNode>();
+  for (const bn of g.nodes) {
+    if (bn.op !== 'BatchNormalization' || bn.outputs.filter((o) => o).length !== 1) continue;
+    const r = readers.get(bn.outputs[0]!) ?? [];
+    if (r.length === 0 || !r.every(signReader)) continue;
+    const params = bn.inputs.slice(1, 5).map((i) => constantF32(g, i));
+    if (params.length !== 4 || params.some((p) => !p)) continue;
+    const [gamma, beta, mean, variance] = params.map((p) => asFloat32(p!, 'BatchNormalization parameter'));
+    const { scale, shift } = batchNormScaleShift(
+      gamma!,
+      beta!,
+      mean!,
+      variance!,
+      attrNumber(bn, 'epsilon', 1e-5),
+    );
+    if (![...scale, ...shift].every(Number.isFinite)) continue;
+    const signs = Array.from(scale, (s, c) => signOfBatchNorm(s, shift[c]!));
+    const attrs = { input_scale: signs.map(([d]) => d), input_shift: signs.map(([, e]) => e) };
+    for (const q of r as GraphNode[]) folds.set(q, { x: bn.inputs[0]!, attrs });
+    dropped.add(bn);
+  }
+  if (dropped.size === 0) return g;
+  return {
+    ...g,
+    nodes: g.nodes.flatMap((n) => {
+      if (dropped.has(n)) return [];
+      const f = folds.get(n);
+      return f ? [{ ...n, inputs: [f.x, ...n.inputs.slice(1)], attrs: { ...n.attrs, ...f.attrs } }] : [n];
+    }),
+  };
+}

@@ -91,46 +91,66 @@ function codeBoundaries(bits: number): Uint32Array {
   return out;
 }
 
-const PACK: Program<{ readonly shape: readonly [number, number, number, number]; readonly rule: PackRule }> =
-  {
-    name: 'pack-bits',
-    wgsl: ({ shape, rule }) => {
-      const [n, c, h, w] = shape;
-      const words = Math.ceil(c / 32);
-      const planeSize = n * h * w * words;
-      const planes = rule.kind === 'sign' ? 1 : rule.kind === 'ternary' ? 2 : rule.bits;
-      const body =
-        rule.kind === 'sign'
-          ? 'if (v < 0.0) { pl[0] |= bit; }'
-          : rule.kind === 'ternary'
-            ? `if (abs(v) > ${f(rule.delta)}) { pl[0] |= bit; } if (v < -${f(rule.delta)}) { pl[1] |= bit; }`
-            : `var q = 0u;
+/**
+ * A per-channel map x → d·x + e applied before the quantizer, with d ∈ {−1, 0, +1} so that it is exact
+ * in f32 (a fused multiply-add rounds it the same): a batch norm and sign folded into thresholds.
+ */
+export interface PackAffine {
+  /** d [C]: −1, 0 or +1. */
+  readonly scale: GpuTensor;
+  /** e [C]. */
+  readonly shift: GpuTensor;
+}
+
+const PACK: Program<{
+  readonly shape: readonly [number, number, number, number];
+  readonly rule: PackRule;
+  readonly affine: boolean;
+}> = {
+  name: 'pack-bits',
+  wgsl: ({ shape, rule, affine }) => {
+    const [n, c, h, w] = shape;
+    const words = Math.ceil(c / 32);
+    const planeSize = n * h * w * words;
+    const planes = rule.kind === 'sign' ? 1 : rule.kind === 'ternary' ? 2 : rule.bits;
+    const body =
+      rule.kind === 'sign'
+        ? 'if (v < 0.0) { pl[0] |= bit; }'
+        : rule.kind === 'ternary'
+          ? `if (abs(v) > ${f(rule.delta)}) { pl[0] |= bit; } if (v < -${f(rule.delta)}) { pl[1] |= bit; }`
+          : `var q = 0u;
     for (var step = ${u(2 ** (rule.bits - 1))}; step > 0u; step >>= 1u) {
       if (v >= bitcast<f32>(boundary[q + step - 1u])) { q += step; }
     }
     for (var m = 0u; m < ${u(planes)}; m++) { pl[m] |= ((q >> m) & 1u) << j; }`;
-      return elementwiseWgsl(
-        bindings([
-          ['x', 'array<f32>', 'read'],
-          ['out', 'array<u32>', 'read_write'],
-          ...(rule.kind === 'bits' ? ([['boundary', 'array<u32>', 'read']] as const) : []),
-        ]),
-        u(planeSize),
-        `let word = e % ${u(words)};
+    return elementwiseWgsl(
+      bindings([
+        ['x', 'array<f32>', 'read'],
+        ['out', 'array<u32>', 'read_write'],
+        ...(rule.kind === 'bits' ? ([['boundary', 'array<u32>', 'read']] as const) : []),
+        ...(affine
+          ? ([
+              ['inScale', 'array<f32>', 'read'],
+              ['inShift', 'array<f32>', 'read'],
+            ] as const)
+          : []),
+      ]),
+      u(planeSize),
+      `let word = e % ${u(words)};
   let pos = (e / ${u(words)}) % ${u(h * w)};
   let img = e / ${u(words * h * w)};
   var pl: array<u32, ${planes}>;
   for (var j = 0u; j < 32u; j++) {
     let ch = word * 32u + j;
     if (ch >= ${u(c)}) { break; }
-    let v = x[(img * ${u(c)} + ch) * ${u(h * w)} + pos];
+    let v = ${affine ? 'inScale[ch] * ' : ''}x[(img * ${u(c)} + ch) * ${u(h * w)} + pos]${affine ? ' + inShift[ch]' : ''};
     let bit = 1u << j;
     ${body}
   }
   for (var m = 0u; m < ${u(planes)}; m++) { out[m * ${u(planeSize)} + e] = pl[m]; }`,
-      );
-    },
-  };
+    );
+  },
+};
 
 /** Packs f32 NCHW `x` of `shape` by `rule` into `out` (planes × N·H·W·⌈C/32⌉ words). */
 export function encodePackRule(
@@ -139,6 +159,7 @@ export function encodePackRule(
   out: GpuTensor,
   shape: readonly [number, number, number, number],
   rule: PackRule,
+  affine?: PackAffine,
 ): void {
   const [n, c, h, w] = shape;
   const words = n * h * w * Math.ceil(c / 32);
@@ -149,20 +170,30 @@ export function encodePackRule(
       `packing [${shape.join(', ')}] needs ${n * c * h * w} inputs and ${planes * words} output words, got ${x.size} and ${out.size}.`,
     );
   const buffers: (GpuTensor | GPUBuffer)[] = [x, out];
+  if (affine && (affine.scale.size !== c || affine.shift.size !== c))
+    throw new GpuError(
+      'invalid-argument',
+      `a per-channel map before packing [${shape.join(', ')}] takes ${c} scales and shifts, got ${affine.scale.size} and ${affine.shift.size}.`,
+    );
   if (rule.kind === 'bits') buffers.push(r.gpu.constants(codeBoundaries(rule.bits)));
-  dispatchElementwise(r, 'pack-bits', PACK, { shape, rule }, words, buffers);
+  if (affine) buffers.push(affine.scale, affine.shift);
+  dispatchElementwise(r, 'pack-bits', PACK, { shape, rule, affine: affine !== undefined }, words, buffers);
 }
 
-/** Quantizes and packs f32 NCHW `x` of `shape` into `out` (shape {@link packedShape}) as `encoding`'s codes. */
+/**
+ * Quantizes and packs f32 NCHW `x` of `shape` into `out` (shape {@link packedShape}) as `encoding`'s
+ * codes, of d·x + e per channel where `affine` is given.
+ */
 export function encodePack(
   r: Recorder,
   x: GpuTensor,
   out: GpuTensor,
   shape: readonly [number, number, number, number],
   encoding: PackedEncoding,
+  affine?: PackAffine,
 ): void {
   checkEncoding(encoding);
-  encodePackRule(r, x, out, shape, ruleOf(encoding));
+  encodePackRule(r, x, out, shape, ruleOf(encoding), affine);
 }
 
 /**

@@ -21,7 +21,8 @@ import { encodingPlanes, type PackedEncoding } from './pack-bits.js';
  * without atomics. Weight words of the 32 channels are staged in workgroup memory, K-chunk by K-chunk,
  * and read as broadcasts; each input word is loaded once per pixel and used for all 32 channels; words
  * are loaded and combined as vectors of up to 4. Small layers split K among the threads of a pixel
- * (see {@link tiling}).
+ * (see {@link tiling}); their partial sums meet in workgroup memory without atomics (see
+ * {@link splitReduction}), and the (channel, pixel) outputs are then spread over all the threads.
  */
 
 /** What the packed weight planes hold: ±1 (1 plane: negative), ternary (non-zero, negative), or k-bit q. */
@@ -52,16 +53,19 @@ export function weightPlaneCount(w: WeightEncoding): number {
 
 /** Output channels per workgroup: one output word. */
 const CHANNELS = 32;
-/** Workgroup memory for staged weights and the split-K reduction, in words: 16 KiB, WebGPU's guaranteed minimum. */
+/** Workgroup memory for staged weights, reused by the split-K reduction, in words: 16 KiB, WebGPU's guaranteed minimum. */
 const SHARED_WORDS = 4096;
+/** Threads of a K-split workgroup: at most as many as can park their 32 partial sums in that memory. */
+const SPLIT_THREADS = SHARED_WORDS / CHANNELS;
 /** Workgroups below which a layer splits K inside the workgroup (about one per SM of a large GPU, twice). */
 const MIN_GROUPS = 256;
 
 /**
  * How a workgroup covers its 32 channels: `pixels` output pixels, each summed by `splits` threads
  * over interleaved K columns. Large layers take 64 pixels and no split; small ones (batch 1, late
- * stages: a 7×7×512 layer has 16 workgroups of 64 pixels) take fewer pixels and 256 threads that
- * split K, so that enough threads share the work, and add their sums in workgroup memory.
+ * stages: a 7×7×512 layer has 16 workgroups of 64 pixels) take fewer pixels and up to
+ * {@link SPLIT_THREADS} threads that split K, so that enough threads share the work, and add their
+ * sums in workgroup memory.
  */
 interface Tiling {
   readonly pixels: number;
@@ -85,10 +89,9 @@ function tiling(k: QuantConvKernel): Tiling {
   while (pixels > 8 && Math.ceil(p / pixels) * blocks < MIN_GROUPS) pixels /= 2;
   let splits = 1;
   if (pixels < 64 || Math.ceil(p / pixels) * blocks < MIN_GROUPS)
-    while (splits * pixels < 256 && splits * 2 <= kTotal) splits *= 2;
+    while (splits * pixels < SPLIT_THREADS && splits * 2 <= kTotal) splits *= 2;
   if (splits === 1) pixels = 64;
-  const stage = SHARED_WORDS - (splits > 1 ? pixels * CHANNELS : 0);
-  const chunk = Math.min(kTotal, Math.floor(stage / (CHANNELS * weightPlaneCount(k.weights) * v)));
+  const chunk = Math.min(kTotal, Math.floor(SHARED_WORDS / (CHANNELS * weightPlaneCount(k.weights) * v)));
   return { pixels, splits, chunk };
 }
 
@@ -164,59 +167,125 @@ function forChannels(body: (j: string) => string, unroll: boolean): string {
   return Array.from({ length: CHANNELS }, (_, j) => `{ ${body(`${j}u`)} }`).join('\n    ');
 }
 
-function epilogue(k: QuantConvKernel, p: number): string {
+/**
+ * One output channel j from its sum `a` (with o0, n and s of its pixel in scope): statements that
+ * store a float output, and the channel's packed code (the sign bit, or the k-bit level q), if any.
+ */
+function channelOutput(k: QuantConvKernel, j: string, a: string): { body: string; code?: string } {
   const { geo } = k;
-  const hwo = geo.ho * geo.wo;
-  const ow = Math.ceil(geo.o / 32);
-  const guard = (j: string, s: string) =>
-    geo.o % CHANNELS === 0 ? s : `if (o0 + ${j} < ${u(geo.o)}) { ${s} }`;
   switch (k.output.mode) {
     case 'float': {
       const { residual, sign } = k.output;
+      const body = `let o = o0 + ${j}; let at = (n * ${u(geo.o)} + o) * ${u(geo.ho * geo.wo)} + s;
+      let v = scale[o] * f32(${a}) + bias[o]${residual ? ' + res[at]' : ''};
+      y[at] = v;`;
       // the sign is taken of the value stored, so that it is the packing of y whatever rounding y had
-      const body = (j: string) =>
-        guard(
-          j,
-          `let o = o0 + ${j}; let at = (n * ${u(geo.o)} + o) * ${u(hwo)} + s;
-      let v = scale[o] * f32(acc[${j}] + perPixel) + bias[o]${residual ? ' + res[at]' : ''};
-      y[at] = v;${sign ? ` if (v < 0.0) { word |= 1u << ${j}; }` : ''}`,
-        );
-      return sign
-        ? `var word = 0u;
-    ${forChannels(body, true)}
-    ys[pix * ${u(ow)} + ob] = word;`
-        : forChannels(body, true);
+      return sign ? { body, code: 'select(0u, 1u, v < 0.0)' } : { body };
     }
     case 'sign':
-      return `var word = 0u;
-    ${forChannels((j) => guard(j, `if (acc[${j}] + perPixel < th[o0 + ${j}]) { word |= 1u << ${j}; }`), true)}
-    y[pix * ${u(ow)} + ob] = word;`;
+      return { body: '', code: `select(0u, 1u, ${a} < th[o0 + ${j}])` };
     case 'bits': {
       const bits = k.output.bits;
-      const lo = quantLevels(bits);
-      return `var pl: array<u32, ${bits}>;
-    ${forChannels(
-      (j) =>
-        guard(
-          j,
-          `let a = acc[${j}] + perPixel; let t = (o0 + ${j}) * ${u(lo)}; var q = 0u;
-      for (var step = ${u(2 ** (bits - 1))}; step > 0u; step >>= 1u) { if (a >= th[t + q + step - 1u]) { q += step; } }
-      for (var m = 0u; m < ${u(bits)}; m++) { pl[m] |= ((q >> m) & 1u) << ${j}; }`,
-        ),
-      true,
-    )}
-    for (var m = 0u; m < ${u(bits)}; m++) { y[m * ${u(p * ow)} + pix * ${u(ow)} + ob] = pl[m]; }`;
+      return {
+        body: `let t = (o0 + ${j}) * ${u(quantLevels(bits))}; var q = 0u;
+      for (var step = ${u(2 ** (bits - 1))}; step > 0u; step >>= 1u) { if (${a} >= th[t + q + step - 1u]) { q += step; } }`,
+        code: 'q',
+      };
     }
   }
 }
 
-/** The K-split threads' sums added in workgroup memory; the first split of each pixel goes on with them. */
-function splitReduction(pixels: number): string {
-  return `${forChannels((j) => `atomicAdd(&red[${j} * ${u(pixels)} + lp], acc[${j}] + perPixel);`, true)}
+/** Planes of the packed codes the kernel writes: the sign plane of a float output, or the output's. */
+function codePlanes(k: QuantConvKernel): number {
+  if (k.output.mode === 'float') return k.output.sign ? 1 : 0;
+  return k.output.mode === 'sign' ? 1 : k.output.bits;
+}
+
+/** Statements that set bit j of each plane word pl[m] from a channel's code. */
+const packCode = (planes: number, j: string, code: string) =>
+  planes === 1
+    ? `pl[0] |= ${code} << ${j};`
+    : `for (var m = 0u; m < ${u(planes)}; m++) { pl[m] |= ((${code} >> m) & 1u) << ${j}; }`;
+
+/** The pixel's plane words pl[m] stored: the float output's sign plane, or the packed output. */
+function storePlanes(k: QuantConvKernel, p: number): string {
+  const ow = Math.ceil(k.geo.o / CHANNELS);
+  const at = `pix * ${u(ow)} + ob`;
+  if (k.output.mode === 'float') return `ys[${at}] = pl[0];`;
+  return `for (var m = 0u; m < ${u(codePlanes(k))}; m++) { y[m * ${u(p * ow)} + ${at}] = pl[m]; }`;
+}
+
+const guarded = (k: QuantConvKernel, j: string, s: string) =>
+  k.geo.o % CHANNELS === 0 ? s : `if (o0 + ${j} < ${u(k.geo.o)}) { ${s} }`;
+
+/** The first thread of a pixel writes all 32 channels from its own sums. */
+function epilogue(k: QuantConvKernel, p: number): string {
+  const planes = codePlanes(k);
+  const body = (j: string) => {
+    const c = channelOutput(k, j, `acc[${j}] + perPixel`);
+    return guarded(k, j, `${c.body}${c.code ? ` ${packCode(planes, j, `(${c.code})`)}` : ''}`);
+  };
+  return planes
+    ? `var pl: array<u32, ${planes}>;
+    ${forChannels(body, true)}
+    ${storePlanes(k, p)}`
+    : forChannels(body, true);
+}
+
+/**
+ * The K-split threads' sums added without atomics, in the staging memory (free once K is done): each
+ * thread parks its 32 partial sums as v-channel vectors at [split][channel / v][pixel]. One thread
+ * per (v channels, pixel) then adds that vector over the splits and writes those v outputs, so the
+ * epilogue is spread over the workgroup, consecutive threads on consecutive pixels of a channel
+ * (NCHW stores coalesce); packed codes go back in the vector's place, where the first thread of each
+ * pixel gathers them into its words.
+ */
+function splitReduction(k: QuantConvKernel, p: number, t: Tiling, v: number): string {
+  const { geo } = k;
+  const { pixels } = t;
+  const vectors = CHANNELS / v;
+  const [vt, vi] = v === 1 ? ['u32', 'i32'] : [`vec${v}<u32>`, `vec${v}<i32>`];
+  const lane = (e: string, c: string) => (v === 1 ? e : `${e}[${c}]`);
+  const planes = codePlanes(k);
+  const park = Array.from({ length: vectors }, (_, q) => {
+    const sums = Array.from({ length: v }, (_, c) => `acc[${q * v + c}] + perPixel`).join(', ');
+    return `ws[${u(q * pixels)} + slot] = bitcast<${vt}>(${vi}(${sums}));`;
+  }).join('\n  ');
+  const outputs = Array.from({ length: v }, (_, c) => {
+    const out = channelOutput(k, 'j', lane('sum', `${c}`));
+    const body = `${out.body}${out.code ? ` ${lane('codes', `${c}`)} = ${out.code};` : ''}`;
+    return `{ let j = vq * ${u(v)} + ${u(c)}; ${guarded(k, 'j', body)} }`;
+  }).join('\n      ');
+  return `{
+  let slot = (li / ${u(pixels)}) * ${u(vectors * pixels)} + lp;
+  ${park}
+  }
   workgroupBarrier();
-  if (li >= ${u(pixels)}) { return; }
-  ${forChannels((j) => `acc[${j}] = atomicLoad(&red[${j} * ${u(pixels)} + lp]);`, true)}
-  perPixel = 0;`;
+  for (var r = li; r < ${u(vectors * pixels)}; r += ${u(t.splits * pixels)}) {
+    var sum = ${vi}();
+    for (var sp = 0u; sp < ${u(t.splits)}; sp++) { sum += bitcast<${vi}>(ws[sp * ${u(vectors * pixels)} + r]); }
+    let vq = r / ${u(pixels)};
+    let px = (wg / ${u(Math.ceil(geo.o / CHANNELS))}) * ${u(pixels)} + r % ${u(pixels)};
+    var codes = ${vt}();
+    if (px < ${u(p)}) {
+      let n = px / ${u(geo.ho * geo.wo)};
+      let s = px % ${u(geo.ho * geo.wo)};
+      ${outputs}
+    }
+    ${planes ? 'ws[r] = codes;' : ''}
+  }
+  ${
+    planes
+      ? `workgroupBarrier();
+  if (li >= ${u(pixels)} || !live) { return; }
+  var pl: array<u32, ${planes}>;
+  for (var j = 0u; j < ${u(CHANNELS)}; j++) {
+    let code = ${lane(`ws[(j / ${u(v)}) * ${u(pixels)} + lp]`, `j % ${u(v)}`)};
+    ${packCode(planes, 'j', 'code')}
+  }
+  ${storePlanes(k, p)}`
+      : ''
+  }`;
 }
 
 function groups(k: QuantConvKernel): number {
@@ -274,8 +343,7 @@ const QUANT_CONV: Program<QuantConvKernel> = {
       ).join(' ');
     return /* wgsl */ `
 ${bindings([['xb', `array<${vt}>`, 'read'], ['wb', `array<${vt}>`, 'read'], ...paramBindings])}
-var<workgroup> ws: array<${vt}, ${pw * CHANNELS * kc}>;
-${splits > 1 ? `var<workgroup> red: array<atomic<i32>, ${pixels * CHANNELS}>;` : ''}
+var<workgroup> ws: array<${vt}, ${Math.max(pw * CHANNELS * kc, splits > 1 ? (threads * CHANNELS) / v : 0)}>;
 
 @compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -293,7 +361,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let x0i = i32((s % ${u(geo.wo)}) * ${u(geo.sw)}) - ${geo.pl};
   var acc: array<i32, ${CHANNELS}>;
   var perPixel = 0;
-  ${splits > 1 ? `for (var e = li; e < ${u(pixels * CHANNELS)}; e += ${u(threads)}) { atomicStore(&red[e], 0); }` : ''}
   for (var k0 = 0u; k0 < ${u(kTotal)}; k0 += ${u(kc)}) {
     for (var e = li; e < ${u(pw * CHANNELS * kc)}; e += ${u(threads)}) {
       let kk = e % ${u(kc)};
@@ -319,9 +386,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     }
     workgroupBarrier();
   }
-  ${splits > 1 ? splitReduction(pixels) : ''}
-  if (!live) { return; }
-  ${epilogue(k, p)}
+  ${
+    splits > 1
+      ? splitReduction(k, p, { pixels, splits, chunk: kc }, v)
+      : `if (!live) { return; }
+  ${epilogue(k, p)}`
+  }
 }`;
   },
 };

@@ -89,12 +89,26 @@ export function winogradApplies(geo: ConvGeometry): boolean {
   return geo.kh === 3 && geo.kw === 3 && geo.sh === 1 && geo.sw === 1 && geo.dh === 1 && geo.dw === 1;
 }
 
-/** The layer's transformed weights U[ξ][g][c][o] (ξ over α×α) from OIHW 3×3 weights, as (G·k)·Gᵀ per kernel k. */
+/** How many values {@link winogradWeights} writes for weights of `shape`: α² planes of o·cg. */
+export function winogradWeightCount(
+  shape: readonly [number, number, number, number],
+  block: WinogradBlock,
+): number {
+  const alpha = block + 2;
+  return alpha * alpha * shape[0] * shape[1];
+}
+
+/**
+ * The layer's transformed weights U[ξ][g][c][o] (ξ over α×α) from OIHW 3×3 weights, as (G·k)·Gᵀ per
+ * kernel k; written into `out` when given (of {@link winogradWeightCount} values, e.g. a buffer's
+ * mapped memory, so a large transform is written once instead of allocated and copied).
+ */
 export function winogradWeights(
   weights: Float32Array,
   shape: readonly [number, number, number, number],
   groups: number,
   block: WinogradBlock,
+  out: Float32Array = new Float32Array(winogradWeightCount(shape, block)),
 ): Float32Array {
   const [o, cg, kh, kw] = shape;
   if (kh !== 3 || kw !== 3 || weights.length !== o * cg * 9 || o % groups !== 0)
@@ -102,10 +116,14 @@ export function winogradWeights(
       'invalid-argument',
       `Winograd needs 3×3 weights [o, c/groups, 3, 3] with o divisible by ${groups} groups, got [${shape.join(', ')}].`,
     );
+  if (out.length !== winogradWeightCount(shape, block))
+    throw new GpuError(
+      'invalid-argument',
+      `Winograd weights of [${shape.join(', ')}] for ${block}×${block} blocks take ${winogradWeightCount(shape, block)} values, the output given holds ${out.length}.`,
+    );
   const g = Float64Array.from(TRANSFORMS[block].g.flat());
   const alpha = block + 2;
   const og = o / groups;
-  const out = new Float32Array(alpha * alpha * o * cg);
   // U[ξ] planes hold o·cg values each, in order [grp][c][m]
   const plane = o * cg;
   // Row i of G·k of every kernel, in f64 like the product that follows, in U's order: U is then

@@ -11,6 +11,7 @@ import { countNonzeros } from '@zeroskip/sparse';
 import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
 import { as2d, shape2d, window2d } from '../shapes.js';
 import { asFloat32, float32, type Tensor } from '../tensor.js';
+import { storedCsr } from '../weight-encoding.js';
 import type { OpDef, PlanContext } from './types.js';
 import { need } from './util.js';
 
@@ -28,11 +29,17 @@ export function fusedActivation(node: GraphNode): Activation {
   return (node.attrs.activation as Activation | undefined) ?? 'none';
 }
 
-/** Share of zeros among a weight tensor's values. */
+/**
+ * Share of zeros among a weight tensor's values: counted from the CSR it was decoded from where there
+ * is one (the same count, without expanding it), else from its values.
+ */
 export function sparsityOf(w: Tensor): number {
   let s = sparsities.get(w);
   if (s === undefined) {
-    s = 1 - countNonzeros(w.data as Float32Array) / Math.max(1, w.data.length);
+    const csr = storedCsr(w);
+    s = csr
+      ? 1 - csr.values.length / Math.max(1, csr.rows * csr.cols)
+      : 1 - countNonzeros(w.data as Float32Array) / Math.max(1, w.data.length);
     sparsities.set(w, s);
   }
   return s;
@@ -140,12 +147,15 @@ export const conv: OpDef = {
         const b = node.inputs[2] ? ctx.constant(node.inputs[2]) : undefined;
         const { win, w2d, shape } = geometry(node, x, w.shape);
         const algorithm = ctx.kernel as ConvAlgorithm;
+        // weights decoded as CSR go to the layer as CSR: a sparse kernel uploads it as it is and a dense
+        // one expands it when first recorded, so a conv that runs sparse never makes the dense values
+        const csr = storedCsr(w);
         // auto_pad makes the padding depend on the input size, so the layer is kept per padding too
         const layer = ctx.cached(
           JSON.stringify({ algorithm, pads: win.pads }),
           () =>
             new Conv2dLayer(ctx.gpu, {
-              weights: asFloat32(w, 'Conv weights'),
+              ...(csr ? { csr } : { weights: asFloat32(w, 'Conv weights') }),
               shape: w2d as [number, number, number, number],
               ...(b ? { bias: asFloat32(b, 'Conv bias') } : {}),
               stride: win.stride,

@@ -83,15 +83,6 @@ export function fcWeights(n: GraphNode, ctx: Pick<PlanContext, 'constant'>): FcW
 }
 
 /**
- * The weights' share of zeros: counted from the CSR they were decoded from where there is one (the
- * same count as scanning them, without expanding them).
- */
-function fcSparsity(w: Tensor): number {
-  const csr = storedCsr(w);
-  return csr ? 1 - csr.values.length / Math.max(1, csr.rows * csr.cols) : sparsityOf(w);
-}
-
-/**
  * The node's weights as CSR [outputs, k], from the CSR they were decoded from; undefined where there is
  * none, or where alpha ≠ 1 could flush scaled weights to zero (the dense path then decides).
  */
@@ -108,7 +99,7 @@ export const fcGpu: GpuOp = {
     const x = inputs[0];
     if (x?.dtype !== 'float32' || x.shape.length !== 2 || !fcShape(node, ctx)) return undefined;
     const w: Tensor = ctx.constant(node.inputs[1]!)!;
-    const sparsity = fcSparsity(w);
+    const sparsity = sparsityOf(w);
     const sparse = ctx.mode === 'sparse' || (ctx.mode === 'auto' && sparsity >= SPARSE_FC_THRESHOLD);
     return { kernel: sparse ? 'fc-sparse' : 'fc-dense', sparsity, candidates: FC_CANDIDATES };
   },

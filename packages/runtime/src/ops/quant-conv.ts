@@ -32,7 +32,9 @@ import { need } from './util.js';
 // @zeroskip/gpu's quant-conv-reference; this module reads the node's attributes and checks its inputs.
 // A "float" output may take a fifth input R, added to S·acc + B (a Bi-Real shortcut), and may have
 // two outputs: Sign(Y) (±1, the "sign" quantizer, kept bit-packed on the GPU for the binary layers
-// that read it) first, then Y. Both fuse a block's epilogue into its one dispatch.
+// that read it) first, then Y. Both fuse a block's epilogue into its one dispatch. With "sign"
+// activations, attributes input_scale d (each −1, 0 or +1) and input_shift e [C] quantize the sign of
+// d·x + e per channel instead of x's: a batch norm in front, folded into the packing.
 
 function invalid(node: GraphNode, message: string): never {
   throw new RuntimeError('invalid-model', `QuantConv node '${node.name}' ${message}`);
@@ -106,11 +108,33 @@ const signsOutput = (node: GraphNode) => node.outputs.length === 2;
 const constantInputs = (node: GraphNode) =>
   node.inputs.slice(1, attrString(node, 'output', '') === 'float' ? 4 : 3);
 
+/** The per-channel map d·x + e in front of the sign quantizer (see the module comment). */
+export interface InputAffine {
+  readonly scale: Float32Array;
+  readonly shift: Float32Array;
+}
+
+function inputAffine(node: GraphNode, spec: QuantConvSpec, c: number): InputAffine | undefined {
+  const [d, e] = [attrNumbers(node, 'input_scale'), attrNumbers(node, 'input_shift')];
+  if (d === undefined && e === undefined) return undefined;
+  if (
+    spec.activations !== 'sign' ||
+    d?.length !== c ||
+    e?.length !== c ||
+    !d.every((v) => Math.abs(v) <= 1 && Number.isInteger(v))
+  )
+    invalid(
+      node,
+      `has input_scale and input_shift that do not fit: they go with "sign" activations, one of each per input channel (${c}), the scales −1, 0 or +1; got ${d?.length ?? 'no'} scales and ${e?.length ?? 'no'} shifts with "${spec.activations}" activations.`,
+    );
+  return { scale: Float32Array.from(d), shift: Float32Array.from(e) };
+}
+
 /** Every check of the node against its inputs (W's contents must be known); its spec and geometry. */
 export function resolveQuantConv(
   node: GraphNode,
   inputs: readonly (ValueInfo | undefined)[],
-): { spec: QuantConvSpec; geo: ConvGeometry; residual: boolean } {
+): { spec: QuantConvSpec; geo: ConvGeometry; residual: boolean; affine: InputAffine | undefined } {
   const x = need(node, inputs, 0);
   const w = need(node, inputs, 1);
   const spec = quantConvSpec(node, x.shape, w.shape);
@@ -157,15 +181,26 @@ export function resolveQuantConv(
   const row = t ? unorderedThresholdRow(t.data, geo.o, outputLevels(spec)) : -1;
   if (row >= 0)
     invalid(node, `has thresholds T[${row}] that are NaN or decrease; each row must be nondecreasing.`);
-  return { spec, geo, residual };
+  return { spec, geo, residual, affine: inputAffine(node, spec, geo.c) };
 }
 
 function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[] {
-  const { spec, geo, residual } = resolveQuantConv(
+  const { spec, geo, residual, affine } = resolveQuantConv(
     node,
     inputs.map((t) => t && { shape: t.shape, dtype: t.dtype, value: t }),
   );
-  const [x, w, p0, p1, r] = inputs as [Tensor, Tensor, Tensor, Tensor | undefined, Tensor | undefined];
+  const [x0, w, p0, p1, r] = inputs as [Tensor, Tensor, Tensor, Tensor | undefined, Tensor | undefined];
+  // only the sign of d·x + e is quantized, and its sign is exact whatever the rounding
+  const plane = geo.h * geo.w;
+  const x = affine
+    ? float32(
+        x0.shape,
+        Float32Array.from(x0.data, (v, i) => {
+          const c = Math.floor(i / plane) % geo.c;
+          return affine.scale[c]! * v + affine.shift[c]!;
+        }),
+      )
+    : x0;
   const params: QuantConvParams =
     spec.output === 'float'
       ? { scale: p0.data, bias: p1!.data, ...(residual ? { residual: r!.data } : {}) }
@@ -198,8 +233,8 @@ export const quantConv: OpDef = {
       };
     },
     encode(node, ctx) {
-      const { layer, x4, residual } = ctx.planned(() => {
-        const { spec, residual } = resolveQuantConv(node, ctx.inputs);
+      const { layer, x4, residual, affine } = ctx.planned(() => {
+        const { spec, residual, affine } = resolveQuantConv(node, ctx.inputs);
         const w = ctx.constant(node.inputs[1]!)!;
         const [p0, p1] = constantInputs(node)
           .slice(1)
@@ -211,17 +246,37 @@ export const quantConv: OpDef = {
           () =>
             new QuantConvLayer(ctx.gpu, spec, w.data, w.shape as [number, number, number, number], params),
         );
-        return { layer, x4: ctx.inputs[0]!.shape as [number, number, number, number], residual };
+        const onGpu =
+          affine &&
+          ctx.cached('input-affine', () => {
+            const t = {
+              scale: ctx.gpu.tensor([affine.scale.length], affine.scale),
+              shift: ctx.gpu.tensor([affine.shift.length], affine.shift),
+            };
+            return {
+              ...t,
+              destroy: () => {
+                ctx.gpu.release(t.scale);
+                ctx.gpu.release(t.shift);
+              },
+            };
+          });
+        return {
+          layer,
+          x4: ctx.inputs[0]!.shape as [number, number, number, number],
+          residual,
+          affine: onGpu,
+        };
       });
       const sign = signsOutput(node);
       const epilogue = { ...(residual ? { residual: ctx.input(4) } : {}), ...(sign ? { sign } : {}) };
       const outputs = (y: { y: GpuTensor; sign?: GpuTensor }) => (y.sign ? [y.sign, y.y] : [y.y]);
       // quantized activations from the layer before stay packed; float ones are packed here
       const packed = ctx.packed(0);
-      if (packed && sameEncoding(ctx.bits(node.inputs[0]!), layer.inputEncoding))
+      if (packed && !affine && sameEncoding(ctx.bits(node.inputs[0]!), layer.inputEncoding))
         return outputs(layer.encodeFused(ctx.r, packed, epilogue));
       const x = ctx.gpu.empty(packedShape(x4, layer.inputEncoding), 'u32');
-      encodePack(ctx.r, ctx.input(0), x, x4, layer.inputEncoding);
+      encodePack(ctx.r, ctx.input(0), x, x4, layer.inputEncoding, affine);
       const y = layer.encodeFused(ctx.r, x, epilogue);
       ctx.gpu.release(x);
       return outputs(y);
