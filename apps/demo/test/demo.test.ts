@@ -132,6 +132,11 @@ describe('demo page in Chromium', () => {
   ] as const) {
     it(`compresses ${file} in a worker and runs every plan as the Node CPU executor does`, async () => {
       await page.setInputFiles('#file', join(MODELS, file));
+      // the panel is still 'done' from the previous file until the new file has been read
+      await page.waitForFunction(
+        (f) => document.querySelector('#model .status')?.textContent?.includes(f),
+        file,
+      );
       await done(page, 'model');
       await page.locator('#prune').fill('0.5');
       await page.selectOption('#cluster-conv', '8');
