@@ -168,6 +168,7 @@ export {
   SPARSE_CONV_THRESHOLD,
   SPARSE_FC_THRESHOLD,
   SPARSE_TILED_MAX_IMAGES,
+  SPARSE_TILED_MIN_WIDTH,
   sparseConvAlgorithm,
 } from './layers.js';
 export {

@@ -81,17 +81,37 @@ export const SPARSE_FC_THRESHOLD = 0.6;
 export const SPARSE_TILED_MAX_IMAGES = 4;
 
 /**
- * The default choice: depthwise for one input channel per group; at sparsity ≥ 0.8 the tiled sparse
- * kernel for fewer than {@link SPARSE_TILED_MAX_IMAGES} images, else direct sparse; else implicit GEMM.
+ * From this output width on the tiled kernel stays the default at any batch: its warps read 32
+ * consecutive pixels per load there, and at batch 32 it beat direct sparse on all 4 such layers of the
+ * 17 in three H100 runs (VGG-16 conv1_2 3.63 → 2.40 ms, conv2_2 3.17 → 2.16, conv3_2 2.93 → 2.51,
+ * ResNet-50 res2a 0.230 → 0.215; apps/bench/results/h100/2026-11-23/sparse-blocked).
  */
-export function chooseConvAlgorithm(cg: number, groups: number, sparsity: number, images = 1): ConvAlgorithm {
+export const SPARSE_TILED_MIN_WIDTH = 56;
+
+/**
+ * The default choice: depthwise for one input channel per group; at sparsity ≥ 0.8 the sparse kernel
+ * of {@link sparseConvAlgorithm}; else implicit GEMM.
+ */
+export function chooseConvAlgorithm(
+  cg: number,
+  groups: number,
+  sparsity: number,
+  images = 1,
+  outputWidth = 1,
+): ConvAlgorithm {
   if (cg === 1 && groups > 1) return 'depthwise';
-  return sparsity < SPARSE_CONV_THRESHOLD ? 'implicit-gemm' : sparseConvAlgorithm(images);
+  return sparsity < SPARSE_CONV_THRESHOLD ? 'implicit-gemm' : sparseConvAlgorithm(images, outputWidth);
 }
 
-/** The sparse kernel for a conv over `images` images (see {@link SPARSE_TILED_MAX_IMAGES}). */
-export function sparseConvAlgorithm(images: number): ConvAlgorithm {
-  return images < SPARSE_TILED_MAX_IMAGES ? 'sparse-tiled' : 'direct-sparse';
+/**
+ * The sparse kernel for a conv over `images` images with `outputWidth` output columns: tiled below
+ * {@link SPARSE_TILED_MAX_IMAGES} images or from {@link SPARSE_TILED_MIN_WIDTH} columns on, else
+ * direct sparse.
+ */
+export function sparseConvAlgorithm(images: number, outputWidth = 1): ConvAlgorithm {
+  return images < SPARSE_TILED_MAX_IMAGES || outputWidth >= SPARSE_TILED_MIN_WIDTH
+    ? 'sparse-tiled'
+    : 'direct-sparse';
 }
 
 /** Shared weights: every non-zero weight is codebook[index]; indices of pruned weights are −1. */

@@ -55,6 +55,10 @@ export const layerCases: ConformanceCase[] = [
         chooseConvAlgorithm(3, 1, 0.9, 32) === 'direct-sparse',
         'direct sparse reuses weights across images: the default for batches',
       );
+      assert(
+        chooseConvAlgorithm(3, 1, 0.9, 32, 56) === 'sparse-tiled',
+        'the tiled kernel stays the default for batches of wide maps',
+      );
     },
   },
   {

@@ -112,14 +112,14 @@ function chooseKernel(
   ctx: PlanContext,
 ): { kernel: ConvAlgorithm; sparsity: number } {
   const sparsity = sparsityOf(w);
-  const images = x.length === 4 ? x[0]! : 1;
-  const auto = chooseConvAlgorithm(w.shape[1]!, attrNumber(node, 'group', 1), sparsity, images);
+  const { n, wo } = geometry(node, x, w.shape).geo;
+  const auto = chooseConvAlgorithm(w.shape[1]!, attrNumber(node, 'group', 1), sparsity, n, wo);
   const kernel =
     auto === 'depthwise' || ctx.mode === 'auto'
       ? auto
       : ctx.mode === 'dense'
         ? 'implicit-gemm'
-        : sparseConvAlgorithm(images);
+        : sparseConvAlgorithm(n, wo);
   return { kernel, sparsity };
 }
 
