@@ -284,57 +284,6 @@ describe('fused float epilogue (a Bi-Real block in one dispatch)', () => {
     },
     FUSED_TIMEOUT,
   );
-
-  it(
-    'maps large enough for 2-pixel register tiles (≥ 256 workgroups of 128 pixels) on random borders, strides and word edges',
-    async () => {
-      const rand = seededRandom(41);
-      for (const spec of [
-        { activations: 'sign', weights: 'binary', output: 'float' },
-        { activations: 'bits', activationBits: 2, weights: 'binary', output: 'bits', outputBits: 2 },
-        { activations: 'sign0', weights: 'binary', output: 'sign' },
-      ] as const) {
-        const [kh, kw] = [int(rand, 1, 3), int(rand, 1, 3)];
-        const conv = {
-          stride: [1, int(rand, 1, 2)] as [number, number],
-          pads: [int(rand, 0, 2), int(rand, 0, 2), int(rand, 0, 2), int(rand, 0, 2)] as [
-            number,
-            number,
-            number,
-            number,
-          ],
-          dilation: [int(rand, 1, 2), 1] as [number, number],
-        };
-        const [c, o, hw] = [int(rand, 33, 70), int(rand, 225, 290), int(rand, 28, 36)];
-        const wShape: Shape4 = [o, c, kh, kw];
-        const full: QuantConvSpec = { ...spec, conv };
-        // 4096 output pixels or more and 8 or more channel words: at least 256 workgroups of 128 pixels
-        const one = quantConvGeometry([1, c, hw, hw], wShape, full);
-        const xShape: Shape4 = [Math.ceil(4096 / (one.ho * one.wo)), c, hw, hw];
-        const x = quantInputs(
-          rand,
-          xShape.reduce((a, b) => a * b),
-          full.activationBits,
-        );
-        const w = quantWeights(
-          rand,
-          full,
-          wShape.reduce((a, b) => a * b),
-        );
-        const geo = quantConvGeometry(xShape, wShape, full);
-        const fused = full.output === 'float';
-        const params = {
-          ...quantParams(rand, full, geo.o, geo.k),
-          ...(fused ? { residual: quantResidual(rand, geo.n * geo.o * geo.ho * geo.wo) } : {}),
-        };
-        const want = quantConvReference(x, xShape, w, wShape, full, params);
-        const got = await runQuantLayer(gpu, full, x, xShape, w, wShape, params, fused ? { sign: true } : {});
-        if (fused) checkFusedOutput(got, want, params);
-        else expect(got.values).toEqual(want);
-      }
-    },
-    FUSED_TIMEOUT,
-  );
 });
 
 describe('packed chains', () => {

@@ -20,10 +20,7 @@ import { encodingPlanes, type PackedEncoding } from './pack-bits.js';
  * of each pixel owns all 32 channels, so a sign or k-bit output is one whole word per plane, written
  * without atomics. Weight words of the 32 channels are staged in workgroup memory, K-chunk by K-chunk,
  * and read as broadcasts; each input word is loaded once per pixel and used for all 32 channels; words
- * are loaded and combined as vectors of up to 4. Large layers with one or two planes a side give each
- * thread a register tile of {@link TILE} pixels, so that every staged weight word it reads serves all
- * of them (the weight reads were one workgroup-memory load per word op); a tap in the padding adds
- * nothing to a tile pixel through a select rather than a branch, which would diverge along borders. Small layers split K among the threads of a pixel
+ * are loaded and combined as vectors of up to 4. Small layers split K among the threads of a pixel
  * (see {@link tiling}); their partial sums meet in workgroup memory without atomics (see
  * {@link splitReduction}), and the (channel, pixel) outputs are then spread over all the threads.
  */
@@ -63,21 +60,15 @@ const SPLIT_THREADS = SHARED_WORDS / CHANNELS;
 /** Workgroups below which a layer splits K inside the workgroup (about one per SM of a large GPU, twice). */
 const MIN_GROUPS = 256;
 
-/** Output pixels per thread in a register tile, where the layer is large enough to keep every SM busy with fewer threads. */
-const TILE = 2;
-
 /**
- * How a workgroup covers its 32 channels: `pixels` threads' pixel slots, each slot holding `tile`
- * output pixels (a register tile: every staged weight word a thread reads serves all of them) summed
- * by `splits` threads over interleaved K columns. Large layers of one or two planes a side take 64
- * slots of {@link TILE} pixels and no split; mid-sized ones 64 single pixels; small ones (batch 1,
- * late stages: a 7×7×512 layer has 16 workgroups of 64 pixels) take fewer pixels and up to
+ * How a workgroup covers its 32 channels: `pixels` output pixels, each summed by `splits` threads
+ * over interleaved K columns. Large layers take 64 pixels and no split; small ones (batch 1, late
+ * stages: a 7×7×512 layer has 16 workgroups of 64 pixels) take fewer pixels and up to
  * {@link SPLIT_THREADS} threads that split K, so that enough threads share the work, and add their
  * sums in workgroup memory.
  */
 interface Tiling {
   readonly pixels: number;
-  readonly tile: number;
   readonly splits: number;
   readonly chunk: number;
 }
@@ -94,20 +85,14 @@ function tiling(k: QuantConvKernel): Tiling {
   const kTotal = (geo.kh * geo.kw * Math.ceil(geo.c / 32)) / v;
   const p = geo.n * geo.ho * geo.wo;
   const blocks = Math.ceil(geo.o / CHANNELS);
-  const chunk = Math.min(kTotal, Math.floor(SHARED_WORDS / (CHANNELS * weightPlaneCount(k.weights) * v)));
-  // more accumulators per thread only where few planes keep them in registers
-  if (
-    encodingPlanes(k.input) * weightPlaneCount(k.weights) <= 2 &&
-    Math.ceil(p / (64 * TILE)) * blocks >= MIN_GROUPS
-  )
-    return { pixels: 64, tile: TILE, splits: 1, chunk };
   let pixels = 64;
   while (pixels > 8 && Math.ceil(p / pixels) * blocks < MIN_GROUPS) pixels /= 2;
   let splits = 1;
   if (pixels < 64 || Math.ceil(p / pixels) * blocks < MIN_GROUPS)
     while (splits * pixels < SPLIT_THREADS && splits * 2 <= kTotal) splits *= 2;
   if (splits === 1) pixels = 64;
-  return { pixels, tile: 1, splits, chunk };
+  const chunk = Math.min(kTotal, Math.floor(SHARED_WORDS / (CHANNELS * weightPlaneCount(k.weights) * v)));
+  return { pixels, splits, chunk };
 }
 
 /** a & b where undefined means all ones. */
@@ -133,9 +118,8 @@ function signedSide(mode: string, prefix: string): Signed | undefined {
 function products(
   k: QuantConvKernel,
   pc: (e: string) => string,
-  x: string,
 ): { perChannel: string; perPixel: string[]; ones: number } {
-  const sa = signedSide(k.input.mode, x);
+  const sa = signedSide(k.input.mode, 'x');
   const sw = signedSide(k.weights.mode, 'w');
   const aBits = k.input.mode === 'bits' ? k.input.bits : 0;
   const wBits = k.weights.mode === 'bits' ? k.weights.bits : 0;
@@ -155,7 +139,7 @@ function products(
   } else if (sw) {
     // Σ 2^m·b_m·Mw·(1 − 2·Nw), Nw ⊂ Mw
     for (let m = 0; m < aBits; m++) {
-      const b = `${x}${m}`;
+      const b = `x${m}`;
       (sw.mask === undefined ? perPixel : terms).push(scaled(2 ** m, pc(and(b, sw.mask)!)));
       terms.push(scaled(-(2 ** (m + 1)), pc(`(${b} & ${sw.neg})`)));
     }
@@ -170,8 +154,8 @@ function products(
   } else {
     // Σ 2^m·b_m·(2q − Lw)
     for (let m = 0; m < aBits; m++) {
-      for (let n = 0; n < wBits; n++) terms.push(scaled(2 ** (m + n + 1), pc(`(${x}${m} & w${n})`)));
-      perPixel.push(scaled(-lw * 2 ** m, pc(`${x}${m}`)));
+      for (let n = 0; n < wBits; n++) terms.push(scaled(2 ** (m + n + 1), pc(`(x${m} & w${n})`)));
+      perPixel.push(scaled(-lw * 2 ** m, pc(`x${m}`)));
     }
   }
   return { perChannel: terms.join(' + ') || '0', perPixel, ones };
@@ -234,14 +218,11 @@ function storePlanes(k: QuantConvKernel, p: number): string {
 const guarded = (k: QuantConvKernel, j: string, s: string) =>
   k.geo.o % CHANNELS === 0 ? s : `if (o0 + ${j} < ${u(k.geo.o)}) { ${s} }`;
 
-/** A thread's tile pixel t's sum for channel j: its accumulators of pixel t are [32t, 32t + 32). */
-const sum = (t: number, j: string) => `acc[${t ? `${u(t * CHANNELS)} + ` : ''}${j}] + perPixel[${t}]`;
-
-/** The thread that sums pixel `pix` (of tile slot t) writes all 32 channels from its own sums. */
-function epilogue(k: QuantConvKernel, p: number, t: number): string {
+/** The first thread of a pixel writes all 32 channels from its own sums. */
+function epilogue(k: QuantConvKernel, p: number): string {
   const planes = codePlanes(k);
   const body = (j: string) => {
-    const c = channelOutput(k, j, sum(t, j));
+    const c = channelOutput(k, j, `acc[${j}] + perPixel`);
     return guarded(k, j, `${c.body}${c.code ? ` ${packCode(planes, j, `(${c.code})`)}` : ''}`);
   };
   return planes
@@ -267,7 +248,7 @@ function splitReduction(k: QuantConvKernel, p: number, t: Tiling, v: number): st
   const lane = (e: string, c: string) => (v === 1 ? e : `${e}[${c}]`);
   const planes = codePlanes(k);
   const park = Array.from({ length: vectors }, (_, q) => {
-    const sums = Array.from({ length: v }, (_, c) => sum(0, `${q * v + c}u`)).join(', ');
+    const sums = Array.from({ length: v }, (_, c) => `acc[${q * v + c}] + perPixel`).join(', ');
     return `ws[${u(q * pixels)} + slot] = bitcast<${vt}>(${vi}(${sums}));`;
   }).join('\n  ');
   const outputs = Array.from({ length: v }, (_, c) => {
@@ -309,8 +290,7 @@ function splitReduction(k: QuantConvKernel, p: number, t: Tiling, v: number): st
 
 function groups(k: QuantConvKernel): number {
   const { geo } = k;
-  const { pixels, tile } = tiling(k);
-  return Math.ceil((geo.n * geo.ho * geo.wo) / (pixels * tile)) * Math.ceil(geo.o / CHANNELS);
+  return Math.ceil((geo.n * geo.ho * geo.wo) / tiling(k).pixels) * Math.ceil(geo.o / CHANNELS);
 }
 
 const QUANT_CONV: Program<QuantConvKernel> = {
@@ -322,7 +302,7 @@ const QUANT_CONV: Program<QuantConvKernel> = {
     // K in vectors: (tap, vector of the position's words)
     const words = Math.ceil(geo.c / 32) / v;
     const kTotal = geo.kh * geo.kw * words;
-    const { pixels, tile, splits, chunk: kc } = tiling(k);
+    const { pixels, splits, chunk: kc } = tiling(k);
     const threads = pixels * splits;
     const pa = encodingPlanes(k.input);
     const pw = weightPlaneCount(k.weights);
@@ -331,13 +311,14 @@ const QUANT_CONV: Program<QuantConvKernel> = {
     const total = groups(k);
     const [nx] = grid(total, 65535);
     const xPlane = geo.n * geo.h * geo.w * words;
-    const pc =
-      v === 1
-        ? (e: string) => `i32(countOneBits(${e}))`
-        : (e: string) => `i32(dot(countOneBits(${e}), ${vt}(1u)))`;
+    const { perChannel, perPixel, ones } = products(
+      k,
+      v === 1 ? (e) => `i32(countOneBits(${e}))` : (e) => `i32(dot(countOneBits(${e}), ${vt}(1u)))`,
+    );
     const lastChannels = geo.c - 32 * v * (words - 1);
     const wordChannels =
       lastChannels === 32 * v ? `${32 * v}` : `select(${32 * v}, ${lastChannels}, wd == ${u(words - 1)})`;
+    const pixelSum = [...perPixel, ...(ones === 0 ? [] : [scaled(ones, wordChannels)])];
     const paramBindings =
       k.output.mode === 'float'
         ? ([
@@ -351,36 +332,15 @@ const QUANT_CONV: Program<QuantConvKernel> = {
             ['th', 'array<i32>', 'read'],
             ['y', 'array<u32>', 'read_write'],
           ] as const);
-    const pixelsOf = Array.from({ length: tile }, (_, t) => t);
-    // tile pixel t: input words x{t}_{plane}, its position's validity ok{t} for the current tap
-    const terms = pixelsOf.map((t) => products(k, pc, `x${t}_`));
-    // a tile's pixels take each tap together, gated: a branch per pixel would diverge along borders
-    const gated = tile > 1;
-    const gate = (t: number, e: string) => (gated ? `select(0, ${e}, ok${t})` : e);
-    const loadX = (t: number) =>
-      `let xi${t} = ${gated ? `select(0u, ` : ''}((n${t} * ${u(geo.h)} + u32(iy${t})) * ${u(geo.w)} + u32(ix${t})) * ${u(words)} + wd${gated ? `, ok${t})` : ''}; ` +
-      Array.from(
-        { length: pa },
-        (_, i) => `let x${t}_${i} = xb[${i ? `${u(i * xPlane)} + ` : ''}xi${t}];`,
-      ).join(' ');
+    const loadX = Array.from(
+      { length: pa },
+      (_, i) => `let x${i} = xb[${i ? `${u(i * xPlane)} + ` : ''}xi];`,
+    ).join(' ');
     const loadW = (j: string) =>
       Array.from(
         { length: pw },
         (_, i) => `let w${i} = ws[${u(i * CHANNELS * kc)} + ${j} * ${u(kc)} + kk];`,
       ).join(' ');
-    // the tap's word for the tile's pixels: each staged weight word is read once for all of them
-    const pixelSums = pixelsOf.flatMap((t) => {
-      const { perPixel, ones } = terms[t]!;
-      const e = [...perPixel, ...(ones === 0 ? [] : [scaled(ones, wordChannels)])];
-      return e.length ? [`perPixel[${t}] += ${gate(t, e.join(' + '))};`] : [];
-    });
-    const perChannel = (j: string) =>
-      pixelsOf
-        .map((t) => `acc[${t ? `${u(t * CHANNELS)} + ` : ''}${j}] += ${gate(t, terms[t]!.perChannel)};`)
-        .join(' ');
-    const accumulate = `${pixelsOf.map(loadX).join('\n      ')}
-      ${pixelSums.join(' ')}
-      ${forChannels((j) => `${loadW(j)} ${perChannel(j)}`, pa * pw * tile <= 8)}`;
     return /* wgsl */ `
 ${bindings([['xb', `array<${vt}>`, 'read'], ['wb', `array<${vt}>`, 'read'], ...paramBindings])}
 var<workgroup> ws: array<${vt}, ${Math.max(pw * CHANNELS * kc, splits > 1 ? (threads * CHANNELS) / v : 0)}>;
@@ -392,20 +352,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let ob = wg % ${u(ob)};
   let o0 = ob * ${u(CHANNELS)};
   let lp = li % ${u(pixels)};
-  // tile pixel t of this thread: pix + t·pixels, so that consecutive threads read consecutive pixels
-  let pix = (wg / ${u(ob)}) * ${u(pixels * tile)} + lp;
+  let pix = (wg / ${u(ob)}) * ${u(pixels)} + lp;
   let live = pix < ${u(p)};
-  ${pixelsOf
-    .map(
-      (t) => `let pp${t} = min(pix + ${u(t * pixels)}, ${u(p - 1)});
-  let n${t} = pp${t} / ${u(geo.ho * geo.wo)};
-  let s${t} = pp${t} % ${u(geo.ho * geo.wo)};
-  let y${t} = i32((s${t} / ${u(geo.wo)}) * ${u(geo.sh)}) - ${geo.pt};
-  let x${t} = i32((s${t} % ${u(geo.wo)}) * ${u(geo.sw)}) - ${geo.pl};`,
-    )
-    .join('\n  ')}
-  var acc: array<i32, ${CHANNELS * tile}>;
-  var perPixel: array<i32, ${tile}>;
+  let pp = min(pix, ${u(p - 1)});
+  let n = pp / ${u(geo.ho * geo.wo)};
+  let s = pp % ${u(geo.ho * geo.wo)};
+  let y0 = i32((s / ${u(geo.wo)}) * ${u(geo.sh)}) - ${geo.pt};
+  let x0i = i32((s % ${u(geo.wo)}) * ${u(geo.sw)}) - ${geo.pl};
+  var acc: array<i32, ${CHANNELS}>;
+  var perPixel = 0;
   for (var k0 = 0u; k0 < ${u(kTotal)}; k0 += ${u(kc)}) {
     for (var e = li; e < ${u(pw * CHANNELS * kc)}; e += ${u(threads)}) {
       let kk = e % ${u(kc)};
@@ -420,34 +375,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       let k = k0 + kk;
       let tap = k / ${u(words)};
       let wd = k % ${u(words)};
-      let dy = i32((tap / ${u(geo.kw)}) * ${u(geo.dh)});
-      let dx = i32((tap % ${u(geo.kw)}) * ${u(geo.dw)});
+      let iy = y0 + i32((tap / ${u(geo.kw)}) * ${u(geo.dh)});
+      let ix = x0i + i32((tap % ${u(geo.kw)}) * ${u(geo.dw)});
       // taps in the zero padding contribute nothing: a padded input is neither +1 nor −1
-      ${pixelsOf
-        .map(
-          (t) => `let iy${t} = y${t} + dy; let ix${t} = x${t} + dx;
-      let ok${t} = iy${t} >= 0 && iy${t} < ${geo.h} && ix${t} >= 0 && ix${t} < ${geo.w};`,
-        )
-        .join('\n      ')}
-      ${gated ? accumulate : `if (ok0) { ${accumulate} }`}
+      if (iy < 0 || iy >= ${geo.h} || ix < 0 || ix >= ${geo.w}) { continue; }
+      let xi = ((n * ${u(geo.h)} + u32(iy)) * ${u(geo.w)} + u32(ix)) * ${u(words)} + wd;
+      ${loadX}
+      ${pixelSum.length ? `perPixel += ${pixelSum.join(' + ')};` : ''}
+      ${forChannels((j) => `${loadW(j)} acc[${j}] += ${perChannel};`, pa * pw <= 8)}
     }
     workgroupBarrier();
   }
   ${
     splits > 1
-      ? splitReduction(k, p, { pixels, tile, splits, chunk: kc }, v)
-      : pixelsOf
-          .map(
-            (t) => `{
-  let pix = pix + ${u(t * pixels)};
-  if (pix < ${u(p)}) {
-    let n = n${t};
-    let s = s${t};
-    ${epilogue(k, p, t)}
-  }
-  }`,
-          )
-          .join('\n  ')
+      ? splitReduction(k, p, { pixels, splits, chunk: kc }, v)
+      : `if (!live) { return; }
+  ${epilogue(k, p)}`
   }
 }`;
   },
