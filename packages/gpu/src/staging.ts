@@ -3,11 +3,6 @@ import { BufferPool } from './pool.js';
 
 /** Below this size queue.writeBuffer's own ring buffer is the cheaper path. */
 const STAGED_BYTES = 1 << 20;
-/**
- * Staged uploads go in chunks of this size, each copied as soon as it is written, so that the copy of
- * one overlaps the host's write of the next instead of waiting for the whole input.
- */
-const CHUNK_BYTES = 4 << 20;
 
 /**
  * Host-visible buffers reused across transfers, because allocating one costs more than the transfer
@@ -34,17 +29,7 @@ export class Staging {
       this.device.queue.writeBuffer(dst, 0, data.buffer, data.byteOffset, bytes);
       return;
     }
-    for (let at = 0; at < bytes; at += CHUNK_BYTES)
-      this.stage(
-        dst,
-        at,
-        new Uint8Array(data.buffer, data.byteOffset + at, Math.min(CHUNK_BYTES, bytes - at)),
-      );
-  }
-
-  /** Writes `chunk` at `offset` of `dst` through a mapped staging buffer and submits its copy. */
-  private stage(dst: GPUBuffer, offset: number, chunk: Uint8Array): void {
-    const size = BufferPool.sizeClass(chunk.byteLength);
+    const size = BufferPool.sizeClass(bytes);
     const staging =
       this.ready.get(size)?.pop() ??
       this.device.createBuffer({
@@ -53,10 +38,10 @@ export class Staging {
         mappedAtCreation: true,
       });
     this.all.add(staging);
-    new Uint8Array(staging.getMappedRange(0, chunk.byteLength)).set(chunk);
+    new Uint8Array(staging.getMappedRange(0, bytes)).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
     staging.unmap();
     const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(staging, 0, dst, offset, chunk.byteLength);
+    encoder.copyBufferToBuffer(staging, 0, dst, 0, bytes);
     this.device.queue.submit([encoder.finish()]);
     staging.mapAsync(MapMode.WRITE).then(
       () => keep(this.ready, staging),
