@@ -3,6 +3,7 @@ import {
   convWeightMatrix,
   countNonzeros,
   csrToDense,
+  csrToDenseInto,
   denseToCsr,
   validateCsr,
 } from '@zeroskip/sparse';
@@ -423,9 +424,18 @@ export class Conv2dLayer {
     return this.expanded;
   }
 
-  /** The OIHW weights on the GPU. */
+  /**
+   * The OIHW weights on the GPU. Weights held only as CSR are expanded straight into the buffer's
+   * mapped memory: ResNet-50's 1×1 convs never make a dense copy on the CPU.
+   */
   private dense(): GpuTensor {
-    this.w ??= this.own(this.gpu.tensor([...this.spec.shape], this.denseWeights()));
+    const { shape, weights, csr } = this.spec;
+    // weights held dense (given, or expanded for Winograd) upload as they are
+    this.w ??= this.own(
+      (this.expanded ?? weights)
+        ? this.gpu.tensor([...shape], this.denseWeights())
+        : this.gpu.tensorFilled([...shape], (view) => csrToDenseInto(csr!, view)),
+    );
     return this.w;
   }
 

@@ -6,7 +6,13 @@ import {
   unpackSigns,
   unpackTernary,
 } from '@zeroskip/quant';
-import { type CsrMatrix, csrToDense, decodeWeightPayloadCsr, encodeWeightPayload } from '@zeroskip/sparse';
+import {
+  type CsrMatrix,
+  csrToDense,
+  decodeWeightPayloadCsr,
+  encodeWeightPayload,
+  type PayloadScratch,
+} from '@zeroskip/sparse';
 import { RuntimeError } from './errors.js';
 import { sizeOf, type Tensor, tensor } from './tensor.js';
 
@@ -157,13 +163,17 @@ export function decodeWeight(
   return decodeStoredWeight(bytes, dtype, shape, e, maxElements).tensor;
 }
 
-/** {@link decodeWeight}, with the encoding that re-encodes the tensor to `bytes`. */
+/**
+ * {@link decodeWeight}, with the encoding that re-encodes the tensor to `bytes`. A file's tensors share
+ * one `scratch` for their sparse payloads' streams.
+ */
 export function decodeStoredWeight(
   bytes: Uint8Array,
   dtype: Tensor['dtype'],
   shape: readonly number[],
   e: WeightEncoding,
   maxElements: number,
+  scratch?: PayloadScratch,
 ): StoredWeight {
   const count = sizeOf(shape);
   if (!Number.isSafeInteger(count) || count > maxElements)
@@ -178,7 +188,10 @@ export function decodeStoredWeight(
     );
   if (e.kind !== 'sparse') return { tensor: decodeFixed(bytes, dtype, shape, e), encoding: e };
   const [rows, cols] = rowsCols(shape);
-  const { codebook, ...csr } = decodeWeightPayloadCsr(bytes, { maxElements });
+  const { codebook, ...csr } = decodeWeightPayloadCsr(bytes, {
+    maxElements,
+    ...(scratch ? { scratch } : {}),
+  });
   if (csr.rows !== rows || csr.cols !== cols)
     throw new RuntimeError(
       'corrupt-file',

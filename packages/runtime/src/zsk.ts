@@ -1,4 +1,4 @@
-import { crc32 } from '@zeroskip/sparse';
+import { crc32, PayloadScratch } from '@zeroskip/sparse';
 import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
 import { DTYPES, type DType, sizeOf, type Tensor } from './tensor.js';
@@ -188,6 +188,7 @@ export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): Zs
   let budget = (options.maxExpansion ?? 64) * bytes.length + 2 ** 20;
   const stored = new Map<string, Tensor>();
   const encodings = new Map<string, WeightEncoding>();
+  const scratch = new PayloadScratch();
   for (const r of json.tensors) {
     if (
       typeof r?.name !== 'string' ||
@@ -202,7 +203,7 @@ export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): Zs
     const e = r.encoding as WeightEncoding;
     if (!['raw', 'sparse', 'binary', 'ternary', 'dorefa'].includes(e?.kind))
       corrupt(`tensor '${r.name}' has an unknown encoding`);
-    const { tensor: t, encoding } = decodeStoredWeight(s.data, r.dtype, r.shape, e, budget);
+    const { tensor: t, encoding } = decodeStoredWeight(s.data, r.dtype, r.shape, e, budget, scratch);
     // counted from the shape: sparse tensors expand their values only when read
     budget -= sizeOf(t.shape);
     stored.set(r.name, t);

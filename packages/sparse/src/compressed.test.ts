@@ -8,6 +8,7 @@ import {
   cscToDense,
   csrToCsc,
   csrToDense,
+  csrToDenseInto,
   denseToCoo,
   denseToCsc,
   denseToCsr,
@@ -85,6 +86,67 @@ describe('format round trips', () => {
     const m = convWeightMatrix(w, [2, 3, 3, 3]);
     expect([m.rows, m.cols]).toEqual([2, 27]);
     expect(m.data).toBe(w);
+  });
+});
+
+describe('csrToDenseInto', () => {
+  it('overwrites every element of a dirty output with the dense matrix', () => {
+    fc.assert(
+      fc.property(sparseMatrix, (m) => {
+        const out = new Float32Array(m.rows * m.cols).fill(Number.NaN);
+        expect(csrToDenseInto(denseToCsr(m), out)).toBe(out);
+        expect(sameBytes(out, m.data)).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+  it('refuses an output of the wrong length', () => {
+    const csr = denseToCsr(dense(2, 3, Float32Array.from([1, 0, 2, 0, 3, 0])));
+    expect(() => csrToDenseInto(csr, new Float32Array(5))).toThrow(/needs 6 values/);
+  });
+});
+
+/** Every CSR invariant checked element by element, independently of the validator. */
+function csrInvariantsHold(a: {
+  rows: number;
+  cols: number;
+  rowPtr: Uint32Array;
+  colIdx: Uint32Array;
+  values: Float32Array;
+}): boolean {
+  if (a.rowPtr.length !== a.rows + 1 || a.rowPtr[0] !== 0 || a.colIdx.length !== a.values.length)
+    return false;
+  if (a.rowPtr[a.rows] !== a.colIdx.length) return false;
+  for (let r = 0; r < a.rows; r++) {
+    const [s, e] = [a.rowPtr[r]!, a.rowPtr[r + 1]!];
+    if (e < s || e > a.colIdx.length) return false;
+    for (let k = s; k < e; k++) {
+      if (a.colIdx[k]! >= a.cols) return false;
+      if (k > s && a.colIdx[k]! <= a.colIdx[k - 1]!) return false;
+    }
+  }
+  return true;
+}
+
+describe('validateCsr agrees with the invariants', () => {
+  it('accepts exactly the structures whose invariants hold, naming what breaks', () => {
+    fc.assert(
+      fc.property(
+        sparseMatrix,
+        fc.constantFrom('rowPtr', 'colIdx'),
+        fc.nat(),
+        fc.integer({ min: -3, max: 3 }),
+        (m, field, at, delta) => {
+          const csr = denseToCsr(m);
+          const arr = csr[field].slice();
+          if (arr.length > 0) arr[at % arr.length] = Math.max(0, arr[at % arr.length]! + delta);
+          const bent = { ...csr, [field]: arr };
+          if (csrInvariantsHold(bent)) expect(() => validateCsr(bent)).not.toThrow();
+          else expect(() => validateCsr(bent)).toThrow(/^CSR /);
+        },
+      ),
+      { numRuns: 500, seed: 13 },
+    );
   });
 });
 

@@ -27,7 +27,40 @@ interface Names {
 const CSR_NAMES: Names = { format: 'CSR', ptr: 'rowPtr', majorName: 'row', minorName: 'column' };
 const CSC_NAMES: Names = { format: 'CSC', ptr: 'colPtr', majorName: 'column', minorName: 'row' };
 
+/**
+ * Whether every invariant holds, in one pass that reads each index once: layers built from decoded
+ * weights validate millions of entries at load, so the pass that names what is broken runs only after
+ * this one finds something.
+ */
+function compressedValid(m: Compressed): boolean {
+  const { major, minor, ptr, idx, values } = m;
+  const nnz = idx.length;
+  if (ptr.length !== major + 1 || ptr[0] !== 0 || values.length !== nnz || ptr[major] !== nnz) return false;
+  let start = 0;
+  for (let r = 0; r < major; r++) {
+    const end = ptr[r + 1]!;
+    if (end < start || end > nnz) return false;
+    if (end > start) {
+      // strictly increasing, so only the row's last index can reach past the columns
+      let prev = idx[start]!;
+      for (let k = start + 1; k < end; k++) {
+        const c = idx[k]!;
+        if (c <= prev) return false;
+        prev = c;
+      }
+      if (prev >= minor) return false;
+    }
+    start = end;
+  }
+  return true;
+}
+
 function validateCompressed(m: Compressed, n: Names): void {
+  if (!compressedValid(m)) explainInvalid(m, n);
+}
+
+/** Throws a {@link FormatError} naming the first broken invariant of a structure found invalid. */
+function explainInvalid(m: Compressed, n: Names): never {
   const { major, minor, ptr, idx, values } = m;
   if (ptr.length !== major + 1) {
     throw new FormatError(
@@ -80,6 +113,7 @@ function validateCompressed(m: Compressed, n: Names): void {
       `${n.format} ${n.ptr}[${major}] = ${ptr[major]} but ${idx.length} entries are stored; they must be equal.`,
     );
   }
+  throw new FormatError('invalid-structure', `${n.format} breaks an invariant; validate it entry by entry.`);
 }
 
 /** Transposes the compressed structure: CSR of A becomes CSC of A (= CSR of Aᵀ) and back. */
@@ -160,12 +194,25 @@ export function denseToCsr(a: DenseMatrix): CsrMatrix {
 
 /** CSR → dense. Validates first, so a malformed matrix never writes out of bounds. */
 export function csrToDense(a: CsrMatrix): DenseMatrix {
+  return { rows: a.rows, cols: a.cols, data: csrToDenseInto(a, new Float32Array(a.rows * a.cols)) };
+}
+
+/**
+ * CSR → dense, written row-major into `out` (zeroed first; rows·cols long): a caller that owns the
+ * destination, such as a GPU buffer mapped for writing, never allocates and copies the dense matrix.
+ */
+export function csrToDenseInto(a: CsrMatrix, out: Float32Array): Float32Array {
   validateCsr(a);
-  const out = new Float32Array(a.rows * a.cols);
-  for (let r = 0; r < a.rows; r++) {
-    for (let k = a.rowPtr[r]!; k < a.rowPtr[r + 1]!; k++) out[r * a.cols + a.colIdx[k]!] = a.values[k]!;
-  }
-  return { rows: a.rows, cols: a.cols, data: out };
+  if (out.length !== a.rows * a.cols)
+    throw new FormatError(
+      'invalid-argument',
+      `a ${a.rows}×${a.cols} matrix needs ${a.rows * a.cols} values, the output holds ${out.length}.`,
+    );
+  out.fill(0);
+  const { cols, rowPtr, colIdx, values } = a;
+  for (let r = 0, base = 0; r < a.rows; r++, base += cols)
+    for (let k = rowPtr[r]!; k < rowPtr[r + 1]!; k++) out[base + colIdx[k]!] = values[k]!;
+  return out;
 }
 
 export function csrToCsc(a: CsrMatrix): CscMatrix {

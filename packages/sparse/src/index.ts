@@ -9,6 +9,7 @@ export {
   csrToCoo,
   csrToCsc,
   csrToDense,
+  csrToDenseInto,
   denseToCoo,
   denseToCsc,
   denseToCsr,
@@ -50,6 +51,7 @@ export {
   encodeWeightPayload,
   type PayloadBreakdown,
   type PayloadOptions,
+  PayloadScratch,
   payloadToCsr,
   payloadToDense,
 } from './payload.js';

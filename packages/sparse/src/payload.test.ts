@@ -8,6 +8,7 @@ import {
   decodeWeightPayloadCsr,
   decodeWeightPayloadDense,
   encodeWeightPayload,
+  PayloadScratch,
   payloadToCsr,
   payloadToDense,
 } from './payload.js';
@@ -152,17 +153,46 @@ describe('weight payload', () => {
         return 'refused';
       }
     };
+    const scratch = new PayloadScratch();
     fc.assert(
       fc.property(fc.constantFrom(...samples), fc.nat(), fc.nat(255), (bytes, at, value) => {
         const mutated = bytes.slice();
         mutated[at % mutated.length] = value;
         const limit = { maxElements: 4096 };
-        expect(outcome(() => decodeWeightPayloadCsr(mutated, limit))).toEqual(
-          outcome(() => payloadToCsr(decodeWeightPayload(mutated, limit))),
-        );
+        const want = outcome(() => payloadToCsr(decodeWeightPayload(mutated, limit)));
+        expect(outcome(() => decodeWeightPayloadCsr(mutated, limit))).toEqual(want);
+        expect(outcome(() => decodeWeightPayloadCsr(mutated, { ...limit, scratch }))).toEqual(want);
       }),
       { numRuns: 1000, seed: 12 },
     );
+  });
+
+  it('decodes the same with one scratch shared by many payloads, and returns nothing that aliases it', () => {
+    const scratch = new PayloadScratch();
+    const decoded: { bytes: Uint8Array; csr: CsrMatrix }[] = [];
+    fc.assert(
+      fc.property(
+        sparseMatrix,
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom('raw', 'fixed', 'huffman'),
+        (m, indexBits, bits, kind) => {
+          const { matrix, codebook } = shareWeights(m, 2 ** bits);
+          const { bytes } =
+            kind === 'raw'
+              ? encodeWeightPayload(m, { indexBits, huffman: { index: true } })
+              : encodeWeightPayload(matrix, { indexBits, codebook, huffman: kind === 'huffman' });
+          const csr = decodeWeightPayloadCsr(bytes, { scratch });
+          expect(csr).toEqual(decodeWeightPayloadCsr(bytes));
+          expect(payloadToCsr(decodeWeightPayload(bytes, { scratch }))).toEqual(
+            payloadToCsr(decodeWeightPayload(bytes)),
+          );
+          decoded.push({ bytes, csr });
+        },
+      ),
+      { numRuns: 150, seed: 14 },
+    );
+    for (const { bytes, csr } of decoded) expect(csr).toEqual(decodeWeightPayloadCsr(bytes));
   });
 
   it('refuses headers that claim more than the input holds', () => {
