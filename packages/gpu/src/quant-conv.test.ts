@@ -62,6 +62,23 @@ function randomGeometry(rand: () => number): Geometry {
   }
 }
 
+/** Seeded inputs and weights for a geometry from `randomGeometry` and a spec, with the conv's sizes. */
+function quantData(rand: () => number, g: Geometry, spec: QuantConvSpec) {
+  return {
+    x: quantInputs(
+      rand,
+      g.x.reduce((a, b) => a * b),
+      spec.activationBits ?? 0,
+    ),
+    w: quantWeights(
+      rand,
+      spec,
+      g.w.reduce((a, b) => a * b),
+    ),
+    geo: quantConvGeometry(g.x, g.w, spec),
+  };
+}
+
 describe('packing', () => {
   it(
     'sign, sign0 and k-bit packing equal @zeroskip/quant on the spec codes, rounding steps included; unpack gives the values',
@@ -110,17 +127,7 @@ describe('QuantConvLayer', () => {
       for (const out of [OUTPUTS[i % 3]!, OUTPUTS[(i + 1) % 3]!]) {
         const g = randomGeometry(rand);
         const spec: QuantConvSpec = { ...combo, ...out, conv: g.conv };
-        const x = quantInputs(
-          rand,
-          g.x.reduce((a, b) => a * b),
-          spec.activationBits ?? 0,
-        );
-        const w = quantWeights(
-          rand,
-          spec,
-          g.w.reduce((a, b) => a * b),
-        );
-        const geo = quantConvGeometry(g.x, g.w, spec);
+        const { x, w, geo } = quantData(rand, g, spec);
         const params = quantParams(rand, spec, geo.o, geo.k);
         const want = quantConvReference(x, g.x, w, g.w, spec, params);
         const got = await runQuantLayer(gpu, spec, x, g.x, w, g.w, params);
@@ -212,17 +219,7 @@ describe('fused float epilogue (a Bi-Real block in one dispatch)', () => {
           output: 'float',
           conv: g.conv,
         };
-        const x = quantInputs(
-          rand,
-          g.x.reduce((a, b) => a * b),
-          spec.activationBits ?? 0,
-        );
-        const w = quantWeights(
-          rand,
-          spec,
-          g.w.reduce((a, b) => a * b),
-        );
-        const geo = quantConvGeometry(g.x, g.w, spec);
+        const { x, w, geo } = quantData(rand, g, spec);
         const size = geo.n * geo.o * geo.ho * geo.wo;
         const params = { ...quantParams(rand, spec, geo.o, geo.k), residual: quantResidual(rand, size) };
         const want = quantConvReference(x, g.x, w, g.w, spec, params);

@@ -317,20 +317,24 @@ interface ChannelAffine {
   readonly shift: Float32Array;
 }
 
-function channelAffine(g: Graph, qc: GraphNode, bn: GraphNode): ChannelAffine | undefined {
-  const [s, b, ...params] = [qc.inputs[2], qc.inputs[3], ...bn.inputs.slice(1, 5)].map((i) =>
-    constantF32(g, i),
-  );
-  if (!s || !b || params.length !== 4 || params.some((p) => !p) || bn.outputs.filter((o) => o).length !== 1)
+/** The per-channel scale and shift of a BatchNormalization with constant parameters and one output. */
+function constantBatchNorm(
+  g: Graph,
+  bn: GraphNode,
+): { scale: Float32Array; shift: Float32Array } | undefined {
+  const params = bn.inputs.slice(1, 5).map((i) => constantF32(g, i));
+  if (params.length !== 4 || params.some((p) => !p) || bn.outputs.filter((o) => o).length !== 1)
     return undefined;
   const [gamma, beta, mean, variance] = params.map((p) => asFloat32(p!, 'BatchNormalization parameter'));
-  const { scale, shift } = batchNormScaleShift(
-    gamma!,
-    beta!,
-    mean!,
-    variance!,
-    attrNumber(bn, 'epsilon', 1e-5),
-  );
+  return batchNormScaleShift(gamma!, beta!, mean!, variance!, attrNumber(bn, 'epsilon', 1e-5));
+}
+
+function channelAffine(g: Graph, qc: GraphNode, bn: GraphNode): ChannelAffine | undefined {
+  const s = constantF32(g, qc.inputs[2]);
+  const b = constantF32(g, qc.inputs[3]);
+  const norm = constantBatchNorm(g, bn);
+  if (!s || !b || !norm) return undefined;
+  const { scale, shift } = norm;
   const all = [s.data, b.data, scale, shift];
   if (all.some((d) => d.length !== s.data.length || !d.every(Number.isFinite))) return undefined;
   return { s: s.data as Float32Array, b: b.data as Float32Array, scale, shift };
@@ -560,16 +564,9 @@ export function foldSignInputs(g: Graph): Graph {
     if (bn.op !== 'BatchNormalization' || bn.outputs.filter((o) => o).length !== 1) continue;
     const r = readers.get(bn.outputs[0]!) ?? [];
     if (r.length === 0 || !r.every(signReader)) continue;
-    const params = bn.inputs.slice(1, 5).map((i) => constantF32(g, i));
-    if (params.length !== 4 || params.some((p) => !p)) continue;
-    const [gamma, beta, mean, variance] = params.map((p) => asFloat32(p!, 'BatchNormalization parameter'));
-    const { scale, shift } = batchNormScaleShift(
-      gamma!,
-      beta!,
-      mean!,
-      variance!,
-      attrNumber(bn, 'epsilon', 1e-5),
-    );
+    const norm = constantBatchNorm(g, bn);
+    if (!norm) continue;
+    const { scale, shift } = norm;
     if (![...scale, ...shift].every(Number.isFinite)) continue;
     const signs = Array.from(scale, (s, c) => signOfBatchNorm(s, shift[c]!));
     const attrs = { input_scale: signs.map(([d]) => d), input_shift: signs.map(([, e]) => e) };

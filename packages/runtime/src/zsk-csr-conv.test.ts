@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Graph } from './graph.js';
 import type { PlanMode } from './ops/types.js';
 import type { Tensor } from './tensor.js';
+import { runFirstKernel } from './testing/executors.js';
 import { randomTensor } from './testing/random.js';
-import { WebGpuSession } from './webgpu-session.js';
 import { storedCsr, type WeightEncoding } from './weight-encoding.js';
 import { decodeZsk, encodeZsk } from './zsk.js';
 
@@ -63,16 +63,7 @@ describe('sparse convs built from the decoded CSR', () => {
   });
   afterAll(() => gpu?.destroy());
 
-  async function run(graph: Graph, x: Tensor, plan: PlanMode) {
-    const session = await WebGpuSession.create(graph, { gpu, plan });
-    try {
-      await session.compile({ x });
-      const y = (await session.run({ x })).y!.data as Float32Array;
-      return { y, kernel: session.plan[0]?.kernel };
-    } finally {
-      session.destroy();
-    }
-  }
+  const run = (graph: Graph, x: Tensor, plan: PlanMode) => runFirstKernel(gpu, graph, x, plan);
 
   it('give bit for bit the outputs of the dense-built conv, sparse and dense kernels, never reading the dense values', async () => {
     const cases = fc.sample(

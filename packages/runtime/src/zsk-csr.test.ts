@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from './graph.js';
 import type { Tensor } from './tensor.js';
+import { runFirstKernel } from './testing/executors.js';
 import { randomTensor } from './testing/random.js';
-import { WebGpuSession } from './webgpu-session.js';
 import { decodeStoredWeight, encodeWeight, storedCsr, type WeightEncoding } from './weight-encoding.js';
 import { decodeZsk, encodeZsk } from './zsk.js';
 
@@ -97,16 +97,7 @@ describe('sparse FC layers built from the decoded CSR', () => {
     return { graph, x: randomTensor([p.batch, p.k], p.seed + 2) };
   }
 
-  async function run(graph: Graph, x: Tensor): Promise<{ y: Float32Array; kernel: string | undefined }> {
-    const session = await WebGpuSession.create(graph, { gpu });
-    try {
-      await session.compile({ x });
-      const y = (await session.run({ x })).y!.data as Float32Array;
-      return { y, kernel: session.plan[0]?.kernel };
-    } finally {
-      session.destroy();
-    }
-  }
+  const run = (graph: Graph, x: Tensor) => runFirstKernel(gpu, graph, x);
 
   it('give bit for bit the outputs of the layer built from the dense weights, Gemm and MatMul', async () => {
     const cases = fc.sample(

@@ -1,5 +1,6 @@
 import type { Gpu } from '@zeroskip/gpu';
 import { runCpu } from '../cpu-session.js';
+import type { Graph } from '../graph.js';
 import { importOnnx } from '../onnx.js';
 import type { Tensor } from '../tensor.js';
 import { type PlanEntry, type PlanMode, WebGpuSession } from '../webgpu-session.js';
@@ -35,4 +36,21 @@ export async function expectExecutorsMatchOrt(
     }
   }
   return seen;
+}
+
+/** Compiles and runs a graph of input `x` and output `y` on the GPU; its output and its first node's kernel. */
+export async function runFirstKernel(
+  gpu: Gpu,
+  graph: Graph,
+  x: Tensor,
+  plan?: PlanMode,
+): Promise<{ y: Float32Array; kernel: string | undefined }> {
+  const session = await WebGpuSession.create(graph, { gpu, ...(plan ? { plan } : {}) });
+  try {
+    await session.compile({ x });
+    const y = (await session.run({ x })).y!.data as Float32Array;
+    return { y, kernel: session.plan[0]?.kernel };
+  } finally {
+    session.destroy();
+  }
 }
