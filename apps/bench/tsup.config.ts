@@ -11,6 +11,8 @@ export default defineConfig({
     'src/charts-cli.ts',
     'src/train-mnist.ts',
     'src/ship-pretrained.ts',
+    // the ONNX Runtime Web peer's child process, started by path from the bundles beside it
+    'src/peers/ort-web-child.mjs',
   ],
   format: ['esm'],
   platform: 'node',

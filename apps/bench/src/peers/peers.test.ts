@@ -4,6 +4,7 @@ import { compressModel, optimize, runCpu, ZOO } from '@zeroskip/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededInput } from '../zoo-graphs.js';
 import { loadOrt, timeOrt } from './ort.js';
+import { OrtWeb } from './ort-web.js';
 import { TfjsConv, type TfjsOnDevice, tfjsOnDevice } from './tfjs.js';
 
 let gpu: Gpu;
@@ -79,5 +80,28 @@ describe('ONNX Runtime on an exported, pruned network', () => {
     const { timing, output } = await timeOrt(ort.ort, graph, input, 1, 2);
     expect(maxRel(output, want)).toBeLessThan(1e-5);
     expect(timing.samples).toBe(2);
+  });
+});
+
+// The EP runs in a child process with its own Dawn device; its wasm compiles cold there, so minutes of margin.
+describe('ONNX Runtime Web (WebGPU EP) on an exported, pruned network', () => {
+  it('returns the CPU executor’s outputs and a timing', { timeout: 240_000 }, async () => {
+    const ortWeb = await OrtWeb.start();
+    if ('reason' in ortWeb) throw new Error(ortWeb.reason);
+    try {
+      expect(ortWeb.version).toMatch(/^\d+\.\d+\.\d+/);
+      const graph = compressModel(optimize(ZOO['lenet-5']!.build({ seed: 4 })), { prune: 0.7 }).graph;
+      const input = seededInput(graph, 5);
+      const want = runCpu(graph, { [graph.inputs[0]!.name]: input })[graph.outputs[0]!]!.data as Float32Array;
+      const opened = await ortWeb.open(graph, input, 'NCHW');
+      if ('reason' in opened) throw new Error(opened.reason);
+      expect(maxRel(opened.output, want)).toBeLessThan(1e-4);
+      const timing = await ortWeb.time(1, 2);
+      if ('reason' in timing) throw new Error(timing.reason);
+      expect(timing.samples).toBe(2);
+      expect(timing.median).toBeGreaterThan(0);
+    } finally {
+      await ortWeb.close();
+    }
   });
 });

@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { Conv2dLayer, type Gpu, type GpuTensor } from '@zeroskip/gpu';
 import { pruneByRate } from '@zeroskip/quant';
-import { WebGpuSession } from '@zeroskip/runtime';
+import { type Graph, type Tensor, WebGpuSession } from '@zeroskip/runtime';
 import { type ConvLayerShape, PAPER_LAYERS, QUICK_LAYERS } from '../layers-zoo.js';
 import { measureWall, type Timing, timeGpu } from '../measure.js';
 import { loadOrt, timeOrt } from '../peers/ort.js';
+import { OrtWeb, type OrtWebLayout } from '../peers/ort-web.js';
 import { TfjsConv, type TfjsOnDevice, tfjsOnDevice } from '../peers/tfjs.js';
 import type { BenchContext, BenchResult, BenchTable, Clock } from '../results.js';
 import { gaussian } from '../rng.js';
@@ -138,47 +139,32 @@ async function convPeers(
 
 type Ort = Extract<Awaited<ReturnType<typeof loadOrt>>, { ort: unknown }>;
 
-/** ONNX Runtime (CPU) beside Zeroskip's WebGPU session, auto plan, on one pruned network. */
-async function networkPeers(
-  gpu: Gpu,
+/** Largest relative difference at which a peer's outputs count as Zeroskip's (float sums in another order). */
+const AGREE = 1e-3;
+
+/** What Zeroskip's auto plan computed and how fast, for the peers to be checked and timed against. */
+interface Own {
+  readonly c: string;
+  readonly batch: number;
+  readonly graph: Graph;
+  readonly input: Tensor;
+  readonly output: Float32Array;
+  readonly timing: Timing;
+}
+
+/** ONNX Runtime's CPU provider on the network, or why not. */
+async function ortCpuRows(
   ort: Ort | { reason: string },
-  name: string,
-  batch: number,
-  seed: number,
+  own: Own,
   runs: { warmup: number; iterations: number },
 ): Promise<BenchResult[]> {
-  const c = `${name} batch ${batch}`;
-  const graph = pruned(name, seed, batch);
-  const input = seededInput(graph, seed + 1);
-  const feeds = { [graph.inputs[0]!.name]: input };
-  const session = await WebGpuSession.create(graph, { gpu, plan: 'auto' });
-  let ours: Float32Array = new Float32Array();
-  let own: Timing;
-  let gpuMs: number;
-  try {
-    own = await measureWall(async () => {
-      ours = (await session.run(feeds))[graph.outputs[0]!]!.data as Float32Array;
-    }, runs);
-    gpuMs = (await session.profile(feeds)).gpuMs;
-  } finally {
-    session.destroy();
-  }
-  const out = [
-    timeRow(
-      c,
-      { impl: 'zeroskip-webgpu auto plan', batch, 'gpu ms': gpuMs.toFixed(3), seed },
-      { ...own, clock: 'wall' },
-    ),
-  ];
-  if ('reason' in ort) return [...out, skipRow(c, { impl: 'onnxruntime-node cpu', batch }, ort.reason)];
-  const peer = await timeOrt(ort.ort, graph, input, runs.warmup, runs.iterations);
-  const diff = relativeDiff(ours, peer.output);
-  if (!(diff < 1e-3))
-    return [
-      ...out,
-      skipRow(c, { impl: 'onnxruntime-node cpu', batch }, `outputs disagree (relative difference ${diff})`),
-    ];
-  out.push(
+  const { c, batch } = own;
+  const impl = 'onnxruntime-node cpu';
+  if ('reason' in ort) return [skipRow(c, { impl, batch }, ort.reason)];
+  const peer = await timeOrt(ort.ort, own.graph, own.input, runs.warmup, runs.iterations);
+  const diff = relativeDiff(own.output, peer.output);
+  if (!(diff < AGREE)) return [skipRow(c, { impl, batch }, `outputs disagree (relative difference ${diff})`)];
+  return [
     timeRow(
       c,
       {
@@ -191,19 +177,109 @@ async function networkPeers(
     ),
     ratioRow(
       c,
-      { impl: 'zeroskip-webgpu auto plan', batch, over: 'onnxruntime-node cpu' },
-      peer.timing.median / own.median,
+      { impl: 'zeroskip-webgpu auto plan', batch, over: impl },
+      peer.timing.median / own.timing.median,
     ),
-  );
-  return out;
+  ];
+}
+
+/** ORT-web in one convolution layout: checked against Zeroskip's output, and timed only if it agrees. */
+async function ortWebLayout(
+  ortWeb: OrtWeb,
+  own: Own,
+  layout: OrtWebLayout,
+  runs: { warmup: number; iterations: number },
+): Promise<{ layout: OrtWebLayout; diff: number; timing: Timing } | { reason: string }> {
+  const opened = await ortWeb.open(own.graph, own.input, layout);
+  if ('reason' in opened) return { reason: `${layout}: ${opened.reason}` };
+  const diff = relativeDiff(own.output, opened.output);
+  if (!(diff < AGREE)) return { reason: `${layout}: outputs disagree (relative difference ${diff})` };
+  const timing = await ortWeb.time(runs.warmup, runs.iterations);
+  return 'reason' in timing ? { reason: `${layout}: ${timing.reason}` } : { layout, diff, timing };
+}
+
+/**
+ * ONNX Runtime Web's WebGPU EP on the network in both convolution layouts (its default NHWC is wrong on
+ * some convs); the faster layout that agrees is the row, the other beside it.
+ */
+async function ortWebRows(
+  ortWeb: OrtWeb | { reason: string },
+  own: Own,
+  runs: { warmup: number; iterations: number },
+): Promise<BenchResult[]> {
+  const { c, batch } = own;
+  const impl = 'onnxruntime-web webgpu';
+  if ('reason' in ortWeb) return [skipRow(c, { impl, batch }, ortWeb.reason)];
+  const tried = [];
+  for (const layout of ['NHWC', 'NCHW'] as const) tried.push(await ortWebLayout(ortWeb, own, layout, runs));
+  const failed = tried.flatMap((t) => ('reason' in t ? [t.reason] : []));
+  const [best, other] = tried
+    .flatMap((t) => ('reason' in t ? [] : [t]))
+    .sort((a, b) => a.timing.median - b.timing.median);
+  if (!best) return [skipRow(c, { impl, batch }, failed.join('; '))];
+  return [
+    timeRow(
+      c,
+      {
+        impl: `onnxruntime-web ${ortWeb.version} webgpu`,
+        batch,
+        layout: best.layout,
+        'other layout': other ? `${other.layout} ${other.timing.median.toFixed(3)} ms` : failed.join('; '),
+        'max rel diff': best.diff.toExponential(1),
+      },
+      { ...best.timing, clock: 'wall' },
+    ),
+    ratioRow(
+      c,
+      { impl: 'zeroskip-webgpu auto plan', batch, over: impl },
+      best.timing.median / own.timing.median,
+    ),
+  ];
+}
+
+/** Zeroskip's WebGPU session, auto plan, on one pruned network, then the peers on the same graph and input. */
+async function networkPeers(
+  gpu: Gpu,
+  peers: { ort: Ort | { reason: string }; ortWeb: OrtWeb | { reason: string } },
+  name: string,
+  batch: number,
+  seed: number,
+  runs: { warmup: number; iterations: number },
+): Promise<BenchResult[]> {
+  const c = `${name} batch ${batch}`;
+  const graph = pruned(name, seed, batch);
+  const input = seededInput(graph, seed + 1);
+  const feeds = { [graph.inputs[0]!.name]: input };
+  const session = await WebGpuSession.create(graph, { gpu, plan: 'auto' });
+  let output: Float32Array = new Float32Array();
+  let timing: Timing;
+  let gpuMs: number;
+  try {
+    timing = await measureWall(async () => {
+      output = (await session.run(feeds))[graph.outputs[0]!]!.data as Float32Array;
+    }, runs);
+    gpuMs = (await session.profile(feeds)).gpuMs;
+  } finally {
+    session.destroy();
+  }
+  const own: Own = { c, batch, graph, input, output, timing };
+  return [
+    timeRow(
+      c,
+      { impl: 'zeroskip-webgpu auto plan', batch, 'gpu ms': gpuMs.toFixed(3), seed },
+      { ...timing, clock: 'wall' },
+    ),
+    ...(await ortCpuRows(peers.ort, own, runs)),
+    ...(await ortWebRows(peers.ortWeb, own, runs)),
+  ];
 }
 
 export const peersTable: BenchTable = {
   id: 'peers',
   title:
-    'Peers in the same run: TF.js WebGPU conv2d on the same device; ONNX Runtime (CPU) on whole networks',
+    'Peers in the same run: TF.js WebGPU conv2d on the same device; ONNX Runtime (CPU) and ONNX Runtime Web (WebGPU) on whole networks',
   reference:
-    "TF.js's tfjs-backend-webgpu built on Zeroskip's own GPUDevice, NHWC input and HWIO filters laid out beforehand, GPU time from TF.js's timestamp queries; TF.js has no grouped convolution, so grouped layers (AlexNet conv2, conv4, conv5) run one conv2d per group. Beside it Zeroskip's dense implicit GEMM and direct sparse at the layer's SkimCaffe sparsity (else 0.9), weights seeded Gaussian. Whole networks: table 2's pruned networks exported to ONNX and run by onnxruntime-node's CPU provider (all graph optimizations), against Zeroskip's WebGPU session with the auto plan; wall time of one run, input to output on the host. Outputs are checked to agree before anything is timed.",
+    "TF.js's tfjs-backend-webgpu built on Zeroskip's own GPUDevice, NHWC input and HWIO filters laid out beforehand, GPU time from TF.js's timestamp queries; TF.js has no grouped convolution, so grouped layers (AlexNet conv2, conv4, conv5) run one conv2d per group. Beside it Zeroskip's dense implicit GEMM and direct sparse at the layer's SkimCaffe sparsity (else 0.9), weights seeded Gaussian. Whole networks: table 2's pruned networks exported to ONNX and run by onnxruntime-node's CPU provider (all graph optimizations), and by onnxruntime-web's native WebGPU EP (a child process with its own Dawn device on the same adapter, limits and features as Zeroskip's; one thread of wasm; both convolution layouts, the faster one that agrees reported, the other beside it), against Zeroskip's WebGPU session with the auto plan; wall time of one run, input to output on the host. Outputs are checked to agree before anything is timed.",
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();
@@ -225,13 +301,21 @@ export const peersTable: BenchTable = {
       peer.dispose();
     }
     const ort = await loadOrt();
-    for (const name of names)
-      for (const batch of batches) {
-        ctx.progress(step++, total, `ONNX Runtime ${name} batch ${batch}`);
-        results.push(
-          ...(await networkPeers(gpu, ort, name, batch, ctx.seed, { warmup: runs[0], iterations: runs[1] })),
-        );
-      }
+    const ortWeb = await OrtWeb.start();
+    try {
+      for (const name of names)
+        for (const batch of batches) {
+          ctx.progress(step++, total, `ONNX Runtime ${name} batch ${batch}`);
+          results.push(
+            ...(await networkPeers(gpu, { ort, ortWeb }, name, batch, ctx.seed, {
+              warmup: runs[0],
+              iterations: runs[1],
+            })),
+          );
+        }
+    } finally {
+      if (!('reason' in ortWeb)) await ortWeb.close();
+    }
     ctx.progress(total, total, 'done');
     return results;
   },
