@@ -8,6 +8,7 @@ import {
   int,
   OUTPUTS,
   packedCodes,
+  quantData,
   quantInputs,
   quantParams,
   quantResidual,
@@ -62,23 +63,6 @@ function randomGeometry(rand: () => number): Geometry {
   }
 }
 
-/** Seeded inputs and weights for a geometry from `randomGeometry` and a spec, with the conv's sizes. */
-function quantData(rand: () => number, g: Geometry, spec: QuantConvSpec) {
-  return {
-    x: quantInputs(
-      rand,
-      g.x.reduce((a, b) => a * b),
-      spec.activationBits ?? 0,
-    ),
-    w: quantWeights(
-      rand,
-      spec,
-      g.w.reduce((a, b) => a * b),
-    ),
-    geo: quantConvGeometry(g.x, g.w, spec),
-  };
-}
-
 describe('packing', () => {
   it(
     'sign, sign0 and k-bit packing equal @zeroskip/quant on the spec codes, rounding steps included; unpack gives the values',
@@ -127,7 +111,7 @@ describe('QuantConvLayer', () => {
       for (const out of [OUTPUTS[i % 3]!, OUTPUTS[(i + 1) % 3]!]) {
         const g = randomGeometry(rand);
         const spec: QuantConvSpec = { ...combo, ...out, conv: g.conv };
-        const { x, w, geo } = quantData(rand, g, spec);
+        const { x, w, geo } = quantData(rand, g.x, g.w, spec);
         const params = quantParams(rand, spec, geo.o, geo.k);
         const want = quantConvReference(x, g.x, w, g.w, spec, params);
         const got = await runQuantLayer(gpu, spec, x, g.x, w, g.w, params);
@@ -155,15 +139,7 @@ describe('QuantConvLayer', () => {
         outputBits: 2,
         conv: { pads: [1, 1, 1, 1] },
       };
-      const x = quantInputs(
-        rand,
-        xShape.reduce((a, b) => a * b),
-      );
-      const w = quantWeights(
-        rand,
-        spec,
-        wShape.reduce((a, b) => a * b),
-      );
+      const { x, w } = quantData(rand, xShape, wShape, spec);
       const params = quantParams(rand, spec, 40, 27);
       const got = await runQuantLayer(gpu, spec, x, xShape, w, wShape, params);
       expect(got.values).toEqual(quantConvReference(x, xShape, w, wShape, spec, params));
@@ -186,15 +162,7 @@ describe('QuantConvLayer', () => {
         const xShape: Shape4 = [3, c, hw, hw];
         const wShape: Shape4 = [o, c, hw, hw];
         const spec: QuantConvSpec = { activations: 'sign', weights: 'binary', output: 'sign' };
-        const x = quantInputs(
-          rand,
-          xShape.reduce((a, b) => a * b),
-        );
-        const w = quantWeights(
-          rand,
-          spec,
-          wShape.reduce((a, b) => a * b),
-        );
+        const { x, w } = quantData(rand, xShape, wShape, spec);
         const params = quantParams(rand, spec, o, c * hw * hw);
         const got = await runQuantLayer(gpu, spec, x, xShape, w, wShape, params);
         expect(got.values).toEqual(quantConvReference(x, xShape, w, wShape, spec, params));
@@ -219,7 +187,7 @@ describe('fused float epilogue (a Bi-Real block in one dispatch)', () => {
           output: 'float',
           conv: g.conv,
         };
-        const { x, w, geo } = quantData(rand, g, spec);
+        const { x, w, geo } = quantData(rand, g.x, g.w, spec);
         const size = geo.n * geo.o * geo.ho * geo.wo;
         const params = { ...quantParams(rand, spec, geo.o, geo.k), residual: quantResidual(rand, size) };
         const want = quantConvReference(x, g.x, w, g.w, spec, params);
@@ -261,16 +229,7 @@ describe('fused float epilogue (a Bi-Real block in one dispatch)', () => {
           output: 'float',
           conv: { stride: [stride, stride], pads: [1, 1, 1, 1] },
         };
-        const x = quantInputs(
-          rand,
-          xShape.reduce((a, b) => a * b),
-        );
-        const w = quantWeights(
-          rand,
-          spec,
-          wShape.reduce((a, b) => a * b),
-        );
-        const geo = quantConvGeometry(xShape, wShape, spec);
+        const { x, w, geo } = quantData(rand, xShape, wShape, spec);
         const params = {
           ...quantParams(rand, spec, geo.o, geo.k),
           residual: quantResidual(rand, geo.o * geo.ho * geo.wo),

@@ -204,17 +204,7 @@ const packedCases: ConformanceCase[] = [ACTIVATIONS[0]!, ACTIVATIONS[2]!].map((a
         ...OUTPUTS[(i + j) % OUTPUTS.length]!,
         conv: { stride: [2, 2], pads: [1, 1, 1, 1] },
       };
-      const x = quantInputs(
-        rand,
-        xShape.reduce((p, d) => p * d),
-        spec.activationBits ?? 0,
-      );
-      const wt = quantWeights(
-        rand,
-        spec,
-        wShape.reduce((p, d) => p * d),
-      );
-      const geo = quantConvGeometry(xShape, wShape, spec);
+      const { x, w: wt, geo } = quantData(rand, xShape, wShape, spec);
       const params = quantParams(rand, spec, geo.o, geo.k);
       const want = quantConvReference(x, xShape, wt, wShape, spec, params);
       const got = await runQuantLayer(gpu, spec, x, xShape, wt, wShape, params);
@@ -223,6 +213,16 @@ const packedCases: ConformanceCase[] = [ACTIVATIONS[0]!, ACTIVATIONS[2]!].map((a
     }
   },
 }));
+
+/** Seeded inputs and weights of one layer's shapes for a spec (inputs first), with the conv's sizes. */
+export function quantData(rand: () => number, xShape: Shape4, wShape: Shape4, spec: QuantConvSpec) {
+  const size = (shape: Shape4) => shape.reduce((p, d) => p * d);
+  return {
+    x: quantInputs(rand, size(xShape), spec.activationBits ?? 0),
+    w: quantWeights(rand, spec, size(wShape)),
+    geo: quantConvGeometry(xShape, wShape, spec),
+  };
+}
 
 /** Residuals of the output's size: values of the outputs' spread (so that they move signs), some exactly 0. */
 export function quantResidual(rand: () => number, size: number): Float32Array {
@@ -245,16 +245,7 @@ const fusedCases: ConformanceCase[] = [
       conv: { stride: [stride, stride], pads: [1, 1, 1, 1] },
     };
     const wShape: Shape4 = [o, xShape[1], 3, 3];
-    const x = quantInputs(
-      rand,
-      xShape.reduce((p, d) => p * d),
-    );
-    const w = quantWeights(
-      rand,
-      spec,
-      wShape.reduce((p, d) => p * d),
-    );
-    const geo = quantConvGeometry(xShape, wShape, spec);
+    const { x, w, geo } = quantData(rand, xShape, wShape, spec);
     const params = {
       ...quantParams(rand, spec, geo.o, geo.k),
       residual: quantResidual(rand, geo.n * geo.o * geo.ho * geo.wo),
