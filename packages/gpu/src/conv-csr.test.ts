@@ -5,7 +5,7 @@ import { randomArray } from './conformance/data.js';
 import { type Gpu, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
 import { type ConvGeometry, convGeometry } from './geometry.js';
-import { arbitraryConvGeometry, sparseWeights } from './kernels/conv-check.js';
+import { arbitraryConvGeometry, sameBits, sparseWeights } from './kernels/conv-check.js';
 import { chooseWinogradBlock } from './kernels/winograd.js';
 import { CONV_ALGORITHMS, Conv2dLayer, type Conv2dSpec, type ConvAlgorithm } from './layers.js';
 
@@ -14,9 +14,6 @@ beforeAll(async () => {
   gpu = await requestDevice();
 });
 afterAll(() => gpu?.destroy());
-
-const sameBits = (a: Float32Array, b: Float32Array) =>
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /** The output of a layer of `geo` built with `weights` (dense or CSR) on a seeded input. */
 async function output(

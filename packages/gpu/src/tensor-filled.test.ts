@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomArray } from './conformance/data.js';
 import { type Gpu, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
+import { sameBits } from './kernels/conv-check.js';
 import { winogradWeightCount, winogradWeights } from './kernels/winograd.js';
 
 let gpu: Gpu;
@@ -10,9 +11,6 @@ beforeAll(async () => {
   gpu = await requestDevice();
 });
 afterAll(() => gpu?.destroy());
-
-const sameBits = (a: Float32Array, b: Float32Array) =>
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe('tensors filled in place', { timeout: 120_000 }, () => {
   it('hold what the fill wrote into the mapped buffer, and can be released', async () => {

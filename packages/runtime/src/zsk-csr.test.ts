@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from './graph.js';
 import type { Tensor } from './tensor.js';
-import { runFirstKernel } from './testing/executors.js';
+import { runFirstKernel, sameBytes } from './testing/executors.js';
 import { randomTensor } from './testing/random.js';
 import { decodeStoredWeight, encodeWeight, storedCsr, type WeightEncoding } from './weight-encoding.js';
 import { decodeZsk, encodeZsk } from './zsk.js';
@@ -16,9 +16,6 @@ function prunedTensor(shape: readonly number[], pruned: number, seed: number): T
   for (let i = 0; i < d.length; i++) if ((i * 7919 + seed) % 1000 < 1000 * pruned) d[i] = 0;
   return t;
 }
-
-const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) =>
-  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe('sparse weights decoded to CSR', () => {
   it('give the CSR and the dense values of the dense decoder on random shapes and encodings', () => {

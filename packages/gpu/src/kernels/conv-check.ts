@@ -94,6 +94,13 @@ export async function layerError(
   }
 }
 
+/** Whether two f32 arrays are equal bit for bit (NaN payloads and −0 included). */
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
 /** The error bound for a sum of k products, times `factor` for algorithms that reassociate it. */
 export function sumTolerance(k: number, factor = 1): number {
   return factor * 4 * Math.sqrt(k) * 2 ** -24;

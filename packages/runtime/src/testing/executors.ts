@@ -54,3 +54,10 @@ export async function runFirstKernel(
     session.destroy();
   }
 }
+
+/** Whether two views hold the same bytes: bit-for-bit equality of outputs, NaN payloads and −0 included. */
+export function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
