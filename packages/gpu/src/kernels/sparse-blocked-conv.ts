@@ -6,6 +6,7 @@ import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
 import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
+import { parseSplitName, type SplitLetters, splitName } from './split-name.js';
 
 /**
  * How the register-blocked sparse conv splits its work. A thread computes `rows` output channels ×
@@ -38,27 +39,23 @@ const MAX_WORKGROUP_BYTES = 16_384;
 /** Strips per output row from which the input is laid out by rows, not repeated per kernel row. */
 const ROW_LAYOUT_MIN_STRIPS = 16;
 
+/** A blocking's field letters: `r16p7t64b1s1`. */
+const BLOCKING_LETTERS: SplitLetters<keyof SparseBlocking> = {
+  rows: 'r',
+  px: 'p',
+  threads: 't',
+  blocks: 'b',
+  split: 's',
+};
+
 /** `r16p7t64b1s1`: a short name for benchmark rows and variant lists. */
 export function sparseBlockingName(b: SparseBlocking): string {
-  return `r${b.rows}p${b.px}t${b.threads}b${b.blocks}s${b.split}`;
+  return splitName(BLOCKING_LETTERS, b);
 }
 
 /** Reads {@link sparseBlockingName}'s form back. */
 export function parseSparseBlocking(name: string): SparseBlocking {
-  const m = /^r(\d+)p(\d+)t(\d+)b(\d+)s(\d+)$/.exec(name.trim());
-  if (!m)
-    throw new GpuError(
-      'invalid-argument',
-      `'${name}' is not a sparse blocking; write it as r<rows>p<px>t<threads>b<blocks>s<split>, e.g. r16p7t64b1s1.`,
-    );
-  const [rows, px, threads, blocks, split] = m.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const b = { rows, px, threads, blocks, split };
+  const b = parseSplitName(BLOCKING_LETTERS, name, 'sparse blocking', 'r16p7t64b1s1');
   checkSparseBlocking(b);
   return b;
 }

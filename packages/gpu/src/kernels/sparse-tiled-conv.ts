@@ -5,6 +5,7 @@ import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
+import { parseSplitName, type SplitLetters, splitName } from './split-name.js';
 import { type ValueSource, valueBindings, valueDecls, valuePrologue } from './values.js';
 
 /**
@@ -51,21 +52,23 @@ const MIN_NNZ_PER_SLICE = 8;
 const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 const floorPow2 = (x: number) => 2 ** Math.floor(Math.log2(Math.max(1, x)));
 
+/** A tiling's field letters: `p7l32c128s1r1`. */
+const TILING_LETTERS: SplitLetters<keyof SparseTiling> = {
+  px: 'p',
+  lanes: 'l',
+  cols: 'c',
+  split: 's',
+  rows: 'r',
+};
+
 /** A short name of a tiling, `p7l32c128s1r1`, for benchmark rows and variant lists. */
 export function sparseTilingName(t: SparseTiling): string {
-  return `p${t.px}l${t.lanes}c${t.cols}s${t.split}r${t.rows}`;
+  return splitName(TILING_LETTERS, t);
 }
 
 /** Reads {@link sparseTilingName}'s form back. */
 export function parseSparseTiling(name: string): SparseTiling {
-  const m = /^p(\d+)l(\d+)c(\d+)s(\d+)r(\d+)$/.exec(name.trim());
-  if (!m)
-    throw new GpuError(
-      'invalid-argument',
-      `'${name}' is not a sparse tiling; write it as p<px>l<lanes>c<cols>s<split>r<rows>, e.g. p7l32c128s1r1.`,
-    );
-  const [px, lanes, cols, split, rows] = m.slice(1).map(Number) as [number, number, number, number, number];
-  const t = { px, lanes, cols, split, rows };
+  const t = parseSplitName(TILING_LETTERS, name, 'sparse tiling', 'p7l32c128s1r1');
   checkSparseTiling(t);
   return t;
 }
