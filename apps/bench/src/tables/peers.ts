@@ -152,6 +152,21 @@ interface Own {
   readonly timing: Timing;
 }
 
+/** Why a peer whose output differs from Zeroskip's by `diff` (relative) is not timed. */
+const disagree = (diff: number) => `outputs disagree (relative difference ${diff})`;
+
+/** A peer's wall-time row (`params`) and Zeroskip's auto plan's speedup over it (`over`). */
+function peerRows(own: Own, over: string, params: BenchResult['params'], timing: Timing): BenchResult[] {
+  return [
+    timeRow(own.c, params, { ...timing, clock: 'wall' }),
+    ratioRow(
+      own.c,
+      { impl: 'zeroskip-webgpu auto plan', batch: own.batch, over },
+      timing.median / own.timing.median,
+    ),
+  ];
+}
+
 /** ONNX Runtime's CPU provider on the network, or why not. */
 async function ortCpuRows(
   ort: Ort | { reason: string },
@@ -163,24 +178,18 @@ async function ortCpuRows(
   if ('reason' in ort) return [skipRow(c, { impl, batch }, ort.reason)];
   const peer = await timeOrt(ort.ort, own.graph, own.input, runs.warmup, runs.iterations);
   const diff = relativeDiff(own.output, peer.output);
-  if (!(diff < AGREE)) return [skipRow(c, { impl, batch }, `outputs disagree (relative difference ${diff})`)];
-  return [
-    timeRow(
-      c,
-      {
-        impl: `onnxruntime-node ${ort.version} cpu`,
-        batch,
-        threads: `default of ${availableParallelism()}`,
-        'max rel diff': diff.toExponential(1),
-      },
-      { ...peer.timing, clock: 'wall' },
-    ),
-    ratioRow(
-      c,
-      { impl: 'zeroskip-webgpu auto plan', batch, over: impl },
-      peer.timing.median / own.timing.median,
-    ),
-  ];
+  if (!(diff < AGREE)) return [skipRow(c, { impl, batch }, disagree(diff))];
+  return peerRows(
+    own,
+    impl,
+    {
+      impl: `onnxruntime-node ${ort.version} cpu`,
+      batch,
+      threads: `default of ${availableParallelism()}`,
+      'max rel diff': diff.toExponential(1),
+    },
+    peer.timing,
+  );
 }
 
 /** ORT-web in one convolution layout: checked against Zeroskip's output, and timed only if it agrees. */
@@ -193,7 +202,7 @@ async function ortWebLayout(
   const opened = await ortWeb.open(own.graph, own.input, layout);
   if ('reason' in opened) return { reason: `${layout}: ${opened.reason}` };
   const diff = relativeDiff(own.output, opened.output);
-  if (!(diff < AGREE)) return { reason: `${layout}: outputs disagree (relative difference ${diff})` };
+  if (!(diff < AGREE)) return { reason: `${layout}: ${disagree(diff)}` };
   const timing = await ortWeb.time(runs.warmup, runs.iterations);
   return 'reason' in timing ? { reason: `${layout}: ${timing.reason}` } : { layout, diff, timing };
 }
@@ -217,24 +226,18 @@ async function ortWebRows(
     .flatMap((t) => ('reason' in t ? [] : [t]))
     .sort((a, b) => a.timing.median - b.timing.median);
   if (!best) return [skipRow(c, { impl, batch }, failed.join('; '))];
-  return [
-    timeRow(
-      c,
-      {
-        impl: `onnxruntime-web ${ortWeb.version} webgpu`,
-        batch,
-        layout: best.layout,
-        'other layout': other ? `${other.layout} ${other.timing.median.toFixed(3)} ms` : failed.join('; '),
-        'max rel diff': best.diff.toExponential(1),
-      },
-      { ...best.timing, clock: 'wall' },
-    ),
-    ratioRow(
-      c,
-      { impl: 'zeroskip-webgpu auto plan', batch, over: impl },
-      best.timing.median / own.timing.median,
-    ),
-  ];
+  return peerRows(
+    own,
+    impl,
+    {
+      impl: `onnxruntime-web ${ortWeb.version} webgpu`,
+      batch,
+      layout: best.layout,
+      'other layout': other ? `${other.layout} ${other.timing.median.toFixed(3)} ms` : failed.join('; '),
+      'max rel diff': best.diff.toExponential(1),
+    },
+    best.timing,
+  );
 }
 
 /** Zeroskip's WebGPU session, auto plan, on one pruned network, then the peers on the same graph and input. */
