@@ -2,6 +2,15 @@ import { type CsrMatrix, validateCsr } from '@zeroskip/sparse';
 import { GpuError } from './errors.js';
 import type { ConvGeometry } from './geometry.js';
 
+/** Throws unless `csr` is a conv's weight matrix for `geo`: O × I/groups·kh·kw. */
+export function checkConvCsr(csr: CsrMatrix, geo: Pick<ConvGeometry, 'o' | 'k'>): void {
+  if (csr.rows !== geo.o || csr.cols !== geo.k)
+    throw new GpuError(
+      'invalid-argument',
+      `sparse conv weights must be ${geo.o} × ${geo.k} (O × I/groups·kh·kw), got ${csr.rows} × ${csr.cols}.`,
+    );
+}
+
 /**
  * Escort's "stretched" column indices: CSR column k = (ci, ky, kx) of output channel o's group becomes
  * the offset of its tap in a zero-padded input image, (g·cg + ci)·Hp·Wp + ky·dh·Wp + kx·dw, so that the
@@ -9,12 +18,7 @@ import type { ConvGeometry } from './geometry.js';
  */
 export function stretchOffsets(csr: CsrMatrix, geo: ConvGeometry): Uint32Array {
   validateCsr(csr);
-  if (csr.rows !== geo.o || csr.cols !== geo.k) {
-    throw new GpuError(
-      'invalid-argument',
-      `sparse conv weights must be ${geo.o} × ${geo.k} (O × I/groups·kh·kw), got ${csr.rows} × ${csr.cols}.`,
-    );
-  }
+  checkConvCsr(csr, geo);
   const hp = geo.h + geo.pt + geo.pb;
   const wp = geo.w + geo.pl + geo.pr;
   const offsets = new Uint32Array(csr.colIdx.length);

@@ -3,6 +3,7 @@ import type { Program } from '../device.js';
 import { GpuError } from '../errors.js';
 import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
+import { checkConvCsr } from '../sparse-weights.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
 import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
@@ -113,34 +114,21 @@ export interface StripLayout {
 export function stripLayout(geo: ConvGeometry, b: Pick<SparseBlocking, 'px'>): StripLayout {
   const xs = Math.ceil(geo.wo / b.px);
   const len = (b.px - 1) * geo.sw + (geo.kw - 1) * geo.dw + 1;
-  const hp = geo.h + geo.pt + geo.pb;
-  if (xs >= ROW_LAYOUT_MIN_STRIPS && geo.kh > 1) {
-    const row = len * xs;
-    const channel = hp * row;
-    return {
-      kind: 'rows',
-      xs,
-      len,
-      image: geo.c * channel,
-      channel,
-      kernelRow: geo.dh * row,
-      value: xs,
-      outputRow: geo.sh * row,
-      size: geo.n * geo.c * channel,
-    };
-  }
+  const rows = xs >= ROW_LAYOUT_MIN_STRIPS && geo.kh > 1;
+  // rows: [n, c, padded input row, len, xs]; taps: [n, c, kh, len, ho, xs]
+  const row = len * xs;
   const plane = geo.ho * xs;
-  const kernelRow = len * plane;
-  const channel = geo.kh * kernelRow;
+  const strides = rows
+    ? { kernelRow: geo.dh * row, value: xs, outputRow: geo.sh * row }
+    : { kernelRow: len * plane, value: plane, outputRow: xs };
+  const channel = rows ? (geo.h + geo.pt + geo.pb) * row : geo.kh * strides.kernelRow;
   return {
-    kind: 'taps',
+    kind: rows ? 'rows' : 'taps',
     xs,
     len,
     image: geo.c * channel,
     channel,
-    kernelRow,
-    value: plane,
-    outputRow: xs,
+    ...strides,
     size: geo.n * geo.c * channel,
   };
 }
@@ -166,17 +154,11 @@ export function blockedWeights(
   geo: Pick<ConvGeometry, 'o' | 'og' | 'groups' | 'cg' | 'kh' | 'kw' | 'k'>,
   rows: number,
 ): BlockedWeights {
-  if (csr.rows !== geo.o || csr.cols !== geo.k)
-    throw new GpuError(
-      'invalid-argument',
-      `sparse conv weights must be ${geo.o} × ${geo.k} (O × I/groups·kh·kw), got ${csr.rows} × ${csr.cols}.`,
-    );
-  const perGroup = Math.ceil(geo.og / rows);
-  const blocks = perGroup * geo.groups;
+  checkConvCsr(csr, geo);
+  const blocks = rowBlocks(geo, rows);
+  const perGroup = blocks / geo.groups;
   const runs = geo.cg * geo.kh;
   const ptr = new Uint32Array(blocks * runs + 1);
-  const bits = new Float32Array(1);
-  const word = new Uint32Array(bits.buffer);
   // count entries per run, then prefix-sum, then place: each CSR row is sorted by column = (c, ky, kx)
   const runOf = (o: number, k: number) => {
     const grp = Math.floor(o / geo.og);
@@ -188,14 +170,15 @@ export function blockedWeights(
   for (let i = 0; i < blocks * runs; i++) ptr[i + 1]! += ptr[i]!;
   const next = ptr.slice(0, blocks * runs);
   const entries = new Uint32Array(2 * ptr[blocks * runs]!);
+  // the odd words hold the f32 values' bits
+  const values = new Float32Array(entries.buffer);
   for (let o = 0; o < geo.o; o++) {
     const r = (o % geo.og) % rows;
     for (let j = csr.rowPtr[o]!; j < csr.rowPtr[o + 1]!; j++) {
       const k = csr.colIdx[j]!;
       const at = next[runOf(o, k)]!++;
-      bits[0] = csr.values[j]!;
       entries[2 * at] = r * geo.kw + (k % geo.kw);
-      entries[2 * at + 1] = word[0]!;
+      values[2 * at + 1] = csr.values[j]!;
     }
   }
   return { ptr, entries };
