@@ -276,10 +276,19 @@ export class Conv2dLayer {
     return convGeometry(input, this.spec.shape, this.spec);
   }
 
-  /** Records the convolution of `x`; returns the output tensor (from the pool) and releases its scratch. */
-  encode(r: Recorder, x: GpuTensor): GpuTensor {
+  /**
+   * Records the convolution of `x`, plus `res` (a tensor of the output's shape: a ResNet shortcut)
+   * before the activation where given; returns the output tensor (from the pool) and releases its scratch.
+   */
+  encode(r: Recorder, x: GpuTensor, res?: GpuTensor): GpuTensor {
     const geo = this.geometry(x.shape);
-    const y = this.gpu.empty([geo.n, geo.o, geo.ho, geo.wo]);
+    const shape = [geo.n, geo.o, geo.ho, geo.wo];
+    if (res && res.shape.join() !== shape.join())
+      throw new GpuError(
+        'invalid-argument',
+        `a conv's residual must have its output's shape [${shape.join(', ')}], got [${res.shape.join(', ')}].`,
+      );
+    const y = this.gpu.empty(shape);
     const scratch: GpuTensor[] = [];
     const act = this.activation;
     switch (this.algorithm) {
@@ -287,17 +296,17 @@ export class Conv2dLayer {
         // the dense kernel for the geometry: Winograd for 3×3 stride-1 convs where it is estimated faster
         const block = chooseWinogradBlock(geo);
         if (block)
-          encodeWinogradConv(r, { x, u: this.winogradFor(block), bias: this.bias, y }, geo, act, block);
-        else encodeImplicitGemmConv(r, { x, w: this.dense(), bias: this.bias, y }, geo, act);
+          encodeWinogradConv(r, { x, u: this.winogradFor(block), bias: this.bias, y, res }, geo, act, block);
+        else encodeImplicitGemmConv(r, { x, w: this.dense(), bias: this.bias, y, res }, geo, act);
         break;
       }
       case 'depthwise':
-        encodeDepthwiseConv(r, { x, w: this.dense(), bias: this.bias, y }, geo, act);
+        encodeDepthwiseConv(r, { x, w: this.dense(), bias: this.bias, y, res }, geo, act);
         break;
       case 'im2col-gemm': {
         const cols = this.gpu.empty([geo.groups * geo.k * geo.n * geo.ho * geo.wo]);
         scratch.push(cols);
-        encodeIm2colGemmConv(r, { x, w: this.dense(), bias: this.bias, y }, cols, geo, act);
+        encodeIm2colGemmConv(r, { x, w: this.dense(), bias: this.bias, y, res }, cols, geo, act);
         break;
       }
       case 'im2col-spmm': {
@@ -306,7 +315,7 @@ export class Conv2dLayer {
         scratch.push(cols);
         encodeIm2colSpmmConv(
           r,
-          { x, rowPtr: s.rowPtr, colIdx: s.colIdx, values: s.values, bias: this.bias, y },
+          { x, rowPtr: s.rowPtr, colIdx: s.colIdx, values: s.values, bias: this.bias, y, res },
           cols,
           geo,
           s.source,
@@ -326,6 +335,7 @@ export class Conv2dLayer {
             values: s.values,
             bias: this.bias,
             y,
+            res,
           },
           geo,
           s.source,
@@ -348,6 +358,7 @@ export class Conv2dLayer {
             values: s.values,
             bias: this.bias,
             y,
+            res,
           },
           geo,
           s.source,
@@ -362,7 +373,7 @@ export class Conv2dLayer {
         scratch.push(xs);
         encodeStripGather(r, x, xs, geo, blocking.px);
         const [ptr, entries] = this.blockedFor(geo, blocking.rows);
-        encodeSparseBlockedConv(r, { xs, ptr, entries, bias: this.bias, y }, geo, act, blocking);
+        encodeSparseBlockedConv(r, { xs, ptr, entries, bias: this.bias, y, res }, geo, act, blocking);
         break;
       }
     }

@@ -112,7 +112,7 @@ export function binaryOpReference(op: BinaryOp): (x: number, y: number) => numbe
 export function convReference(
   g: ConvGeometry,
   tap: (n: number, o: number, ci: number, iy: number, ix: number, ky: number, kx: number) => number,
-  epilogue: (o: number, acc: number) => number,
+  epilogue: (o: number, acc: number, i: number) => number,
 ): Float32Array {
   const y = new Float32Array(g.n * g.o * g.ho * g.wo);
   for (let n = 0; n < g.n; n++) {
@@ -132,7 +132,8 @@ export function convReference(
               }
             }
           }
-          y[((n * g.o + o) * g.ho + oy) * g.wo + ox] = epilogue(o, acc);
+          const i = ((n * g.o + o) * g.ho + oy) * g.wo + ox;
+          y[i] = epilogue(o, acc, i);
         }
       }
     }
@@ -140,19 +141,20 @@ export function convReference(
   return y;
 }
 
-/** Dense f32 convolution with bias and activation. */
+/** Dense f32 convolution with bias, then a residual of the output's shape where given, then activation. */
 export function conv2dReference(
   g: ConvGeometry,
   x: Float32Array,
   w: Float32Array,
   bias: Float32Array | undefined,
   activation: Activation = 'none',
+  residual?: Float32Array,
 ): Float32Array {
   return convReference(
     g,
     (n, o, ci, iy, ix, ky, kx) =>
       x[((n * g.c + ci) * g.h + iy) * g.w + ix]! * w[((o * g.cg + (ci % g.cg)) * g.kh + ky) * g.kw + kx]!,
-    (o, acc) => applyActivation(acc + (bias?.[o] ?? 0), activation),
+    (o, acc, i) => applyActivation(acc + (bias?.[o] ?? 0) + (residual?.[i] ?? 0), activation),
   );
 }
 

@@ -11,6 +11,7 @@ export {
   foldBatchNorm,
   foldConstants,
   fuseActivations,
+  fuseResidualAdds,
   optimize,
   removeIdentities,
   removeUnused,

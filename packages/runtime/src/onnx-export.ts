@@ -107,14 +107,21 @@ function nodesOf(
       node('Reshape', `${n.name}__reshape`, [flatOut, shape], [y], {}),
     ];
   }
-  if (activation === undefined || activation === 'none')
-    return [node(n.op, n.name, n.inputs, n.outputs, attrs)];
+  // a Conv's fused residual (input 3, fuseResidualAdds) is written back as the Add it came from
+  const residual = n.op === 'Conv' ? n.inputs[3] : undefined;
+  const fusedAct = activation !== undefined && activation !== 'none';
+  if (!residual && !fusedAct) return [node(n.op, n.name, n.inputs, n.outputs, attrs)];
   const out = n.outputs[0]!;
   const pre = `${out}__preactivation`;
   const act = `${n.name}__activation`;
-  const fused = node(n.op, n.name, n.inputs, [pre], attrs);
-  if (activation === 'relu') return [fused, node('Relu', act, [pre], [out], {})];
-  if (activation === 'sigmoid') return [fused, node('Sigmoid', act, [pre], [out], {})];
+  const summed = fusedAct ? pre : out;
+  const own = residual ? n.inputs.slice(0, n.inputs[2] ? 3 : 2) : n.inputs;
+  const conv = residual ? `${out}__conv` : summed;
+  const nodes = [node(n.op, n.name, own, [conv], attrs)];
+  if (residual) nodes.push(node('Add', `${n.name}__residual`, [conv, residual], [summed], {}));
+  if (!fusedAct) return nodes;
+  if (activation === 'relu') return [...nodes, node('Relu', act, [pre], [out], {})];
+  if (activation === 'sigmoid') return [...nodes, node('Sigmoid', act, [pre], [out], {})];
   const bounds = CLIP_BOUNDS[activation as string];
   if (!bounds)
     throw new RuntimeError(
@@ -124,7 +131,7 @@ function nodesOf(
   const [lo, hi] = [`${act}__min`, `${act}__max`];
   initializers.set(lo, float32([], Float32Array.of(bounds[0])));
   initializers.set(hi, float32([], Float32Array.of(bounds[1])));
-  return [fused, node('Clip', act, [pre, lo, hi], [out], {})];
+  return [...nodes, node('Clip', act, [pre, lo, hi], [out], {})];
 }
 
 /**

@@ -141,6 +141,37 @@ export function fuseActivations(g: Graph): Graph {
   return { ...g, nodes: g.nodes.filter((n) => !drop.has(n)).map((n) => replaced.get(n) ?? n) };
 }
 
+/**
+ * Conv followed by an Add of a computed tensor, the conv's only reader (a ResNet shortcut), becomes one
+ * Conv reading that tensor as a fourth input, in the Add's place (the tensor may be computed after the
+ * conv). fuseActivations then takes the activation after the Add, so the shortcut's add and ReLU run in
+ * the conv's epilogue instead of two passes over the output.
+ */
+export function fuseResidualAdds(g: Graph): Graph {
+  const count = readers(g);
+  const byOutput = new Map(g.nodes.map((n) => [n.outputs[0]!, n]));
+  const fusable = (conv: GraphNode | undefined): conv is GraphNode =>
+    conv?.op === 'Conv' &&
+    conv.inputs.length <= 3 &&
+    !conv.attrs.activation &&
+    count.get(conv.outputs[0]!) === 1;
+  const drop = new Set<GraphNode>();
+  const replaced = new Map<GraphNode, GraphNode>();
+  for (const add of g.nodes) {
+    if (add.op !== 'Add' || add.inputs.length !== 2 || add.inputs[0] === add.inputs[1]) continue;
+    // a constant addend is a bias for foldConstants and friends, not a shortcut
+    const at = [0, 1].find(
+      (i) => fusable(byOutput.get(add.inputs[i]!)) && !g.initializers.has(add.inputs[1 - i]!),
+    );
+    if (at === undefined) continue;
+    const conv = byOutput.get(add.inputs[at]!)!;
+    const [x, w, b] = conv.inputs;
+    replaced.set(add, { ...conv, inputs: [x!, w!, b ?? '', add.inputs[1 - at]!], outputs: add.outputs });
+    drop.add(conv);
+  }
+  return { ...g, nodes: g.nodes.filter((n) => !drop.has(n)).map((n) => replaced.get(n) ?? n) };
+}
+
 /** Removes nodes whose outputs nothing reads, and initializers no node reads. */
 export function removeUnused(g: Graph): Graph {
   const needed = new Set(g.outputs);
@@ -158,5 +189,7 @@ export function removeUnused(g: Graph): Graph {
 export function optimize(g: Graph): Graph {
   // the quantized-layer passes take their batch norms before foldBatchNorm and fusion can
   const quantized = foldQuantThresholds(binarizeSignConvs(foldConstants(removeIdentities(g))));
-  return removeUnused(fuseQuantEpilogues(foldSignInputs(fuseActivations(foldBatchNorm(quantized)))));
+  // binary blocks take their residual adds first: their fused epilogue also packs the next conv's signs
+  const fused = fuseQuantEpilogues(foldSignInputs(fuseActivations(foldBatchNorm(quantized))));
+  return removeUnused(fuseActivations(fuseResidualAdds(fused)));
 }

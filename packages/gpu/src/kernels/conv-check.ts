@@ -58,16 +58,22 @@ export function sparseWeights(
   return w;
 }
 
-/** {@link convError}'s measure for `weights` run through a Conv2dLayer built with `options`. */
+/**
+ * {@link convError}'s measure for `weights` run through a Conv2dLayer built with `options`; with
+ * `residual`, a seeded tensor of the output's shape added before the activation.
+ */
 export async function layerError(
   gpu: Gpu,
   geo: ConvGeometry,
   weights: Float32Array,
   activation: Activation,
   options: Pick<Conv2dSpec, 'algorithm' | 'tiling' | 'blocking' | 'shared'>,
+  residual = false,
 ): Promise<number> {
   const x = randomArray(geo.n * geo.c * geo.h * geo.w, 5);
   const bias = randomArray(geo.o, 6);
+  const yShape = [geo.n, geo.o, geo.ho, geo.wo];
+  const res = residual ? randomArray(geo.n * geo.o * geo.ho * geo.wo, 7) : undefined;
   const layer = new Conv2dLayer(gpu, {
     weights,
     shape: [geo.o, geo.cg, geo.kh, geo.kw],
@@ -80,16 +86,18 @@ export async function layerError(
     ...options,
   });
   const xt = gpu.tensor([geo.n, geo.c, geo.h, geo.w], x);
+  const rt = res && gpu.tensor(yShape, res);
   try {
     let y: ReturnType<typeof layer.encode> | undefined;
     await gpu.submit((r) => {
-      y = layer.encode(r, xt);
+      y = layer.encode(r, xt, rt);
     });
     const got = await gpu.read(y!);
     gpu.release(y!);
-    return relativeError(got, conv2dReference(geo, x, weights, bias, activation));
+    return relativeError(got, conv2dReference(geo, x, weights, bias, activation, res));
   } finally {
     gpu.release(xt);
+    if (rt) gpu.release(rt);
     layer.destroy();
   }
 }

@@ -2,8 +2,16 @@ import type { Program } from '../device.js';
 import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, u, windowLiterals, windowLoop } from '../wgsl.js';
+import { type Activation, bindings, u, windowLiterals, windowLoop } from '../wgsl.js';
 import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
+import {
+  type Epilogue,
+  epilogueFns,
+  epilogueOf,
+  outputBindings,
+  outputBuffers,
+  type ResidualBuffers,
+} from './epilogue.js';
 import {
   chooseGemmTile,
   type GemmOperands,
@@ -55,7 +63,7 @@ export function convGemm(geo: ConvGeometry, software: boolean) {
 
 function gemmWgsl(
   geo: ConvGeometry,
-  activation: Activation,
+  epilogue: Epilogue,
   implicit: boolean,
   maxDim: number,
   software: boolean,
@@ -69,10 +77,11 @@ function gemmWgsl(
     decls: `${bindings([
       [implicit ? 'x' : 'cols', 'array<f32>', 'read'],
       ['w', 'array<f32>', 'read'],
-      ...(splits > 1 ? [] : [['bias', 'array<f32>', 'read'] as const]),
-      [splits > 1 ? 'part' : 'y', 'array<f32>', 'read_write'],
+      ...(splits > 1
+        ? [['part', 'array<f32>', 'read_write'] as const]
+        : [['bias', 'array<f32>', 'read'] as const, ...outputBindings(epilogue)]),
     ])}
-${activationFn(activation)}
+${splits > 1 ? '' : epilogueFns(epilogue)}
 ${implicit ? im2colFn(geo) : ''}`,
     aLayout: 'mk',
     loadA: (b, m, k) => `w[(${b} * ${u(geo.og)} + ${m}) * ${u(geo.k)} + ${k}]`,
@@ -94,22 +103,21 @@ ${implicit ? im2colFn(geo) : ''}`,
       splits > 1
         ? `part[(${ks} * ${u(geo.o)} + ${b} * ${u(geo.og)} + ${m}) * ${u(p)} + ${col}] = ${v};`
         : `let o = ${b} * ${u(geo.og)} + ${m};
-    y[((${col} / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + ${col} % ${u(hw)}] = act(${v} + bias[o]);`,
+    emit(((${col} / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + ${col} % ${u(hw)}, ${v} + bias[o]);`,
   };
   return tiledGemmWgsl(shape, tile, splits, nx, ops);
 }
 
-export interface ConvBuffers {
+export interface ConvBuffers extends ResidualBuffers {
   readonly x: GpuTensor;
   readonly w: GpuTensor;
   readonly bias: GpuTensor;
-  readonly y: GpuTensor;
 }
 
-/** A conv kernel specialised to every size of its layer and to the fused activation. */
+/** A conv kernel specialised to every size of its layer and to its epilogue. */
 interface ConvSpec {
   readonly geo: ConvGeometry;
-  readonly activation: Activation;
+  readonly epilogue: Epilogue;
 }
 
 /** The GEMM's tile depends on the adapter (`Gpu.software`): so do its kernels and the k-split reduction. */
@@ -124,33 +132,33 @@ interface GemmConvSpec extends TiledConvSpec {
 
 const CONV_IMPLICIT_GEMM: Program<GemmConvSpec> = {
   name: 'conv-implicit-gemm',
-  wgsl: ({ geo, activation, maxDim, software }) => gemmWgsl(geo, activation, true, maxDim, software),
+  wgsl: ({ geo, epilogue, maxDim, software }) => gemmWgsl(geo, epilogue, true, maxDim, software),
 };
 
 const CONV_GEMM: Program<GemmConvSpec> = {
   name: 'conv-gemm',
-  wgsl: ({ geo, activation, maxDim, software }) => gemmWgsl(geo, activation, false, maxDim, software),
+  wgsl: ({ geo, epilogue, maxDim, software }) => gemmWgsl(geo, epilogue, false, maxDim, software),
 };
 
-/** The k-split partial products [splits][o][n·ho·wo] summed into y (NCHW) with bias and activation. */
+/** The k-split partial products [splits][o][n·ho·wo] summed into y (NCHW) with bias and epilogue. */
 const CONV_SPLIT_K_REDUCE: Program<TiledConvSpec> = {
   name: 'conv-implicit-gemm-reduce',
-  wgsl: ({ geo, activation, software }) => {
+  wgsl: ({ geo, epilogue, software }) => {
     const hw = geo.ho * geo.wo;
     const p = geo.n * hw;
     return elementwiseWgsl(
       `${bindings([
         ['part', 'array<f32>', 'read'],
         ['bias', 'array<f32>', 'read'],
-        ['y', 'array<f32>', 'read_write'],
+        ...outputBindings(epilogue),
       ])}
-${activationFn(activation)}`,
+${epilogueFns(epilogue)}`,
       u(geo.o * p),
       `let o = e / ${u(p)};
   let pg = e % ${u(p)};
   var sum = bias[o];
   for (var ks = 0u; ks < ${u(convGemm(geo, software).splits)}; ks++) { sum += part[ks * ${u(geo.o * p)} + e]; }
-  y[((pg / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + pg % ${u(hw)}] = act(sum);`,
+  emit(((pg / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + pg % ${u(hw)}, sum);`,
     );
   },
 };
@@ -168,10 +176,11 @@ function encodeConvGemm(
   const { software } = r.gpu;
   const { shape, tile, splits } = convGemm(geo, software);
   const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const pipeline = r.gpu.pipeline(program, { geo, activation, maxDim, software });
+  const epilogue = epilogueOf(activation, b);
+  const pipeline = r.gpu.pipeline(program, { geo, epilogue, maxDim, software });
   const groups = grid(gemmTiles(shape, tile) * splits, maxDim);
   if (splits === 1) {
-    r.dispatch(label, pipeline, [source, b.w, b.bias, b.y], groups);
+    r.dispatch(label, pipeline, [source, b.w, b.bias, ...outputBuffers(b)], groups);
     return;
   }
   const part = r.gpu.empty([splits * geo.o * shape.n]);
@@ -180,9 +189,9 @@ function encodeConvGemm(
     r,
     `${label}-reduce`,
     CONV_SPLIT_K_REDUCE,
-    { geo, activation, software },
+    { geo, epilogue, software },
     geo.o * shape.n,
-    [part, b.bias, b.y],
+    [part, b.bias, ...outputBuffers(b)],
   );
   // later dispatches that reuse the buffer run after these in queue order
   r.gpu.release(part);
@@ -236,16 +245,16 @@ export function encodeIm2colGemmConv(
 
 const CONV_DEPTHWISE: Program<ConvSpec> = {
   name: 'conv-depthwise',
-  wgsl: ({ geo, activation }) => {
+  wgsl: ({ geo, epilogue }) => {
     const { c, h, w, kh, kw, og, ho, wo } = geo;
     return elementwiseWgsl(
       `${bindings([
         ['x', 'array<f32>', 'read'],
         ['w', 'array<f32>', 'read'],
         ['bias', 'array<f32>', 'read'],
-        ['y', 'array<f32>', 'read_write'],
+        ...outputBindings(epilogue),
       ])}
-${activationFn(activation)}`,
+${epilogueFns(epilogue)}`,
       u(geo.n * geo.o * ho * wo),
       `let s = e % ${u(ho * wo)};
   let o = (e / ${u(ho * wo)}) % ${u(geo.o)};
@@ -256,7 +265,7 @@ ${activationFn(activation)}`,
   let xb = (n * ${u(c)} + ci) * ${u(h * w)};
   var acc = 0.0;
   ${windowLoop(windowLiterals(geo), 'oy', 'ox', `acc = fma(x[xb + iy * ${u(w)} + ix], w[(o * ${u(kh)} + ky) * ${u(kw)} + kx], acc);`)}
-  y[e] = act(acc + bias[o]);`,
+  emit(e, acc + bias[o]);`,
     );
   },
 };
@@ -272,8 +281,8 @@ export function encodeDepthwiseConv(
     r,
     'conv-depthwise',
     CONV_DEPTHWISE,
-    { geo, activation },
+    { geo, epilogue: epilogueOf(activation, b) },
     geo.n * geo.o * geo.ho * geo.wo,
-    [b.x, b.w, b.bias, b.y],
+    [b.x, b.w, b.bias, ...outputBuffers(b)],
   );
 }

@@ -5,8 +5,16 @@ import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import { checkConvCsr } from '../sparse-weights.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
+import { type Activation, bindings, u, workgroupIndex } from '../wgsl.js';
 import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
+import {
+  type Epilogue,
+  epilogueFns,
+  epilogueOf,
+  outputBindings,
+  outputBuffers,
+  type ResidualBuffers,
+} from './epilogue.js';
 import { parseSplitName, type SplitLetters, splitName } from './split-name.js';
 
 /**
@@ -214,13 +222,12 @@ export function sparseBlocking(geo: ConvGeometry): SparseBlocking {
   return { rows, px, threads: DEFAULT_THREADS, blocks: 1, split };
 }
 
-export interface SparseBlockedBuffers {
+export interface SparseBlockedBuffers extends ResidualBuffers {
   /** The input in {@link stripLayout} by {@link encodeStripGather}. */
   readonly xs: GpuTensor;
   readonly ptr: GpuTensor;
   readonly entries: GpuTensor;
   readonly bias: GpuTensor;
-  readonly y: GpuTensor;
 }
 
 interface GatherSpec {
@@ -271,7 +278,7 @@ export function encodeStripGather(
 
 interface SparseBlockedSpec {
   readonly geo: ConvGeometry;
-  readonly activation: Activation;
+  readonly epilogue: Epilogue;
   readonly blocking: SparseBlocking;
 }
 
@@ -289,7 +296,7 @@ function layout(geo: ConvGeometry, b: SparseBlocking) {
  * Register-blocked direct sparse convolution: workgroups take row blocks × strips, row blocks varying
  * fastest so that workgroups running together read the same strips from cache. Per (channel, kernel
  * row) a thread loads its strip once and runs its block's non-zeros there through a switch on
- * (row, kernel column), so that accumulators stay in registers. Bias and activation are fused.
+ * (row, kernel column), so that accumulators stay in registers. Bias and the epilogue are fused.
  */
 export function encodeSparseBlockedConv(
   r: Recorder,
@@ -301,15 +308,15 @@ export function encodeSparseBlockedConv(
   checkSparseBlocking(blocking);
   r.dispatch(
     'conv-sparse-blocked',
-    r.gpu.pipeline(CONV_SPARSE_BLOCKED, { geo, activation, blocking }),
-    [b.xs, b.ptr, b.entries, b.bias, b.y],
+    r.gpu.pipeline(CONV_SPARSE_BLOCKED, { geo, epilogue: epilogueOf(activation, b), blocking }),
+    [b.xs, b.ptr, b.entries, b.bias, ...outputBuffers(b)],
     grid(layout(geo, blocking).total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }
 
 const CONV_SPARSE_BLOCKED: Program<SparseBlockedSpec> = {
   name: 'conv-sparse-blocked',
-  wgsl: ({ geo, activation, blocking }) => {
+  wgsl: ({ geo, epilogue, blocking }) => {
     const { rows, px, threads: ts, blocks: rb, split } = blocking;
     const { l, strips, blocks, blockGroups, total, threads } = layout(geo, blocking);
     const [nx] = grid(total, 65535);
@@ -333,7 +340,7 @@ const CONV_SPARSE_BLOCKED: Program<SparseBlockedSpec> = {
     const stores = (r: number) =>
       range(px)
         .map((p) => {
-          const write = `y[out + ${u(p)}] = act(${acc(r, p)} + b);`;
+          const write = `emit(out + ${u(p)}, ${acc(r, p)} + b);`;
           return l.xs * px === geo.wo ? write : `if (ox + ${u(p)} < ${u(geo.wo)}) { ${write} }`;
         })
         .join('\n      ');
@@ -354,7 +361,7 @@ const CONV_SPARSE_BLOCKED: Program<SparseBlockedSpec> = {
       }
     }
     workgroupBarrier();`;
-    const epilogue = range(rows)
+    const finish = range(rows)
       .map(
         (r) => `${reduce(r)}
     if (live && ${r === 0 ? 'true' : `first + ${u(r)} < ${u(geo.og)}`}) {
@@ -371,9 +378,9 @@ ${bindings([
   ['ptr', 'array<u32>', 'read'],
   ['ent', 'array<vec2u>', 'read'],
   ['bias', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
+  ...outputBindings(epilogue),
 ])}
-${activationFn(activation)}
+${epilogueFns(epilogue)}
 ${split === 1 ? '' : `var<workgroup> part: array<f32, ${u((split - 1) * rb * ts * px)}>;`}
 
 @compute @workgroup_size(${threads})
@@ -413,7 +420,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       }
     }
   }
-  ${epilogue}
+  ${finish}
 }`;
   },
 };

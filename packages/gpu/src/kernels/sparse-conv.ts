@@ -3,10 +3,11 @@ import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { UniformStruct } from '../uniforms.js';
-import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
+import { type Activation, bindings, u, workgroupIndex } from '../wgsl.js';
 import { elementwiseWgsl, encodeElementwise } from './elementwise.js';
+import { type Epilogue, epilogueOf, outputBuffers, type ResidualBuffers } from './epilogue.js';
 import { encodeIm2col } from './gemm-conv.js';
-import { type ValueSource, valueBindings, valueDecls, valuePrologue } from './values.js';
+import { sparseConvBindings, type ValueSource, valueDecls, valuePrologue } from './values.js';
 
 /** Images each invocation of the batched direct sparse conv computes, reusing every loaded weight. */
 const MAX_IMAGES = 4;
@@ -61,7 +62,7 @@ export function encodePad(r: Recorder, x: GpuTensor, xp: GpuTensor, geo: ConvGeo
   );
 }
 
-export interface SparseConvBuffers {
+export interface SparseConvBuffers extends ResidualBuffers {
   /** The input zero-padded by {@link encodePad}. */
   readonly xp: GpuTensor;
   readonly rowPtr: GpuTensor;
@@ -70,7 +71,6 @@ export interface SparseConvBuffers {
   /** [values] for f32, [packed codes, codebook] for a codebook. */
   readonly values: readonly GpuTensor[];
   readonly bias: GpuTensor;
-  readonly y: GpuTensor;
 }
 
 /**
@@ -87,17 +87,17 @@ export function encodeDirectSparseConv(
 ): void {
   r.dispatch(
     'conv-direct-sparse',
-    r.gpu.pipeline(CONV_DIRECT_SPARSE, { geo, values, activation }),
-    [b.xp, b.rowPtr, b.offsets, b.bias, b.y, ...b.values],
+    r.gpu.pipeline(CONV_DIRECT_SPARSE, { geo, values, epilogue: epilogueOf(activation, b) }),
+    [b.xp, b.rowPtr, b.offsets, b.bias, ...outputBuffers(b), ...b.values],
     grid(directSparseGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }
 
-/** A sparse kernel specialised to its layer's sizes, value source and fused activation. */
+/** A sparse kernel specialised to its layer's sizes, value source and epilogue. */
 interface SparseConvSpec {
   readonly geo: ConvGeometry;
   readonly values: ValueSource;
-  readonly activation: Activation;
+  readonly epilogue: Epilogue;
 }
 
 /** Workgroups of the direct sparse conv: 64 pixels of one output channel for up to 4 images each. */
@@ -107,7 +107,7 @@ function directSparseGroups(geo: ConvGeometry): number {
 
 const CONV_DIRECT_SPARSE: Program<SparseConvSpec> = {
   name: 'conv-direct-sparse',
-  wgsl: ({ geo, values, activation }) => {
+  wgsl: ({ geo, values, epilogue }) => {
     const hp = geo.h + geo.pt + geo.pb;
     const wp = geo.w + geo.pl + geo.pr;
     const hwo = geo.ho * geo.wo;
@@ -116,15 +116,15 @@ const CONV_DIRECT_SPARSE: Program<SparseConvSpec> = {
     const total = directSparseGroups(geo);
     const [nx] = grid(total, 65535);
     return /* wgsl */ `
-${bindings([
-  ['xp', 'array<f32>', 'read'],
-  ['rowPtr', 'array<u32>', 'read'],
-  ['offs', 'array<u32>', 'read'],
-  ['bias', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
-${valueBindings(values, 5)}
-${activationFn(activation)}
+${sparseConvBindings(
+  [
+    ['xp', 'array<f32>', 'read'],
+    ['rowPtr', 'array<u32>', 'read'],
+    ['offs', 'array<u32>', 'read'],
+  ],
+  epilogue,
+  values,
+)}
 ${valueDecls(values)}
 var<workgroup> sv: array<f32, ${u(THREADS)}>;
 var<workgroup> so: array<u32, ${u(THREADS)}>;
@@ -167,20 +167,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   if (!valid) { return; }
   for (var i = 0u; i < ${u(images)}; i++) {
     let n = n0 + i;
-    if (n < ${u(geo.n)}) { y[(n * ${u(geo.o)} + o) * ${u(hwo)} + s] = act(acc[i] + bias[o]); }
+    if (n < ${u(geo.n)}) { emit((n * ${u(geo.o)} + o) * ${u(hwo)} + s, acc[i] + bias[o]); }
   }
 }`;
   },
 };
 
-export interface SpmmConvBuffers {
+export interface SpmmConvBuffers extends ResidualBuffers {
   readonly x: GpuTensor;
   readonly rowPtr: GpuTensor;
   /** CSR column indices k within the group (not stretched). */
   readonly colIdx: GpuTensor;
   readonly values: readonly GpuTensor[];
   readonly bias: GpuTensor;
-  readonly y: GpuTensor;
 }
 
 /**
@@ -198,8 +197,8 @@ export function encodeIm2colSpmmConv(
   encodeIm2col(r, b.x, cols, geo);
   r.dispatch(
     'csr-spmm',
-    r.gpu.pipeline(CONV_SPMM, { geo, values, activation }),
-    [cols, b.rowPtr, b.colIdx, b.bias, b.y, ...b.values],
+    r.gpu.pipeline(CONV_SPMM, { geo, values, epilogue: epilogueOf(activation, b) }),
+    [cols, b.rowPtr, b.colIdx, b.bias, ...outputBuffers(b), ...b.values],
     grid(spmmGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }
@@ -211,22 +210,22 @@ function spmmGroups(geo: ConvGeometry): number {
 
 const CONV_SPMM: Program<SparseConvSpec> = {
   name: 'conv-spmm',
-  wgsl: ({ geo, values, activation }) => {
+  wgsl: ({ geo, values, epilogue }) => {
     const p = geo.n * geo.ho * geo.wo;
     const hwo = geo.ho * geo.wo;
     const tiles = Math.ceil(p / THREADS);
     const total = spmmGroups(geo);
     const [nx] = grid(total, 65535);
     return /* wgsl */ `
-${bindings([
-  ['cols', 'array<f32>', 'read'],
-  ['rowPtr', 'array<u32>', 'read'],
-  ['colIdx', 'array<u32>', 'read'],
-  ['bias', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
-${valueBindings(values, 5)}
-${activationFn(activation)}
+${sparseConvBindings(
+  [
+    ['cols', 'array<f32>', 'read'],
+    ['rowPtr', 'array<u32>', 'read'],
+    ['colIdx', 'array<u32>', 'read'],
+  ],
+  epilogue,
+  values,
+)}
 ${valueDecls(values)}
 
 @compute @workgroup_size(${THREADS})
@@ -242,7 +241,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   for (var j = rowPtr[o]; j < rowPtr[o + 1u]; j++) {
     acc = fma(value(j), cols[(g * ${u(geo.k)} + colIdx[j]) * ${u(p)} + pg], acc);
   }
-  y[((pg / ${u(hwo)}) * ${u(geo.o)} + o) * ${u(hwo)} + pg % ${u(hwo)}] = act(acc + bias[o]);
+  emit(((pg / ${u(hwo)}) * ${u(geo.o)} + o) * ${u(hwo)} + pg % ${u(hwo)}, acc + bias[o]);
 }`;
   },
 };

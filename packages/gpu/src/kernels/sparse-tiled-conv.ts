@@ -4,9 +4,10 @@ import { GpuError } from '../errors.js';
 import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
+import { type Activation, u, workgroupIndex } from '../wgsl.js';
+import { type Epilogue, epilogueOf, outputBuffers, type ResidualBuffers } from './epilogue.js';
 import { parseSplitName, type SplitLetters, splitName } from './split-name.js';
-import { type ValueSource, valueBindings, valueDecls, valuePrologue } from './values.js';
+import { sparseConvBindings, type ValueSource, valueDecls, valuePrologue } from './values.js';
 
 /**
  * How the tiled sparse conv splits its work. A workgroup takes `rows` sparse rows (output channels)
@@ -149,7 +150,7 @@ export function sparseRowOrder(csr: CsrMatrix): Uint32Array {
   return Uint32Array.from({ length: csr.rows }, (_, o) => o).sort((a, b) => nnz(b) - nnz(a) || a - b);
 }
 
-export interface SparseTiledBuffers {
+export interface SparseTiledBuffers extends ResidualBuffers {
   /** The input zero-padded by `encodePad` to {@link tiledPadGeometry}. */
   readonly xp: GpuTensor;
   readonly rowPtr: GpuTensor;
@@ -160,13 +161,12 @@ export interface SparseTiledBuffers {
   /** [values] for f32, [packed codes, codebook] for a codebook. */
   readonly values: readonly GpuTensor[];
   readonly bias: GpuTensor;
-  readonly y: GpuTensor;
 }
 
 interface SparseTiledSpec {
   readonly geo: ConvGeometry;
   readonly values: ValueSource;
-  readonly activation: Activation;
+  readonly epilogue: Epilogue;
   readonly tiling: SparseTiling;
 }
 
@@ -184,7 +184,7 @@ function layout(geo: ConvGeometry, t: SparseTiling) {
  * take rows × column segments, rows varying fastest so that neighbouring workgroups read the same input
  * tile from cache; each pass stages `split·cols` (value, offset) pairs per row in workgroup memory and
  * each tap is `px` multiply-adds at constant distances (lanes·stride) from one address. Bias and
- * activation are fused.
+ * the epilogue are fused.
  */
 export function encodeSparseTiledConv(
   r: Recorder,
@@ -197,15 +197,15 @@ export function encodeSparseTiledConv(
   checkSparseTiling(tiling);
   r.dispatch(
     'conv-sparse-tiled',
-    r.gpu.pipeline(CONV_SPARSE_TILED, { geo, values, activation, tiling }),
-    [b.xp, b.rowPtr, b.order, b.offsets, b.bias, b.y, ...b.values],
+    r.gpu.pipeline(CONV_SPARSE_TILED, { geo, values, epilogue: epilogueOf(activation, b), tiling }),
+    [b.xp, b.rowPtr, b.order, b.offsets, b.bias, ...outputBuffers(b), ...b.values],
     grid(layout(geo, tiling).total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
 }
 
 const CONV_SPARSE_TILED: Program<SparseTiledSpec> = {
   name: 'conv-sparse-tiled',
-  wgsl: ({ geo, values, activation, tiling }) => {
+  wgsl: ({ geo, values, epilogue, tiling }) => {
     const { px, lanes, cols, split, rows } = tiling;
     const { xw, segments, rowSlots, total, threads } = layout(geo, tiling);
     const pad = tiledPadGeometry(geo, tiling);
@@ -231,21 +231,21 @@ const CONV_SPARSE_TILED: Program<SparseTiledSpec> = {
   }`;
     const store = pixels
       .map((i) => {
-        const write = `y[out + ${u(i * lanes)}] = act(a${i} + b);`;
+        const write = `emit(out + ${u(i * lanes)}, a${i} + b);`;
         return xw * px * lanes === geo.wo ? write : `if (ox + ${u(i * lanes)} < ${u(geo.wo)}) { ${write} }`;
       })
       .join('\n  ');
     return /* wgsl */ `
-${bindings([
-  ['xp', 'array<f32>', 'read'],
-  ['rowPtr', 'array<u32>', 'read'],
-  ['order', 'array<u32>', 'read'],
-  ['offs', 'array<u32>', 'read'],
-  ['bias', 'array<f32>', 'read'],
-  ['y', 'array<f32>', 'read_write'],
-])}
-${valueBindings(values, 6)}
-${activationFn(activation)}
+${sparseConvBindings(
+  [
+    ['xp', 'array<f32>', 'read'],
+    ['rowPtr', 'array<u32>', 'read'],
+    ['order', 'array<u32>', 'read'],
+    ['offs', 'array<u32>', 'read'],
+  ],
+  epilogue,
+  values,
+)}
 ${valueDecls(values)}
 var<workgroup> sv: array<f32, ${u(threads)}>;
 var<workgroup> so: array<u32, ${u(threads)}>;

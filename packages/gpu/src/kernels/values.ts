@@ -1,4 +1,5 @@
-import { bindings, u } from '../wgsl.js';
+import { type Access, bindings, u } from '../wgsl.js';
+import { type Epilogue, epilogueFns, outputBindings } from './epilogue.js';
 
 /**
  * Where a sparse kernel's non-zero values come from: an f32 array, or k-bit codebook indices with the
@@ -7,6 +8,21 @@ import { bindings, u } from '../wgsl.js';
 export type ValueSource =
   | { readonly kind: 'f32' }
   | { readonly kind: 'codebook'; readonly size: number; readonly bits: number };
+
+/**
+ * A sparse conv kernel's bindings, in the order its buffers are bound: `inputs`, the bias, the
+ * epilogue's outputs, then the values; with the epilogue's `emit`.
+ */
+export function sparseConvBindings(
+  inputs: readonly (readonly [string, string, Access])[],
+  epilogue: Epilogue,
+  values: ValueSource,
+): string {
+  const list = [...inputs, ['bias', 'array<f32>', 'read'] as const, ...outputBindings(epilogue)];
+  return `${bindings(list)}
+${valueBindings(values, list.length)}
+${epilogueFns(epilogue)}`;
+}
 
 /** Binding declarations for the values (two buffers for a codebook), starting at `first`. */
 export function valueBindings(v: ValueSource, first: number): string {

@@ -3,8 +3,16 @@ import { GpuError } from '../errors.js';
 import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, f, u } from '../wgsl.js';
+import { type Activation, bindings, f, u } from '../wgsl.js';
 import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
+import {
+  type Epilogue,
+  epilogueFns,
+  epilogueOf,
+  outputBindings,
+  outputBuffers,
+  type ResidualBuffers,
+} from './epilogue.js';
 import { convGemm } from './gemm-conv.js';
 import {
   BYTES_PER_SECOND,
@@ -263,10 +271,10 @@ const GEMM: Program<WinogradSpec & { readonly maxDim: number }> = {
   },
 };
 
-/** y = act(Aᵀ M A + bias) of each tile's α² products (summed over k splits), written NCHW. */
-const OUTPUT_TRANSFORM: Program<WinogradSpec & { readonly activation: Activation }> = {
+/** Aᵀ M A + bias of each tile's α² products (summed over k splits) through the epilogue, written NCHW. */
+const OUTPUT_TRANSFORM: Program<WinogradSpec & { readonly epilogue: Epilogue }> = {
   name: 'winograd-output',
-  wgsl: ({ geo, block, activation, software }) => {
+  wgsl: ({ geo, block, epilogue, software }) => {
     const { at } = TRANSFORMS[block];
     const alpha = block + 2;
     const { th, tw, tiles } = blocks(geo, block);
@@ -285,7 +293,7 @@ const OUTPUT_TRANSFORM: Program<WinogradSpec & { readonly activation: Activation
     const stores = at.flatMap((_, i) =>
       at.map(
         (_, j) => `if (oy + ${u(i)} < ${u(geo.ho)} && ox + ${u(j)} < ${u(geo.wo)}) {
-    y[out + (oy + ${u(i)}) * ${u(geo.wo)} + ox + ${u(j)}] = act(r${i}_${j} + b0);
+    emit(out + (oy + ${u(i)}) * ${u(geo.wo)} + ox + ${u(j)}, r${i}_${j} + b0);
   }`,
       ),
     );
@@ -293,9 +301,9 @@ const OUTPUT_TRANSFORM: Program<WinogradSpec & { readonly activation: Activation
       `${bindings([
         ['mt', 'array<f32>', 'read'],
         ['bias', 'array<f32>', 'read'],
-        ['y', 'array<f32>', 'read_write'],
+        ...outputBindings(epilogue),
       ])}
-${activationFn(activation)}`,
+${epilogueFns(epilogue)}`,
       u(plane),
       `let t = e % ${u(tiles)};
   let o = e / ${u(tiles)};
@@ -311,12 +319,11 @@ ${activationFn(activation)}`,
   },
 };
 
-export interface WinogradBuffers {
+export interface WinogradBuffers extends ResidualBuffers {
   readonly x: GpuTensor;
   /** {@link winogradWeights} of the layer for the same block size. */
   readonly u: GpuTensor;
   readonly bias: GpuTensor;
-  readonly y: GpuTensor;
 }
 
 /** Records a 3×3 stride-1 conv as Winograd F(block×block, 3×3): input transform, batched GEMM, output transform. */
@@ -346,11 +353,14 @@ export function encodeWinogradConv(
     [b.u, v, mt],
     grid(gemmTiles(shape, tile) * splits, maxDim),
   );
-  dispatchElementwise(r, 'winograd-output', OUTPUT_TRANSFORM, { ...spec, activation }, geo.o * shape.n, [
-    mt,
-    b.bias,
-    b.y,
-  ]);
+  dispatchElementwise(
+    r,
+    'winograd-output',
+    OUTPUT_TRANSFORM,
+    { ...spec, epilogue: epilogueOf(activation, b) },
+    geo.o * shape.n,
+    [mt, b.bias, ...outputBuffers(b)],
+  );
   // later dispatches that reuse the buffers run after these in queue order
   r.gpu.release(v);
   r.gpu.release(mt);

@@ -1,16 +1,19 @@
 import {
   type Activation,
   applyActivation,
+  binaryReference,
+  broadcastShape,
   Conv2dLayer,
   type ConvAlgorithm,
   chooseConvAlgorithm,
   convGeometry,
+  encodeBinary,
   sparseConvAlgorithm,
 } from '@zeroskip/gpu';
 import { countNonzeros } from '@zeroskip/sparse';
 import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
 import { as2d, shape2d, window2d } from '../shapes.js';
-import { asFloat32, float32, type Tensor } from '../tensor.js';
+import { asFloat32, float32, type Tensor, tensor } from '../tensor.js';
 import { storedCsr } from '../weight-encoding.js';
 import type { OpDef, PlanContext } from './types.js';
 import { need } from './util.js';
@@ -63,8 +66,36 @@ function geometry(node: GraphNode, x: readonly number[], w: readonly number[]) {
   return { win, geo, w2d, shape };
 }
 
-/** Direct 2-D convolution: for each weight, one multiply-add over a whole output row (cache-friendly). */
+/**
+ * A Conv with a fourth input, the residual that fuseResidualAdds took from the Add after it:
+ * y = act(conv(x) + b + r), r broadcast against the conv's output as Add does.
+ */
+function residualOf(node: GraphNode): string | undefined {
+  return node.inputs[3] || undefined;
+}
+
+/** Direct 2-D convolution, then the fused residual and activation. */
 function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[] {
+  const r = residualOf(node) ? need(node, inputs, 3) : undefined;
+  const y = float32(...convolve(node, inputs, r ? 'none' : fusedActivation(node)));
+  if (!r) return [y];
+  const act = fusedActivation(node);
+  const sum = binaryReference(y.data, y.shape, asFloat32(r, 'Conv residual'), r.shape, (a, c) => a + c);
+  return [
+    tensor(
+      'float32',
+      sum.shape,
+      sum.data.map((v) => applyActivation(v, act)),
+    ),
+  ];
+}
+
+/** Direct 2-D convolution: for each weight, one multiply-add over a whole output row (cache-friendly). */
+function convolve(
+  node: GraphNode,
+  inputs: readonly (Tensor | undefined)[],
+  act: Activation,
+): [number[], Float32Array] {
   const x = need(node, inputs, 0);
   const w = need(node, inputs, 1);
   const b = inputs[2];
@@ -73,7 +104,6 @@ function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[]
   const wd = asFloat32(w, 'Conv weights');
   const bd = b ? asFloat32(b, 'Conv bias') : undefined;
   const y = new Float32Array(geo.n * geo.o * geo.ho * geo.wo);
-  const act = fusedActivation(node);
   for (let n = 0; n < geo.n; n++) {
     for (let o = 0; o < geo.o; o++) {
       const out = y.subarray((n * geo.o + o) * geo.ho * geo.wo, (n * geo.o + o + 1) * geo.ho * geo.wo);
@@ -101,7 +131,7 @@ function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[]
       if (act !== 'none') for (let i = 0; i < out.length; i++) out[i] = applyActivation(out[i]!, act);
     }
   }
-  return [float32(shape, y)];
+  return [shape, y];
 }
 
 /** The kernel the plan mode picks for constant weights `w`. */
@@ -127,7 +157,9 @@ export const conv: OpDef = {
   op: 'Conv',
   infer(node, inputs) {
     const x = need(node, inputs, 0);
-    return [{ shape: geometry(node, x.shape, need(node, inputs, 1).shape).shape, dtype: 'float32' }];
+    const { shape } = geometry(node, x.shape, need(node, inputs, 1).shape);
+    const r = residualOf(node) && need(node, inputs, 3);
+    return [{ shape: r ? broadcastShape(shape, r.shape) : shape, dtype: 'float32' }];
   },
   run,
   gpu: {
@@ -137,22 +169,27 @@ export const conv: OpDef = {
       if (w?.dtype !== 'float32' || x?.dtype !== 'float32' || !(x.shape.length === 3 || x.shape.length === 4))
         return undefined;
       if (node.inputs[2] && !ctx.constant(node.inputs[2])) return undefined;
+      if (residualOf(node) && inputs[3]?.dtype !== 'float32') return undefined;
       const { kernel, sparsity } = chooseKernel(node, w, x.shape, ctx);
       return { kernel, sparsity, ...(kernel === 'depthwise' ? {} : { candidates: CONV_CANDIDATES }) };
     },
-    encode(node, ctx) {
-      const { layer, x2d, shape } = ctx.planned(() => {
+    encode(node, ctx, outputs) {
+      const { layer, x2d, shape, direct } = ctx.planned(() => {
         const x = ctx.inputs[0]!.shape;
         const w = ctx.constant(node.inputs[1]!)!;
         const b = node.inputs[2] ? ctx.constant(node.inputs[2]) : undefined;
         const { win, w2d, shape } = geometry(node, x, w.shape);
+        // a residual of the conv's own shape is added in its epilogue; one that broadcasts, by an Add after it
+        const r = residualOf(node) ? ctx.inputs[3]!.shape : undefined;
+        const direct = !r || r.join() === shape.join();
+        const activation = direct ? fusedActivation(node) : 'none';
         const algorithm = ctx.kernel as ConvAlgorithm;
         // weights decoded as CSR go to the layer as CSR: a sparse kernel uploads it as it is and a dense
         // one expands it when first recorded, so a conv that runs sparse never makes the dense values
         const csr = storedCsr(w);
         // auto_pad makes the padding depend on the input size, so the layer is kept per padding too
         const layer = ctx.cached(
-          JSON.stringify({ algorithm, pads: win.pads }),
+          JSON.stringify({ algorithm, pads: win.pads, activation }),
           () =>
             new Conv2dLayer(ctx.gpu, {
               ...(csr ? { csr } : { weights: asFloat32(w, 'Conv weights') }),
@@ -162,15 +199,25 @@ export const conv: OpDef = {
               pads: win.pads,
               dilation: win.dilation,
               groups: attrNumber(node, 'group', 1),
-              activation: fusedActivation(node),
+              activation,
               algorithm,
               sparsity: sparsityOf(w),
             }),
         );
-        return { layer, x2d: shape2d(x), shape };
+        return { layer, x2d: shape2d(x), shape, direct };
       });
-      const y = layer.encode(ctx.r, { ...ctx.input(0), shape: x2d });
-      return [{ ...y, shape }];
+      const x = { ...ctx.input(0), shape: x2d };
+      if (!residualOf(node)) return [{ ...layer.encode(ctx.r, x), shape }];
+      const r = ctx.input(3);
+      if (direct) {
+        const y = layer.encode(ctx.r, x, { ...r, shape: shape2d(shape) });
+        return [{ ...y, shape }];
+      }
+      const c = layer.encode(ctx.r, x);
+      const y = ctx.empty(outputs[0]!.shape);
+      encodeBinary(ctx.r, { ...c, shape }, r, y, 'add', fusedActivation(node));
+      ctx.gpu.release(c);
+      return [y];
     },
   },
 };
