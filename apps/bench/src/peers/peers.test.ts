@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededInput } from '../zoo-graphs.js';
 import { loadOrt, timeOrt } from './ort.js';
 import { OrtWeb } from './ort-web.js';
+import { relativeDiff } from './relative-diff.js';
 import { TfjsConv, type TfjsOnDevice, tfjsOnDevice } from './tfjs.js';
 
 let gpu: Gpu;
@@ -17,16 +18,6 @@ afterAll(() => {
   peer.dispose();
   gpu.destroy();
 });
-
-const maxRel = (got: ArrayLike<number>, want: ArrayLike<number>) => {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    m = Math.max(m, Math.abs(want[i]!));
-  }
-  return d / m;
-};
 
 // Without a shader cache every TF.js and Zeroskip pipeline compiles cold on lavapipe: seconds each.
 describe('TF.js on the same device', () => {
@@ -58,7 +49,7 @@ describe('TF.js on the same device', () => {
         y = layer.encode(r, xt);
       });
       const want = await gpu.read(y!);
-      expect(maxRel(await tf.output(), want)).toBeLessThan(1e-5);
+      expect(relativeDiff(await tf.output(), want)).toBeLessThan(1e-5);
       const t = await tf.time(gpu, 1, 3);
       expect(t.samples).toBe(3);
       expect(t.median).toBeGreaterThan(0);
@@ -78,7 +69,7 @@ describe('ONNX Runtime on an exported, pruned network', () => {
     const input = seededInput(graph, 3);
     const want = runCpu(graph, { [graph.inputs[0]!.name]: input })[graph.outputs[0]!]!.data as Float32Array;
     const { timing, output } = await timeOrt(ort.ort, graph, input, 1, 2);
-    expect(maxRel(output, want)).toBeLessThan(1e-5);
+    expect(relativeDiff(output, want)).toBeLessThan(1e-5);
     expect(timing.samples).toBe(2);
   });
 });
@@ -95,7 +86,7 @@ describe('ONNX Runtime Web (WebGPU EP) on an exported, pruned network', () => {
       const want = runCpu(graph, { [graph.inputs[0]!.name]: input })[graph.outputs[0]!]!.data as Float32Array;
       const opened = await ortWeb.open(graph, input, 'NCHW');
       if ('reason' in opened) throw new Error(opened.reason);
-      expect(maxRel(opened.output, want)).toBeLessThan(1e-4);
+      expect(relativeDiff(opened.output, want)).toBeLessThan(1e-4);
       const timing = await ortWeb.time(1, 2);
       if ('reason' in timing) throw new Error(timing.reason);
       expect(timing.samples).toBe(2);

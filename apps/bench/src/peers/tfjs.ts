@@ -50,33 +50,59 @@ export interface ConvCase {
 }
 
 /**
- * One TF.js conv2d per group (TF.js has no grouped convolution), on NHWC inputs and HWIO filters
- * sliced and laid out beforehand, so that only the convolutions are timed.
+ * ONNX convolution weights [o, c / groups, kh, kw] as [kh, kw, groups, c / groups, o / groups]: one HWIO
+ * filter per group along axis 2, and with one input channel per group TF.js's depthwise filter
+ * [kh, kw, c, o / c] as it stands.
+ */
+export function groupedHwio(
+  weights: Float32Array,
+  [o, cg, kh, kw]: readonly [number, number, number, number],
+  groups: number,
+): Float32Array {
+  const og = o / groups;
+  const f = new Float32Array(weights.length);
+  for (let g = 0; g < groups; g++)
+    for (let oo = 0; oo < og; oo++)
+      for (let k = 0; k < cg; k++)
+        for (let s = 0; s < kh * kw; s++)
+          f[((s * groups + g) * cg + k) * og + oo] = weights[((g * og + oo) * cg + k) * kh * kw + s]!;
+  return f;
+}
+
+/** One HWIO filter tensor per group, for one TF.js conv2d per group (TF.js has no grouped convolution). */
+export function groupFilters(
+  tf: Tf,
+  weights: Float32Array,
+  shape: readonly [number, number, number, number],
+  groups: number,
+): Tensor4D[] {
+  const [o, cg, kh, kw] = shape;
+  const f = groupedHwio(weights, shape, groups);
+  return tf.tidy(() => tf.unstack(tf.tensor5d(f, [kh, kw, groups, cg, o / groups]), 2) as Tensor4D[]);
+}
+
+/**
+ * One TF.js conv2d per group, on NHWC inputs and HWIO filters sliced and laid out beforehand, so that
+ * only the convolutions are timed.
  */
 export class TfjsConv {
   private readonly xs: Tensor4D[] = [];
-  private readonly ws: Tensor4D[] = [];
+  private readonly ws: Tensor4D[];
 
   constructor(
     private readonly peer: TfjsOnDevice,
     private readonly c: ConvCase,
   ) {
     const [n, ch, h, w] = c.input;
-    const [o, cg, kh, kw] = c.shape;
-    const og = o / c.groups;
+    const cg = c.shape[1];
+    this.ws = groupFilters(peer.tf, c.weights, c.shape, c.groups);
     for (let g = 0; g < c.groups; g++) {
       const x = new Float32Array(n * h * w * cg);
       for (let b = 0; b < n; b++)
         for (let k = 0; k < cg; k++)
           for (let p = 0; p < h * w; p++)
             x[(b * h * w + p) * cg + k] = c.x[(b * ch + g * cg + k) * h * w + p]!;
-      const f = new Float32Array(kh * kw * cg * og);
-      for (let oo = 0; oo < og; oo++)
-        for (let k = 0; k < cg; k++)
-          for (let s = 0; s < kh * kw; s++)
-            f[(s * cg + k) * og + oo] = c.weights[((g * og + oo) * cg + k) * kh * kw + s]!;
       this.xs.push(peer.tf.tensor4d(x, [n, h, w, cg]));
-      this.ws.push(peer.tf.tensor4d(f, [kh, kw, cg, og]));
     }
   }
 

@@ -6,22 +6,13 @@ import { type ConvLayerShape, PAPER_LAYERS, QUICK_LAYERS } from '../layers-zoo.j
 import { measureWall, type Timing, timeGpu } from '../measure.js';
 import { loadOrt, timeOrt } from '../peers/ort.js';
 import { OrtWeb, type OrtWebLayout } from '../peers/ort-web.js';
+import { relativeDiff } from '../peers/relative-diff.js';
 import { TfjsConv, type TfjsOnDevice, tfjsOnDevice } from '../peers/tfjs.js';
+import { openTfjsNetwork } from '../peers/tfjs-network.js';
 import type { BenchContext, BenchResult, BenchTable, Clock } from '../results.js';
 import { gaussian } from '../rng.js';
 import { seededInput } from '../zoo-graphs.js';
 import { pruned } from './networks.js';
-
-/** Largest difference relative to the largest magnitude of `want`. */
-function relativeDiff(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
 
 const timeRow = (c: string, params: BenchResult['params'], t: Timing & { clock: string }): BenchResult => ({
   table: 'peers',
@@ -240,10 +231,41 @@ async function ortWebRows(
   );
 }
 
+/**
+ * TF.js's WebGPU backend on the same device running the network as TF.js ops, translated once: checked
+ * against Zeroskip's output, and timed only if it agrees.
+ */
+async function tfjsNetworkRows(
+  tfjs: TfjsOnDevice,
+  own: Own,
+  runs: { warmup: number; iterations: number },
+): Promise<BenchResult[]> {
+  const { c, batch } = own;
+  const impl = 'tfjs-webgpu';
+  const net = openTfjsNetwork(tfjs, own.graph, own.input);
+  if ('reason' in net) return [skipRow(c, { impl, batch }, net.reason)];
+  try {
+    const diff = relativeDiff(await net.run(), own.output);
+    if (!(diff < AGREE)) return [skipRow(c, { impl, batch }, disagree(diff))];
+    const timing = await measureWall(() => net.run(), runs);
+    return peerRows(
+      own,
+      impl,
+      { impl: `tfjs-webgpu ${tfjs.version}`, batch, 'max rel diff': diff.toExponential(1) },
+      timing,
+    );
+  } catch (e) {
+    // an error of TF.js's own (an assertion on an op's arguments, say): a skip row, not the end of the table
+    return [skipRow(c, { impl, batch }, `TF.js failed: ${(e as Error).message}`)];
+  } finally {
+    net.dispose();
+  }
+}
+
 /** Zeroskip's WebGPU session, auto plan, on one pruned network, then the peers on the same graph and input. */
 async function networkPeers(
   gpu: Gpu,
-  peers: { ort: Ort | { reason: string }; ortWeb: OrtWeb | { reason: string } },
+  peers: { tfjs: TfjsOnDevice; ort: Ort | { reason: string }; ortWeb: OrtWeb | { reason: string } },
   name: string,
   batch: number,
   seed: number,
@@ -272,6 +294,8 @@ async function networkPeers(
       { impl: 'zeroskip-webgpu auto plan', batch, 'gpu ms': gpuMs.toFixed(3), seed },
       { ...timing, clock: 'wall' },
     ),
+    // TF.js first, like Zeroskip before it, before ONNX Runtime Web's process compiles wasm beside it
+    ...(await tfjsNetworkRows(peers.tfjs, own, runs)),
     ...(await ortCpuRows(peers.ort, own, runs)),
     ...(await ortWebRows(peers.ortWeb, own, runs)),
   ];
@@ -280,9 +304,9 @@ async function networkPeers(
 export const peersTable: BenchTable = {
   id: 'peers',
   title:
-    'Peers in the same run: TF.js WebGPU conv2d on the same device; ONNX Runtime (CPU) and ONNX Runtime Web (WebGPU) on whole networks',
+    'Peers in the same run: TF.js WebGPU on the same device (conv2d per layer, and whole networks); ONNX Runtime (CPU) and ONNX Runtime Web (WebGPU) on whole networks',
   reference:
-    "TF.js's tfjs-backend-webgpu built on Zeroskip's own GPUDevice, NHWC input and HWIO filters laid out beforehand, GPU time from TF.js's timestamp queries; TF.js has no grouped convolution, so grouped layers (AlexNet conv2, conv4, conv5) run one conv2d per group. Beside it Zeroskip's dense implicit GEMM and direct sparse at the layer's SkimCaffe sparsity (else 0.9), weights seeded Gaussian. Whole networks: table 2's pruned networks exported to ONNX and run by onnxruntime-node's CPU provider (all graph optimizations), and by onnxruntime-web's native WebGPU EP (a child process with its own Dawn device on the same adapter, limits and features as Zeroskip's; one thread of wasm; both convolution layouts, the faster one that agrees reported, the other beside it), against Zeroskip's WebGPU session with the auto plan; wall time of one run, input to output on the host. Outputs are checked to agree before anything is timed.",
+    "TF.js's tfjs-backend-webgpu built on Zeroskip's own GPUDevice, NHWC input and HWIO filters laid out beforehand, GPU time from TF.js's timestamp queries; TF.js has no grouped convolution, so grouped layers (AlexNet conv2, conv4, conv5) run one conv2d per group. Beside it Zeroskip's dense implicit GEMM and direct sparse at the layer's SkimCaffe sparsity (else 0.9), weights seeded Gaussian. Whole networks: table 2's pruned networks exported to ONNX and run by onnxruntime-node's CPU provider (all graph optimizations), by onnxruntime-web's native WebGPU EP (a child process with its own Dawn device on the same adapter, limits and features as Zeroskip's; one thread of wasm; both convolution layouts, the faster one that agrees reported, the other beside it), and by TF.js on the same device as TF.js ops translated from the graph once (NHWC activations; HWIO filters in fused conv2d with bias and activation, one per group for grouped layers, depthwise where a group has one channel; Gemm as fused matMul on weights laid out [K, N]; NCHW again before Flatten; a node TF.js cannot run as ONNX defines it gives a skip row naming it), against Zeroskip's WebGPU session with the auto plan; wall time of one run, input to output on the host. Outputs are checked to agree before anything is timed.",
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();
@@ -293,31 +317,31 @@ export const peersTable: BenchTable = {
     const total = (layers.length + names.length) * batches.length;
     let step = 0;
     const results: BenchResult[] = [];
-    const peer = await tfjsOnDevice(gpu);
+    const tfjs = await tfjsOnDevice(gpu);
     try {
       for (const l of layers)
         for (const batch of batches) {
           ctx.progress(step++, total, `TF.js ${l.network} ${l.name} batch ${batch}`);
-          results.push(...(await convPeers(gpu, peer, l, batch, ctx.seed, runs)));
+          results.push(...(await convPeers(gpu, tfjs, l, batch, ctx.seed, runs)));
         }
+      const ort = await loadOrt();
+      const ortWeb = await OrtWeb.start();
+      try {
+        for (const name of names)
+          for (const batch of batches) {
+            ctx.progress(step++, total, `TF.js and ONNX Runtime ${name} batch ${batch}`);
+            results.push(
+              ...(await networkPeers(gpu, { tfjs, ort, ortWeb }, name, batch, ctx.seed, {
+                warmup: runs[0],
+                iterations: runs[1],
+              })),
+            );
+          }
+      } finally {
+        if (!('reason' in ortWeb)) await ortWeb.close();
+      }
     } finally {
-      peer.dispose();
-    }
-    const ort = await loadOrt();
-    const ortWeb = await OrtWeb.start();
-    try {
-      for (const name of names)
-        for (const batch of batches) {
-          ctx.progress(step++, total, `ONNX Runtime ${name} batch ${batch}`);
-          results.push(
-            ...(await networkPeers(gpu, { ort, ortWeb }, name, batch, ctx.seed, {
-              warmup: runs[0],
-              iterations: runs[1],
-            })),
-          );
-        }
-    } finally {
-      if (!('reason' in ortWeb)) await ortWeb.close();
+      tfjs.dispose();
     }
     ctx.progress(total, total, 'done');
     return results;
