@@ -11,8 +11,9 @@ export default defineConfig({
     'src/charts-cli.ts',
     'src/train-mnist.ts',
     'src/ship-pretrained.ts',
-    // the ONNX Runtime Web peer's child process, started by path from the bundles beside it
+    // child processes (the ONNX Runtime Web peer, one cold model load), started by path from the bundles beside them
     'src/peers/ort-web-child.mjs',
+    'src/tables/load-child.mjs',
   ],
   format: ['esm'],
   platform: 'node',
