@@ -5,7 +5,7 @@ import { randomArray } from './conformance/data.js';
 import { type Gpu, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
 import { type ConvGeometry, convGeometry } from './geometry.js';
-import { arbitraryConvGeometry, sameBits, sparseWeights } from './kernels/conv-check.js';
+import { arbitraryConvGeometry, layerOf, sameBits, sparseWeights } from './kernels/conv-check.js';
 import { chooseWinogradBlock } from './kernels/winograd.js';
 import { CONV_ALGORITHMS, Conv2dLayer, type Conv2dSpec, type ConvAlgorithm } from './layers.js';
 
@@ -22,14 +22,9 @@ async function output(
   algorithm: ConvAlgorithm,
   seed: number,
 ): Promise<Float32Array> {
-  const layer = new Conv2dLayer(gpu, {
+  const layer = layerOf(gpu, geo, {
     ...weights,
-    shape: [geo.o, geo.cg, geo.kh, geo.kw],
     bias: randomArray(geo.o, seed + 1),
-    stride: [geo.sh, geo.sw],
-    pads: [geo.pt, geo.pl, geo.pb, geo.pr],
-    dilation: [geo.dh, geo.dw],
-    groups: geo.groups,
     activation: 'relu',
     algorithm,
   });

@@ -40,7 +40,7 @@ export {
   convTransposeReference,
   encodeConvTranspose,
 } from './kernels/conv-transpose.js';
-export type { ResidualBuffers } from './kernels/epilogue.js';
+export type { ConvOutputBuffers } from './kernels/epilogue.js';
 export { ALL_FINITE, encodeFirstNonFinite } from './kernels/finite-check.js';
 export {
   type ConvBuffers,

@@ -165,6 +165,26 @@ function checkedSparsity(sparsity: number): number {
   return sparsity;
 }
 
+/** Checks that channels [channel, channel + o) of `into.y` can hold an output of `shape` [n, o, ho, wo]. */
+function checkSlice(into: { y: GpuTensor; channel: number }, shape: readonly number[]): void {
+  const [n, o, ho, wo] = shape;
+  const [yn, yc, yh, yw] = into.y.shape;
+  const { channel } = into;
+  if (
+    into.y.shape.length !== 4 ||
+    yn !== n ||
+    yh !== ho ||
+    yw !== wo ||
+    !Number.isInteger(channel) ||
+    channel < 0 ||
+    channel + o! > yc!
+  )
+    throw new GpuError(
+      'invalid-argument',
+      `a conv output [${shape.join(', ')}] does not fit at channel ${channel} of [${into.y.shape.join(', ')}]; the tensor needs the same images and map size and room for its ${o} channels.`,
+    );
+}
+
 /** Sparse weights on the GPU: CSR row pointers, column indices and f32 values or packed codebook indices. */
 interface SparseUpload {
   readonly csr: CsrMatrix;
@@ -278,9 +298,11 @@ export class Conv2dLayer {
 
   /**
    * Records the convolution of `x`, plus `res` (a tensor of the output's shape: a ResNet shortcut)
-   * before the activation where given; returns the output tensor (from the pool) and releases its scratch.
+   * before the activation where given, into a new tensor from the pool, or into channels
+   * [channel, channel + o) of `into.y` (a Concat's output, written in place); returns the output
+   * tensor and releases its scratch.
    */
-  encode(r: Recorder, x: GpuTensor, res?: GpuTensor): GpuTensor {
+  encode(r: Recorder, x: GpuTensor, res?: GpuTensor, into?: { y: GpuTensor; channel: number }): GpuTensor {
     const geo = this.geometry(x.shape);
     const shape = [geo.n, geo.o, geo.ho, geo.wo];
     if (res && res.shape.join() !== shape.join())
@@ -288,7 +310,9 @@ export class Conv2dLayer {
         'invalid-argument',
         `a conv's residual must have its output's shape [${shape.join(', ')}], got [${res.shape.join(', ')}].`,
       );
-    const y = this.gpu.empty(shape);
+    if (into) checkSlice(into, shape);
+    const y = into?.y ?? this.gpu.empty(shape);
+    const channel = into?.channel;
     const scratch: GpuTensor[] = [];
     const act = this.activation;
     switch (this.algorithm) {
@@ -296,17 +320,23 @@ export class Conv2dLayer {
         // the dense kernel for the geometry: Winograd for 3×3 stride-1 convs where it is estimated faster
         const block = chooseWinogradBlock(geo);
         if (block)
-          encodeWinogradConv(r, { x, u: this.winogradFor(block), bias: this.bias, y, res }, geo, act, block);
-        else encodeImplicitGemmConv(r, { x, w: this.dense(), bias: this.bias, y, res }, geo, act);
+          encodeWinogradConv(
+            r,
+            { x, u: this.winogradFor(block), bias: this.bias, y, res, channel },
+            geo,
+            act,
+            block,
+          );
+        else encodeImplicitGemmConv(r, { x, w: this.dense(), bias: this.bias, y, res, channel }, geo, act);
         break;
       }
       case 'depthwise':
-        encodeDepthwiseConv(r, { x, w: this.dense(), bias: this.bias, y, res }, geo, act);
+        encodeDepthwiseConv(r, { x, w: this.dense(), bias: this.bias, y, res, channel }, geo, act);
         break;
       case 'im2col-gemm': {
         const cols = this.gpu.empty([geo.groups * geo.k * geo.n * geo.ho * geo.wo]);
         scratch.push(cols);
-        encodeIm2colGemmConv(r, { x, w: this.dense(), bias: this.bias, y, res }, cols, geo, act);
+        encodeIm2colGemmConv(r, { x, w: this.dense(), bias: this.bias, y, res, channel }, cols, geo, act);
         break;
       }
       case 'im2col-spmm': {
@@ -315,7 +345,7 @@ export class Conv2dLayer {
         scratch.push(cols);
         encodeIm2colSpmmConv(
           r,
-          { x, rowPtr: s.rowPtr, colIdx: s.colIdx, values: s.values, bias: this.bias, y, res },
+          { x, rowPtr: s.rowPtr, colIdx: s.colIdx, values: s.values, bias: this.bias, y, res, channel },
           cols,
           geo,
           s.source,
@@ -336,6 +366,7 @@ export class Conv2dLayer {
             bias: this.bias,
             y,
             res,
+            channel,
           },
           geo,
           s.source,
@@ -359,6 +390,7 @@ export class Conv2dLayer {
             bias: this.bias,
             y,
             res,
+            channel,
           },
           geo,
           s.source,
@@ -373,7 +405,13 @@ export class Conv2dLayer {
         scratch.push(xs);
         encodeStripGather(r, x, xs, geo, blocking.px);
         const [ptr, entries] = this.blockedFor(geo, blocking.rows);
-        encodeSparseBlockedConv(r, { xs, ptr, entries, bias: this.bias, y, res }, geo, act, blocking);
+        encodeSparseBlockedConv(
+          r,
+          { xs, ptr, entries, bias: this.bias, y, res, channel },
+          geo,
+          act,
+          blocking,
+        );
         break;
       }
     }

@@ -1,5 +1,4 @@
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
-import { seededRandom } from '@zeroskip/quant';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCpu } from './cpu-session.js';
@@ -17,6 +16,7 @@ import {
   runOrt,
   value,
 } from './testing/onnx-graph.js';
+import { prunedUniform } from './testing/random.js';
 import { WebGpuSession } from './webgpu-session.js';
 import { ZOO } from './zoo/models.js';
 
@@ -45,14 +45,8 @@ interface Block {
   readonly seed: number;
 }
 
-/** Seeded values, a share `zeros` of them 0. */
-function values(count: number, rand: () => number, zeros = 0): number[] {
-  return Array.from({ length: count }, () => (rand() < zeros ? 0 : rand() * 2 - 1));
-}
-
 /** Conv → Add(shortcut) → Relu as ONNX, the shortcut the input, another conv or a pooled (broadcast) map. */
 function blockModel(b: Block): Uint8Array {
-  const rand = seededRandom(b.seed);
   const k = b.oneD ? [3] : [3, 3];
   const taps = k.reduce((p, q) => p * q, 1);
   const spatial = b.oneD ? [b.size] : [b.size, b.size];
@@ -77,11 +71,16 @@ function blockModel(b: Block): Uint8Array {
     opset: 13,
     inputs: [
       input('x', 'float32', [b.n, b.c, ...spatial]),
-      initializer('w', value('float32', [o, b.c, ...k], values(o * b.c * taps, rand, b.sparsity))),
-      initializer('b', value('float32', [o], values(o, rand))),
+      initializer('w', value('float32', [o, b.c, ...k], prunedUniform(o * b.c * taps, b.seed, b.sparsity))),
+      initializer('b', value('float32', [o], prunedUniform(o, b.seed + 3))),
       ...(b.shortcut === 'input'
         ? []
-        : [initializer('ws', value('float32', [o, b.c, ...k.map(() => 1)], values(o * b.c, rand)))]),
+        : [
+            initializer(
+              'ws',
+              value('float32', [o, b.c, ...k.map(() => 1)], prunedUniform(o * b.c, b.seed + 5)),
+            ),
+          ]),
     ],
     outputs: ['y'],
     nodes,
@@ -138,7 +137,7 @@ describe('residual adds fused into the conv before them', { timeout: 600_000 }, 
         const x = value(
           'float32',
           [b.n, b.c, ...(b.oneD ? [b.size] : [b.size, b.size])],
-          values(b.n * b.c * b.size ** (b.oneD ? 1 : 2), seededRandom(b.seed + 1)),
+          prunedUniform(b.n * b.c * b.size ** (b.oneD ? 1 : 2), b.seed + 1000),
         );
         const want = (await runOrt(bytes, { x })).y!;
         const g = optimize(importOnnx(bytes));

@@ -9,11 +9,12 @@ import {
   type Recorder,
   requestDevice,
 } from '@zeroskip/gpu';
+import { type ConcatSlot, placeConcats } from './concat-in-place.js';
 import { checkFinite, checkInputs, nonFiniteInput } from './cpu-session.js';
 import type { Graph, GraphNode } from './graph.js';
 import { storage } from './ops/cast.js';
 import { opDef } from './ops/registry.js';
-import type { EncodeContext, OpDef, PlanContext, PlanMode, ValueInfo } from './ops/types.js';
+import type { EncodeContext, OpDef, OutputSlice, PlanContext, PlanMode, ValueInfo } from './ops/types.js';
 import { inferShapes } from './shape-inference.js';
 import { float32, sizeOf, type Tensor, tensor } from './tensor.js';
 
@@ -77,12 +78,18 @@ interface NodePlan {
   readonly sparsity?: number;
   readonly candidates?: readonly string[];
   readonly outputBits?: PackedEncoding;
+  readonly writesInto?: boolean;
   readonly inputs: readonly (ValueInfo | undefined)[];
   readonly outputs: readonly ValueInfo[];
 }
 
+/** A Concat whose inputs wrote into its output (`placeConcats`): it records nothing. */
+const IN_PLACE = 'in-place';
+
 interface Plan {
   readonly nodes: readonly NodePlan[];
+  /** Values written straight into a Concat's output, and where. */
+  readonly slots: ReadonlyMap<string, ConcatSlot>;
   /** Values held bit-packed on the GPU, and their encodings. */
   readonly bits: ReadonlyMap<string, PackedEncoding>;
   /** Values that GPU nodes read: CPU nodes upload such outputs at once, outside any recording. */
@@ -100,6 +107,7 @@ interface ContextState {
   get?: (name: string) => Value | undefined;
   /** Keeps a tensor made for a value (its float32 unpacking) alive for as long as the value. */
   hold?: (t: GpuTensor) => void;
+  into?: OutputSlice | undefined;
 }
 
 type Shape4 = readonly [number, number, number, number];
@@ -251,7 +259,7 @@ export class WebGpuSession {
       bits: (name) => packed.get(name),
     };
     const gpuReads = new Set<string>();
-    const nodes = graph.nodes.map((node): NodePlan => {
+    const planned = graph.nodes.map((node): NodePlan => {
       const def = opDef(node.op);
       const inputs = node.inputs.map((v) => (v === '' ? undefined : info.get(v)));
       const outputs = node.outputs.map((o) => info.get(o)).filter((v) => v !== undefined);
@@ -263,7 +271,18 @@ export class WebGpuSession {
       if (choice.outputBits) packed.set(node.outputs[0]!, choice.outputBits);
       return { ...base, ...choice };
     });
-    return { nodes, gpuReads, info, bits: packed };
+    const { slots, inPlace } = placeConcats(
+      graph,
+      planned.map((p) => ({
+        node: p.node,
+        onGpu: isGpuKernel(p.kernel),
+        writesInto: p.writesInto === true,
+        packed: p.outputBits !== undefined,
+      })),
+      info,
+    );
+    const nodes = planned.map((p) => (inPlace.has(p.node) ? { ...p, kernel: IN_PLACE } : p));
+    return { nodes, slots, gpuReads, info, bits: packed };
   }
 
   /** Runs one inference; calls are queued, so concurrent run() calls are safe. */
@@ -378,6 +397,19 @@ export class WebGpuSession {
       refs.set(t.buffer, left);
       if (left === 0) gpu.release(t);
     };
+    // the outputs of Concats done in place, each made when its first input is recorded into it: the
+    // inputs' values hold it from then on, and the Concat's own value after them
+    const gathered = new Map<string, GpuTensor>();
+    const sliceFor = (q: NodePlan): OutputSlice | undefined => {
+      const slot = plan.slots.get(q.node.outputs[0]!);
+      if (!slot) return undefined;
+      let y = gathered.get(slot.concat);
+      if (!y) {
+        y = gpu.empty(plan.info.get(slot.concat)!.shape);
+        gathered.set(slot.concat, y);
+      }
+      return { y, channel: slot.channel };
+    };
     const setValue = (name: string, v: Value) => {
       values.set(name, v);
       if ('gpu' in v) hold(v.gpu);
@@ -452,13 +484,18 @@ export class WebGpuSession {
               const outs: Value[] =
                 q.kernel === 'host'
                   ? q.outputs.map((o) => ({ host: o.value! }))
-                  : q.def
-                      .gpu!.encode(q.node, this.context(q, r, get, hold), q.outputs)
-                      .map((t, k) =>
-                        k === 0 && q.outputBits
-                          ? { gpu: t, bits: { encoding: q.outputBits, shape: q.outputs[0]!.shape as Shape4 } }
-                          : { gpu: t },
-                      );
+                  : q.kernel === IN_PLACE
+                    ? [{ gpu: gathered.get(q.node.outputs[0]!)! }]
+                    : q.def
+                        .gpu!.encode(q.node, this.context(q, r, get, hold, sliceFor(q)), q.outputs)
+                        .map((t, k) =>
+                          k === 0 && q.outputBits
+                            ? {
+                                gpu: t,
+                                bits: { encoding: q.outputBits, shape: q.outputs[0]!.shape as Shape4 },
+                              }
+                            : { gpu: t },
+                        );
               mark(i, from);
               q.node.outputs.forEach((o, k) => {
                 if (o !== '') setValue(o, outs[k]!);
@@ -542,6 +579,7 @@ export class WebGpuSession {
     r: Recorder,
     get: (name: string) => Value | undefined,
     hold: (t: GpuTensor) => void = () => {},
+    into?: OutputSlice,
   ): EncodeContext {
     let c = this.contexts.get(p);
     if (!c) {
@@ -551,6 +589,7 @@ export class WebGpuSession {
     c.state.r = r;
     c.state.get = get;
     c.state.hold = hold;
+    c.state.into = into;
     return c.ctx;
   }
 
@@ -612,6 +651,9 @@ export class WebGpuSession {
         return memo.value as T;
       },
       empty: (shape) => this.gpu.empty(shape),
+      get into() {
+        return state.into;
+      },
     };
     return { ctx, state };
   }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { randomArray } from '../conformance/data.js';
 import type { Gpu } from '../device.js';
-import { type ConvGeometry, convGeometry } from '../geometry.js';
+import { type ConvGeometry, type ConvParams, convGeometry } from '../geometry.js';
 import { Conv2dLayer, type Conv2dSpec } from '../layers.js';
 import type { Recorder } from '../recorder.js';
 import { conv2dReference } from '../reference.js';
@@ -58,6 +58,22 @@ export function sparseWeights(
   return w;
 }
 
+/** A Conv2dLayer of the geometry's weight shape, stride, padding, dilation and groups, as `spec` says otherwise. */
+export function layerOf(
+  gpu: Gpu,
+  geo: ConvGeometry,
+  spec: Omit<Conv2dSpec, 'shape' | keyof ConvParams>,
+): Conv2dLayer {
+  return new Conv2dLayer(gpu, {
+    ...spec,
+    shape: [geo.o, geo.cg, geo.kh, geo.kw],
+    stride: [geo.sh, geo.sw],
+    pads: [geo.pt, geo.pl, geo.pb, geo.pr],
+    dilation: [geo.dh, geo.dw],
+    groups: geo.groups,
+  });
+}
+
 /**
  * {@link convError}'s measure for `weights` run through a Conv2dLayer built with `options`; with
  * `residual`, a seeded tensor of the output's shape added before the activation.
@@ -74,17 +90,7 @@ export async function layerError(
   const bias = randomArray(geo.o, 6);
   const yShape = [geo.n, geo.o, geo.ho, geo.wo];
   const res = residual ? randomArray(geo.n * geo.o * geo.ho * geo.wo, 7) : undefined;
-  const layer = new Conv2dLayer(gpu, {
-    weights,
-    shape: [geo.o, geo.cg, geo.kh, geo.kw],
-    bias,
-    stride: [geo.sh, geo.sw],
-    pads: [geo.pt, geo.pl, geo.pb, geo.pr],
-    dilation: [geo.dh, geo.dw],
-    groups: geo.groups,
-    activation,
-    ...options,
-  });
+  const layer = layerOf(gpu, geo, { weights, bias, activation, ...options });
   const xt = gpu.tensor([geo.n, geo.c, geo.h, geo.w], x);
   const rt = res && gpu.tensor(yShape, res);
   try {

@@ -5,12 +5,12 @@ import type { GpuTensor } from '../tensor.js';
 import { type Activation, bindings, u, windowLiterals, windowLoop } from '../wgsl.js';
 import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
 import {
+  type ConvOutputBuffers,
   type Epilogue,
   epilogueFns,
   epilogueOf,
   outputBindings,
   outputBuffers,
-  type ResidualBuffers,
 } from './epilogue.js';
 import {
   chooseGemmTile,
@@ -108,7 +108,7 @@ ${implicit ? im2colFn(geo) : ''}`,
   return tiledGemmWgsl(shape, tile, splits, nx, ops);
 }
 
-export interface ConvBuffers extends ResidualBuffers {
+export interface ConvBuffers extends ConvOutputBuffers {
   readonly x: GpuTensor;
   readonly w: GpuTensor;
   readonly bias: GpuTensor;
@@ -176,7 +176,7 @@ function encodeConvGemm(
   const { software } = r.gpu;
   const { shape, tile, splits } = convGemm(geo, software);
   const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const epilogue = epilogueOf(activation, b);
+  const epilogue = epilogueOf(activation, b, geo);
   const pipeline = r.gpu.pipeline(program, { geo, epilogue, maxDim, software });
   const groups = grid(gemmTiles(shape, tile) * splits, maxDim);
   if (splits === 1) {
@@ -281,7 +281,7 @@ export function encodeDepthwiseConv(
     r,
     'conv-depthwise',
     CONV_DEPTHWISE,
-    { geo, epilogue: epilogueOf(activation, b) },
+    { geo, epilogue: epilogueOf(activation, b, geo) },
     geo.n * geo.o * geo.ho * geo.wo,
     [b.x, b.w, b.bias, ...outputBuffers(b)],
   );

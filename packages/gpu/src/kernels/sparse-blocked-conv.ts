@@ -8,12 +8,12 @@ import type { GpuTensor } from '../tensor.js';
 import { type Activation, bindings, u, workgroupIndex } from '../wgsl.js';
 import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
 import {
+  type ConvOutputBuffers,
   type Epilogue,
   epilogueFns,
   epilogueOf,
   outputBindings,
   outputBuffers,
-  type ResidualBuffers,
 } from './epilogue.js';
 import { parseSplitName, type SplitLetters, splitName } from './split-name.js';
 
@@ -222,7 +222,7 @@ export function sparseBlocking(geo: ConvGeometry): SparseBlocking {
   return { rows, px, threads: DEFAULT_THREADS, blocks: 1, split };
 }
 
-export interface SparseBlockedBuffers extends ResidualBuffers {
+export interface SparseBlockedBuffers extends ConvOutputBuffers {
   /** The input in {@link stripLayout} by {@link encodeStripGather}. */
   readonly xs: GpuTensor;
   readonly ptr: GpuTensor;
@@ -308,7 +308,7 @@ export function encodeSparseBlockedConv(
   checkSparseBlocking(blocking);
   r.dispatch(
     'conv-sparse-blocked',
-    r.gpu.pipeline(CONV_SPARSE_BLOCKED, { geo, epilogue: epilogueOf(activation, b), blocking }),
+    r.gpu.pipeline(CONV_SPARSE_BLOCKED, { geo, epilogue: epilogueOf(activation, b, geo), blocking }),
     [b.xs, b.ptr, b.entries, b.bias, ...outputBuffers(b)],
     grid(layout(geo, blocking).total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );

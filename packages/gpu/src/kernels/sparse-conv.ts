@@ -5,7 +5,7 @@ import type { GpuTensor } from '../tensor.js';
 import { UniformStruct } from '../uniforms.js';
 import { type Activation, bindings, u, workgroupIndex } from '../wgsl.js';
 import { elementwiseWgsl, encodeElementwise } from './elementwise.js';
-import { type Epilogue, epilogueOf, outputBuffers, type ResidualBuffers } from './epilogue.js';
+import { type ConvOutputBuffers, type Epilogue, epilogueOf, outputBuffers } from './epilogue.js';
 import { encodeIm2col } from './gemm-conv.js';
 import { sparseConvBindings, type ValueSource, valueDecls, valuePrologue } from './values.js';
 
@@ -62,7 +62,7 @@ export function encodePad(r: Recorder, x: GpuTensor, xp: GpuTensor, geo: ConvGeo
   );
 }
 
-export interface SparseConvBuffers extends ResidualBuffers {
+export interface SparseConvBuffers extends ConvOutputBuffers {
   /** The input zero-padded by {@link encodePad}. */
   readonly xp: GpuTensor;
   readonly rowPtr: GpuTensor;
@@ -87,7 +87,7 @@ export function encodeDirectSparseConv(
 ): void {
   r.dispatch(
     'conv-direct-sparse',
-    r.gpu.pipeline(CONV_DIRECT_SPARSE, { geo, values, epilogue: epilogueOf(activation, b) }),
+    r.gpu.pipeline(CONV_DIRECT_SPARSE, { geo, values, epilogue: epilogueOf(activation, b, geo) }),
     [b.xp, b.rowPtr, b.offsets, b.bias, ...outputBuffers(b), ...b.values],
     grid(directSparseGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
@@ -173,7 +173,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   },
 };
 
-export interface SpmmConvBuffers extends ResidualBuffers {
+export interface SpmmConvBuffers extends ConvOutputBuffers {
   readonly x: GpuTensor;
   readonly rowPtr: GpuTensor;
   /** CSR column indices k within the group (not stretched). */
@@ -197,7 +197,7 @@ export function encodeIm2colSpmmConv(
   encodeIm2col(r, b.x, cols, geo);
   r.dispatch(
     'csr-spmm',
-    r.gpu.pipeline(CONV_SPMM, { geo, values, epilogue: epilogueOf(activation, b) }),
+    r.gpu.pipeline(CONV_SPMM, { geo, values, epilogue: epilogueOf(activation, b, geo) }),
     [cols, b.rowPtr, b.colIdx, b.bias, ...outputBuffers(b), ...b.values],
     grid(spmmGroups(geo), r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );

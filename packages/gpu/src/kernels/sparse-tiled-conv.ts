@@ -5,7 +5,7 @@ import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, u, workgroupIndex } from '../wgsl.js';
-import { type Epilogue, epilogueOf, outputBuffers, type ResidualBuffers } from './epilogue.js';
+import { type ConvOutputBuffers, type Epilogue, epilogueOf, outputBuffers } from './epilogue.js';
 import { parseSplitName, type SplitLetters, splitName } from './split-name.js';
 import { sparseConvBindings, type ValueSource, valueDecls, valuePrologue } from './values.js';
 
@@ -150,7 +150,7 @@ export function sparseRowOrder(csr: CsrMatrix): Uint32Array {
   return Uint32Array.from({ length: csr.rows }, (_, o) => o).sort((a, b) => nnz(b) - nnz(a) || a - b);
 }
 
-export interface SparseTiledBuffers extends ResidualBuffers {
+export interface SparseTiledBuffers extends ConvOutputBuffers {
   /** The input zero-padded by `encodePad` to {@link tiledPadGeometry}. */
   readonly xp: GpuTensor;
   readonly rowPtr: GpuTensor;
@@ -197,7 +197,7 @@ export function encodeSparseTiledConv(
   checkSparseTiling(tiling);
   r.dispatch(
     'conv-sparse-tiled',
-    r.gpu.pipeline(CONV_SPARSE_TILED, { geo, values, epilogue: epilogueOf(activation, b), tiling }),
+    r.gpu.pipeline(CONV_SPARSE_TILED, { geo, values, epilogue: epilogueOf(activation, b, geo), tiling }),
     [b.xp, b.rowPtr, b.order, b.offsets, b.bias, ...outputBuffers(b), ...b.values],
     grid(layout(geo, tiling).total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
   );

@@ -6,12 +6,12 @@ import type { GpuTensor } from '../tensor.js';
 import { type Activation, bindings, f, u } from '../wgsl.js';
 import { dispatchElementwise, elementwiseWgsl } from './elementwise.js';
 import {
+  type ConvOutputBuffers,
   type Epilogue,
   epilogueFns,
   epilogueOf,
   outputBindings,
   outputBuffers,
-  type ResidualBuffers,
 } from './epilogue.js';
 import { convGemm } from './gemm-conv.js';
 import {
@@ -319,7 +319,7 @@ ${epilogueFns(epilogue)}`,
   },
 };
 
-export interface WinogradBuffers extends ResidualBuffers {
+export interface WinogradBuffers extends ConvOutputBuffers {
   readonly x: GpuTensor;
   /** {@link winogradWeights} of the layer for the same block size. */
   readonly u: GpuTensor;
@@ -357,7 +357,7 @@ export function encodeWinogradConv(
     r,
     'winograd-output',
     OUTPUT_TRANSFORM,
-    { ...spec, epilogue: epilogueOf(activation, b) },
+    { ...spec, epilogue: epilogueOf(activation, b, geo) },
     geo.o * shape.n,
     [mt, b.bias, ...outputBuffers(b)],
   );

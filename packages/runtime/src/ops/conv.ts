@@ -8,6 +8,7 @@ import {
   chooseConvAlgorithm,
   convGeometry,
   encodeBinary,
+  type GpuTensor,
   sparseConvAlgorithm,
 } from '@zeroskip/gpu';
 import { countNonzeros } from '@zeroskip/sparse';
@@ -169,9 +170,16 @@ export const conv: OpDef = {
       if (w?.dtype !== 'float32' || x?.dtype !== 'float32' || !(x.shape.length === 3 || x.shape.length === 4))
         return undefined;
       if (node.inputs[2] && !ctx.constant(node.inputs[2])) return undefined;
-      if (residualOf(node) && inputs[3]?.dtype !== 'float32') return undefined;
+      const r = residualOf(node) ? inputs[3] : undefined;
+      if (r && r.dtype !== 'float32') return undefined;
       const { kernel, sparsity } = chooseKernel(node, w, x.shape, ctx);
-      return { kernel, sparsity, ...(kernel === 'depthwise' ? {} : { candidates: CONV_CANDIDATES }) };
+      return {
+        kernel,
+        sparsity,
+        ...(kernel === 'depthwise' ? {} : { candidates: CONV_CANDIDATES }),
+        // every conv kernel can write a channel slice, but a broadcast residual is added after the conv
+        writesInto: !r || r.shape.join() === geometry(node, x.shape, w.shape).shape.join(),
+      };
     },
     encode(node, ctx, outputs) {
       const { layer, x2d, shape, direct } = ctx.planned(() => {
@@ -207,12 +215,12 @@ export const conv: OpDef = {
         return { layer, x2d: shape2d(x), shape, direct };
       });
       const x = { ...ctx.input(0), shape: x2d };
-      if (!residualOf(node)) return [{ ...layer.encode(ctx.r, x), shape }];
+      const { into } = ctx;
+      const slice = into && { y: { ...into.y, shape: shape2d(into.y.shape) }, channel: into.channel };
+      const out = (y: GpuTensor) => into?.y ?? { ...y, shape };
+      if (!residualOf(node)) return [out(layer.encode(ctx.r, x, undefined, slice))];
       const r = ctx.input(3);
-      if (direct) {
-        const y = layer.encode(ctx.r, x, { ...r, shape: shape2d(shape) });
-        return [{ ...y, shape }];
-      }
+      if (direct) return [out(layer.encode(ctx.r, x, { ...r, shape: shape2d(shape) }, slice))];
       const c = layer.encode(ctx.r, x);
       const y = ctx.empty(outputs[0]!.shape);
       encodeBinary(ctx.r, { ...c, shape }, r, y, 'add', fusedActivation(node));

@@ -41,6 +41,17 @@ export interface GpuPlan {
    * that plan for it take the packed planes, and every other reader gets the values unpacked to float32.
    */
   readonly outputBits?: PackedEncoding;
+  /**
+   * `encode` can write output 0 straight into channels of a larger tensor where the executor asks
+   * ({@link EncodeContext.into}): a Concat over channels then costs no pass of its own.
+   */
+  readonly writesInto?: boolean;
+}
+
+/** Where a node writes output 0 instead of a tensor of its own: channels [channel, …) of `y`, same rank. */
+export interface OutputSlice {
+  readonly y: GpuTensor;
+  readonly channel: number;
 }
 
 export interface EncodeContext extends PlanContext {
@@ -65,6 +76,11 @@ export interface EncodeContext extends PlanContext {
   planned<T>(make: () => T): T;
   /** A float32 output tensor of `shape`, from the device's pool. */
   empty(shape: readonly number[]): GpuTensor;
+  /**
+   * For a node planned with `writesInto`: where output 0 goes, when the executor has placed it in a
+   * larger tensor (encode then returns that tensor); undefined otherwise.
+   */
+  readonly into: OutputSlice | undefined;
 }
 
 /** The GPU side of an op. */

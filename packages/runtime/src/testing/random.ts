@@ -13,6 +13,12 @@ export function uniform(n: number, seed: number, lo = -1, hi = 1): number[] {
   });
 }
 
+/** `n` seeded numbers in [-1, 1), about a share `zeros` of them 0 (pruned weights). */
+export function prunedUniform(n: number, seed: number, zeros = 0): number[] {
+  const keep = uniform(n, seed + 1, 0, 1);
+  return uniform(n, seed).map((v, i) => (keep[i]! < zeros ? 0 : v));
+}
+
 /**
  * Seeded values of a shape: floats in [lo, hi) (rounded to float32), integers floored from that range,
  * bools 0 or 1 evenly (whatever the range).
