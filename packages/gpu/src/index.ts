@@ -171,6 +171,7 @@ export {
   SPARSE_TILED_MAX_IMAGES,
   SPARSE_TILED_MIN_WIDTH,
   sparseConvAlgorithm,
+  weightSparsity,
 } from './layers.js';
 export {
   BINARY_OPS,

@@ -1,8 +1,15 @@
+import { denseToCsr } from '@zeroskip/sparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomArray } from './conformance/data.js';
 import { type Gpu, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
-import { Conv2dLayer, FcLayer, SPARSE_CONV_THRESHOLD, SPARSE_FC_THRESHOLD } from './layers.js';
+import {
+  Conv2dLayer,
+  FcLayer,
+  SPARSE_CONV_THRESHOLD,
+  SPARSE_FC_THRESHOLD,
+  weightSparsity,
+} from './layers.js';
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -30,6 +37,18 @@ describe('layer sparsity', { timeout: 120_000 }, () => {
     expect(fc.algorithm).toBe('sparse');
     expect(fcLayer(half, 0).algorithm).toBe('dense');
     for (const layer of [counted, given, fc]) layer.destroy();
+  });
+
+  it('counts the same from CSR as from the dense weights, FC and conv alike; no weights count as dense', () => {
+    const w = randomArray(6 * 4 * 9, 3, 0.7);
+    const csr = denseToCsr({ rows: 6, cols: 4 * 9, data: w });
+    expect(weightSparsity({ csr })).toBe(weightSparsity({ weights: w }));
+    const layers = [new FcLayer(gpu, { csr, outputs: 6 }), fcLayer(w), new Conv2dLayer(gpu, { csr, shape })];
+    // 0.7 of them zero: above the FC threshold, below the conv one
+    expect(layers.map((l) => l.algorithm)).toEqual(['sparse', 'sparse', 'implicit-gemm']);
+    for (const layer of layers) layer.destroy();
+    expect(weightSparsity({ weights: new Float32Array(0) })).toBe(0);
+    expect(weightSparsity({ csr: denseToCsr({ rows: 0, cols: 3, data: new Float32Array(0) }) })).toBe(0);
   });
 
   it('outside [0, 1] is refused', () => {

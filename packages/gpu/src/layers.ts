@@ -145,8 +145,11 @@ export interface Conv2dSpec extends ConvParams {
   readonly sparsity?: number;
 }
 
-/** The spec's sparsity, checked, or the share of zeros counted in its CSR, else in its dense weights. */
-function weightSparsity(spec: {
+/**
+ * The spec's sparsity, checked, or the share of zeros counted in its CSR, else in its dense weights
+ * (0 for no weights at all).
+ */
+export function weightSparsity(spec: {
   readonly weights?: Float32Array;
   readonly csr?: CsrMatrix;
   readonly sparsity?: number;
@@ -562,9 +565,7 @@ export class FcLayer {
         'invalid-argument',
         `${spec.weights!.length} weights do not form ${spec.outputs} rows.`,
       );
-    const sparsity = csr
-      ? checkedSparsity(spec.sparsity ?? 1 - csr.values.length / Math.max(1, csr.rows * csr.cols))
-      : weightSparsity({ ...spec, weights: spec.weights! });
+    const sparsity = weightSparsity(spec);
     const choice = spec.algorithm ?? 'auto';
     this.algorithm = choice === 'auto' ? (sparsity >= SPARSE_FC_THRESHOLD ? 'sparse' : 'dense') : choice;
     if (this.algorithm === 'sparse') {

@@ -10,8 +10,8 @@ import {
   encodeBinary,
   type GpuTensor,
   sparseConvAlgorithm,
+  weightSparsity,
 } from '@zeroskip/gpu';
-import { countNonzeros } from '@zeroskip/sparse';
 import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
 import { as2d, shape2d, window2d } from '../shapes.js';
 import { asFloat32, float32, type Tensor, tensor } from '../tensor.js';
@@ -41,9 +41,7 @@ export function sparsityOf(w: Tensor): number {
   let s = sparsities.get(w);
   if (s === undefined) {
     const csr = storedCsr(w);
-    s = csr
-      ? 1 - csr.values.length / Math.max(1, csr.rows * csr.cols)
-      : 1 - countNonzeros(w.data as Float32Array) / Math.max(1, w.data.length);
+    s = weightSparsity(csr ? { csr } : { weights: w.data as Float32Array });
     sparsities.set(w, s);
   }
   return s;
