@@ -38,28 +38,25 @@ const NO_ADAPTER =
   "No WebGPU adapter was found: install a Vulkan driver (without a GPU, Mesa's lavapipe: apt-get install -t bookworm-backports mesa-vulkan-drivers), or run on the CPU executor instead.";
 
 /**
- * The Dawn instance that Node devices share, with the number of open devices on it. One instance per
- * process: a second one, created and collected while another lives, crashed Dawn now and then. It is
- * dropped with its last device, since a referenced instance keeps Node from exiting.
+ * The Dawn instance that Node devices share, kept for the life of the process. One instance per
+ * process: a second one, created and collected while another lives, crashed Dawn now and then; and
+ * an instance collected after its last device was destroyed crashed the process (or hung it) while
+ * Dawn's threads were still tearing that device down. A referenced idle instance does not keep Node
+ * from exiting.
  */
-let dawn: { entry: GPU; devices: number } | undefined;
-
-/** Releases a device's hold on the shared Dawn instance. */
-function releaseEntry(entry: GPU): void {
-  if (dawn?.entry === entry && --dawn.devices === 0) dawn = undefined;
-}
+let dawn: GPU | undefined;
 
 async function findGpu(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  if (dawn) return dawn.entry;
+  if (dawn) return dawn;
   try {
     // A computed specifier keeps browser bundlers from resolving the Node-only package.
     const name = 'webgpu';
     const mod = (await import(/* @vite-ignore */ name)) as { create(flags: string[]): GPU };
     // Dawn rounds timestamps to ~65 µs by default (a browser timing-attack mitigation); Node needs real ones.
-    dawn ??= { entry: mod.create(['disable-dawn-features=timestamp_quantization']), devices: 0 };
-    return dawn.entry;
+    dawn ??= mod.create(['disable-dawn-features=timestamp_quantization']);
+    return dawn;
   } catch {
     throw new GpuError(
       'no-adapter',
@@ -70,14 +67,7 @@ async function findGpu(): Promise<GPU> {
 
 /** Opens a device with the adapter's real limits and the useful optional features. */
 export async function requestDevice(options: RequestDeviceOptions = {}): Promise<Gpu> {
-  const gpu = options.gpu ?? (await findGpu());
-  if (dawn?.entry === gpu) dawn.devices++;
-  try {
-    return await openDevice(gpu, options);
-  } catch (e) {
-    releaseEntry(gpu);
-    throw e;
-  }
+  return openDevice(options.gpu ?? (await findGpu()), options);
 }
 
 async function openDevice(gpu: GPU, options: RequestDeviceOptions): Promise<Gpu> {
@@ -241,7 +231,7 @@ export class Gpu {
   private nextId = 0;
   private lostReason: string | undefined;
   private readonly lost: Promise<never>;
-  private entry: GPU | undefined;
+  private destroyed = false;
   /** True while a submission's commands are being recorded. */
   private recording = false;
   /** True during a {@link rehearse}: pipelines not built yet are noted in {@link unbuilt}, not built. */
@@ -256,13 +246,13 @@ export class Gpu {
   >();
 
   constructor(
-    entry: GPU,
+    /** The WebGPU entry point the device was opened on; holding it keeps the instance alive as long as the device. */
+    readonly entry: GPU,
     readonly device: GPUDevice,
     readonly adapter: AdapterSummary,
     readonly limits: DeviceLimits,
     readonly features: DeviceFeatures,
   ) {
-    this.entry = entry;
     this.software = isSoftwareAdapter(adapter);
     this.pool = new BufferPool(device, limits);
     this.staging = new Staging(device);
@@ -281,7 +271,7 @@ export class Gpu {
   }
 
   private checkAlive(): void {
-    if (this.lostReason !== undefined || !this.entry) throw this.lostError();
+    if (this.lostReason !== undefined || this.destroyed) throw this.lostError();
   }
 
   /** Waits for `p`, or fails fast if the device is lost meanwhile (never hangs on a dead device). */
@@ -652,7 +642,7 @@ export class Gpu {
 
   /** Frees every buffer and pipeline and destroys the device, so that a Node process can exit. */
   destroy(): void {
-    if (!this.entry) return;
+    if (this.destroyed) return;
     this.pool.destroy();
     for (const b of this.filled) b.destroy();
     this.filled.clear();
@@ -665,7 +655,6 @@ export class Gpu {
     this.programs.clear();
     this.bindGroups.clear();
     this.device.destroy();
-    releaseEntry(this.entry);
-    this.entry = undefined;
+    this.destroyed = true;
   }
 }
