@@ -90,7 +90,6 @@ async function openDevice(gpu: GPU, options: RequestDeviceOptions): Promise<Gpu>
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'zeroskip' });
   const info = adapter.info;
   return new Gpu(
-    gpu,
     device,
     {
       vendor: info.vendor,
@@ -246,8 +245,6 @@ export class Gpu {
   >();
 
   constructor(
-    /** The WebGPU entry point the device was opened on; holding it keeps the instance alive as long as the device. */
-    readonly entry: GPU,
     readonly device: GPUDevice,
     readonly adapter: AdapterSummary,
     readonly limits: DeviceLimits,
