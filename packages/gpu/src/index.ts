@@ -41,6 +41,11 @@ export {
   encodeConvTranspose,
 } from './kernels/conv-transpose.js';
 export type { ConvOutputBuffers } from './kernels/epilogue.js';
+export {
+  encodeFakeQuantize,
+  type FakeQuantizeSpec,
+  fakeQuantizeReference,
+} from './kernels/fake-quantize.js';
 export { ALL_FINITE, encodeFirstNonFinite } from './kernels/finite-check.js';
 export {
   type ConvBuffers,

@@ -1,13 +1,15 @@
 import { RuntimeError } from './errors.js';
 import { type DType, sizeOf, type Tensor, tensor } from './tensor.js';
 
-// NumPy .npy, format versions 1.0–3.0, C order, little-endian float32, int64 and uint8.
+// NumPy .npy, format versions 1.0–3.0, C order, little-endian float32, int64, uint8, int8 and bool.
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const DESCR: Record<string, DType> = {
   '<f4': 'float32',
   '<i8': 'int64',
   '|u1': 'uint8',
   '<u1': 'uint8',
+  '|i1': 'int8',
+  '<i1': 'int8',
   '|b1': 'bool',
 };
 
@@ -39,7 +41,7 @@ export function readNpy(bytes: Uint8Array): Tensor {
   if (!dtype)
     throw new RuntimeError(
       'invalid-input',
-      `.npy dtype ${descr} is not supported; use float32, int64 or uint8.`,
+      `.npy dtype ${descr} is not supported; use float32, int64, uint8, int8 or bool.`,
     );
   if (fortran === 'True')
     throw new RuntimeError(
@@ -60,12 +62,12 @@ export function readNpy(bytes: Uint8Array): Tensor {
   if (dtype === 'float32') return tensor(dtype, shape, new Float32Array(raw.buffer, 0, count));
   if (dtype === 'int64')
     return tensor(dtype, shape, Float64Array.from(new BigInt64Array(raw.buffer, 0, count), Number));
-  return tensor(dtype, shape, raw);
+  return tensor(dtype, shape, dtype === 'int8' ? new Int8Array(raw.buffer) : raw);
 }
 
 /** Writes a tensor as a version 1.0 .npy file (header padded to 64 bytes, as NumPy does). */
 export function writeNpy(t: Tensor): Uint8Array {
-  const descr = { float32: '<f4', int64: '<i8', uint8: '|u1', bool: '|b1' }[t.dtype];
+  const descr = { float32: '<f4', int64: '<i8', uint8: '|u1', int8: '|i1', bool: '|b1' }[t.dtype];
   const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   header += `${' '.repeat(64 - ((10 + header.length + 1) % 64))}\n`;

@@ -2,6 +2,7 @@ import onnxProto from 'onnx-proto';
 import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
 import { upgradeNodes } from './onnx-upgrade.js';
+import { REFUSED_QUANT_TYPES } from './ops/quantize-linear.js';
 import { type DType, type Tensor, tensor } from './tensor.js';
 import { validateGraph } from './validate.js';
 
@@ -15,7 +16,7 @@ export const MAX_OPSET = 21;
 
 /** The ONNX domain of Zeroskip's own ops, and those ops, which the graph names without the domain. */
 export const ZEROSKIP_DOMAIN = 'ai.zeroskip';
-export const ZEROSKIP_OPS: ReadonlySet<string> = new Set(['QuantConv']);
+export const ZEROSKIP_OPS: ReadonlySet<string> = new Set(['QuantConv', 'FakeQuantize']);
 
 export interface ImportOptions {
   /** Reads an external-data file named by a tensor's `location` (the `.onnx.data` beside the model). */
@@ -88,11 +89,19 @@ function toTensor(t: onnxProto.onnx.ITensorProto, options: ImportOptions): Tenso
         b ? new Uint8Array(b) : Uint8Array.from(t.int32Data ?? []),
       );
     }
-    default:
+    case T.INT8: {
+      const b = bytesOf(1);
+      return tensor('int8', dims, b ? new Int8Array(b) : Int8Array.from(t.int32Data ?? []));
+    }
+    default: {
+      const quant = REFUSED_QUANT_TYPES.get(t.dataType ?? 0);
       throw new RuntimeError(
         'unsupported-op',
-        `tensor '${name}' has ONNX data type ${t.dataType}; float32, float64, int64, int32, uint8 and bool are supported.`,
+        quant
+          ? `tensor '${name}' is ${quant} (ONNX data type ${t.dataType}), which this runtime does not support; quantize the model to int8 or uint8.`
+          : `tensor '${name}' has ONNX data type ${t.dataType}; float32, float64, int64, int32, uint8, int8 and bool are supported.`,
       );
+    }
   }
 }
 
@@ -140,6 +149,7 @@ const ELEM_DTYPES: ReadonlyMap<number, DType> = new Map([
   [onnx.TensorProto.DataType.INT64, 'int64'],
   [onnx.TensorProto.DataType.INT32, 'int64'],
   [onnx.TensorProto.DataType.UINT8, 'uint8'],
+  [onnx.TensorProto.DataType.INT8, 'int8'],
   [onnx.TensorProto.DataType.BOOL, 'bool'],
 ]);
 
@@ -151,7 +161,7 @@ function inputDtype(i: onnxProto.onnx.IValueInfoProto): DType {
   if (!dtype)
     throw new RuntimeError(
       'invalid-model',
-      `graph input '${i.name}' has ONNX data type ${elem}; float32, float64, int64, int32, uint8 and bool inputs are supported.`,
+      `graph input '${i.name}' has ONNX data type ${elem}; float32, float64, int64, int32, uint8, int8 and bool inputs are supported.`,
     );
   return dtype;
 }

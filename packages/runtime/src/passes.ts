@@ -2,6 +2,7 @@ import { batchNormScaleShift } from '@zeroskip/gpu';
 import type { Graph, GraphNode } from './graph.js';
 import { builtInActivation } from './ops/activations.js';
 import { opDef } from './ops/registry.js';
+import { expandQOperators, fuseFakeQuantize } from './qdq-passes.js';
 import {
   binarizeSignConvs,
   foldQuantThresholds,
@@ -187,8 +188,10 @@ export function removeUnused(g: Graph): Graph {
 
 /** The standard pipeline, in order. */
 export function optimize(g: Graph): Graph {
+  // int8 QOperator nodes become float ones between (de)quantizations, whose constant weights fold to float
+  const dequantized = fuseFakeQuantize(foldConstants(expandQOperators(removeIdentities(g))));
   // the quantized-layer passes take their batch norms before foldBatchNorm and fusion can
-  const quantized = foldQuantThresholds(binarizeSignConvs(foldConstants(removeIdentities(g))));
+  const quantized = foldQuantThresholds(binarizeSignConvs(dequantized));
   // binary blocks take their residual adds first: their fused epilogue also packs the next conv's signs
   const fused = fuseQuantEpilogues(foldSignInputs(fuseActivations(foldBatchNorm(quantized))));
   return removeUnused(fuseActivations(fuseResidualAdds(fused)));

@@ -1,16 +1,17 @@
 import { RuntimeError } from './errors.js';
 
-export const DTYPES = ['float32', 'int64', 'uint8', 'bool'] as const;
+export const DTYPES = ['float32', 'int64', 'uint8', 'int8', 'bool'] as const;
 export type DType = (typeof DTYPES)[number];
 
 /**
  * A host tensor. float32 in a Float32Array; int64 (shapes, indices) as exact numbers in a
- * Float64Array, which holds every integer a CNN graph uses; uint8 and bool in a Uint8Array.
+ * Float64Array, which holds every integer a CNN graph uses; uint8 and bool in a Uint8Array; int8
+ * (quantized weights and activations) in an Int8Array.
  */
 export interface Tensor {
   readonly dtype: DType;
   readonly shape: readonly number[];
-  readonly data: Float32Array | Float64Array | Uint8Array;
+  readonly data: Float32Array | Float64Array | Uint8Array | Int8Array;
 }
 
 export function sizeOf(shape: readonly number[]): number {

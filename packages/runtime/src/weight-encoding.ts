@@ -262,7 +262,9 @@ function decodeFixed(
           ? new Float32Array(copy.buffer)
           : dtype === 'int64'
             ? Float64Array.from(new BigInt64Array(copy.buffer), Number)
-            : copy,
+            : dtype === 'int8'
+              ? new Int8Array(copy.buffer)
+              : copy,
       );
     }
     case 'binary': {

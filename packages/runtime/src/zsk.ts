@@ -194,7 +194,7 @@ export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): Zs
       typeof r?.name !== 'string' ||
       !Array.isArray(r.shape) ||
       !r.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ||
-      !['float32', 'int64', 'uint8', 'bool'].includes(r.dtype)
+      !(DTYPES as readonly unknown[]).includes(r.dtype)
     )
       corrupt('a tensor record is malformed');
     const s = sections[r.section];

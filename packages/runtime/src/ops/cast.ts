@@ -10,6 +10,7 @@ const T = onnxProto.onnx.TensorProto.DataType;
 /** Fresh storage for `n` values of `dtype`, in tensor.ts's layout (int64 as exact numbers, bool and uint8 as bytes). */
 export function storage(dtype: DType, n: number): Tensor['data'] {
   if (dtype === 'float32') return new Float32Array(n);
+  if (dtype === 'int8') return new Int8Array(n);
   return dtype === 'int64' ? new Float64Array(n) : new Uint8Array(n);
 }
 
@@ -62,7 +63,7 @@ export interface Target {
 const same = (v: number) => v;
 
 /**
- * What each ONNX element type becomes. tensor.ts holds float32, int64, uint8 and bool only: the other
+ * What each ONNX element type becomes. tensor.ts holds float32, int64, uint8, int8 and bool only: the other
  * integer types live in int64 with their own width's wrap-around applied, and double and float16 in
  * float32 (float16 rounded to half precision first), so values match ONNX's up to that storage.
  */
@@ -71,7 +72,7 @@ const TARGETS: ReadonlyMap<number, Target> = new Map<number, Target>([
   [T.DOUBLE, { name: 'DOUBLE', dtype: 'float32', convert: same }],
   [T.FLOAT16, { name: 'FLOAT16', dtype: 'float32', convert: toHalf }],
   [T.UINT8, { name: 'UINT8', dtype: 'uint8', convert: integer(8, false) }],
-  [T.INT8, { name: 'INT8', dtype: 'int64', convert: integer(8, true) }],
+  [T.INT8, { name: 'INT8', dtype: 'int8', convert: integer(8, true) }],
   [T.UINT16, { name: 'UINT16', dtype: 'int64', convert: integer(16, false) }],
   [T.INT16, { name: 'INT16', dtype: 'int64', convert: integer(16, true) }],
   [T.UINT32, { name: 'UINT32', dtype: 'int64', convert: integer(32, false) }],
@@ -85,6 +86,7 @@ const LIKE: Readonly<Record<DType, number>> = {
   float32: T.FLOAT,
   int64: T.INT64,
   uint8: T.UINT8,
+  int8: T.INT8,
   bool: T.BOOL,
 };
 

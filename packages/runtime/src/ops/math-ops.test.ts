@@ -315,7 +315,7 @@ const CAST_TARGETS: readonly { to: number; name: string; widen?: number; lo: num
   { to: 11, name: 'DOUBLE', lo: -1000, hi: 1000 },
   { to: 10, name: 'FLOAT16', widen: 1, lo: -1000, hi: 1000 },
   { to: 2, name: 'UINT8', lo: 0, hi: 255 },
-  { to: 3, name: 'INT8', widen: 7, lo: -128, hi: 127 },
+  { to: 3, name: 'INT8', lo: -128, hi: 127 },
   { to: 4, name: 'UINT16', widen: 7, lo: 0, hi: 65535 },
   { to: 5, name: 'INT16', widen: 7, lo: -32768, hi: 32767 },
   { to: 12, name: 'UINT32', widen: 7, lo: 0, hi: 1e9 },

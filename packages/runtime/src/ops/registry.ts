@@ -36,7 +36,9 @@ import { pad } from './pad.js';
 import { poolOps } from './pool.js';
 import { pow } from './pow.js';
 import { prelu } from './prelu.js';
+import { qlinearOps } from './qlinear.js';
 import { quantConv } from './quant-conv.js';
+import { quantizeLinearOps } from './quantize-linear.js';
 import { range } from './range.js';
 import { reduceOps } from './reduce.js';
 import { resizeOp } from './resize.js';
@@ -120,6 +122,8 @@ const DEFS: readonly OpDef[] = [
   compress,
   einsum,
   reverseSequence,
+  ...quantizeLinearOps,
+  ...qlinearOps,
 ];
 
 const REGISTRY: ReadonlyMap<string, OpDef> = new Map(DEFS.map((d) => [d.op, d]));

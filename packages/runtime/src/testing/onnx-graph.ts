@@ -12,7 +12,7 @@ const { onnx } = onnxProto;
 const T = onnx.TensorProto.DataType;
 
 /** Element types a test model may hold; int32 and float64 exist to test the importer's conversions. */
-export type ElemType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type ElemType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'int8' | 'bool';
 
 /** Host data of any {@link ElemType}; a runtime {@link Tensor} is one. */
 export interface Value {
@@ -28,7 +28,7 @@ const ELEM: Record<
     readonly ort: ort.Tensor.Type;
     readonly array: (
       v: ArrayLike<number>,
-    ) => Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+    ) => Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
   }
 > = {
   float32: { onnx: T.FLOAT, ort: 'float32', array: (v) => Float32Array.from(v) },
@@ -36,6 +36,7 @@ const ELEM: Record<
   int64: { onnx: T.INT64, ort: 'int64', array: (v) => BigInt64Array.from(Array.from(v), BigInt) },
   int32: { onnx: T.INT32, ort: 'int32', array: (v) => Int32Array.from(v) },
   uint8: { onnx: T.UINT8, ort: 'uint8', array: (v) => Uint8Array.from(v) },
+  int8: { onnx: T.INT8, ort: 'int8', array: (v) => Int8Array.from(v) },
   bool: { onnx: T.BOOL, ort: 'bool', array: (v) => Uint8Array.from(v) },
 };
 
@@ -210,6 +211,7 @@ export function toTensor(v: Value): Tensor {
   const d = v.dtype;
   if (d === 'float32' || d === 'float64') return tensor('float32', v.shape, Float32Array.from(v.data));
   if (d === 'int64' || d === 'int32') return tensor('int64', v.shape, Float64Array.from(v.data));
+  if (d === 'int8') return tensor(d, v.shape, Int8Array.from(v.data));
   return tensor(d satisfies DType, v.shape, Uint8Array.from(v.data));
 }
 
