@@ -41,3 +41,16 @@ export function attrString(n: GraphNode, key: string, fallback: string): string 
   const v = n.attrs[key];
   return typeof v === 'string' ? v : fallback;
 }
+
+/** Nodes reading each value, with a graph output counted as a reader of its own; empty (omitted) inputs read nothing. */
+export function readersOf(g: Graph): Map<string, (GraphNode | 'output')[]> {
+  const readers = new Map<string, (GraphNode | 'output')[]>();
+  const add = (v: string, r: GraphNode | 'output') => {
+    const list = readers.get(v);
+    if (list) list.push(r);
+    else readers.set(v, [r]);
+  };
+  for (const n of g.nodes) for (const i of n.inputs) if (i) add(i, n);
+  for (const o of g.outputs) add(o, 'output');
+  return readers;
+}

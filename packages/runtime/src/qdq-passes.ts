@@ -1,5 +1,4 @@
-import type { Graph, GraphNode } from './graph.js';
-import { attrNumber } from './graph.js';
+import { attrNumber, type Graph, type GraphNode, readersOf } from './graph.js';
 import { float32, type Tensor } from './tensor.js';
 
 // Passes that bring ONNX's int8 formats onto the float kernels. QOperator nodes (QLinearConv,
@@ -98,15 +97,6 @@ function expandNodes(g: Graph): Graph {
 
 /** Ops that move or select integer values without computing on them: DequantizeLinear (per tensor, scale > 0) commutes with them. */
 const COMMUTING = new Set(['MaxPool', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze']);
-
-/** Readers of each value (a graph output reads its own). */
-function readersOf(g: Graph): Map<string, (GraphNode | 'output')[]> {
-  const readers = new Map<string, (GraphNode | 'output')[]>();
-  const add = (v: string, r: GraphNode | 'output') => readers.set(v, [...(readers.get(v) ?? []), r]);
-  for (const n of g.nodes) for (const i of n.inputs) if (i) add(i, n);
-  for (const o of g.outputs) add(o, 'output');
-  return readers;
-}
 
 /** Whether a DequantizeLinear is per tensor, increasing (scale > 0), and its parameters constant. */
 function constantIncreasing(g: Graph, dq: GraphNode): boolean {

@@ -6,6 +6,7 @@ import {
   attrString,
   type Graph,
   type GraphNode,
+  readersOf,
 } from './graph.js';
 import { clipBounds } from './ops/activations.js';
 import { inferShapes } from './shape-inference.js';
@@ -15,19 +16,6 @@ import { asFloat32, float32, int64, type Tensor } from './tensor.js';
 // PyTorch nets (Sign → Conv/Gemm/MatMul), then each batch norm + quantizer between two QuantConvs
 // folded into integer thresholds on the first one's accumulator. Both leave the initializers they
 // replace for removeUnused.
-
-/** Nodes reading each value, with a graph output counted as a reader of its own. */
-function readersOf(g: Graph): Map<string, (GraphNode | 'output')[]> {
-  const readers = new Map<string, (GraphNode | 'output')[]>();
-  const add = (v: string, r: GraphNode | 'output') => {
-    const list = readers.get(v);
-    if (list) list.push(r);
-    else readers.set(v, [r]);
-  };
-  for (const n of g.nodes) for (const i of n.inputs) add(i, n);
-  for (const o of g.outputs) add(o, 'output');
-  return readers;
-}
 
 /** A constant float32 tensor of the graph, or undefined. */
 function constantF32(g: Graph, name: string | undefined): Tensor | undefined {

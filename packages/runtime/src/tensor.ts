@@ -2,6 +2,8 @@ import { RuntimeError } from './errors.js';
 
 export const DTYPES = ['float32', 'int64', 'uint8', 'int8', 'bool'] as const;
 export type DType = (typeof DTYPES)[number];
+/** The dtypes that hold numbers arithmetic and ordering apply to (all but bool). */
+export const NUMERIC_DTYPES: readonly DType[] = DTYPES.filter((d) => d !== 'bool');
 
 /**
  * A host tensor. float32 in a Float32Array; int64 (shapes, indices) as exact numbers in a

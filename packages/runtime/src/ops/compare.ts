@@ -1,14 +1,12 @@
 import { RuntimeError } from '../errors.js';
 import type { GraphNode } from '../graph.js';
-import type { DType, Tensor } from '../tensor.js';
+import { type DType, NUMERIC_DTYPES, type Tensor } from '../tensor.js';
 import { expectDtype } from './cast.js';
 import { broadcastShapes, mapBroadcast } from './expand.js';
 import type { OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
 
 type Inputs = Parameters<OpDef['infer']>[1];
-
-const ORDERED: readonly DType[] = ['float32', 'int64', 'uint8'];
 
 /** Both operands, of one dtype the op takes. */
 function operands<T extends Tensor | ValueInfo>(
@@ -42,11 +40,11 @@ function predicate(op: string, dtypes: readonly DType[], f: (a: number, b: numbe
 }
 
 export const compareOps: readonly OpDef[] = [
-  predicate('Equal', [...ORDERED, 'bool'], (a, b) => a === b),
-  predicate('Less', ORDERED, (a, b) => a < b),
-  predicate('LessOrEqual', ORDERED, (a, b) => a <= b),
-  predicate('Greater', ORDERED, (a, b) => a > b),
-  predicate('GreaterOrEqual', ORDERED, (a, b) => a >= b),
+  predicate('Equal', [...NUMERIC_DTYPES, 'bool'], (a, b) => a === b),
+  predicate('Less', NUMERIC_DTYPES, (a, b) => a < b),
+  predicate('LessOrEqual', NUMERIC_DTYPES, (a, b) => a <= b),
+  predicate('Greater', NUMERIC_DTYPES, (a, b) => a > b),
+  predicate('GreaterOrEqual', NUMERIC_DTYPES, (a, b) => a >= b),
   predicate('And', ['bool'], (a, b) => a !== 0 && b !== 0),
   predicate('Or', ['bool'], (a, b) => a !== 0 || b !== 0),
   predicate('Xor', ['bool'], (a, b) => (a !== 0) !== (b !== 0)),

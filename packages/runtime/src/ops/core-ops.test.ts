@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { int } from '../testing/arbitraries.js';
 import { type Value, value } from '../testing/onnx-graph.js';
 import { type CaseAttr, constant, expectExecutorsMatchCase, fed, type OpCase } from '../testing/op-cases.js';
-import { randomFloats } from '../testing/random.js';
+import { randomFloats, randomValue } from '../testing/random.js';
 import type { PlanMode } from '../webgpu-session.js';
 
 // Property tests of the ops every CNN uses: single-op ONNX models with random shapes and attributes,
@@ -99,6 +99,8 @@ describe('pooling against ONNX Runtime on both executors', () => {
           includePad: int(0, 1),
           autoPad: fc.constantFrom('NOTSET', 'NOTSET', 'SAME_UPPER', 'VALID'),
           extra: int(0, 6),
+          // MaxPool also takes 8-bit codes
+          dtype: fc.constantFrom('float32', 'int8', 'uint8'),
           seed: int(1, 1e6),
         }),
         async (p) => {
@@ -119,8 +121,19 @@ describe('pooling against ONNX Runtime on both executors', () => {
               .flatMap(() => [Math.min(p.pad, p.k - 1)])
               .concat(spatial.map(() => Math.min(p.pad, p.k - 1)));
           else attrs.auto_pad = p.autoPad;
-          const x = randomFloats([2, p.c, ...spatial], p.seed);
-          await check({ op: p.op, opset: 13, attrs, inputs: [fed(x)] });
+          const shape = [2, p.c, ...spatial];
+          const x =
+            p.op === 'MaxPool' && p.dtype !== 'float32'
+              ? randomValue(
+                  p.dtype,
+                  shape,
+                  p.seed,
+                  p.dtype === 'int8' ? -128 : 0,
+                  p.dtype === 'int8' ? 128 : 256,
+                )
+              : randomFloats(shape, p.seed);
+          // 8-bit codes pool on the CPU: the GPU holds float32 activations
+          await check({ op: p.op, opset: 13, attrs, inputs: [fed(x)] }, { onGpu: p.dtype === 'float32' });
         },
       ),
       RUNS,

@@ -80,9 +80,9 @@ interface UnaryCase {
 }
 
 const UNARY: readonly UnaryCase[] = [
-  { op: 'Abs', lo: -5, hi: 5, dtypes: ['float32', 'int64', 'uint8'], kernel: 'unary-abs' },
-  { op: 'Neg', lo: -5, hi: 5, dtypes: ['float32', 'int64'], kernel: 'unary-neg' },
-  { op: 'Sign', lo: -2, hi: 2, dtypes: ['float32', 'int64', 'uint8'], values: [0] },
+  { op: 'Abs', lo: -5, hi: 5, dtypes: ['float32', 'int64', 'uint8', 'int8'], kernel: 'unary-abs' },
+  { op: 'Neg', lo: -5, hi: 5, dtypes: ['float32', 'int64', 'int8'], kernel: 'unary-neg' },
+  { op: 'Sign', lo: -2, hi: 2, dtypes: ['float32', 'int64', 'uint8', 'int8'], values: [0] },
   { op: 'Sqrt', lo: 0, hi: 9, kernel: 'unary-sqrt' },
   { op: 'Exp', lo: -5, hi: 5, kernel: 'unary-exp' },
   { op: 'Log', lo: 0.01, hi: 10, kernel: 'unary-log' },
@@ -181,11 +181,11 @@ describe('unary math against ONNX Runtime', () => {
 
 describe('comparisons and logic against ONNX Runtime', () => {
   const cases: [string, readonly ElemType[]][] = [
-    ['Equal', ['float32', 'int64', 'bool']],
-    ['Less', ['float32', 'int64']],
-    ['LessOrEqual', ['float32', 'int64']],
-    ['Greater', ['float32', 'int64']],
-    ['GreaterOrEqual', ['float32', 'int64']],
+    ['Equal', ['float32', 'int64', 'int8', 'bool']],
+    ['Less', ['float32', 'int64', 'int8']],
+    ['LessOrEqual', ['float32', 'int64', 'int8']],
+    ['Greater', ['float32', 'int64', 'int8']],
+    ['GreaterOrEqual', ['float32', 'int64', 'int8']],
     ['And', ['bool']],
     ['Or', ['bool']],
     ['Xor', ['bool']],
@@ -284,8 +284,8 @@ describe('Where, Pow, PRelu and the variadic ops against ONNX Runtime', () => {
   });
 
   for (const [op, dtypes] of [
-    ['Max', ['float32', 'int64']],
-    ['Min', ['float32', 'int64']],
+    ['Max', ['float32', 'int64', 'int8']],
+    ['Min', ['float32', 'int64', 'int8']],
     ['Sum', ['float32']],
     ['Mean', ['float32']],
   ] as const) {

@@ -6,7 +6,8 @@ import {
   packedShape,
   poolReference,
 } from '@zeroskip/gpu';
-import { asFloat32, float32, sizeOf } from '../tensor.js';
+import { asFloat32, type DType, float32, sizeOf, tensor } from '../tensor.js';
+import { storage } from './cast.js';
 import { poolWindow } from './pool-window.js';
 import type { OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
@@ -14,18 +15,24 @@ import { need } from './util.js';
 const isFloat1d2d = (x: ValueInfo | undefined) =>
   x?.dtype === 'float32' && (x.shape.length === 3 || x.shape.length === 4);
 
+/** MaxPool also takes 8-bit quantized tensors (ONNX opset 12): the max of codes, exact in float32, is the code of the max. */
+const poolDtype = (kind: 'max' | 'avg', dtype: DType): DType =>
+  kind === 'max' && (dtype === 'int8' || dtype === 'uint8') ? dtype : 'float32';
+
 function pool(op: 'MaxPool' | 'AveragePool', kind: 'max' | 'avg'): OpDef {
   return {
     op,
     infer(node, inputs) {
-      return [{ shape: poolWindow(node, need(node, inputs, 0).shape).shape, dtype: 'float32' }];
+      const x = need(node, inputs, 0);
+      return [{ shape: poolWindow(node, x.shape).shape, dtype: poolDtype(kind, x.dtype) }];
     },
     run(node, inputs) {
       const x = need(node, inputs, 0);
       const { win, out, x2d, shape, countIncludePad } = poolWindow(node, x.shape);
       const [n, c, h, w] = x2d as [number, number, number, number];
+      const dtype = poolDtype(kind, x.dtype);
       const y = poolReference(
-        asFloat32(x, op),
+        dtype === 'float32' ? asFloat32(x, op) : Float32Array.from(x.data),
         [n, c, h, w],
         kind,
         win.kernel,
@@ -36,7 +43,10 @@ function pool(op: 'MaxPool' | 'AveragePool', kind: 'max' | 'avg'): OpDef {
         out[1],
         countIncludePad,
       );
-      return [float32(shape, y)];
+      if (dtype === 'float32') return [float32(shape, y)];
+      const codes = storage(dtype, y.length);
+      codes.set(y);
+      return [tensor(dtype, shape, codes)];
     },
     gpu: {
       plan(node, inputs, ctx) {

@@ -8,7 +8,7 @@ import {
 } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrNumber, attrString, type GraphNode } from '../graph.js';
-import { type DType, tensor } from '../tensor.js';
+import { type DType, NUMERIC_DTYPES, tensor } from '../tensor.js';
 import { expectDtype, storage } from './cast.js';
 import type { EncodeContext, GpuOp, OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
@@ -100,8 +100,7 @@ function roundHalfEven(v: number): number {
 const softplus = (v: number) => (v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v)));
 
 const FLOAT: readonly DType[] = ['float32'];
-const SIGNED: readonly DType[] = ['float32', 'int64'];
-const NUMERIC: readonly DType[] = ['float32', 'int64', 'uint8'];
+const SIGNED: readonly DType[] = ['float32', 'int64', 'int8'];
 
 interface UnarySpec {
   readonly op: string;
@@ -157,9 +156,9 @@ const geluSteps: PointwiseSteps = (node) =>
     : undefined;
 
 const SPECS: readonly UnarySpec[] = [
-  { op: 'Abs', f: fixed(Math.abs), dtypes: NUMERIC, gpu: unaryStep('abs') },
+  { op: 'Abs', f: fixed(Math.abs), dtypes: NUMERIC_DTYPES, gpu: unaryStep('abs') },
   { op: 'Neg', f: fixed((v) => -v), dtypes: SIGNED, gpu: unaryStep('neg') },
-  { op: 'Sign', f: fixed(Math.sign), dtypes: NUMERIC },
+  { op: 'Sign', f: fixed(Math.sign), dtypes: NUMERIC_DTYPES },
   { op: 'Sqrt', f: fixed(Math.sqrt), gpu: unaryStep('sqrt') },
   { op: 'Exp', f: fixed(Math.exp), gpu: unaryStep('exp') },
   { op: 'Log', f: fixed(Math.log), gpu: unaryStep('log') },

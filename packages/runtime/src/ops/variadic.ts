@@ -1,13 +1,11 @@
 import { type BinaryOp, broadcastShape, encodeBinary, type GpuTensor } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import type { GraphNode } from '../graph.js';
-import type { DType, Tensor } from '../tensor.js';
+import { type DType, NUMERIC_DTYPES, type Tensor } from '../tensor.js';
 import { expectDtype } from './cast.js';
 import { broadcastShapes, mapBroadcast } from './expand.js';
 import type { EncodeContext, GpuOp, OpDef, OutputInfo, ValueInfo } from './types.js';
 import { gpuScalar } from './unary-math.js';
-
-const NUMERIC: readonly DType[] = ['float32', 'int64', 'uint8'];
 
 /** The present inputs, at least one, all of one dtype the op takes. */
 function operands<T extends Tensor | ValueInfo>(
@@ -110,8 +108,8 @@ function gpuChain(kernel: BinaryOp, mean: boolean): GpuOp {
 
 export const variadicOps: readonly OpDef[] = [
   // Math.max and min, like the kernels, propagate NaN, as ONNX Runtime does
-  variadic('Max', NUMERIC, Math.max, 'max'),
-  variadic('Min', NUMERIC, Math.min, 'min'),
+  variadic('Max', NUMERIC_DTYPES, Math.max, 'max'),
+  variadic('Min', NUMERIC_DTYPES, Math.min, 'min'),
   variadic('Sum', ['float32', 'int64'], (a, b) => a + b, 'add'),
   variadic('Mean', ['float32'], (a, b) => a + b, 'add', true),
 ];
