@@ -11,6 +11,7 @@ import type { Gpu } from './device.js';
 import { GpuError } from './errors.js';
 import { type ConvGeometry, type ConvParams, convGeometry, geometryKey } from './geometry.js';
 import { encodeDepthwiseConv, encodeIm2colGemmConv, encodeImplicitGemmConv } from './kernels/gemm-conv.js';
+import { encodeGemvConv, isGemv } from './kernels/gemv.js';
 import {
   blockedWeights,
   checkSparseBlocking,
@@ -320,7 +321,8 @@ export class Conv2dLayer {
     const act = this.activation;
     switch (this.algorithm) {
       case 'implicit-gemm': {
-        // the dense kernel for the geometry: Winograd for 3×3 stride-1 convs where it is estimated faster
+        // the dense kernel for the geometry: Winograd for 3×3 stride-1 convs where it is estimated
+        // faster, a matrix-vector product for FC-like ones on a few images
         const block = chooseWinogradBlock(geo);
         if (block)
           encodeWinogradConv(
@@ -330,6 +332,8 @@ export class Conv2dLayer {
             act,
             block,
           );
+        else if (isGemv(geo))
+          encodeGemvConv(r, { x, w: this.dense(), bias: this.bias, y, res, channel }, geo, act);
         else encodeImplicitGemmConv(r, { x, w: this.dense(), bias: this.bias, y, res, channel }, geo, act);
         break;
       }

@@ -163,6 +163,9 @@ ${epilogueFns(epilogue)}`,
   },
 };
 
+/** The epilogue spec of a k-split GEMM pass, which writes partial sums and applies none. */
+const PARTIAL_SUMS: Epilogue = { activation: 'none', residual: false };
+
 /** Runs a conv GEMM program, through a k-split scratch buffer and its reduction where it splits k. */
 function encodeConvGemm(
   r: Recorder,
@@ -177,7 +180,14 @@ function encodeConvGemm(
   const { shape, tile, splits } = convGemm(geo, software);
   const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
   const epilogue = epilogueOf(activation, b, geo);
-  const pipeline = r.gpu.pipeline(program, { geo, epilogue, maxDim, software });
+  // a k-split pass stores partial sums and leaves the epilogue to its reduction: one pipeline for
+  // every epilogue of the geometry
+  const pipeline = r.gpu.pipeline(program, {
+    geo,
+    epilogue: splits === 1 ? epilogue : PARTIAL_SUMS,
+    maxDim,
+    software,
+  });
   const groups = grid(gemmTiles(shape, tile) * splits, maxDim);
   if (splits === 1) {
     r.dispatch(label, pipeline, [source, b.w, b.bias, ...outputBuffers(b)], groups);
