@@ -1,7 +1,15 @@
 export { type Compressed, type CompressOptions, compressModel, type LayerRow } from './compress.js';
 export { checkInputs, runCpu } from './cpu-session.js';
 export { RuntimeError, type RuntimeErrorCode } from './errors.js';
-export type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
+export {
+  type AttributeValue,
+  attrNumber,
+  attrNumbers,
+  attrString,
+  type Graph,
+  type GraphInput,
+  type GraphNode,
+} from './graph.js';
 export { readNpy, writeNpy } from './npy.js';
 export { type ImportOptions, importOnnx, MAX_OPSET, MIN_OPSET } from './onnx.js';
 export { exportOnnx } from './onnx-export.js';

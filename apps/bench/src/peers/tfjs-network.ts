@@ -1,4 +1,11 @@
-import { type Graph, type GraphNode, inferShapes, type Tensor } from '@zeroskip/runtime';
+import {
+  attrNumber,
+  attrNumbers,
+  type Graph,
+  type GraphNode,
+  inferShapes,
+  type Tensor,
+} from '@zeroskip/runtime';
 import { groupedHwio, groupFilters, type TfjsOnDevice } from './tfjs.js';
 
 type Tf = TfjsOnDevice['tf'];
@@ -41,16 +48,6 @@ function refuse(why: string): never {
   throw new Untranslatable(why);
 }
 
-function attr(n: GraphNode, key: string, fallback: number): number {
-  const v = n.attrs[key];
-  return typeof v === 'number' ? v : fallback;
-}
-
-function attrs(n: GraphNode, key: string, fallback: readonly number[]): readonly number[] {
-  const v = n.attrs[key];
-  return Array.isArray(v) ? (v as number[]) : fallback;
-}
-
 const NCHW_TO_NHWC = [0, 2, 3, 1];
 const NHWC_TO_NCHW = [0, 3, 1, 2];
 
@@ -81,7 +78,7 @@ function needConstant(ctx: Context, name: string, what: string): Float32Array {
 function padding(n: GraphNode): Padding {
   const autoPad = n.attrs.auto_pad ?? 'NOTSET';
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') refuse(`auto_pad ${autoPad} is not translated`);
-  const [t = 0, l = 0, b = 0, r = 0] = autoPad === 'VALID' ? [] : attrs(n, 'pads', []);
+  const [t = 0, l = 0, b = 0, r = 0] = autoPad === 'VALID' ? [] : (attrNumbers(n, 'pads') ?? []);
   return [
     [0, 0],
     [t, b],
@@ -129,11 +126,11 @@ const conv: Translate = (n, ctx) => {
   const [o, cg, kh, kw] = shape as [number, number, number, number];
   const weights = needConstant(ctx, n.inputs[1]!, 'the weights');
   const bias = n.inputs[2] ? needConstant(ctx, n.inputs[2], 'the bias') : new Float32Array(o);
-  const strides = attrs(n, 'strides', [1, 1]) as [number, number];
-  const dilations = attrs(n, 'dilations', [1, 1]) as [number, number];
+  const strides = (attrNumbers(n, 'strides') ?? [1, 1]) as [number, number];
+  const dilations = (attrNumbers(n, 'dilations') ?? [1, 1]) as [number, number];
   if (strides.some((s) => s !== 1) && dilations.some((d) => d !== 1))
     refuse('TF.js convolves with strides or with dilations, not both');
-  const groups = attr(n, 'group', 1);
+  const groups = attrNumber(n, 'group', 1);
   const og = o / groups;
   const residual = n.inputs[3] ? ctx.input(n.inputs[3]) : undefined;
   const { activation, after } = epilogue(tf, n, !residual);
@@ -170,12 +167,12 @@ const pool =
   (n, ctx) => {
     const { tf } = ctx;
     needImage(ctx, n.inputs[0]!);
-    const kernel = attrs(n, 'kernel_shape', []);
+    const kernel = attrNumbers(n, 'kernel_shape') ?? [];
     if (kernel.length !== 2) refuse(`only 2-D windows are translated, got kernel_shape [${kernel}]`);
-    if (attrs(n, 'dilations', [1, 1]).some((d) => d !== 1)) refuse('TF.js pools without dilations');
-    const strides = attrs(n, 'strides', [1, 1]) as [number, number];
+    if ((attrNumbers(n, 'dilations') ?? [1, 1]).some((d) => d !== 1)) refuse('TF.js pools without dilations');
+    const strides = (attrNumbers(n, 'strides') ?? [1, 1]) as [number, number];
     const pad = padding(n);
-    const ceil = attr(n, 'ceil_mode', 0) === 1;
+    const ceil = attrNumber(n, 'ceil_mode', 0) === 1;
     const [, , h, w] = ctx.shape(n.inputs[0]!);
     const want = ctx.shape(n.outputs[0]!).slice(2);
     const got = [h!, w!].map((size, d) => {
@@ -185,7 +182,7 @@ const pool =
     if (got.some((s, d) => s !== want[d]))
       refuse(`TF.js's ceil mode gives ${got.join('x')} windows where ONNX gives ${want.join('x')}`);
     const padded = pad.some(([b, e]) => b !== 0 || e !== 0);
-    if (kind === 'avg' && attr(n, 'count_include_pad', 0) === 1 && (padded || ceil))
+    if (kind === 'avg' && attrNumber(n, 'count_include_pad', 0) === 1 && (padded || ceil))
       refuse('TF.js averages over the input only, not over count_include_pad’s padding');
     const x = ctx.input(n.inputs[0]!);
     const run = kind === 'max' ? tf.maxPool : tf.avgPool;
@@ -210,9 +207,13 @@ const globalPool =
 const lrn: Translate = (n, ctx) => {
   const { tf } = ctx;
   needImage(ctx, n.inputs[0]!);
-  const size = attr(n, 'size', 0);
+  const size = attrNumber(n, 'size', 0);
   if (size % 2 !== 1) refuse(`TF.js's channel window is symmetric, which size ${size} is not`);
-  const [bias, alpha, beta] = [attr(n, 'bias', 1), attr(n, 'alpha', 1e-4), attr(n, 'beta', 0.75)];
+  const [bias, alpha, beta] = [
+    attrNumber(n, 'bias', 1),
+    attrNumber(n, 'alpha', 1e-4),
+    attrNumber(n, 'beta', 0.75),
+  ];
   const x = ctx.input(n.inputs[0]!);
   return (get) =>
     channelsLast(
@@ -225,11 +226,11 @@ const batchNorm: Translate = (n, ctx) => {
   const { tf } = ctx;
   const rank = ctx.shape(n.inputs[0]!).length;
   if (rank !== 4 && rank !== 2) refuse(`only [N, C, H, W] and [N, C] are translated, got rank ${rank}`);
-  if (attr(n, 'training_mode', 0) === 1) refuse('training mode is not translated');
+  if (attrNumber(n, 'training_mode', 0) === 1) refuse('training mode is not translated');
   const [scale, offset, mean, variance] = ['scale', 'B', 'mean', 'var'].map((what, i) =>
     ctx.own(tf.tensor1d(needConstant(ctx, n.inputs[i + 1] ?? '', what))),
   );
-  const epsilon = attr(n, 'epsilon', 1e-5);
+  const epsilon = attrNumber(n, 'epsilon', 1e-5);
   const x = ctx.input(n.inputs[0]!);
   return (get) => {
     const v = x(get);
@@ -245,19 +246,19 @@ const gemm: Translate = (n, ctx) => {
   if (n.inputs.length > 3) refuse('inputs beyond A, B and C are not translated');
   const b = needConstant(ctx, n.inputs[1]!, 'B');
   const [rows, cols] = ctx.shape(n.inputs[1]!) as [number, number];
-  const transB = attr(n, 'transB', 0) === 1;
+  const transB = attrNumber(n, 'transB', 0) === 1;
   const [k, m] = transB ? [cols, rows] : [rows, cols];
-  const alpha = attr(n, 'alpha', 1);
+  const alpha = attrNumber(n, 'alpha', 1);
   const kn = new Float32Array(k * m);
   for (let i = 0; i < k; i++)
     for (let j = 0; j < m; j++) kn[i * m + j] = alpha * b[transB ? j * k + i : i * m + j]!;
   const weights = ctx.own(tf.tensor2d(kn, [k, m]));
-  const beta = attr(n, 'beta', 1);
+  const beta = attrNumber(n, 'beta', 1);
   const c = n.inputs[2] ? needConstant(ctx, n.inputs[2], 'C') : undefined;
   const scaled = c?.map((v) => beta * v);
   const bias = scaled ? { bias: ctx.own(tf.tensor(scaled, [...ctx.shape(n.inputs[2]!)])) } : {};
   const { activation, after } = epilogue(tf, n, true);
-  const transposeA = attr(n, 'transA', 0) === 1;
+  const transposeA = attrNumber(n, 'transA', 0) === 1;
   const a = ctx.input(n.inputs[0]!);
   return (get) => {
     const y = tf.fused.matMul({
@@ -275,7 +276,7 @@ const gemm: Translate = (n, ctx) => {
 const concat: Translate = (n, ctx) => {
   const { tf } = ctx;
   const rank = ctx.shape(n.outputs[0]!).length;
-  const axis = (attr(n, 'axis', 0) + rank) % rank;
+  const axis = (attrNumber(n, 'axis', 0) + rank) % rank;
   const xs = n.inputs.map((i) => ctx.input(i));
   const [layout, at] = rank === 4 ? [nhwc, NCHW_TO_NHWC.indexOf(axis)] : [plain, axis];
   return (get) => {
@@ -334,7 +335,7 @@ const clip: Translate = (n, ctx) => {
 
 const softmax: Translate = (n, ctx) => {
   const rank = ctx.shape(n.inputs[0]!).length;
-  const axis = (attr(n, 'axis', ctx.opset >= 13 ? -1 : 1) + rank) % rank;
+  const axis = (attrNumber(n, 'axis', ctx.opset >= 13 ? -1 : 1) + rank) % rank;
   if (axis !== rank - 1) refuse(`TF.js's softmax runs over the last axis only, not axis ${axis}`);
   const x = ctx.input(n.inputs[0]!);
   return (get) => onnxLayout(ctx.tf.softmax(plain(ctx.tf, x(get))));
