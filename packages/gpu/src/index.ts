@@ -40,6 +40,13 @@ export {
   convTransposeReference,
   encodeConvTranspose,
 } from './kernels/conv-transpose.js';
+export {
+  chooseDenseKernel,
+  DENSE_KERNELS,
+  type DenseKernel,
+  denseKernelApplies,
+  parseDenseKernel,
+} from './kernels/dense-kernel.js';
 export type { ConvOutputBuffers } from './kernels/epilogue.js';
 export {
   encodeFakeQuantize,

@@ -10,8 +10,15 @@ import {
 import type { Gpu } from './device.js';
 import { GpuError } from './errors.js';
 import { type ConvGeometry, type ConvParams, convGeometry, geometryKey } from './geometry.js';
+import {
+  chooseDenseKernel,
+  type DenseKernel,
+  denseKernelApplies,
+  gemmTileOf,
+  winogradBlockOf,
+} from './kernels/dense-kernel.js';
 import { encodeDepthwiseConv, encodeIm2colGemmConv, encodeImplicitGemmConv } from './kernels/gemm-conv.js';
-import { encodeGemvConv, isGemv } from './kernels/gemv.js';
+import { encodeGemvConv } from './kernels/gemv.js';
 import {
   blockedWeights,
   checkSparseBlocking,
@@ -33,7 +40,6 @@ import {
 } from './kernels/sparse-tiled-conv.js';
 import type { ValueSource } from './kernels/values.js';
 import {
-  chooseWinogradBlock,
   encodeWinogradConv,
   type WinogradBlock,
   winogradWeightCount,
@@ -142,6 +148,8 @@ export interface Conv2dSpec extends ConvParams {
   readonly tiling?: SparseTiling;
   /** The `sparse-blocked` kernel's blocking; default: `sparseBlocking` of the layer's geometry. */
   readonly blocking?: SparseBlocking;
+  /** The `implicit-gemm` algorithm's kernel; default: `chooseDenseKernel` of the layer's geometry. */
+  readonly dense?: DenseKernel;
   /** Share of zeros among the weights where the caller has counted them already; counted otherwise. */
   readonly sparsity?: number;
 }
@@ -321,20 +329,12 @@ export class Conv2dLayer {
     const act = this.activation;
     switch (this.algorithm) {
       case 'implicit-gemm': {
-        // the dense kernel for the geometry: Winograd for 3×3 stride-1 convs where it is estimated
-        // faster, a matrix-vector product for FC-like ones on a few images
-        const block = chooseWinogradBlock(geo);
-        if (block)
-          encodeWinogradConv(
-            r,
-            { x, u: this.winogradFor(block), bias: this.bias, y, res, channel },
-            geo,
-            act,
-            block,
-          );
-        else if (isGemv(geo))
-          encodeGemvConv(r, { x, w: this.dense(), bias: this.bias, y, res, channel }, geo, act);
-        else encodeImplicitGemmConv(r, { x, w: this.dense(), bias: this.bias, y, res, channel }, geo, act);
+        const kernel = this.denseKernelFor(geo);
+        const block = winogradBlockOf(kernel);
+        const out = { bias: this.bias, y, res, channel };
+        if (block) encodeWinogradConv(r, { x, u: this.winogradFor(block), ...out }, geo, act, block);
+        else if (kernel === 'gemv') encodeGemvConv(r, { x, w: this.dense(), ...out }, geo, act);
+        else encodeImplicitGemmConv(r, { x, w: this.dense(), ...out }, geo, act, gemmTileOf(kernel));
         break;
       }
       case 'depthwise':
@@ -444,6 +444,17 @@ export class Conv2dLayer {
       this.blocked.set(rows, t);
     }
     return t;
+  }
+
+  /** The `implicit-gemm` algorithm's kernel for a geometry: the spec's, else the cost model's. */
+  denseKernelFor(geo: ConvGeometry): DenseKernel {
+    const kernel = this.spec.dense ?? chooseDenseKernel(geo, this.gpu.software);
+    if (!denseKernelApplies(kernel, geo))
+      throw new GpuError(
+        'invalid-argument',
+        `the dense kernel ${kernel} cannot run a ${geo.kh}×${geo.kw} conv of stride ${geo.sh}×${geo.sw} on ${geo.n}×${geo.c}×${geo.h}×${geo.w}; leave the layer's dense kernel to the default.`,
+      );
+    return kernel;
   }
 
   /** The `sparse-tiled` kernel's tiling for a geometry: the spec's, else the default rule's. */

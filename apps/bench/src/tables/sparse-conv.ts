@@ -1,7 +1,12 @@
 import {
   Conv2dLayer,
   type ConvAlgorithm,
+  convGeometry,
+  DENSE_KERNELS,
+  type DenseKernel,
+  denseKernelApplies,
   type GpuTensor,
+  parseDenseKernel,
   parseSparseBlocking,
   parseSparseTiling,
   type SparseBlocking,
@@ -26,10 +31,11 @@ const SPARSE_ALGOS = {
   'sparse-blocked': 'sparse-blocked',
 } as const;
 
-/** An explicit work split of one sparse kernel, timed beside its default. */
+/** An explicit work split of one sparse kernel, or an explicit dense kernel, timed beside its default. */
 type Variant =
   | { readonly algorithm: 'sparse-tiled'; readonly tiling: SparseTiling }
   | { readonly algorithm: 'sparse-blocked'; readonly blocking: SparseBlocking };
+type DenseVariant = { readonly algorithm: 'implicit-gemm'; readonly dense: DenseKernel };
 
 const envList = (name: string) => process.env[name]?.trim().split(',').filter(Boolean) ?? [];
 
@@ -51,9 +57,17 @@ function variants(): Variant[] {
   ];
 }
 
-/** The name of the work split a layer runs its sparse kernel with, for the tiled and blocked kernels. */
+/** Dense kernels from ZEROSKIP_DENSE_KERNELS (`gemm-large,winograd-4`, or `all`), each timed where it applies. */
+function denseVariants(): DenseVariant[] {
+  const names = envList('ZEROSKIP_DENSE_KERNELS');
+  const kernels = names.includes('all') ? DENSE_KERNELS : names.map(parseDenseKernel);
+  return kernels.map((dense) => ({ algorithm: 'implicit-gemm', dense }));
+}
+
+/** The name of the kernel variant a layer runs: the dense kernel, or the tiled and blocked kernels' work split. */
 function splitName(layer: Conv2dLayer, input: readonly number[]): string | undefined {
   const geo = layer.geometry(input);
+  if (layer.algorithm === 'implicit-gemm') return layer.denseKernelFor(geo);
   if (layer.algorithm === 'sparse-tiled') return sparseTilingName(layer.tilingFor(geo));
   if (layer.algorithm === 'sparse-blocked') return sparseBlockingName(layer.blockingFor(geo));
   return undefined;
@@ -71,6 +85,7 @@ export const sparseConvTable: BenchTable = {
     const batches = ctx.batches ?? (full ? [1, 32] : [1]);
     const [warmup, iterations] = full ? [3, 15] : [1, 3];
     const explicit = variants();
+    const dense = denseVariants();
     const results: BenchResult[] = [];
     const total = layers.length * batches.length;
     let done = 0;
@@ -84,6 +99,11 @@ export const sparseConvTable: BenchTable = {
         ctx.progress(done++, total, `${l.network} ${l.name} batch ${batch}`);
         const [c, h, w] = l.input;
         const shape = [l.outputs, c / l.groups, l.kernel, l.kernel] as const;
+        const params = {
+          pads: [l.pad, l.pad, l.pad, l.pad],
+          stride: [l.stride, l.stride],
+          groups: l.groups,
+        } as const;
         const base = gaussian(
           shape.reduce((a, b) => a * b, 1),
           ctx.seed,
@@ -95,16 +115,9 @@ export const sparseConvTable: BenchTable = {
           results.push(skipped(l, batch, 0, 'all', e));
           continue;
         }
-        const measure = async (algorithm: Algo, sparsity: number, variant?: Variant) => {
+        const measure = async (algorithm: Algo, sparsity: number, variant?: Variant | DenseVariant) => {
           const weights = pruneByRate(base, sparsity).weights;
-          const layer = new Conv2dLayer(gpu, {
-            weights,
-            shape,
-            pads: [l.pad, l.pad, l.pad, l.pad],
-            stride: [l.stride, l.stride],
-            groups: l.groups,
-            ...(variant ?? { algorithm }),
-          });
+          const layer = new Conv2dLayer(gpu, { weights, shape, ...params, ...(variant ?? { algorithm }) });
           try {
             const tiling = splitName(layer, x!.shape);
             const t = await timeGpu(gpu, (r) => gpu.release(layer.encode(r, x!)), warmup, iterations);
@@ -140,6 +153,9 @@ export const sparseConvTable: BenchTable = {
         // dense kernels cost the same at any sparsity: measured once, on the first sparsity's weights
         for (const algorithm of ['implicit-gemm', 'im2col-gemm'] as const)
           await measure(algorithm, sparsities[0]!);
+        const geo = convGeometry([batch, c, h, w], shape, params);
+        for (const variant of dense.filter((v) => denseKernelApplies(v.dense, geo)))
+          await measure('implicit-gemm', sparsities[0]!, variant);
         for (const sparsity of sparsities) {
           for (const algorithm of Object.keys(SPARSE_ALGOS) as (keyof typeof SPARSE_ALGOS)[])
             await measure(algorithm, sparsity);

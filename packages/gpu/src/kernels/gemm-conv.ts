@@ -16,6 +16,7 @@ import {
   chooseGemmTile,
   type GemmOperands,
   type GemmShape,
+  type GemmTile,
   gemmSplits,
   gemmTiles,
   tiledGemmWgsl,
@@ -55,9 +56,18 @@ function isPointwise(geo: ConvGeometry): boolean {
 }
 
 /** The GEMM of a conv: per group, output channels × output pixels × cg·kh·kw. */
-export function convGemm(geo: ConvGeometry, software: boolean) {
-  const shape: GemmShape = { m: geo.og, n: geo.n * geo.ho * geo.wo, k: geo.k, batches: geo.groups };
-  const tile = chooseGemmTile(shape, 'mk', software);
+function convGemmShape(geo: ConvGeometry): GemmShape {
+  return { m: geo.og, n: geo.n * geo.ho * geo.wo, k: geo.k, batches: geo.groups };
+}
+
+/** The tile of least estimated time for a conv's GEMM (the 64×64 one on a software adapter). */
+export function convTile(geo: ConvGeometry, software: boolean): GemmTile {
+  return chooseGemmTile(convGemmShape(geo), 'mk', software);
+}
+
+/** A conv's GEMM run with `tile`, and its k splits. */
+export function convGemm(geo: ConvGeometry, tile: GemmTile) {
+  const shape = convGemmShape(geo);
   return { shape, tile, splits: gemmSplits(shape, tile) };
 }
 
@@ -66,9 +76,9 @@ function gemmWgsl(
   epilogue: Epilogue,
   implicit: boolean,
   maxDim: number,
-  software: boolean,
+  tile: GemmTile,
 ): string {
-  const { shape, tile, splits } = convGemm(geo, software);
+  const { shape, splits } = convGemm(geo, tile);
   const hw = geo.ho * geo.wo;
   const p = shape.n;
   const [nx] = grid(gemmTiles(shape, tile) * splits, maxDim);
@@ -120,9 +130,9 @@ interface ConvSpec {
   readonly epilogue: Epilogue;
 }
 
-/** The GEMM's tile depends on the adapter (`Gpu.software`): so do its kernels and the k-split reduction. */
+/** The GEMM's tile, which the kernels and the k-split reduction (through the split count) depend on. */
 interface TiledConvSpec extends ConvSpec {
-  readonly software: boolean;
+  readonly tile: GemmTile;
 }
 
 /** A GEMM kernel also knows how its workgroups are spread over the grid. */
@@ -132,18 +142,18 @@ interface GemmConvSpec extends TiledConvSpec {
 
 const CONV_IMPLICIT_GEMM: Program<GemmConvSpec> = {
   name: 'conv-implicit-gemm',
-  wgsl: ({ geo, epilogue, maxDim, software }) => gemmWgsl(geo, epilogue, true, maxDim, software),
+  wgsl: ({ geo, epilogue, maxDim, tile }) => gemmWgsl(geo, epilogue, true, maxDim, tile),
 };
 
 const CONV_GEMM: Program<GemmConvSpec> = {
   name: 'conv-gemm',
-  wgsl: ({ geo, epilogue, maxDim, software }) => gemmWgsl(geo, epilogue, false, maxDim, software),
+  wgsl: ({ geo, epilogue, maxDim, tile }) => gemmWgsl(geo, epilogue, false, maxDim, tile),
 };
 
 /** The k-split partial products [splits][o][n·ho·wo] summed into y (NCHW) with bias and epilogue. */
 const CONV_SPLIT_K_REDUCE: Program<TiledConvSpec> = {
   name: 'conv-implicit-gemm-reduce',
-  wgsl: ({ geo, epilogue, software }) => {
+  wgsl: ({ geo, epilogue, tile }) => {
     const hw = geo.ho * geo.wo;
     const p = geo.n * hw;
     return elementwiseWgsl(
@@ -157,7 +167,7 @@ ${epilogueFns(epilogue)}`,
       `let o = e / ${u(p)};
   let pg = e % ${u(p)};
   var sum = bias[o];
-  for (var ks = 0u; ks < ${u(convGemm(geo, software).splits)}; ks++) { sum += part[ks * ${u(geo.o * p)} + e]; }
+  for (var ks = 0u; ks < ${u(convGemm(geo, tile).splits)}; ks++) { sum += part[ks * ${u(geo.o * p)} + e]; }
   emit(((pg / ${u(hw)}) * ${u(geo.o)} + o) * ${u(hw)} + pg % ${u(hw)}, sum);`,
     );
   },
@@ -175,9 +185,9 @@ function encodeConvGemm(
   source: GpuTensor,
   geo: ConvGeometry,
   activation: Activation,
+  gemmTile: GemmTile,
 ): void {
-  const { software } = r.gpu;
-  const { shape, tile, splits } = convGemm(geo, software);
+  const { shape, tile, splits } = convGemm(geo, gemmTile);
   const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
   const epilogue = epilogueOf(activation, b, geo);
   // a k-split pass stores partial sums and leaves the epilogue to its reduction: one pipeline for
@@ -186,7 +196,7 @@ function encodeConvGemm(
     geo,
     epilogue: splits === 1 ? epilogue : PARTIAL_SUMS,
     maxDim,
-    software,
+    tile,
   });
   const groups = grid(gemmTiles(shape, tile) * splits, maxDim);
   if (splits === 1) {
@@ -195,26 +205,24 @@ function encodeConvGemm(
   }
   const part = r.gpu.empty([splits * geo.o * shape.n]);
   r.dispatch(label, pipeline, [source, b.w, part], groups);
-  dispatchElementwise(
-    r,
-    `${label}-reduce`,
-    CONV_SPLIT_K_REDUCE,
-    { geo, epilogue, software },
-    geo.o * shape.n,
-    [part, b.bias, ...outputBuffers(b)],
-  );
+  dispatchElementwise(r, `${label}-reduce`, CONV_SPLIT_K_REDUCE, { geo, epilogue, tile }, geo.o * shape.n, [
+    part,
+    b.bias,
+    ...outputBuffers(b),
+  ]);
   // later dispatches that reuse the buffer run after these in queue order
   r.gpu.release(part);
 }
 
-/** Dense conv as implicit GEMM: no im2col buffer, the input is gathered while loading tiles. */
+/** Dense conv as implicit GEMM (with `tile`, else {@link convTile}'s): no im2col buffer, the input is gathered while loading tiles. */
 export function encodeImplicitGemmConv(
   r: Recorder,
   b: ConvBuffers,
   geo: ConvGeometry,
   activation: Activation,
+  tile: GemmTile = convTile(geo, r.gpu.software),
 ): void {
-  encodeConvGemm(r, CONV_IMPLICIT_GEMM, 'conv-implicit-gemm', b, b.x, geo, activation);
+  encodeConvGemm(r, CONV_IMPLICIT_GEMM, 'conv-implicit-gemm', b, b.x, geo, activation, tile);
 }
 
 const IM2COL: Program<{ readonly geo: ConvGeometry }> = {
@@ -250,7 +258,7 @@ export function encodeIm2colGemmConv(
   activation: Activation,
 ): void {
   encodeIm2col(r, b.x, cols, geo);
-  encodeConvGemm(r, CONV_GEMM, 'sgemm', b, cols, geo, activation);
+  encodeConvGemm(r, CONV_GEMM, 'sgemm', b, cols, geo, activation, convTile(geo, r.gpu.software));
 }
 
 const CONV_DEPTHWISE: Program<ConvSpec> = {

@@ -37,6 +37,8 @@ export const GEMM_TILES = {
   narrowM: { bm: 32, bn: 128, bk: 16, tm: 4, tn: 4 },
 } as const satisfies Record<string, GemmTile>;
 
+export type GemmTileName = keyof typeof GEMM_TILES;
+
 /** Sizes of a batch of equal GEMMs. */
 export interface GemmShape {
   readonly m: number;

@@ -13,7 +13,7 @@ import {
   outputBindings,
   outputBuffers,
 } from './epilogue.js';
-import { convGemm } from './gemm-conv.js';
+import { convGemm, convTile } from './gemm-conv.js';
 import {
   BYTES_PER_SECOND,
   chooseGemmTile,
@@ -387,7 +387,7 @@ export function winogradSeconds(geo: ConvGeometry, block: WinogradBlock): number
 
 /** Estimated seconds of the conv as implicit GEMM (k split where its tiles are few). */
 export function implicitGemmSeconds(geo: ConvGeometry): number {
-  const { shape, tile, splits } = convGemm(geo, false);
+  const { shape, tile, splits } = convGemm(geo, convTile(geo, false));
   return gemmSeconds(shape, tile, 'mk') + (splits > 1 ? 2 : 1) * DISPATCH_SECONDS;
 }
 
