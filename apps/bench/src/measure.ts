@@ -42,7 +42,18 @@ export async function measureWall(
 /** Copies of the timed work in each profiled submission. */
 export const REPEATS = 10;
 
-/** GPU time (ms) of the work `record` records: `warmup` plain submissions, then `iterations` profiled ones. */
+/**
+ * Wall time the GPU is kept busy before sampling: an idle H100 runs short kernels at low clocks and
+ * takes tens of milliseconds to raise them, so a few warm-up submissions measured the first kernel
+ * timed after a pause (a layer's input made on the host) up to 5× slower than the same kernel timed
+ * next (2026-11-23, at 5291c71).
+ */
+const WARM_MS = 100;
+
+/**
+ * GPU time (ms) of the work `record` records: at least `warmup` plain submissions, and more until
+ * the GPU has been busy for {@link WARM_MS}, then `iterations` profiled ones.
+ */
 export async function timeGpu(
   gpu: Gpu,
   record: (r: Recorder) => void,
@@ -54,7 +65,8 @@ export async function timeGpu(
   const repeated = (r: Recorder) => {
     for (let k = 0; k < REPEATS; k++) record(r);
   };
-  for (let i = 0; i < warmup; i++) await gpu.submit(repeated);
+  const warm = performance.now() + WARM_MS;
+  for (let i = 0; i < warmup || performance.now() < warm; i++) await gpu.submit(repeated);
   const samples: number[] = [];
   let clock: Clock = 'gpu-submit-wall';
   for (let i = 0; i < iterations; i++) {

@@ -75,6 +75,10 @@ describe('dense conv kernels', { timeout: 300_000 }, () => {
     expect(chooseDenseKernel(convGeometry([32, 512, 1, 1], [1000, 512, 1, 1]), false)).toMatch(/^gemm-/);
     const wide = convGeometry([1, 64, 56, 56], [64, 64, 3, 3], { pads: [1, 1, 1, 1] });
     expect(chooseDenseKernel(wide, false)).toMatch(/^winograd-/);
+    // F(4×4) only with enough output tiles to fill the GPU: VGG-16 conv5_2 at batch 1 has 16, at batch 32 512
+    const conv5 = (n: number) => convGeometry([n, 512, 14, 14], [512, 512, 3, 3], { pads: [1, 1, 1, 1] });
+    expect(chooseDenseKernel(conv5(1), false)).toBe('winograd-2');
+    expect(chooseDenseKernel(conv5(32), false)).toBe('winograd-4');
     expect(
       chooseDenseKernel(convGeometry([1, 3, 224, 224], [64, 3, 7, 7], { stride: [2, 2] }), false),
     ).toMatch(/^gemm-/);

@@ -392,18 +392,18 @@ export function implicitGemmSeconds(geo: ConvGeometry): number {
 }
 
 /**
- * Transformed weights of F(4×4) above this many bytes are re-read from DRAM by every column tile on
- * small maps: on an H100 (50 MB of L2) F(4×4) then lost to F(2×2) by up to 2× (ResNet-50 res5a,
- * VGG-16 conv5_2 and AlexNet conv3 at batch 32), while it won on maps 28 wide and more.
+ * F(4×4) needs this many output tiles (over the batch) to beat F(2×2): with fewer, its GEMMs have too
+ * few columns to fill the GPU and it lost by up to 2× on an H100 (every 3×3 layer of the bench at
+ * batch 1 below 56 columns: AlexNet conv4/5, VGG-16 conv4_2/5_2, GoogLeNet 3a/4a; ResNet-50 res5a at
+ * batch 32, 128 tiles), while it won from 512 tiles on (the same layers at batch 32, VGG-16 at batch 1
+ * up to conv3_2, 196 tiles).
  */
-const F4_WEIGHT_BYTES = 12 * 2 ** 20;
-const F4_MIN_WIDTH = 28;
+const F4_MIN_TILES = 192;
 
 /** The Winograd block to run the conv with, or undefined where the implicit GEMM should be faster. */
 export function chooseWinogradBlock(geo: ConvGeometry): WinogradBlock | undefined {
   if (!winogradApplies(geo)) return undefined;
-  const f4 = Math.min(geo.ho, geo.wo) >= F4_MIN_WIDTH || 36 * 4 * geo.o * geo.cg <= F4_WEIGHT_BYTES;
-  const blocks: WinogradBlock[] = f4 ? [2, 4] : [2];
-  const best = blocks.reduce((a, b) => (winogradSeconds(geo, b) < winogradSeconds(geo, a) ? b : a));
+  const candidates: WinogradBlock[] = blocks(geo, 4).tiles >= F4_MIN_TILES ? [2, 4] : [2];
+  const best = candidates.reduce((a, b) => (winogradSeconds(geo, b) < winogradSeconds(geo, a) ? b : a));
   return winogradSeconds(geo, best) < implicitGemmSeconds(geo) ? best : undefined;
 }
