@@ -161,6 +161,7 @@ export {
   sparseTilingName,
   tiledPadGeometry,
 } from './kernels/sparse-tiled-conv.js';
+export { GEMM_TILES, type GemmTile, type GemmTileName } from './kernels/tiled-gemm.js';
 export {
   encodeActivation,
   encodeParamActivation,
@@ -169,6 +170,7 @@ export {
   type ParamActivation,
 } from './kernels/unary.js';
 export type { ValueSource } from './kernels/values.js';
+export type { WinogradBlock } from './kernels/winograd.js';
 export {
   CONV_ALGORITHMS,
   Conv2dLayer,

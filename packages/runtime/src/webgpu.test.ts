@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type Gpu, requestDevice } from '@zeroskip/gpu';
+import { DENSE_KERNELS, type Gpu, requestDevice } from '@zeroskip/gpu';
 import { pruneByRate } from '@zeroskip/quant';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCpu } from './cpu-session.js';
@@ -251,6 +251,12 @@ describe('plans and sessions', () => {
         expect(Object.keys(times).length).toBeGreaterThanOrEqual(2);
         return Object.entries(times).sort((a, b) => a[1] - b[1])[0]![0];
       });
+      // a conv's candidates include the implicit GEMM with each dense kernel that applies: LeNet-5's 5×5
+      // convs, every GEMM tile (no Winograd, no GEMV)
+      for (const p of tuned.filter((e) => e.op === 'Conv'))
+        expect(Object.keys(p.tuned as Record<string, number>).filter((k) => k.includes(':'))).toEqual(
+          DENSE_KERNELS.filter((k) => k.startsWith('gemm-')).map((k) => `implicit-gemm:${k}`),
+        );
       const changed = tuned.flatMap((p, i) => (fastest[i] === untuned.get(p.node) ? [] : [i]));
       expect([
         changed.map((i) => fastest[i]),

@@ -214,7 +214,7 @@ function encodeConvGemm(
   r.gpu.release(part);
 }
 
-/** Dense conv as implicit GEMM (with `tile`, else {@link convTile}'s): no im2col buffer, the input is gathered while loading tiles. */
+/** Dense conv as implicit GEMM (with `tile`, else the cost model's): no im2col buffer, the input is gathered while loading tiles. */
 export function encodeImplicitGemmConv(
   r: Recorder,
   b: ConvBuffers,

@@ -5,8 +5,12 @@ import {
   broadcastShape,
   Conv2dLayer,
   type ConvAlgorithm,
+  type ConvGeometry,
   chooseConvAlgorithm,
   convGeometry,
+  DENSE_KERNELS,
+  type DenseKernel,
+  denseKernelApplies,
   encodeBinary,
   type GpuTensor,
   sparseConvAlgorithm,
@@ -27,6 +31,22 @@ export const CONV_CANDIDATES = [
   'sparse-blocked',
   'im2col-spmm',
 ] as const;
+
+/**
+ * The candidates for a conv of `geo`: {@link CONV_CANDIDATES}, and the implicit GEMM with each dense
+ * kernel that applies named (`implicit-gemm:winograd-4`), since the cost model that picks one by
+ * default can lose to another by 2× or more on a given GPU.
+ */
+function convCandidates(geo: ConvGeometry): string[] {
+  const dense = DENSE_KERNELS.filter((k) => denseKernelApplies(k, geo));
+  return [...CONV_CANDIDATES, ...dense.map((k) => `implicit-gemm:${k}`)];
+}
+
+/** A plan's conv kernel: the algorithm, and the dense kernel where tuning named one. */
+function parseConvKernel(kernel: string): { algorithm: ConvAlgorithm; dense?: DenseKernel } {
+  const [algorithm, dense] = kernel.split(':') as [ConvAlgorithm, DenseKernel | undefined];
+  return dense ? { algorithm, dense } : { algorithm };
+}
 
 /** The activation that fusion attached to a Conv or Gemm (the runtime's own attribute, not ONNX's). */
 export function fusedActivation(node: GraphNode): Activation {
@@ -174,7 +194,9 @@ export const conv: OpDef = {
       return {
         kernel,
         sparsity,
-        ...(kernel === 'depthwise' ? {} : { candidates: CONV_CANDIDATES }),
+        ...(kernel === 'depthwise'
+          ? {}
+          : { candidates: convCandidates(geometry(node, x.shape, w.shape).geo) }),
         // every conv kernel can write a channel slice, but a broadcast residual is added after the conv
         writesInto: !r || r.shape.join() === geometry(node, x.shape, w.shape).shape.join(),
       };
@@ -189,13 +211,13 @@ export const conv: OpDef = {
         const r = residualOf(node) ? ctx.inputs[3]!.shape : undefined;
         const direct = !r || r.join() === shape.join();
         const activation = direct ? fusedActivation(node) : 'none';
-        const algorithm = ctx.kernel as ConvAlgorithm;
+        const kernel = parseConvKernel(ctx.kernel);
         // weights decoded as CSR go to the layer as CSR: a sparse kernel uploads it as it is and a dense
         // one expands it when first recorded, so a conv that runs sparse never makes the dense values
         const csr = storedCsr(w);
         // auto_pad makes the padding depend on the input size, so the layer is kept per padding too
         const layer = ctx.cached(
-          JSON.stringify({ algorithm, pads: win.pads, activation }),
+          JSON.stringify({ ...kernel, pads: win.pads, activation }),
           () =>
             new Conv2dLayer(ctx.gpu, {
               ...(csr ? { csr } : { weights: asFloat32(w, 'Conv weights') }),
@@ -206,7 +228,7 @@ export const conv: OpDef = {
               dilation: win.dilation,
               groups: attrNumber(node, 'group', 1),
               activation,
-              algorithm,
+              ...kernel,
               sparsity: sparsityOf(w),
             }),
         );
