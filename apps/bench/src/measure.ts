@@ -24,12 +24,22 @@ export interface MeasureOptions {
   readonly iterations: number;
 }
 
-/** Wall-clock milliseconds per call of `fn`, after `warmup` untimed calls. */
+/**
+ * Wall time the GPU is kept busy before sampling: an idle H100 runs short kernels at low clocks and
+ * takes tens of milliseconds to raise them, so a few warm-up submissions measured the first kernel
+ * timed after a pause (a layer's input made on the host) up to 5× slower than the same kernel timed
+ * next (2026-11-23, at 5291c71).
+ */
+const WARM_MS = 100;
+
+/** Wall-clock milliseconds per call of `fn`, after at least `warmup` untimed calls and {@link WARM_MS}. */
 export async function measureWall(
   fn: () => unknown,
   { warmup, iterations }: MeasureOptions,
 ): Promise<Timing> {
-  for (let i = 0; i < warmup; i++) await fn();
+  // at least `warmup` calls, and more until the GPU has been kept busy for WARM_MS (its clocks)
+  const warm = performance.now() + WARM_MS;
+  for (let i = 0; i < warmup || performance.now() < warm; i++) await fn();
   const samples: number[] = [];
   for (let i = 0; i < iterations; i++) {
     const t0 = performance.now();
@@ -41,14 +51,6 @@ export async function measureWall(
 
 /** Copies of the timed work in each profiled submission. */
 export const REPEATS = 10;
-
-/**
- * Wall time the GPU is kept busy before sampling: an idle H100 runs short kernels at low clocks and
- * takes tens of milliseconds to raise them, so a few warm-up submissions measured the first kernel
- * timed after a pause (a layer's input made on the host) up to 5× slower than the same kernel timed
- * next (2026-11-23, at 5291c71).
- */
-const WARM_MS = 100;
 
 /**
  * GPU time (ms) of the work `record` records: at least `warmup` plain submissions, and more until
