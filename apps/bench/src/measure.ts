@@ -33,20 +33,31 @@ export interface MeasureOptions {
 const WARM_MS = 100;
 
 /** Wall-clock milliseconds per call of `fn`, after at least `warmup` untimed calls and {@link WARM_MS}. */
-export async function measureWall(
-  fn: () => unknown,
+export async function measureWall(fn: () => unknown, options: MeasureOptions): Promise<Timing> {
+  return (await measureInterleaved([fn], options))[0]!;
+}
+
+/**
+ * Wall-clock milliseconds per call of each of `fns`, sampled in turns (one call of each per round)
+ * after the warm-up: the GPU's clock changes during the measurement then fall on all of them alike,
+ * where timing one after the other measured identical plans up to 2.8× apart (AlexNet at batch 32,
+ * 2026-11-23).
+ */
+export async function measureInterleaved(
+  fns: readonly (() => unknown)[],
   { warmup, iterations }: MeasureOptions,
-): Promise<Timing> {
-  // at least `warmup` calls, and more until the GPU has been kept busy for WARM_MS (its clocks)
+): Promise<Timing[]> {
+  // at least `warmup` rounds, and more until the GPU has been kept busy for WARM_MS (its clocks)
   const warm = performance.now() + WARM_MS;
-  for (let i = 0; i < warmup || performance.now() < warm; i++) await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const t0 = performance.now();
-    await fn();
-    samples.push(performance.now() - t0);
-  }
-  return summarize(samples);
+  for (let i = 0; i < warmup || performance.now() < warm; i++) for (const fn of fns) await fn();
+  const samples = fns.map((): number[] => []);
+  for (let i = 0; i < iterations; i++)
+    for (const [k, fn] of fns.entries()) {
+      const t0 = performance.now();
+      await fn();
+      samples[k]!.push(performance.now() - t0);
+    }
+  return samples.map(summarize);
 }
 
 /** Copies of the timed work in each profiled submission. */
