@@ -255,6 +255,7 @@ export class WebGpuSession {
     const ctx: PlanContext = {
       opset: graph.opset,
       mode: this.mode,
+      software: this.gpu.software,
       constant: (name) => info.get(name)?.value,
       bits: (name) => packed.get(name),
     };
@@ -606,6 +607,7 @@ export class WebGpuSession {
       gpu: this.gpu,
       opset: this.graph.opset,
       mode: this.mode,
+      software: this.gpu.software,
       get kernel() {
         return session.kernelOf(p);
       },

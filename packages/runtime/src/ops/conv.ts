@@ -35,10 +35,11 @@ export const CONV_CANDIDATES = [
 /**
  * The candidates for a conv of `geo`: {@link CONV_CANDIDATES}, and the implicit GEMM with each dense
  * kernel that applies named (`implicit-gemm:winograd-4`), since the cost model that picks one by
- * default can lose to another by 2× or more on a given GPU.
+ * default can lose to another by 2× or more on a given GPU. Not on a software adapter, where timings
+ * say nothing of a GPU and Chromium's SwiftShader lost the device on the larger GEMM tiles.
  */
-function convCandidates(geo: ConvGeometry): string[] {
-  const dense = DENSE_KERNELS.filter((k) => denseKernelApplies(k, geo));
+function convCandidates(geo: ConvGeometry, software: boolean): string[] {
+  const dense = software ? [] : DENSE_KERNELS.filter((k) => denseKernelApplies(k, geo));
   return [...CONV_CANDIDATES, ...dense.map((k) => `implicit-gemm:${k}`)];
 }
 
@@ -196,7 +197,7 @@ export const conv: OpDef = {
         sparsity,
         ...(kernel === 'depthwise'
           ? {}
-          : { candidates: convCandidates(geometry(node, x.shape, w.shape).geo) }),
+          : { candidates: convCandidates(geometry(node, x.shape, w.shape).geo, ctx.software) }),
         // every conv kernel can write a channel slice, but a broadcast residual is added after the conv
         writesInto: !r || r.shape.join() === geometry(node, x.shape, w.shape).shape.join(),
       };

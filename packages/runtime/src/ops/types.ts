@@ -23,6 +23,8 @@ export type PlanMode = 'auto' | 'dense' | 'sparse';
 
 export interface PlanContext extends OpContext {
   readonly mode: PlanMode;
+  /** The adapter runs in software (SwiftShader, lavapipe): kernels it cannot run well are not candidates. */
+  readonly software: boolean;
   /** A graph initializer (weights, biases, constant parameters). */
   constant(name: string): Tensor | undefined;
   /** How a value planned before this node is held on the GPU when bit-packed (see {@link GpuPlan.outputBits}). */
