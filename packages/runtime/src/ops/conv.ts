@@ -16,6 +16,7 @@ import {
   sparseConvAlgorithm,
   weightSparsity,
 } from '@zeroskip/gpu';
+import { RuntimeError } from '../errors.js';
 import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
 import { as2d, shape2d, window2d } from '../shapes.js';
 import { asFloat32, float32, type Tensor, tensor } from '../tensor.js';
@@ -72,7 +73,12 @@ export function sparsityOf(w: Tensor): number {
 const sparsities = new WeakMap<Tensor, number>();
 
 /** The 2-D geometry (1-D convs as 2-D ones of unit height) and the output shape in the input's rank. */
-function geometry(node: GraphNode, x: readonly number[], w: readonly number[]) {
+export function geometry(node: GraphNode, x: readonly number[], w: readonly number[]) {
+  if (x.length !== 3 && x.length !== 4)
+    throw new RuntimeError(
+      'unsupported-op',
+      `node '${node.name}' (${node.op}) has a rank-${x.length} input; only 1-D and 2-D convolutions are supported.`,
+    );
   const node2d = as2d(node, x.length);
   const w2d = shape2d(w);
   const win = window2d(node2d, shape2d(x), attrNumbers(node2d, 'kernel_shape') ?? w2d.slice(2));

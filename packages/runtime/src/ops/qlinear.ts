@@ -1,10 +1,9 @@
-import { convGeometry } from '@zeroskip/gpu';
 import { roundHalfEven } from '@zeroskip/quant';
 import { RuntimeError } from '../errors.js';
-import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
-import { as2d, shape2d, window2d } from '../shapes.js';
+import type { GraphNode } from '../graph.js';
 import { type DType, sizeOf, type Tensor, tensor } from '../tensor.js';
 import { storage } from './cast.js';
+import { geometry } from './conv.js';
 import { QUANT_RANGES, type QuantDType, saturate } from './quantize-linear.js';
 import type { OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
@@ -54,26 +53,6 @@ function perChannel(
   return n === 1 ? () => d[0]! : (c) => d[c]!;
 }
 
-/** A 1-D or 2-D convolution's geometry at these shapes, auto_pad resolved. */
-function convShapes(node: GraphNode, x: readonly number[], w: readonly number[]) {
-  if (x.length !== 3 && x.length !== 4)
-    throw new RuntimeError(
-      'unsupported-op',
-      `node '${node.name}' (${node.op}) has a rank-${x.length} input; only 1-D and 2-D convolutions are supported.`,
-    );
-  const node2d = as2d(node, x.length);
-  const w2d = shape2d(w);
-  const win = window2d(node2d, shape2d(x), attrNumbers(node2d, 'kernel_shape') ?? w2d.slice(2));
-  const geo = convGeometry(shape2d(x), w2d, {
-    stride: win.stride,
-    pads: win.pads,
-    dilation: win.dilation,
-    groups: attrNumber(node, 'group', 1),
-  });
-  const shape = x.length === 3 ? [geo.n, geo.o, geo.wo] : [geo.n, geo.o, geo.ho, geo.wo];
-  return { geo, shape };
-}
-
 /** Integer accumulators of x (input 0) ⊛ w (input `wAt`) with their zero points subtracted; padding adds 0. */
 function integerConv(
   node: GraphNode,
@@ -86,7 +65,7 @@ function integerConv(
   quantized(node, inputs, wAt);
   const x = need(node, inputs, 0);
   const w = need(node, inputs, wAt);
-  const { geo, shape } = convShapes(node, x.shape, w.shape);
+  const { geo, shape } = geometry(node, x.shape, w.shape);
   const zx = perChannel(node, inputs, xZeroAt, 1, x.dtype)(0);
   const zw = perChannel(node, inputs, wZeroAt, geo.o, w.dtype);
   const acc = new Float64Array(sizeOf(shape));
@@ -194,7 +173,7 @@ const integerInfer =
   };
 
 const convShape = (wAt: number) => (node: GraphNode, inputs: readonly (ValueInfo | undefined)[]) =>
-  convShapes(node, need(node, inputs, 0).shape, need(node, inputs, wAt).shape).shape;
+  geometry(node, need(node, inputs, 0).shape, need(node, inputs, wAt).shape).shape;
 
 const matmulShape = (bAt: number) => (node: GraphNode, inputs: readonly (ValueInfo | undefined)[]) => {
   const a = need(node, inputs, 0).shape;
