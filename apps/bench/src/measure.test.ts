@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { summarize } from './measure.js';
+import { measureInterleaved, summarize } from './measure.js';
 
 describe('summarize', () => {
   it('interpolates the median and deciles of unsorted samples', () => {
@@ -11,5 +11,18 @@ describe('summarize', () => {
   });
   it('refuses no samples', () => {
     expect(() => summarize([])).toThrow();
+  });
+});
+
+describe('measureInterleaved', () => {
+  it('times the functions in turns, one call of each per round, after warming up all of them', async () => {
+    const calls: number[] = [];
+    const fns = [0, 1, 2].map((k) => () => void calls.push(k));
+    const timings = await measureInterleaved(fns, { warmup: 2, iterations: 4 });
+    expect(timings.map((t) => t.samples)).toEqual([4, 4, 4]);
+    // whole rounds throughout: the warm-up's (at least 2) and then the 4 timed ones
+    expect(calls.length % 3).toBe(0);
+    expect(calls.length / 3).toBeGreaterThanOrEqual(6);
+    for (let i = 0; i < calls.length; i++) expect(calls[i]).toBe(i % 3);
   });
 });
