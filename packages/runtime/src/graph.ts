@@ -54,3 +54,18 @@ export function readersOf(g: Graph): Map<string, (GraphNode | 'output')[]> {
   for (const o of g.outputs) add(o, 'output');
   return readers;
 }
+
+/**
+ * A maker of value names unused in the graph (inputs, initializers, every node's inputs and outputs):
+ * each call returns `hint`, or `hint_1`, `hint_2`, … where it is taken, and takes the name it returns.
+ */
+export function freshNames(g: Pick<Graph, 'nodes' | 'initializers' | 'inputs'>): (hint: string) => string {
+  const taken = new Set<string>([...g.initializers.keys(), ...g.inputs.map((i) => i.name)]);
+  for (const n of g.nodes) for (const v of [...n.inputs, ...n.outputs]) taken.add(v);
+  return (hint) => {
+    let name = hint;
+    for (let k = 1; taken.has(name); k++) name = `${hint}_${k}`;
+    taken.add(name);
+    return name;
+  };
+}

@@ -1,5 +1,5 @@
 import { RuntimeError } from './errors.js';
-import type { AttributeValue, Graph, GraphNode } from './graph.js';
+import { type AttributeValue, freshNames, type Graph, type GraphNode } from './graph.js';
 import { float32, int64, type Tensor } from './tensor.js';
 
 /*
@@ -197,18 +197,10 @@ export function upgradeNodes(
 ): Pick<Graph, 'nodes' | 'initializers'> {
   const initializers = new Map(g.initializers);
   const constants = new Map<string, Tensor>();
-  const taken = new Set<string>([...initializers.keys(), ...g.inputs.map((i) => i.name)]);
-  for (const n of g.nodes) {
-    for (const v of [...n.inputs, ...n.outputs]) taken.add(v);
+  for (const n of g.nodes)
     if (n.op === 'Constant' && isTensor(n.attrs.value) && n.outputs[0])
       constants.set(n.outputs[0], n.attrs.value);
-  }
-  const fresh = (hint: string) => {
-    let name = hint;
-    for (let k = 1; taken.has(name); k++) name = `${hint}_${k}`;
-    taken.add(name);
-    return name;
-  };
+  const fresh = freshNames(g);
   const cx: UpgradeContext = {
     opset: g.opset,
     known: (name) => initializers.get(name) ?? constants.get(name),

@@ -1,4 +1,4 @@
-import { attrNumber, type Graph, type GraphNode, readersOf } from './graph.js';
+import { attrNumber, freshNames, type Graph, type GraphNode, readersOf } from './graph.js';
 import { float32, type Tensor } from './tensor.js';
 
 // Passes that bring ONNX's int8 formats onto the float kernels. QOperator nodes (QLinearConv,
@@ -11,20 +11,6 @@ import { float32, type Tensor } from './tensor.js';
 // Float accumulation differs from the integer accumulator ONNX Runtime requantizes: a value that
 // lands within float rounding of a .5 boundary may quantize one step apart. Every other value is
 // the same; see qdq-passes.test.ts for the tolerance this implies.
-
-/** A fresh value name derived from `base`, unused in the graph. */
-function freshName(g: Graph, used: Set<string>, base: string): string {
-  let name = base;
-  for (let k = 1; used.has(name) || g.initializers.has(name); k++) name = `${base}_${k}`;
-  used.add(name);
-  return name;
-}
-
-function valueNames(g: Graph): Set<string> {
-  const used = new Set<string>([...g.inputs.map((i) => i.name), ...g.outputs]);
-  for (const n of g.nodes) for (const v of [...n.inputs, ...n.outputs]) used.add(v);
-  return used;
-}
 
 const node = (op: string, name: string, inputs: string[], outputs: string[], attrs = {}): GraphNode => ({
   op,
@@ -58,7 +44,7 @@ export function expandQOperators(g: Graph): Graph {
 
 function expandNodes(g: Graph): Graph {
   if (!g.nodes.some((n) => n.op === 'QLinearConv' || n.op === 'QLinearMatMul')) return g;
-  const used = valueNames(g);
+  const freshName = freshNames(g);
   const initializers = new Map(g.initializers);
   const nodes: GraphNode[] = [];
   for (const n of g.nodes) {
@@ -73,7 +59,7 @@ function expandNodes(g: Graph): Graph {
       nodes.push(n);
       continue;
     }
-    const fresh = (what: string) => freshName(g, used, `${n.name}/${what}`);
+    const fresh = (what: string) => freshName(`${n.name}/${what}`);
     const [xf, wf, yf] = [fresh('x'), fresh('w'), fresh('y')];
     nodes.push(node('DequantizeLinear', xf, [x!, sx!, zx ?? ''], [xf]));
     // per-channel weight scales run along the output channels: axis 0 of OIHW, 1 of [K, N]
@@ -133,7 +119,7 @@ function dequantizeEarly(g: Graph): Graph {
       )
         continue;
       // op's output name now holds its floats; the DQs' readers read it
-      const float = freshName({ ...g, nodes }, valueNames({ ...g, nodes }), `${first.name}/x`);
+      const float = freshNames({ ...g, nodes })(`${first.name}/x`);
       const moved: GraphNode = {
         ...first,
         inputs: [op.inputs[0]!, ...first.inputs.slice(1)],
