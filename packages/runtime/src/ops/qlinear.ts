@@ -4,7 +4,7 @@ import type { GraphNode } from '../graph.js';
 import { type DType, sizeOf, type Tensor, tensor } from '../tensor.js';
 import { storage } from './cast.js';
 import { geometry } from './conv.js';
-import { QUANT_RANGES, type QuantDType, saturate } from './quantize-linear.js';
+import { channelOf, isQuantDType, type QuantDType, type QuantLayout, saturate } from './quantize-linear.js';
 import type { OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
 
@@ -20,7 +20,7 @@ function invalid(node: GraphNode, message: string): never {
 /** Checks that input i is int8 or uint8 and returns its type. */
 function quantized(node: GraphNode, inputs: readonly (ValueInfo | undefined)[], i: number): QuantDType {
   const d = need(node, inputs, i).dtype;
-  if (d !== 'int8' && d !== 'uint8')
+  if (!isQuantDType(d))
     throw new RuntimeError(
       'invalid-input',
       `node '${node.name}' (${node.op}) takes int8 or uint8 at input ${i}, got ${d}; quantize it first.`,
@@ -92,7 +92,7 @@ function integerConv(
           acc[at++] = sum;
         }
     }
-  return { acc, shape, channels: geo.o, inner: shape.slice(2).reduce((a, b) => a * b, 1) };
+  return { acc, shape, channels: geo.o, inner: sizeOf(shape.slice(2)) };
 }
 
 /** Integer accumulators of a (input 0, [..., M, K]) × b (input `bAt`, [K, N]), zero points subtracted. */
@@ -129,12 +129,17 @@ function integerMatmul(
   return { acc, shape: [...a.shape.slice(0, -1), n], channels: n, inner: 1 };
 }
 
-interface Accumulators {
+/** The accumulators, with their output channels (per-channel scales index them) as a {@link QuantLayout}. */
+interface Accumulators extends QuantLayout {
   readonly acc: Float64Array;
   readonly shape: number[];
-  /** Output channels (per-channel scales index them) and the elements of one channel's block. */
-  readonly channels: number;
-  readonly inner: number;
+}
+
+/** QLinearConv's and QLinearMatMul's output type: their output zero point's (input 7), int8 or uint8. */
+function outputType(node: GraphNode, inputs: readonly (ValueInfo | undefined)[]): QuantDType {
+  const dtype = need(node, inputs, 7).dtype;
+  if (!isQuantDType(dtype)) invalid(node, `has a ${dtype} output zero point; use int8 or uint8.`);
+  return dtype;
 }
 
 /** Int32 accumulators as the op's output: ONNX's int32, held as int64. */
@@ -145,9 +150,7 @@ const int32Output = ({ acc, shape }: Accumulators): Tensor[] => [tensor('int64',
  * its scale and zero point at 3–5, the output's at 6–7, an int32 bias at 8.
  */
 function requantize(node: GraphNode, inputs: readonly (Tensor | undefined)[], a: Accumulators): Tensor {
-  const dtype = need(node, inputs, 7).dtype;
-  if (!(dtype in QUANT_RANGES)) invalid(node, `has a ${dtype} output zero point; use int8 or uint8.`);
-  const q = dtype as QuantDType;
+  const q = outputType(node, inputs);
   const sx = perChannel(node, inputs, 1, 1)(0);
   const sw = perChannel(node, inputs, 4, a.channels);
   const sy = perChannel(node, inputs, 6, 1)(0);
@@ -156,7 +159,7 @@ function requantize(node: GraphNode, inputs: readonly (Tensor | undefined)[], a:
   const scales = Array.from({ length: a.channels }, (_, c) => Math.fround(Math.fround(sx * sw(c)) / sy));
   const y = storage(q, a.acc.length);
   for (let e = 0; e < y.length; e++) {
-    const c = Math.floor(e / a.inner) % a.channels;
+    const c = channelOf(e, a);
     y[e] = saturate(roundHalfEven(Math.fround(Math.fround(a.acc[e]! + bias(c)) * scales[c]!)) + zy, q);
   }
   return tensor(q, a.shape, y);
@@ -195,9 +198,7 @@ export const matMulInteger: OpDef = {
 const qlinearInfer =
   (shapeOf: (node: GraphNode, inputs: readonly (ValueInfo | undefined)[]) => number[]) =>
   (node: GraphNode, inputs: readonly (ValueInfo | undefined)[]) => {
-    const dtype = need(node, inputs, 7).dtype;
-    if (dtype !== 'int8' && dtype !== 'uint8')
-      invalid(node, `has a ${dtype} output zero point; use int8 or uint8.`);
+    const dtype = outputType(node, inputs);
     return [{ shape: integerInfer(shapeOf, [0, 3])(node, inputs), dtype }];
   };
 

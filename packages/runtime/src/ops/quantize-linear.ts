@@ -20,7 +20,7 @@ const T = onnxProto.onnx.TensorProto.DataType;
 export const QUANT_RANGES = { uint8: [0, 255], int8: [-128, 127] } as const;
 export type QuantDType = keyof typeof QUANT_RANGES;
 
-const isQuantDType = (d: DType): d is QuantDType => d in QUANT_RANGES;
+export const isQuantDType = (d: DType): d is QuantDType => d in QUANT_RANGES;
 
 /**
  * ONNX element types of quantization this runtime cannot hold, and what they are: float8 (17–20) and
@@ -58,6 +58,10 @@ export interface QuantLayout {
   /** Elements between two channel steps: the product of x's dimensions after the axis. */
   readonly inner: number;
 }
+
+/** The channel of element `e` in a tensor laid out as `layout` says. */
+export const channelOf = (e: number, layout: QuantLayout): number =>
+  Math.floor(e / layout.inner) % layout.channels;
 
 /**
  * Checks a node's scale and zero point against x (dtype and shape; blocked quantization refused) and
@@ -132,7 +136,7 @@ export const quantizeLinear: OpDef = {
     const z = zeros(zero as Tensor | undefined, layout.channels);
     const y = storage(dtype, xs.length);
     for (let e = 0; e < xs.length; e++) {
-      const c = Math.floor(e / layout.inner) % layout.channels;
+      const c = channelOf(e, layout);
       y[e] = saturate(quantizeStep(xs[e]!, s[c]!) + z[c]!, dtype);
     }
     return [tensor(dtype, x.shape, y)];
@@ -164,7 +168,7 @@ export const dequantizeLinear: OpDef = {
     const xs = (x as Tensor).data;
     const y = new Float32Array(xs.length);
     for (let e = 0; e < xs.length; e++) {
-      const c = Math.floor(e / layout.inner) % layout.channels;
+      const c = channelOf(e, layout);
       // ONNX Runtime converts the integer difference to f32, then multiplies in f32
       y[e] = Math.fround(xs[e]! - z[c]!) * s[c]!;
     }
