@@ -32,6 +32,12 @@ export interface MeasureOptions {
  */
 const WARM_MS = 100;
 
+/** Runs `step` at least `warmup` times, and more until {@link WARM_MS} have passed. */
+async function warmUp(step: () => Promise<unknown>, warmup: number): Promise<void> {
+  const warm = performance.now() + WARM_MS;
+  for (let i = 0; i < warmup || performance.now() < warm; i++) await step();
+}
+
 /** Wall-clock milliseconds per call of `fn`, after at least `warmup` untimed calls and {@link WARM_MS}. */
 export async function measureWall(fn: () => unknown, options: MeasureOptions): Promise<Timing> {
   return (await measureInterleaved([fn], options))[0]!;
@@ -47,9 +53,9 @@ export async function measureInterleaved(
   fns: readonly (() => unknown)[],
   { warmup, iterations }: MeasureOptions,
 ): Promise<Timing[]> {
-  // at least `warmup` rounds, and more until the GPU has been kept busy for WARM_MS (its clocks)
-  const warm = performance.now() + WARM_MS;
-  for (let i = 0; i < warmup || performance.now() < warm; i++) for (const fn of fns) await fn();
+  await warmUp(async () => {
+    for (const fn of fns) await fn();
+  }, warmup);
   const samples = fns.map((): number[] => []);
   for (let i = 0; i < iterations; i++)
     for (const [k, fn] of fns.entries()) {
@@ -78,8 +84,7 @@ export async function timeGpu(
   const repeated = (r: Recorder) => {
     for (let k = 0; k < REPEATS; k++) record(r);
   };
-  const warm = performance.now() + WARM_MS;
-  for (let i = 0; i < warmup || performance.now() < warm; i++) await gpu.submit(repeated);
+  await warmUp(() => gpu.submit(repeated), warmup);
   const samples: number[] = [];
   let clock: Clock = 'gpu-submit-wall';
   for (let i = 0; i < iterations; i++) {

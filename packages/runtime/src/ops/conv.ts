@@ -164,11 +164,10 @@ function convolve(
 function chooseKernel(
   node: GraphNode,
   w: Tensor,
-  x: readonly number[],
+  { n, wo }: ConvGeometry,
   ctx: PlanContext,
 ): { kernel: ConvAlgorithm; sparsity: number } {
   const sparsity = sparsityOf(w);
-  const { n, wo } = geometry(node, x, w.shape).geo;
   const auto = chooseConvAlgorithm(w.shape[1]!, attrNumber(node, 'group', 1), sparsity, n, wo);
   const kernel =
     auto === 'depthwise' || ctx.mode === 'auto'
@@ -197,15 +196,14 @@ export const conv: OpDef = {
       if (node.inputs[2] && !ctx.constant(node.inputs[2])) return undefined;
       const r = residualOf(node) ? inputs[3] : undefined;
       if (r && r.dtype !== 'float32') return undefined;
-      const { kernel, sparsity } = chooseKernel(node, w, x.shape, ctx);
+      const { geo, shape } = geometry(node, x.shape, w.shape);
+      const { kernel, sparsity } = chooseKernel(node, w, geo, ctx);
       return {
         kernel,
         sparsity,
-        ...(kernel === 'depthwise'
-          ? {}
-          : { candidates: convCandidates(geometry(node, x.shape, w.shape).geo, ctx.software) }),
+        ...(kernel === 'depthwise' ? {} : { candidates: convCandidates(geo, ctx.software) }),
         // every conv kernel can write a channel slice, but a broadcast residual is added after the conv
-        writesInto: !r || r.shape.join() === geometry(node, x.shape, w.shape).shape.join(),
+        writesInto: !r || r.shape.join() === shape.join(),
       };
     },
     encode(node, ctx, outputs) {
