@@ -1,5 +1,13 @@
 import { RuntimeError } from './errors.js';
-import { type DType, sizeOf, type Tensor, tensor } from './tensor.js';
+import {
+  type DType,
+  sizeOf,
+  type Tensor,
+  tensor,
+  VALUE_BYTES,
+  valueBytes,
+  valuesFromBytes,
+} from './tensor.js';
 
 // NumPy .npy, format versions 1.0–3.0, C order, little-endian float32, int64, uint8, int8 and bool.
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -53,16 +61,16 @@ export function readNpy(bytes: Uint8Array): Tensor {
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map((s) => (/^\d+$/.test(s) ? Number(s) : corrupt(`shape entry '${s}' is not a size`)));
-  const itemSize = dtype === 'float32' ? 4 : dtype === 'int64' ? 8 : 1;
+  const itemSize = VALUE_BYTES[dtype];
   const count = sizeOf(shape);
   const dataStart = start + headerLen;
   if (!Number.isSafeInteger(count) || count * itemSize > bytes.length - dataStart)
     corrupt(`shape [${shape.join(', ')}] needs more data than the file holds`);
-  const raw = bytes.slice(dataStart, dataStart + count * itemSize);
-  if (dtype === 'float32') return tensor(dtype, shape, new Float32Array(raw.buffer, 0, count));
-  if (dtype === 'int64')
-    return tensor(dtype, shape, Float64Array.from(new BigInt64Array(raw.buffer, 0, count), Number));
-  return tensor(dtype, shape, dtype === 'int8' ? new Int8Array(raw.buffer) : raw);
+  return tensor(
+    dtype,
+    shape,
+    valuesFromBytes(dtype, bytes.subarray(dataStart, dataStart + count * itemSize)),
+  );
 }
 
 /** Writes a tensor as a version 1.0 .npy file (header padded to 64 bytes, as NumPy does). */
@@ -71,12 +79,7 @@ export function writeNpy(t: Tensor): Uint8Array {
   const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   header += `${' '.repeat(64 - ((10 + header.length + 1) % 64))}\n`;
-  const body =
-    t.dtype === 'float32'
-      ? new Uint8Array(Float32Array.from(t.data).buffer)
-      : t.dtype === 'int64'
-        ? new Uint8Array(BigInt64Array.from(t.data, (v) => BigInt(v)).buffer)
-        : Uint8Array.from(t.data);
+  const body = valueBytes(t);
   const out = new Uint8Array(10 + header.length + body.length);
   out.set(MAGIC);
   out[6] = 1;

@@ -3,7 +3,7 @@ import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphNode } from './graph.js';
 import { MAX_OPSET, ZEROSKIP_DOMAIN, ZEROSKIP_OPS } from './onnx.js';
 import { inferShapes } from './shape-inference.js';
-import { type DType, float32, type Tensor } from './tensor.js';
+import { type DType, float32, type Tensor, valueBytes } from './tensor.js';
 
 const { onnx } = onnxProto;
 
@@ -39,13 +39,7 @@ const FLATTENING_OPS = new Set(['Softmax', 'LogSoftmax', 'Hardmax']);
 
 function tensorProto(name: string, t: Tensor): onnxProto.onnx.ITensorProto {
   const dataType = ELEM_TYPES[t.dtype];
-  const raw =
-    t.dtype === 'float32'
-      ? new Uint8Array(Float32Array.from(t.data).buffer)
-      : t.dtype === 'int64'
-        ? new Uint8Array(BigInt64Array.from(t.data, (v) => BigInt(v)).buffer)
-        : Uint8Array.from(t.data);
-  return { name, dims: [...t.shape], dataType, rawData: raw };
+  return { name, dims: [...t.shape], dataType, rawData: valueBytes(t) };
 }
 
 /** An ONNX attribute, typed by its JS type; a number is a float when `floatNames` holds its name. */

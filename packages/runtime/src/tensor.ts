@@ -16,6 +16,31 @@ export interface Tensor {
   readonly data: Float32Array | Float64Array | Uint8Array | Int8Array;
 }
 
+/** Bytes per value as files store a tensor's values (.npy, .zsk raw weights, ONNX raw data). */
+export const VALUE_BYTES: Readonly<Record<DType, number>> = {
+  float32: 4,
+  int64: 8,
+  uint8: 1,
+  int8: 1,
+  bool: 1,
+};
+
+/** A tensor's values as files store them: little-endian, {@link VALUE_BYTES} each. */
+export function valueBytes(t: Tensor): Uint8Array {
+  if (t.dtype === 'float32') return new Uint8Array(Float32Array.from(t.data).buffer);
+  if (t.dtype === 'int64') return new Uint8Array(BigInt64Array.from(t.data, (v) => BigInt(v)).buffer);
+  return Uint8Array.from(t.data);
+}
+
+/** Values of `dtype` from bytes {@link valueBytes} wrote (copied), in this module's layout. */
+export function valuesFromBytes(dtype: DType, bytes: Uint8Array): Tensor['data'] {
+  // a fresh buffer of exactly these bytes: a Node Buffer's slice() is a view into a shared pool
+  const copy = new Uint8Array(bytes);
+  if (dtype === 'float32') return new Float32Array(copy.buffer);
+  if (dtype === 'int64') return Float64Array.from(new BigInt64Array(copy.buffer), Number);
+  return dtype === 'int8' ? new Int8Array(copy.buffer) : copy;
+}
+
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

@@ -14,7 +14,7 @@ import {
   type PayloadScratch,
 } from '@zeroskip/sparse';
 import { RuntimeError } from './errors.js';
-import { sizeOf, type Tensor, tensor } from './tensor.js';
+import { sizeOf, type Tensor, tensor, VALUE_BYTES, valueBytes, valuesFromBytes } from './tensor.js';
 
 /**
  * How one constant tensor is stored in a .zsk file (README: "Weight encodings"). Tensors are viewed as
@@ -99,11 +99,7 @@ export function encodeWeight(t: Tensor, e: WeightEncoding, name: string): Uint8A
 }
 
 function encodeFixed(t: Tensor, e: Exclude<WeightEncoding, { kind: 'sparse' }>, name: string): Uint8Array {
-  if (e.kind === 'raw') {
-    if (t.dtype === 'float32') return f32Bytes(t.data);
-    if (t.dtype === 'int64') return new Uint8Array(BigInt64Array.from(t.data, (v) => BigInt(v)).buffer);
-    return Uint8Array.from(t.data);
-  }
+  if (e.kind === 'raw') return valueBytes(t);
   const data = t.data as Float32Array;
   const [rows, cols] = rowsCols(t.shape);
   switch (e.kind) {
@@ -252,20 +248,8 @@ function decodeFixed(
   const f32 = (from: number, n: number) => new Float32Array(bytes.slice(from, from + 4 * n).buffer);
   switch (e.kind) {
     case 'raw': {
-      const size = dtype === 'float32' ? 4 : dtype === 'int64' ? 8 : 1;
-      need(count * size);
-      const copy = bytes.slice();
-      return tensor(
-        dtype,
-        shape,
-        dtype === 'float32'
-          ? new Float32Array(copy.buffer)
-          : dtype === 'int64'
-            ? Float64Array.from(new BigInt64Array(copy.buffer), Number)
-            : dtype === 'int8'
-              ? new Int8Array(copy.buffer)
-              : copy,
-      );
+      need(count * VALUE_BYTES[dtype]);
+      return tensor(dtype, shape, valuesFromBytes(dtype, bytes));
     }
     case 'binary': {
       const w = words(cols);
