@@ -55,13 +55,17 @@ export class QuantConvLayer {
   private readonly w: GpuTensor;
   private readonly params: GpuTensor[];
 
-  /** `weights` [O, C, kh, kw] on the grid of `spec.weights`; `params` S and B, or T [O, Lo]. */
+  /**
+   * `weights` [O, C, kh, kw] on the grid of `spec.weights`; `params` S and B, or T [O, Lo]; `tiling.lanes`
+   * fixes how many threads share a pixel's 32 output channels (see `QuantConvKernel`), to compare tilings.
+   */
   constructor(
     private readonly gpu: Gpu,
     private readonly spec: QuantConvSpec,
     weights: ArrayLike<number>,
     readonly weightShape: readonly [number, number, number, number],
     params: QuantConvParams,
+    private readonly tiling: { readonly lanes?: number } = {},
   ) {
     if ((spec.conv?.groups ?? 1) !== 1)
       throw new GpuError('invalid-argument', `a QuantConv has one group, got ${spec.conv?.groups}.`);
@@ -148,7 +152,7 @@ export class QuantConvLayer {
         ...(residual ? { residual } : {}),
         ...(signPlane ? { sign: signPlane } : {}),
       },
-      { geo, input: this.inputEncoding, weights: this.weightEncoding, output },
+      { geo, input: this.inputEncoding, weights: this.weightEncoding, output, ...this.tiling },
     );
     return signPlane ? { y, sign: signPlane } : { y };
   }

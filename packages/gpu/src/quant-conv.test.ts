@@ -127,7 +127,63 @@ describe('QuantConvLayer', () => {
   );
 
   it(
-    'a large map (64-pixel tiles, no K split) with 2 weight planes and 2-bit output',
+    'every count of lanes per pixel equals the reference, on random geometry, modes and fused epilogues',
+    async () => {
+      const rand = seededRandom(41);
+      const ran = new Set<number>();
+      for (let i = 0; i < 6; i++) {
+        const g = randomGeometry(rand);
+        const out = OUTPUTS[i % OUTPUTS.length]!;
+        const spec: QuantConvSpec = {
+          ...ACTIVATIONS[i % ACTIVATIONS.length]!,
+          ...WEIGHTS[(i + 2) % WEIGHTS.length]!,
+          ...out,
+          conv: g.conv,
+        };
+        const { x, w, geo } = quantData(rand, g.x, g.w, spec);
+        const size = geo.n * geo.o * geo.ho * geo.wo;
+        const params = {
+          ...quantParams(rand, spec, geo.o, geo.k),
+          ...(spec.output === 'float' ? { residual: quantResidual(rand, size) } : {}),
+        };
+        const want = quantConvReference(x, g.x, w, g.w, spec, params);
+        for (const lanes of [1, 2, 4, 8]) {
+          let got: Awaited<ReturnType<typeof runQuantLayer>>;
+          try {
+            got = await runQuantLayer(gpu, spec, x, g.x, w, g.w, params, {
+              lanes,
+              ...(spec.output === 'float' ? { sign: true } : {}),
+            });
+          } catch (e) {
+            // a count the layer cannot take (over the workgroup or the vector width) is refused by name
+            expect(e).toBeInstanceOf(GpuError);
+            expect(String(e)).toMatch(/lanes/);
+            continue;
+          }
+          ran.add(lanes);
+          if (spec.output === 'float') checkFusedOutput(got, want, params);
+          else expect(got.values).toEqual(want);
+        }
+      }
+      expect([...ran].sort()).toEqual([1, 2, 4, 8]);
+      await expect(
+        runQuantLayer(
+          gpu,
+          { ...ACTIVATIONS[0]!, ...WEIGHTS[0]!, output: 'sign' },
+          new Float32Array(4),
+          [1, 1, 2, 2],
+          new Float32Array(1),
+          [1, 1, 1, 1],
+          { thresholds: [0] },
+          { lanes: 3 },
+        ),
+      ).rejects.toThrow(GpuError);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a large map (64-pixel tiles, no K split, one lane) with 2 weight planes and 2-bit output',
     async () => {
       const rand = seededRandom(9);
       const xShape: Shape4 = [1, 3, 130, 128];
@@ -141,7 +197,8 @@ describe('QuantConvLayer', () => {
       };
       const { x, w } = quantData(rand, xShape, wShape, spec);
       const params = quantParams(rand, spec, 40, 27);
-      const got = await runQuantLayer(gpu, spec, x, xShape, w, wShape, params);
+      // one lane: each thread sums all 32 channels and writes them itself, without the reduction
+      const got = await runQuantLayer(gpu, spec, x, xShape, w, wShape, params, { lanes: 1 });
       expect(got.values).toEqual(quantConvReference(x, xShape, w, wShape, spec, params));
     },
     TIMEOUT,

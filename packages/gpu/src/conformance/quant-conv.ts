@@ -104,9 +104,10 @@ export async function runQuantLayer(
   w: Float32Array,
   wShape: Shape4,
   params: QuantConvParams,
-  epilogue: { readonly sign?: boolean } = {},
+  options: { readonly sign?: boolean; readonly lanes?: number } = {},
 ): Promise<{ values: Float32Array; packed?: Uint32Array; sign?: Uint32Array; shape: Shape4 }> {
-  const layer = new QuantConvLayer(gpu, spec, w, wShape, params);
+  const { lanes, ...epilogue } = options;
+  const layer = new QuantConvLayer(gpu, spec, w, wShape, params, lanes === undefined ? {} : { lanes });
   const geo = layer.geometry(xShape);
   const yShape: Shape4 = [geo.n, geo.o, geo.ho, geo.wo];
   const xt = gpu.tensor(xShape, x);

@@ -20,9 +20,10 @@ import { encodingPlanes, type PackedEncoding } from './pack-bits.js';
  * of each pixel owns all 32 channels, so a sign or k-bit output is one whole word per plane, written
  * without atomics. Weight words of the 32 channels are staged in workgroup memory, K-chunk by K-chunk,
  * and read as broadcasts; each input word is loaded once per pixel and used for all 32 channels; words
- * are loaded and combined as vectors of up to 4. Small layers split K among the threads of a pixel
- * (see {@link tiling}); their partial sums meet in workgroup memory without atomics (see
- * {@link splitReduction}), and the (channel, pixel) outputs are then spread over all the threads.
+ * are loaded and combined as vectors of up to 4. Small layers split K among the threads of a pixel and
+ * spread its 32 channels over several threads (see {@link tiling}); their partial sums meet in
+ * workgroup memory without atomics (see {@link splitReduction}), and the (channel, pixel) outputs are
+ * then spread over all the threads.
  */
 
 /** What the packed weight planes hold: ±1 (1 plane: negative), ternary (non-zero, negative), or k-bit q. */
@@ -45,6 +46,11 @@ export interface QuantConvKernel {
   readonly input: PackedEncoding;
   readonly weights: WeightEncoding;
   readonly output: QuantConvOutput;
+  /**
+   * Threads that share one pixel's 32 output channels (1, 2, 4 or 8; at most 32 over the vector width
+   * of a position's words): chosen from the layer's size when left out, set to compare tilings.
+   */
+  readonly lanes?: number;
 }
 
 export function weightPlaneCount(w: WeightEncoding): number {
@@ -55,21 +61,30 @@ export function weightPlaneCount(w: WeightEncoding): number {
 const CHANNELS = 32;
 /** Workgroup memory for staged weights, reused by the split-K reduction, in words: 16 KiB, WebGPU's guaranteed minimum. */
 const SHARED_WORDS = 4096;
-/** Threads of a K-split workgroup: at most as many as can park their 32 partial sums in that memory. */
+/** Threads of a workgroup at most: WebGPU's guaranteed invocations per workgroup. */
+const MAX_THREADS = 256;
+/** Threads of a K-split workgroup's (pixel, split) pairs: as many as can park their 32 partial sums in that memory. */
 const SPLIT_THREADS = SHARED_WORDS / CHANNELS;
 /** Workgroups below which a layer splits K inside the workgroup (about one per SM of a large GPU, twice). */
 const MIN_GROUPS = 256;
+/** Threads below which a layer spreads a pixel's channels over several threads: 4 warps per scheduler of an H100. */
+const MIN_THREADS = 65536;
+/** Threads per pixel at most: each keeps 4 channels or more, so its sums park as whole vectors. */
+const MAX_LANES = 8;
 
 /**
  * How a workgroup covers its 32 channels: `pixels` output pixels, each summed by `splits` threads
- * over interleaved K columns. Large layers take 64 pixels and no split; small ones (batch 1, late
- * stages: a 7×7×512 layer has 16 workgroups of 64 pixels) take fewer pixels and up to
- * {@link SPLIT_THREADS} threads that split K, so that enough threads share the work, and add their
- * sums in workgroup memory.
+ * over interleaved K columns, and each of those spread over `lanes` threads of 32/lanes channels.
+ * Large layers take 64 pixels, no split and one lane: a thread loads each input word once for all
+ * 32 channels. Small ones (batch 1, late stages: a 7×7×512 layer has 16 workgroups of 64 pixels) take
+ * fewer pixels, up to {@link SPLIT_THREADS} threads that split K, and then more lanes, so that enough
+ * threads share the work (a thread's 32 channels in series left an H100 with under one warp per
+ * scheduler on ResNet-18's stages at batch 1), and add their sums in workgroup memory.
  */
 interface Tiling {
   readonly pixels: number;
   readonly splits: number;
+  readonly lanes: number;
   readonly chunk: number;
 }
 
@@ -92,7 +107,19 @@ function tiling(k: QuantConvKernel): Tiling {
     while (splits * pixels < SPLIT_THREADS && splits * 2 <= kTotal) splits *= 2;
   if (splits === 1) pixels = 64;
   const chunk = Math.min(kTotal, Math.floor(SHARED_WORDS / (CHANNELS * weightPlaneCount(k.weights) * v)));
-  return { pixels, splits, chunk };
+  const maxLanes = Math.min(MAX_LANES, CHANNELS / v, MAX_THREADS / (pixels * splits));
+  if (k.lanes !== undefined) {
+    if (!(Number.isInteger(Math.log2(k.lanes)) && k.lanes <= maxLanes))
+      throw new GpuError(
+        'invalid-argument',
+        `this QuantConv takes 1 to ${maxLanes} lanes per pixel in powers of 2, got ${k.lanes}; leave lanes out to let the layer's size choose.`,
+      );
+    return { pixels, splits, lanes: k.lanes, chunk };
+  }
+  const threads = Math.ceil(p / pixels) * blocks * pixels * splits;
+  let lanes = 1;
+  while (lanes * 2 <= maxLanes && threads * lanes < MIN_THREADS) lanes *= 2;
+  return { pixels, splits, lanes, chunk };
 }
 
 /** a & b where undefined means all ones. */
@@ -161,10 +188,19 @@ function products(
   return { perChannel: terms.join(' + ') || '0', perPixel, ones };
 }
 
-/** Statements for j = 0..31: unrolled (so that acc stays in registers) unless the body is large. */
-function forChannels(body: (j: string) => string, unroll: boolean): string {
-  if (!unroll) return `for (var j = 0u; j < ${u(CHANNELS)}; j++) { ${body('j')} }`;
-  return Array.from({ length: CHANNELS }, (_, j) => `{ ${body(`${j}u`)} }`).join('\n    ');
+/**
+ * Statements for a thread's sums i = 0..count−1, of channels j = c0 + i of the 32 (j = i without a
+ * `c0`): unrolled (so that acc stays in registers) unless the body is large.
+ */
+function forChannels(
+  count: number,
+  body: (i: string, j: string) => string,
+  unroll: boolean,
+  c0?: string,
+): string {
+  const channel = (i: string) => (c0 === undefined ? i : `(${c0} + ${i})`);
+  if (!unroll) return `for (var i = 0u; i < ${u(count)}; i++) { ${body('i', channel('i'))} }`;
+  return Array.from({ length: count }, (_, i) => `{ ${body(`${i}u`, channel(`${i}u`))} }`).join('\n    ');
 }
 
 /**
@@ -227,14 +263,14 @@ function epilogue(k: QuantConvKernel, p: number): string {
   };
   return planes
     ? `var pl: array<u32, ${planes}>;
-    ${forChannels(body, true)}
+    ${forChannels(CHANNELS, (_, j) => body(j), true)}
     ${storePlanes(k, p)}`
-    : forChannels(body, true);
+    : forChannels(CHANNELS, (_, j) => body(j), true);
 }
 
 /**
  * The K-split threads' sums added without atomics, in the staging memory (free once K is done): each
- * thread parks its 32 partial sums as v-channel vectors at [split][channel / v][pixel]. One thread
+ * thread parks its partial sums (its lane's channels) as v-channel vectors at [split][channel / v][pixel]. One thread
  * per (v channels, pixel) then adds that vector over the splits and writes those v outputs, so the
  * epilogue is spread over the workgroup, consecutive threads on consecutive pixels of a channel
  * (NCHW stores coalesce); packed codes go back in the vector's place, where the first thread of each
@@ -242,28 +278,30 @@ function epilogue(k: QuantConvKernel, p: number): string {
  */
 function splitReduction(k: QuantConvKernel, p: number, t: Tiling, v: number): string {
   const { geo } = k;
-  const { pixels } = t;
+  const { pixels, lanes } = t;
   const vectors = CHANNELS / v;
+  const own = vectors / lanes;
   const [vt, vi] = v === 1 ? ['u32', 'i32'] : [`vec${v}<u32>`, `vec${v}<i32>`];
-  const lane = (e: string, c: string) => (v === 1 ? e : `${e}[${c}]`);
+  const elem = (e: string, c: string) => (v === 1 ? e : `${e}[${c}]`);
   const planes = codePlanes(k);
-  const park = Array.from({ length: vectors }, (_, q) => {
+  const park = Array.from({ length: own }, (_, q) => {
     const sums = Array.from({ length: v }, (_, c) => `acc[${q * v + c}] + perPixel`).join(', ');
-    return `ws[${u(q * pixels)} + slot] = bitcast<${vt}>(${vi}(${sums}));`;
+    const at = lanes > 1 ? `(lane * ${u(own)} + ${u(q)}) * ${u(pixels)}` : u(q * pixels);
+    return `ws[${at} + slot] = bitcast<${vt}>(${vi}(${sums}));`;
   }).join('\n  ');
   const outputs = Array.from({ length: v }, (_, c) => {
-    const out = channelOutput(k, 'j', lane('sum', `${c}`));
-    const body = `${out.body}${out.code ? ` ${lane('codes', `${c}`)} = ${out.code};` : ''}`;
+    const out = channelOutput(k, 'j', elem('sum', `${c}`));
+    const body = `${out.body}${out.code ? ` ${elem('codes', `${c}`)} = ${out.code};` : ''}`;
     return `{ let j = vq * ${u(v)} + ${u(c)}; ${guarded(k, 'j', body)} }`;
   }).join('\n      ');
   return `{
-  let slot = (li / ${u(pixels)}) * ${u(vectors * pixels)} + lp;
+  let slot = ${t.splits > 1 ? `sp * ${u(vectors * pixels)} + ` : ''}lp;
   ${park}
   }
   workgroupBarrier();
-  for (var r = li; r < ${u(vectors * pixels)}; r += ${u(t.splits * pixels)}) {
+  for (var r = li; r < ${u(vectors * pixels)}; r += ${u(t.splits * pixels * lanes)}) {
     var sum = ${vi}();
-    for (var sp = 0u; sp < ${u(t.splits)}; sp++) { sum += bitcast<${vi}>(ws[sp * ${u(vectors * pixels)} + r]); }
+    for (var sj = 0u; sj < ${u(t.splits)}; sj++) { sum += bitcast<${vi}>(ws[sj * ${u(vectors * pixels)} + r]); }
     let vq = r / ${u(pixels)};
     let px = (wg / ${u(Math.ceil(geo.o / CHANNELS))}) * ${u(pixels)} + r % ${u(pixels)};
     var codes = ${vt}();
@@ -280,7 +318,7 @@ function splitReduction(k: QuantConvKernel, p: number, t: Tiling, v: number): st
   if (li >= ${u(pixels)} || !live) { return; }
   var pl: array<u32, ${planes}>;
   for (var j = 0u; j < ${u(CHANNELS)}; j++) {
-    let code = ${lane(`ws[(j / ${u(v)}) * ${u(pixels)} + lp]`, `j % ${u(v)}`)};
+    let code = ${elem(`ws[(j / ${u(v)}) * ${u(pixels)} + lp]`, `j % ${u(v)}`)};
     ${packCode(planes, 'j', 'code')}
   }
   ${storePlanes(k, p)}`
@@ -302,8 +340,12 @@ const QUANT_CONV: Program<QuantConvKernel> = {
     // K in vectors: (tap, vector of the position's words)
     const words = Math.ceil(geo.c / 32) / v;
     const kTotal = geo.kh * geo.kw * words;
-    const { pixels, splits, chunk: kc } = tiling(k);
-    const threads = pixels * splits;
+    const t = tiling(k);
+    const { pixels, splits, lanes, chunk: kc } = t;
+    const threads = pixels * splits * lanes;
+    // each thread's channels: 32/lanes in a row, from c0
+    const chans = CHANNELS / lanes;
+    const reduce = splits > 1 || lanes > 1;
     const pa = encodingPlanes(k.input);
     const pw = weightPlaneCount(k.weights);
     const p = geo.n * geo.ho * geo.wo;
@@ -343,7 +385,7 @@ const QUANT_CONV: Program<QuantConvKernel> = {
       ).join(' ');
     return /* wgsl */ `
 ${bindings([['xb', `array<${vt}>`, 'read'], ['wb', `array<${vt}>`, 'read'], ...paramBindings])}
-var<workgroup> ws: array<${vt}, ${Math.max(pw * CHANNELS * kc, splits > 1 ? (threads * CHANNELS) / v : 0)}>;
+var<workgroup> ws: array<${vt}, ${Math.max(pw * CHANNELS * kc, reduce ? (pixels * splits * CHANNELS) / v : 0)}>;
 
 @compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -351,7 +393,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   if (wg >= ${u(total)}) { return; }
   let ob = wg % ${u(ob)};
   let o0 = ob * ${u(CHANNELS)};
-  let lp = li % ${u(pixels)};
+  let lp = li % ${u(pixels)};${
+    lanes > 1
+      ? `
+  let lane = (li / ${u(pixels)}) % ${u(lanes)};
+  let c0 = lane * ${u(chans)};`
+      : ''
+  }${
+    splits > 1
+      ? `
+  let sp = li / ${u(pixels * lanes)};`
+      : ''
+  }
   let pix = (wg / ${u(ob)}) * ${u(pixels)} + lp;
   let live = pix < ${u(p)};
   let pp = min(pix, ${u(p - 1)});
@@ -359,7 +412,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let s = pp % ${u(geo.ho * geo.wo)};
   let y0 = i32((s / ${u(geo.wo)}) * ${u(geo.sh)}) - ${geo.pt};
   let x0i = i32((s % ${u(geo.wo)}) * ${u(geo.sw)}) - ${geo.pl};
-  var acc: array<i32, ${CHANNELS}>;
+  var acc: array<i32, ${chans}>;
   var perPixel = 0;
   for (var k0 = 0u; k0 < ${u(kTotal)}; k0 += ${u(kc)}) {
     for (var e = li; e < ${u(pw * CHANNELS * kc)}; e += ${u(threads)}) {
@@ -371,7 +424,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       ws[e] = v;
     }
     workgroupBarrier();
-    for (var kk = ${splits > 1 ? `li / ${u(pixels)}` : '0u'}; kk < min(${u(kc)}, ${u(kTotal)} - k0); kk += ${u(splits)}) {
+    for (var kk = ${splits > 1 ? 'sp' : '0u'}; kk < min(${u(kc)}, ${u(kTotal)} - k0); kk += ${u(splits)}) {
       let k = k0 + kk;
       let tap = k / ${u(words)};
       let wd = k % ${u(words)};
@@ -382,13 +435,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       let xi = ((n * ${u(geo.h)} + u32(iy)) * ${u(geo.w)} + u32(ix)) * ${u(words)} + wd;
       ${loadX}
       ${pixelSum.length ? `perPixel += ${pixelSum.join(' + ')};` : ''}
-      ${forChannels((j) => `${loadW(j)} acc[${j}] += ${perChannel};`, pa * pw <= 8)}
+      ${forChannels(chans, (i, j) => `${loadW(j)} acc[${i}] += ${perChannel};`, pa * pw <= 8, lanes > 1 ? 'c0' : undefined)}
     }
     workgroupBarrier();
   }
   ${
-    splits > 1
-      ? splitReduction(k, p, { pixels, splits, chunk: kc }, v)
+    reduce
+      ? splitReduction(k, p, t, v)
       : `if (!live) { return; }
   ${epilogue(k, p)}`
   }
