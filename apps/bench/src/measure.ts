@@ -1,4 +1,5 @@
 import type { Gpu, Recorder } from '@zeroskip/gpu';
+import { heatGpu } from './gpu-clocks.js';
 import type { Clock } from './results.js';
 /** Median and spread of repeated timings. */
 export interface Timing {
@@ -22,13 +23,14 @@ export function summarize(samples: readonly number[]): Timing {
 export interface MeasureOptions {
   readonly warmup: number;
   readonly iterations: number;
+  /** The GPU the timed work runs on: its clocks are raised before the warm-up and each round. */
+  readonly gpu?: Gpu;
 }
 
 /**
- * Wall time the GPU is kept busy before sampling: an idle H100 runs short kernels at low clocks and
- * takes tens of milliseconds to raise them, so a few warm-up submissions measured the first kernel
- * timed after a pause (a layer's input made on the host) up to 5× slower than the same kernel timed
- * next (2026-11-23, at 5291c71).
+ * Wall time the timed work runs before sampling: its pipelines, caches and pooled buffers settle. The
+ * GPU's clocks are raised first where a GPU is given (see gpu-clocks.ts): a warm-up of the timed work
+ * alone did not raise them when that work was light.
  */
 const WARM_MS = 100;
 
@@ -51,18 +53,21 @@ export async function measureWall(fn: () => unknown, options: MeasureOptions): P
  */
 export async function measureInterleaved(
   fns: readonly (() => unknown)[],
-  { warmup, iterations }: MeasureOptions,
+  { warmup, iterations, gpu }: MeasureOptions,
 ): Promise<Timing[]> {
+  if (gpu) await heatGpu(gpu);
   await warmUp(async () => {
     for (const fn of fns) await fn();
   }, warmup);
   const samples = fns.map((): number[] => []);
-  for (let i = 0; i < iterations; i++)
+  for (let i = 0; i < iterations; i++) {
+    if (gpu) await heatGpu(gpu);
     for (const [k, fn] of fns.entries()) {
       const t0 = performance.now();
       await fn();
       samples[k]!.push(performance.now() - t0);
     }
+  }
   return samples.map(summarize);
 }
 
@@ -84,10 +89,12 @@ export async function timeGpu(
   const repeated = (r: Recorder) => {
     for (let k = 0; k < REPEATS; k++) record(r);
   };
+  await heatGpu(gpu);
   await warmUp(() => gpu.submit(repeated), warmup);
   const samples: number[] = [];
   let clock: Clock = 'gpu-submit-wall';
   for (let i = 0; i < iterations; i++) {
+    await heatGpu(gpu);
     const p = await gpu.profile(repeated);
     samples.push(p.ms / REPEATS);
     clock = p.clock;

@@ -1,4 +1,5 @@
 import type { Gpu } from '@zeroskip/gpu';
+import { heatGpu } from '../gpu-clocks.js';
 import { summarize, type Timing } from '../measure.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
@@ -138,9 +139,11 @@ export class TfjsConv {
       await gpu.device.queue.onSubmittedWorkDone();
       return performance.now() - t0;
     };
+    await heatGpu(gpu);
     for (let i = 0; i < warmup; i++) await wall();
     const samples: number[] = [];
     for (let i = 0; i < iterations; i++) {
+      await heatGpu(gpu);
       if (gpu.features.timestampQuery) {
         const info = await tf.time(() => tf.tidy(() => void this.convs()));
         if (typeof info.kernelMs !== 'number') throw new Error(`TF.js timing failed: ${info.kernelMs.error}`);

@@ -1,5 +1,6 @@
 import { type Graph, optimize, WebGpuSession, ZOO } from '@zeroskip/runtime';
 import { createModel, type ModelName, toGraph } from '@zeroskip/train';
+import { heatGpu } from '../gpu-clocks.js';
 import { measureWall } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 import { seededInput, withBatch } from '../zoo-graphs.js';
@@ -72,7 +73,8 @@ export const quantizedNetsTable: BenchTable = {
         const feeds = { [graph.inputs[0]!.name]: input };
         const session = await WebGpuSession.create(graph, { gpu });
         try {
-          const t = await measureWall(() => session.run(feeds), { warmup, iterations });
+          const t = await measureWall(() => session.run(feeds), { warmup, iterations, gpu });
+          await heatGpu(gpu);
           const profile = await session.profile(feeds);
           const kernels: Record<string, number> = {};
           for (const e of session.plan) kernels[e.kernel] = (kernels[e.kernel] ?? 0) + 1;
