@@ -12,7 +12,7 @@ function fake(times: number[], best = Number.POSITIVE_INFINITY) {
       return times[Math.min(i++, times.length - 1)]!;
     },
   };
-  return { probe, now: () => t, samples: () => i };
+  return { probe: { ...probe, done: Number.NEGATIVE_INFINITY }, now: () => t, samples: () => i };
 }
 
 describe('heatWith', () => {
@@ -31,6 +31,16 @@ describe('heatWith', () => {
     const cold = fake([7.5, 7.5, 7.5, 1.5], 1.4);
     await heatWith(cold.probe, cold.now);
     expect(cold.samples()).toBe(4);
+  });
+
+  it('skips a GPU heated within the last 200 ms, and runs the probe once that has passed', async () => {
+    const f = fake([1.4], 1.4);
+    expect(await heatWith(f.probe, f.now)).toBe(true);
+    expect(await heatWith(f.probe, f.now)).toBe(false);
+    expect(f.samples()).toBe(1);
+    const later = { ...f, now: () => f.now() + 200 };
+    expect(await heatWith(f.probe, later.now)).toBe(true);
+    expect(f.samples()).toBe(2);
   });
 
   it('gives up after 5 s when the clocks never come up', async () => {

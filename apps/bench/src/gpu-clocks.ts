@@ -16,11 +16,18 @@ const SLOWER = 1.15;
 const FIRST_MS = 1500;
 /** Heating gives up after this long and lets the timing go on at whatever clocks the GPU has. */
 const MAX_MS = 5000;
+/**
+ * A GPU heated this recently is taken to be hot: the clocks took a second without work to fall, and
+ * each probe costs the call timed after it (0.27 → 0.78 ms for BinaryNet at batch 1 with a probe before
+ * every sample), so samples taken in quick succession share one check.
+ */
+const FRESH_MS = 200;
 
-/** The probe's fastest time so far, per GPU, in ms. */
+/** A GPU's probe: its fastest time so far and when it last ended, in ms. */
 interface Probe {
   readonly time: () => Promise<number>;
   best: number;
+  done: number;
 }
 
 const probes = new WeakMap<Gpu, Probe>();
@@ -38,7 +45,11 @@ function probeOf(gpu: Gpu): Probe {
       dense: 'gemm-large',
     });
     const record = (r: Recorder) => gpu.release(layer.encode(r, x));
-    probe = { time: async () => (await gpu.profile(record)).ms, best: Number.POSITIVE_INFINITY };
+    probe = {
+      time: async () => (await gpu.profile(record)).ms,
+      best: Number.POSITIVE_INFINITY,
+      done: Number.NEGATIVE_INFINITY,
+    };
     probes.set(gpu, probe);
   }
   return probe;
@@ -46,16 +57,21 @@ function probeOf(gpu: Gpu): Probe {
 
 /**
  * Times `probe` until it is within {@link SLOWER} of its fastest time (after {@link FIRST_MS} when it
- * has none yet), or for {@link MAX_MS} at most; `now` is the clock in ms.
+ * has none yet), or for {@link MAX_MS} at most; `now` is the clock in ms. Nothing within
+ * {@link FRESH_MS} of the last heating. Whether it ran the probe.
  */
-export async function heatWith(probe: Probe, now: () => number = () => performance.now()): Promise<void> {
+export async function heatWith(probe: Probe, now: () => number = () => performance.now()): Promise<boolean> {
   const start = now();
+  if (start - probe.done < FRESH_MS) return false;
   const settled = start + (probe.best === Number.POSITIVE_INFINITY ? FIRST_MS : 0);
   for (;;) {
     const ms = await probe.time();
     probe.best = Math.min(probe.best, ms);
     const t = now();
-    if ((t >= settled && ms <= SLOWER * probe.best) || t - start >= MAX_MS) return;
+    if ((t >= settled && ms <= SLOWER * probe.best) || t - start >= MAX_MS) {
+      probe.done = t;
+      return true;
+    }
   }
 }
 
@@ -64,8 +80,9 @@ export async function heatWith(probe: Probe, now: () => number = () => performan
  * been in this process (at least {@link FIRST_MS} the first time). One probe, about a millisecond,
  * when they are up already. Nothing on a software adapter, whose CPU has no such clocks (and would
  * take seconds per probe), nor without timestamp queries, where the probe could not be timed alone.
+ * Whether it ran the probe: the caller then runs its work once untimed, which takes the probe's cost.
  */
-export async function heatGpu(gpu: Gpu): Promise<void> {
-  if (gpu.software || !gpu.features.timestampQuery) return;
-  await heatWith(probeOf(gpu));
+export async function heatGpu(gpu: Gpu): Promise<boolean> {
+  if (gpu.software || !gpu.features.timestampQuery) return false;
+  return heatWith(probeOf(gpu));
 }

@@ -61,7 +61,7 @@ export async function measureInterleaved(
   }, warmup);
   const samples = fns.map((): number[] => []);
   for (let i = 0; i < iterations; i++) {
-    if (gpu) await heatGpu(gpu);
+    if (gpu && (await heatGpu(gpu))) for (const fn of fns) await fn();
     for (const [k, fn] of fns.entries()) {
       const t0 = performance.now();
       await fn();
@@ -94,7 +94,7 @@ export async function timeGpu(
   const samples: number[] = [];
   let clock: Clock = 'gpu-submit-wall';
   for (let i = 0; i < iterations; i++) {
-    await heatGpu(gpu);
+    if (await heatGpu(gpu)) await gpu.submit(repeated);
     const p = await gpu.profile(repeated);
     samples.push(p.ms / REPEATS);
     clock = p.clock;

@@ -143,7 +143,7 @@ export class TfjsConv {
     for (let i = 0; i < warmup; i++) await wall();
     const samples: number[] = [];
     for (let i = 0; i < iterations; i++) {
-      await heatGpu(gpu);
+      if (await heatGpu(gpu)) await wall();
       if (gpu.features.timestampQuery) {
         const info = await tf.time(() => tf.tidy(() => void this.convs()));
         if (typeof info.kernelMs !== 'number') throw new Error(`TF.js timing failed: ${info.kernelMs.error}`);
