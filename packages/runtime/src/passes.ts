@@ -1,5 +1,5 @@
 import { batchNormScaleShift } from '@zeroskip/gpu';
-import type { Graph, GraphNode } from './graph.js';
+import { attrNumber, freshNames, type Graph, type GraphNode } from './graph.js';
 import { builtInActivation } from './ops/activations.js';
 import { opDef } from './ops/registry.js';
 import { expandQOperators, fuseFakeQuantize } from './qdq-passes.js';
@@ -10,7 +10,7 @@ import {
   fuseQuantEpilogues,
 } from './quant-passes.js';
 import { inferShapes } from './shape-inference.js';
-import { asFloat32, float32 } from './tensor.js';
+import { asFloat32, float32, type Tensor } from './tensor.js';
 
 /** How many nodes read each value (graph outputs count as readers). */
 function readers(g: Graph): Map<string, number> {
@@ -73,52 +73,105 @@ export function foldConstants(g: Graph): Graph {
   return { ...g, nodes, initializers };
 }
 
-/** Conv followed by BatchNormalization (its only reader): W' = W·s, b' = (b − mean)·s + β, s = γ/√(var + ε). */
+/**
+ * The layer whose output channels a BatchNormalization after it scales: a Conv (channel = output
+ * channel, W's dimension 0) or a Gemm (channel = output column, B's row with transB, else its column),
+ * with constant weights and bias; how each weight maps to its channel; and the bias as C is added.
+ */
+function foldTarget(
+  layer: GraphNode,
+  initializers: ReadonlyMap<string, Tensor>,
+): { w: Tensor; channels: number; channelOf: (i: number) => number; bias?: Float32Array } | undefined {
+  const w = initializers.get(layer.inputs[1] ?? '');
+  const b = layer.inputs[2] ? initializers.get(layer.inputs[2]) : undefined;
+  if (!w || (layer.inputs[2] && !b) || layer.outputs.length !== 1) return undefined;
+  if (layer.op === 'Conv') {
+    if (layer.inputs.length > 3) return undefined;
+    const channels = w.shape[0]!;
+    const per = w.data.length / channels;
+    const bias = b ? asFloat32(b, 'Conv bias') : undefined;
+    return { w, channels, channelOf: (i) => Math.floor(i / per), ...(bias ? { bias } : {}) };
+  }
+  if (layer.op !== 'Gemm' || w.shape.length !== 2 || attrNumber(layer, 'beta', 1) !== 1) return undefined;
+  const transB = attrNumber(layer, 'transB', 0) === 1;
+  const [rows, cols] = w.shape as [number, number];
+  const channels = transB ? rows : cols;
+  // C must not vary along the rows of the output: a scalar, [N] or [1, N]
+  if (b && !(b.data.length === 1 || (b.data.length === channels && b.shape.at(-1) === channels)))
+    return undefined;
+  const bias = b ? asFloat32(b, 'Gemm bias') : undefined;
+  return {
+    w,
+    channels,
+    channelOf: transB ? (i) => Math.floor(i / cols) : (i) => i % cols,
+    ...(bias ? { bias: bias.length === channels ? bias : new Float32Array(channels).fill(bias[0]!) } : {}),
+  };
+}
+
+/**
+ * Conv or Gemm followed by BatchNormalization (its only reader): W' = W·s per output channel,
+ * b' = (b − mean)·s + β with s = γ/√(var + ε). An activation fused into the batch norm moves to the
+ * layer (when the layer has none of its own).
+ */
 export function foldBatchNorm(g: Graph): Graph {
   const count = readers(g);
   const initializers = new Map(g.initializers);
   const byOutput = new Map(g.nodes.map((n) => [n.outputs[0]!, n]));
   const drop = new Set<GraphNode>();
   const replaced = new Map<GraphNode, GraphNode>();
+  // two layers may share a weight tensor and each fold their own batch norm into it
+  const fresh = freshNames(g);
   for (const bn of g.nodes) {
     if (bn.op !== 'BatchNormalization') continue;
-    const conv = byOutput.get(bn.inputs[0]!);
+    const layer = byOutput.get(bn.inputs[0]!);
     const params = bn.inputs.slice(1, 5).map((i) => initializers.get(i));
-    if (conv?.op !== 'Conv' || count.get(conv.outputs[0]!) !== 1 || params.some((p) => !p)) continue;
-    const w = initializers.get(conv.inputs[1]!);
-    if (!w || (conv.inputs[2] && !initializers.has(conv.inputs[2]))) continue;
+    if (!layer || count.get(layer.outputs[0]!) !== 1 || params.some((p) => !p) || replaced.has(layer))
+      continue;
+    if (bn.attrs.activation !== undefined && layer.attrs.activation !== undefined) continue;
+    const target = foldTarget(layer, initializers);
+    if (!target) continue;
+    const { w, channels, channelOf } = target;
     const [gamma, beta, mean, variance] = params.map((p) => asFloat32(p!, 'BatchNormalization parameter'));
+    if (gamma!.length !== channels) continue;
     const eps = typeof bn.attrs.epsilon === 'number' ? bn.attrs.epsilon : 1e-5;
-    const o = w.shape[0]!;
-    const per = w.data.length / o;
     const { scale: s, shift } = batchNormScaleShift(gamma!, beta!, mean!, variance!, eps);
-    const oldBias = conv.inputs[2]
-      ? asFloat32(initializers.get(conv.inputs[2])!, 'Conv bias')
-      : new Float32Array(o);
-    const wName = `${conv.inputs[1]}::bn`;
-    const bName = `${conv.outputs[0]}::bias`;
+    const oldBias = target.bias ?? new Float32Array(channels);
+    const wName = fresh(`${layer.inputs[1]}::bn`);
+    const bName = fresh(`${layer.outputs[0]}::bias`);
     initializers.set(
       wName,
       float32(
         w.shape,
-        asFloat32(w, 'Conv weights').map((v, i) => v * s[Math.floor(i / per)]!),
+        asFloat32(w, `${layer.op} weights`).map((v, i) => v * s[channelOf(i)]!),
       ),
     );
     initializers.set(
       bName,
       float32(
-        [o],
-        Float32Array.from({ length: o }, (_, c) => oldBias[c]! * s[c]! + shift[c]!),
+        [channels],
+        Float32Array.from({ length: channels }, (_, c) => oldBias[c]! * s[c]! + shift[c]!),
       ),
     );
-    replaced.set(conv, { ...conv, inputs: [conv.inputs[0]!, wName, bName], outputs: [bn.outputs[0]!] });
+    const attrs =
+      bn.attrs.activation === undefined ? layer.attrs : { ...layer.attrs, activation: bn.attrs.activation };
+    replaced.set(layer, {
+      ...layer,
+      inputs: [layer.inputs[0]!, wName, bName],
+      outputs: [bn.outputs[0]!],
+      attrs,
+    });
     drop.add(bn);
   }
   const nodes = g.nodes.filter((n) => !drop.has(n)).map((n) => replaced.get(n) ?? n);
   return removeUnused({ ...g, nodes, initializers });
 }
 
-/** Conv or Gemm followed by a fusable activation (its only reader) becomes one node with `activation`. */
+/**
+ * Conv, Gemm or BatchNormalization followed by a fusable activation (its only reader) becomes one node
+ * with `activation` (a batch norm left after pooling runs with its ReLU in one pass).
+ */
+const FUSES_ACTIVATION = new Set(['Conv', 'Gemm', 'BatchNormalization']);
+
 export function fuseActivations(g: Graph): Graph {
   const count = readers(g);
   const byOutput = new Map(g.nodes.map((n) => [n.outputs[0]!, n]));
@@ -130,7 +183,7 @@ export function fuseActivations(g: Graph): Graph {
     if (
       !act ||
       !producer ||
-      (producer.op !== 'Conv' && producer.op !== 'Gemm') ||
+      !FUSES_ACTIVATION.has(producer.op) ||
       producer.attrs.activation ||
       count.get(producer.outputs[0]!) !== 1
     )

@@ -305,13 +305,21 @@ interface ChannelAffine {
   readonly shift: Float32Array;
 }
 
-/** The per-channel scale and shift of a BatchNormalization with constant parameters and one output. */
+/**
+ * The per-channel scale and shift of a BatchNormalization with constant parameters and one output,
+ * and no activation fused after it (which the scale and shift would leave out).
+ */
 function constantBatchNorm(
   g: Graph,
   bn: GraphNode,
 ): { scale: Float32Array; shift: Float32Array } | undefined {
   const params = bn.inputs.slice(1, 5).map((i) => constantF32(g, i));
-  if (params.length !== 4 || params.some((p) => !p) || bn.outputs.filter((o) => o).length !== 1)
+  if (
+    params.length !== 4 ||
+    params.some((p) => !p) ||
+    bn.outputs.filter((o) => o).length !== 1 ||
+    bn.attrs.activation !== undefined
+  )
     return undefined;
   const [gamma, beta, mean, variance] = params.map((p) => asFloat32(p!, 'BatchNormalization parameter'));
   return batchNormScaleShift(gamma!, beta!, mean!, variance!, attrNumber(bn, 'epsilon', 1e-5));

@@ -1,6 +1,7 @@
-import { batchNormScaleShift, encodeChannelAffine } from '@zeroskip/gpu';
+import { applyActivation, batchNormScaleShift, encodeChannelAffine } from '@zeroskip/gpu';
 import { attrNumber } from '../graph.js';
 import { asFloat32, float32, sizeOf } from '../tensor.js';
+import { fusedActivation } from './conv.js';
 import type { OpDef } from './types.js';
 import { need } from './util.js';
 
@@ -15,12 +16,13 @@ export const batchNormalization: OpDef = {
     const { scale, shift } = batchNormScaleShift(g!, b!, m!, v!, attrNumber(node, 'epsilon', 1e-5));
     const c = x.shape[1] ?? 1;
     const spatial = sizeOf(x.shape.slice(2));
+    const act = fusedActivation(node);
     return [
       float32(
         x.shape,
         asFloat32(x, 'BatchNormalization input').map((val, e) => {
           const ch = Math.floor(e / spatial) % c;
-          return val * scale[ch]! + shift[ch]!;
+          return applyActivation(val * scale[ch]! + shift[ch]!, act);
         }),
       ),
     ];
@@ -48,7 +50,17 @@ export const batchNormalization: OpDef = {
         };
       });
       const y = ctx.empty(x.shape);
-      encodeChannelAffine(ctx.r, x, scale, shift, y, x.shape[1] ?? 1, sizeOf(x.shape.slice(2)), 'none');
+      const channels = x.shape[1] ?? 1;
+      encodeChannelAffine(
+        ctx.r,
+        x,
+        scale,
+        shift,
+        y,
+        channels,
+        sizeOf(x.shape.slice(2)),
+        fusedActivation(node),
+      );
       return [y];
     },
   },
