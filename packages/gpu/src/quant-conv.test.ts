@@ -166,18 +166,20 @@ describe('QuantConvLayer', () => {
         }
       }
       expect([...ran].sort()).toEqual([1, 2, 4, 8]);
-      await expect(
-        runQuantLayer(
-          gpu,
-          { ...ACTIVATIONS[0]!, ...WEIGHTS[0]!, output: 'sign' },
-          new Float32Array(4),
-          [1, 1, 2, 2],
-          new Float32Array(1),
-          [1, 1, 1, 1],
-          { thresholds: [0] },
-          { lanes: 3 },
-        ),
-      ).rejects.toThrow(GpuError);
+      // not a power of 2, a fraction, none, or more than a thread's 4 channels allow
+      for (const lanes of [3, 0.5, 0, 16])
+        await expect(
+          runQuantLayer(
+            gpu,
+            { ...ACTIVATIONS[0]!, ...WEIGHTS[0]!, output: 'sign' },
+            new Float32Array(4),
+            [1, 1, 2, 2],
+            Float32Array.of(1),
+            [1, 1, 1, 1],
+            { thresholds: [0] },
+            { lanes },
+          ),
+        ).rejects.toThrow(/lanes/);
     },
     TIMEOUT,
   );

@@ -109,12 +109,13 @@ function tiling(k: QuantConvKernel): Tiling {
   const chunk = Math.min(kTotal, Math.floor(SHARED_WORDS / (CHANNELS * weightPlaneCount(k.weights) * v)));
   const maxLanes = Math.min(MAX_LANES, CHANNELS / v, MAX_THREADS / (pixels * splits));
   if (k.lanes !== undefined) {
-    if (!(Number.isInteger(Math.log2(k.lanes)) && k.lanes <= maxLanes))
+    const { lanes } = k;
+    if (!(Number.isInteger(lanes) && lanes >= 1 && Number.isInteger(Math.log2(lanes)) && lanes <= maxLanes))
       throw new GpuError(
         'invalid-argument',
-        `this QuantConv takes 1 to ${maxLanes} lanes per pixel in powers of 2, got ${k.lanes}; leave lanes out to let the layer's size choose.`,
+        `this QuantConv takes 1 to ${maxLanes} lanes per pixel in powers of 2, got ${lanes}; leave lanes out to let the layer's size choose.`,
       );
-    return { pixels, splits, lanes: k.lanes, chunk };
+    return { pixels, splits, lanes, chunk };
   }
   const threads = Math.ceil(p / pixels) * blocks * pixels * splits;
   let lanes = 1;
@@ -270,8 +271,8 @@ function epilogue(k: QuantConvKernel, p: number): string {
 
 /**
  * The K-split threads' sums added without atomics, in the staging memory (free once K is done): each
- * thread parks its partial sums (its lane's channels) as v-channel vectors at [split][channel / v][pixel]. One thread
- * per (v channels, pixel) then adds that vector over the splits and writes those v outputs, so the
+ * thread parks its partial sums (its lane's channels) as v-channel vectors at
+ * [split][channel / v][pixel]. One thread per (v channels, pixel) then adds that vector over the splits and writes those v outputs, so the
  * epilogue is spread over the workgroup, consecutive threads on consecutive pixels of a channel
  * (NCHW stores coalesce); packed codes go back in the vector's place, where the first thread of each
  * pixel gathers them into its words.
