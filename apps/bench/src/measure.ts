@@ -1,4 +1,5 @@
 import type { Gpu, Recorder } from '@zeroskip/gpu';
+import type { Tensor, WebGpuSession } from '@zeroskip/runtime';
 import { heatGpu } from './gpu-clocks.js';
 import type { Clock } from './results.js';
 /** Median and spread of repeated timings. */
@@ -100,4 +101,34 @@ export async function timeGpu(
     clock = p.clock;
   }
   return { ...summarize(samples), clock };
+}
+
+/**
+ * One run of `session` with every dispatch timed, after the GPU's clocks are raised: its GPU time,
+ * and as table parameters its GPU and recording time and the plan's kernels with their count and
+ * GPU time, in ms to `digits` places (where a run's wall time goes).
+ */
+export async function profileSession(
+  gpu: Gpu,
+  session: WebGpuSession,
+  feeds: Readonly<Record<string, Tensor>>,
+  digits: number,
+): Promise<{ gpuMs: number; params: Record<string, string> }> {
+  await heatGpu(gpu);
+  const profile = await session.profile(feeds);
+  const kernels: Record<string, number> = {};
+  for (const e of session.plan) kernels[e.kernel] = (kernels[e.kernel] ?? 0) + 1;
+  const kernelMs: Record<string, number> = {};
+  for (const e of profile.nodes) kernelMs[e.kernel] = (kernelMs[e.kernel] ?? 0) + e.ms;
+  return {
+    gpuMs: profile.gpuMs,
+    params: {
+      'gpu ms': profile.gpuMs.toFixed(digits),
+      'record ms': profile.recordMs.toFixed(3),
+      kernels: JSON.stringify(kernels),
+      'gpu ms by kernel': JSON.stringify(
+        Object.fromEntries(Object.entries(kernelMs).map(([k, ms]) => [k, Number(ms.toFixed(digits))])),
+      ),
+    },
+  };
 }

@@ -98,12 +98,14 @@ export const bitwiseTable: BenchTable = {
           pads: [l.pad, l.pad, l.pad, l.pad] as const,
           stride: [l.stride ?? 1, l.stride ?? 1] as const,
         };
-        const geo = convGeometry([batch, l.c, l.hw, l.hw], shape, conv);
+        const xShape = [batch, l.c, l.hw, l.hw] as const;
+        const activations = xShape.reduce((a, b) => a * b, 1);
+        const geo = convGeometry(xShape, shape, conv);
         const w = gaussian(
           shape.reduce((a, b) => a * b, 1),
           ctx.seed,
         );
-        const x = gpu.tensor([batch, l.c, l.hw, l.hw], gaussian(batch * l.c * l.hw * l.hw, ctx.seed + 1));
+        const x = gpu.tensor(xShape, gaussian(activations, ctx.seed + 1));
         const base = {
           layer: l.name,
           batch,
@@ -118,7 +120,6 @@ export const bitwiseTable: BenchTable = {
         });
         const fpTime = await timeGpu(gpu, (r) => gpu.release(fp.encode(r, x)), warmup, iterations);
         fp.destroy();
-        const activations = batch * l.c * l.hw * l.hw;
         results.push({
           table: 'bitwise',
           case: `${l.name} batch ${batch}`,
@@ -138,20 +139,20 @@ export const bitwiseTable: BenchTable = {
           const gw = gridWeights(w, spec);
           const params = outputParams(spec, l.o);
           const weightBytes = 4 * quantWeightPlanes(gw, shape, spec).planes.length;
-          const layers = LANES.map(
+          // the same conv with each count of lanes
+          const convs = LANES.map(
             (lanes) => new QuantConvLayer(gpu, spec, gw, shape, params, lanes === 'auto' ? {} : { lanes }),
           );
-          const xShape = [batch, l.c, l.hw, l.hw] as const;
-          const xb = gpu.empty(packedShape(xShape, layers[0]!.inputEncoding), 'u32');
+          const xb = gpu.empty(packedShape(xShape, convs[0]!.inputEncoding), 'u32');
           const residual = k.residual
             ? gpu.tensor(
                 [geo.n, geo.o, geo.ho, geo.wo],
                 gaussian(geo.n * geo.o * geo.ho * geo.wo, ctx.seed + 2),
               )
             : undefined;
-          await gpu.submit((r) => encodePack(r, x, xb, xShape, layers[0]!.inputEncoding));
+          await gpu.submit((r) => encodePack(r, x, xb, xShape, convs[0]!.inputEncoding));
           const times = [];
-          for (const layer of layers)
+          for (const layer of convs)
             times.push(
               await timeGpu(
                 gpu,
@@ -164,7 +165,7 @@ export const bitwiseTable: BenchTable = {
                 iterations,
               ),
             );
-          for (const layer of layers) layer.destroy();
+          for (const layer of convs) layer.destroy();
           for (const t of [xb, ...(residual ? [residual] : [])]) gpu.release(t);
           const [auto, one] = times as [(typeof times)[number], (typeof times)[number]];
           for (const [i, t] of times.entries())

@@ -1,6 +1,5 @@
 import { compressModel, type Graph, type PlanMode, WebGpuSession } from '@zeroskip/runtime';
-import { heatGpu } from '../gpu-clocks.js';
-import { measureInterleaved } from '../measure.js';
+import { measureInterleaved, profileSession } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 import { seededInput, withBatch, zooGraph } from '../zoo-graphs.js';
 import { pruneTableFor } from './load.js';
@@ -63,25 +62,14 @@ export const networksTable: BenchTable = {
             const session = sessions.get(plan)!;
             const t = timings[k]!;
             times[plan] = t.median;
-            // where the wall time goes: GPU time of one run's dispatches by kernel, and host recording time
-            await heatGpu(gpu);
-            const profile = await session.profile({ input });
-            const byKernel: Record<string, number> = {};
-            for (const n of profile.nodes) byKernel[n.kernel] = (byKernel[n.kernel] ?? 0) + n.ms;
-            const kernels: Record<string, number> = {};
-            for (const p of session.plan) kernels[p.kernel] = (kernels[p.kernel] ?? 0) + 1;
+            const profile = await profileSession(gpu, session, { input }, 3);
             results.push({
               table: 'networks',
               case: `${name} batch ${batch}`,
               params: {
                 plan,
                 batch,
-                'gpu ms': profile.gpuMs.toFixed(3),
-                'record ms': profile.recordMs.toFixed(3),
-                'gpu ms by kernel': JSON.stringify(
-                  Object.fromEntries(Object.entries(byKernel).map(([k, ms]) => [k, Number(ms.toFixed(3))])),
-                ),
-                kernels: JSON.stringify(kernels),
+                ...profile.params,
                 seed: ctx.seed,
               },
               metric: 'time',

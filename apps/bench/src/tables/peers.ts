@@ -4,7 +4,7 @@ import { pruneByRate } from '@zeroskip/quant';
 import { type Graph, type Tensor, WebGpuSession } from '@zeroskip/runtime';
 import { heatGpu } from '../gpu-clocks.js';
 import { type ConvLayerShape, PAPER_LAYERS, QUICK_LAYERS } from '../layers-zoo.js';
-import { type MeasureOptions, measureWall, type Timing, timeGpu } from '../measure.js';
+import { type MeasureOptions, measureWall, profileSession, type Timing, timeGpu } from '../measure.js';
 import { loadOrt, timeOrt } from '../peers/ort.js';
 import { OrtWeb, type OrtWebLayout } from '../peers/ort-web.js';
 import { relativeDiff } from '../peers/relative-diff.js';
@@ -282,8 +282,7 @@ async function networkPeers(
     timing = await measureWall(async () => {
       output = (await session.run(feeds))[graph.outputs[0]!]!.data as Float32Array;
     }, runs);
-    await heatGpu(gpu);
-    gpuMs = (await session.profile(feeds)).gpuMs;
+    gpuMs = (await profileSession(gpu, session, feeds, 3)).gpuMs;
   } finally {
     session.destroy();
   }

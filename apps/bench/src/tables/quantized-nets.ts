@@ -1,7 +1,6 @@
 import { type Graph, optimize, WebGpuSession, ZOO } from '@zeroskip/runtime';
 import { createModel, type ModelName, toGraph } from '@zeroskip/train';
-import { heatGpu } from '../gpu-clocks.js';
-import { measureInterleaved } from '../measure.js';
+import { measureInterleaved, profileSession } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 import { seededInput, withBatch } from '../zoo-graphs.js';
 
@@ -87,12 +86,7 @@ export const quantizedNetsTable: BenchTable = {
         );
         for (const [k, { p, feeds, session }] of runs.entries()) {
           const t = timings[k]!;
-          await heatGpu(gpu);
-          const profile = await session.profile(feeds);
-          const kernels: Record<string, number> = {};
-          for (const e of session.plan) kernels[e.kernel] = (kernels[e.kernel] ?? 0) + 1;
-          const kernelMs: Record<string, number> = {};
-          for (const e of profile.nodes) kernelMs[e.kernel] = (kernelMs[e.kernel] ?? 0) + e.ms;
+          const profile = await profileSession(gpu, session, feeds, 4);
           const key = `${p.name}|${batch}`;
           gpuMs.set(key, profile.gpuMs);
           wallMs.set(key, t.median);
@@ -101,12 +95,7 @@ export const quantizedNetsTable: BenchTable = {
             case: `${p.name} batch ${batch}`,
             params: {
               batch,
-              'gpu ms': profile.gpuMs.toFixed(4),
-              'record ms': profile.recordMs.toFixed(3),
-              kernels: JSON.stringify(kernels),
-              'gpu ms by kernel': JSON.stringify(
-                Object.fromEntries(Object.entries(kernelMs).map(([k, ms]) => [k, Number(ms.toFixed(4))])),
-              ),
+              ...profile.params,
               seed: ctx.seed,
             },
             metric: 'time',
