@@ -2,6 +2,7 @@ import type { BenchTable } from './results.js';
 import { bitwiseTable } from './tables/bitwise.js';
 import { coldStartTable } from './tables/cold-start.js';
 import { compressionTable } from './tables/compression.js';
+import { convCrossoverTable } from './tables/conv-crossover.js';
 import { loadTable } from './tables/load.js';
 import { networksTable } from './tables/networks.js';
 import { peersTable } from './tables/peers.js';
@@ -16,6 +17,7 @@ export const TABLES: readonly BenchTable[] = [
   sparseCodec,
   quantizerTable,
   sparseConvTable,
+  convCrossoverTable,
   networksTable,
   transferTable,
   bitwiseTable,

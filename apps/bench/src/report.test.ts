@@ -94,6 +94,23 @@ const FAKES: Readonly<Record<string, () => BenchResult[]>> = {
       row('sparse-conv', layer, { algorithm: 'im2col-gemm', batch: 32, sparsity: 0.5, skipped }, Number.NaN),
       row('sparse-conv', layer, { batch: 32, sparsity: 0.9, over: 'im2col-spmm' }, 2 + i, '×'),
     ]),
+  'conv-crossover': () => {
+    const conv = {
+      network: 'googlenet',
+      batch: 32,
+      count: 2,
+      shape: '480x14x14->192 k1x1 s1 g1',
+    };
+    return [
+      row(
+        'conv-crossover',
+        'googlenet /Conv_40',
+        { ...conv, algorithm: 'sparse-tiled', sparsity: 0.7 },
+        0.0421,
+      ),
+      { ...row('conv-crossover', 'googlenet /Conv_40', conv, 0.7), metric: 'break-even sparsity', unit: '' },
+    ];
+  },
   networks: () => [
     row(
       'networks',
