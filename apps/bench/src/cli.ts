@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import { type ConformanceResult, runConformance } from '@zeroskip/gpu/conformance';
+import { ZOO } from '@zeroskip/runtime';
 import { TABLES } from './all-tables.js';
 import { tableCharts } from './charts.js';
 import { environment } from './environment.js';
@@ -11,7 +12,7 @@ import type { BenchResult, BenchTable } from './results.js';
 
 const USAGE = [
   ...wrap(
-    'usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--sparsities S[,S]] [--charts DIR] [--conformance]',
+    'usage: pnpm bench [--suite quick|full] [--only TABLE[,TABLE]] [--json FILE] [--markdown FILE] [--seed N] [--batches N[,N]] [--sparsities S[,S]] [--networks NAME[,NAME]] [--charts DIR] [--conformance]',
   ),
   ...wrap(`tables: ${TABLES.map((t) => t.id).join(', ')}`),
 ].join('\n');
@@ -53,6 +54,10 @@ async function main(): Promise<void> {
   const sparsities = args.sparsities?.split(',').map(Number);
   if (sparsities?.some((s) => !(s >= 0 && s < 1)))
     fail(`--sparsities takes fractions in [0, 1), got ${args.sparsities}.`);
+  const networks = args.networks?.split(',');
+  const notInZoo = networks?.filter((n) => !ZOO[n]);
+  if (notInZoo?.length)
+    fail(`--networks takes zoo networks (${Object.keys(ZOO).join(', ')}), got ${notInZoo.join(', ')}.`);
 
   let device: Gpu | undefined;
   const gpu = async () => {
@@ -93,6 +98,7 @@ async function main(): Promise<void> {
         progress: progressBar(table.id),
         ...(batches ? { batches } : {}),
         ...(sparsities ? { sparsities } : {}),
+        ...(networks ? { networks } : {}),
       });
       sections.push({ table, results });
       console.log(consoleTable(table, results));
@@ -150,6 +156,7 @@ function parse() {
       conformance: { type: 'boolean' },
       batches: { type: 'string' },
       sparsities: { type: 'string' },
+      networks: { type: 'string' },
       charts: { type: 'string' },
     },
   }).values;

@@ -30,6 +30,8 @@ export interface BenchContext {
   readonly batches?: readonly number[];
   /** Weight sparsities where a table sweeps them (default: the table's own). */
   readonly sparsities?: readonly number[];
+  /** Zoo networks to run where a table runs several (default: the table's own). */
+  readonly networks?: readonly string[];
   /** The WebGPU device, opened on first use. */
   gpu(): Promise<Gpu>;
   progress(done: number, total: number, label: string): void;

@@ -1,5 +1,13 @@
 import { type Graph, optimize, type Tensor, ZOO } from '@zeroskip/runtime';
+import type { BenchContext } from './results.js';
 import { gaussian } from './rng.js';
+
+/** The networks a table runs: those asked for, else the papers' four (full suite) or LeNet-5. */
+export function benchNetworks(ctx: BenchContext): readonly string[] {
+  return (
+    ctx.networks ?? (ctx.suite === 'full' ? ['alexnet', 'googlenet', 'resnet-50', 'vgg-16'] : ['lenet-5'])
+  );
+}
 
 /** A zoo network with seeded weights, optimized as the runtime runs it. */
 export function zooGraph(name: string, seed: number): Graph {

@@ -4,7 +4,7 @@ import { attrNumber, attrNumbers, type Graph, inferShapes } from '@zeroskip/runt
 import { timeGpu } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 import { gaussian } from '../rng.js';
-import { withBatch, zooGraph } from '../zoo-graphs.js';
+import { benchNetworks, withBatch, zooGraph } from '../zoo-graphs.js';
 
 /** One distinct conv of a network: its shapes at batch 1 and how many of the network's convs share them. */
 interface NetworkConv {
@@ -61,7 +61,7 @@ export const convCrossoverTable: BenchTable = {
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();
-    const names = full ? ['alexnet', 'googlenet', 'resnet-50', 'vgg-16'] : ['lenet-5'];
+    const names = benchNetworks(ctx);
     const convs = names.flatMap((n) => networkConvs(n, zooGraph(n, ctx.seed)));
     const batches = ctx.batches ?? (full ? [1, 32] : [1]);
     const sparsities = ctx.sparsities ?? (full ? SPARSITIES : [0.5, 0.9]);

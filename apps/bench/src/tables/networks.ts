@@ -1,7 +1,7 @@
 import { compressModel, type Graph, type PlanMode, WebGpuSession } from '@zeroskip/runtime';
 import { measureInterleaved, profileSession } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
-import { seededInput, withBatch, zooGraph } from '../zoo-graphs.js';
+import { benchNetworks, seededInput, withBatch, zooGraph } from '../zoo-graphs.js';
 import { pruneTableFor } from './load.js';
 
 /** The pruned networks: Deep Compression's per-layer rates where the paper gives them, else 70% (first conv kept). */
@@ -20,7 +20,7 @@ export const networksTable: BenchTable = {
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();
-    const names = full ? ['alexnet', 'googlenet', 'resnet-50', 'vgg-16'] : ['lenet-5'];
+    const names = benchNetworks(ctx);
     const batches = ctx.batches ?? (full ? [1, 32] : [1]);
     const [warmup, iterations] = full ? [3, 15] : [1, 3];
     const results: BenchResult[] = [];

@@ -12,7 +12,7 @@ import { TfjsConv, type TfjsOnDevice, tfjsOnDevice } from '../peers/tfjs.js';
 import { openTfjsNetwork } from '../peers/tfjs-network.js';
 import type { BenchContext, BenchResult, BenchTable, Clock } from '../results.js';
 import { gaussian } from '../rng.js';
-import { seededInput } from '../zoo-graphs.js';
+import { benchNetworks, seededInput } from '../zoo-graphs.js';
 import { pruned } from './networks.js';
 
 const timeRow = (c: string, params: BenchResult['params'], t: Timing & { clock: string }): BenchResult => ({
@@ -310,7 +310,7 @@ export const peersTable: BenchTable = {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();
     const layers = full ? PAPER_LAYERS : QUICK_LAYERS;
-    const names = full ? ['alexnet', 'googlenet', 'resnet-50', 'vgg-16'] : ['lenet-5'];
+    const names = benchNetworks(ctx);
     const batches = ctx.batches ?? (full ? [1, 32] : [1]);
     const runs = full ? ([3, 15] as const) : ([1, 3] as const);
     const total = (layers.length + names.length) * batches.length;
