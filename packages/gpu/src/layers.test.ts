@@ -1,13 +1,17 @@
 import { denseToCsr } from '@zeroskip/sparse';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomArray } from './conformance/data.js';
 import { type Gpu, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
+import { convGeometry } from './geometry.js';
 import {
   Conv2dLayer,
+  chooseConvAlgorithm,
   FcLayer,
   SPARSE_CONV_THRESHOLD,
   SPARSE_FC_THRESHOLD,
+  sparseConvAlgorithm,
   weightSparsity,
 } from './layers.js';
 
@@ -23,6 +27,49 @@ const conv = (weights: Float32Array, sparsity?: number) =>
 const fcLayer = (weights: Float32Array, sparsity?: number) =>
   new FcLayer(gpu, { weights, outputs: 6, ...(sparsity === undefined ? {} : { sparsity }) });
 
+describe('the sparse-or-dense choice at a shape', () => {
+  const shapes = fc.record({
+    n: fc.integer({ min: 1, max: 64 }),
+    c: fc.integer({ min: 1, max: 1024 }),
+    hw: fc.integer({ min: 1, max: 224 }),
+    o: fc.integer({ min: 1, max: 1024 }),
+    k: fc.constantFrom(1, 3, 5, 7),
+    stride: fc.constantFrom(1, 2),
+  });
+  const geometryOf = (s: { n: number; c: number; hw: number; o: number; k: number; stride: number }) =>
+    convGeometry([s.n, s.c, s.hw, s.hw], [s.o, s.c, s.k, s.k], {
+      stride: [s.stride, s.stride],
+      pads: Array(4).fill(s.k >> 1) as [number, number, number, number],
+    });
+
+  it('goes sparse only with the planned sparse kernel, and stays sparse at any higher sparsity', () => {
+    fc.assert(
+      fc.property(
+        shapes,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (s, a, b) => {
+          const geo = geometryOf(s);
+          const [lo, hi] = a < b ? [a, b] : [b, a];
+          const low = chooseConvAlgorithm(geo, lo);
+          const high = chooseConvAlgorithm(geo, hi);
+          for (const choice of [low, high])
+            expect(['implicit-gemm', sparseConvAlgorithm(geo.n, geo.wo)]).toContain(choice);
+          if (low !== 'implicit-gemm') expect(high).toBe(low);
+        },
+      ),
+    );
+  });
+
+  it('depends on the shape as measured on the H100: small batch-1 1×1 convs go sparse early, batched Winograd convs late', () => {
+    const pointwise = convGeometry([1, 512, 14, 14], [112, 512, 1, 1]);
+    expect(chooseConvAlgorithm(pointwise, 0.5)).toBe('sparse-tiled');
+    const winograd = convGeometry([32, 512, 28, 28], [512, 512, 3, 3], { pads: [1, 1, 1, 1] });
+    expect(chooseConvAlgorithm(winograd, 0.8)).toBe('implicit-gemm');
+    expect(chooseConvAlgorithm(winograd, 0.97)).toBe('direct-sparse');
+  });
+});
+
 describe('layer sparsity', { timeout: 120_000 }, () => {
   it('is counted in the weights unless the spec gives it, and auto chooses by it', () => {
     const half = randomArray(6 * 4 * 9, 1, 0.5);
@@ -33,10 +80,13 @@ describe('layer sparsity', { timeout: 120_000 }, () => {
     const given = conv(half, SPARSE_CONV_THRESHOLD);
     expect(given.sparsity).toBe(SPARSE_CONV_THRESHOLD);
     expect(given.algorithm).toBe('sparse-tiled');
-    const fc = fcLayer(half, SPARSE_FC_THRESHOLD);
-    expect(fc.algorithm).toBe('sparse');
+    const sparseFc = fcLayer(half, SPARSE_FC_THRESHOLD);
+    expect(sparseFc.algorithm).toBe('sparse');
     expect(fcLayer(half, 0).algorithm).toBe('dense');
-    for (const layer of [counted, given, fc]) layer.destroy();
+    // at a planned input the choice is the estimate's: a 6-channel 3×3 conv on a big batch stays dense
+    const planned = new Conv2dLayer(gpu, { weights: half, shape, sparsity: 0.9, input: [64, 4, 56, 56] });
+    expect(planned.algorithm).toBe('implicit-gemm');
+    for (const layer of [counted, given, sparseFc, planned]) layer.destroy();
   });
 
   it('counts the same from CSR as from the dense weights, FC and conv alike; no weights count as dense', () => {

@@ -13,6 +13,7 @@ import { type ConvGeometry, type ConvParams, convGeometry, geometryKey } from '.
 import {
   chooseDenseKernel,
   type DenseKernel,
+  denseConvSeconds,
   denseKernelApplies,
   gemmTileOf,
   winogradBlockOf,
@@ -29,6 +30,7 @@ import {
   stripLayout,
 } from './kernels/sparse-blocked-conv.js';
 import { encodeDirectSparseConv, encodeIm2colSpmmConv, encodePad } from './kernels/sparse-conv.js';
+import { sparseConvSeconds } from './kernels/sparse-cost.js';
 import { encodeSparseFc } from './kernels/sparse-fc.js';
 import {
   checkSparseTiling,
@@ -70,12 +72,19 @@ const SPARSE_ALGORITHMS: ReadonlySet<ConvAlgorithm> = new Set([
 ]);
 
 /**
- * Direct sparse convolution is the default from this weight sparsity on. Fang et al. found 0.6 against
- * cuBLAS-era baselines; against this package's split-K implicit GEMM on an H100 the break-even was
- * about 0.7 at batch 32 and 0.9 or more for batch-1 layers on small maps (apps/bench, tables 1, 2
- * and 6). `WebGpuSession.tune()` measures instead of guessing.
+ * Without the input's shape, the sparse kernel is the default from this weight sparsity on: at 0.9
+ * it beat the dense kernels on 57% of the zoo networks' convs at batch 1 and 46% at batch 32 on an H100,
+ * and at 0.8 on 22% and 6% (apps/bench conv-crossover). With the shape, {@link chooseConvAlgorithm}
+ * estimates both instead.
  */
-export const SPARSE_CONV_THRESHOLD = 0.8;
+export const SPARSE_CONV_THRESHOLD = 0.9;
+
+/**
+ * How much longer the dense kernels ran than their estimates (`denseConvSeconds`): 1.27× and 1.37×
+ * (medians at batch 32 and 1 over the zoo networks' 86 distinct convs on an H100, conv-crossover),
+ * the launch gaps between dispatches that the estimates leave out.
+ */
+const DENSE_MEASURED_OVER_ESTIMATE = 1.3;
 
 /** Sparse FC (CSR) is the default from this weight sparsity on (Fang et al.; it held on the H100 too). */
 export const SPARSE_FC_THRESHOLD = 0.6;
@@ -97,18 +106,20 @@ export const SPARSE_TILED_MAX_IMAGES = 4;
 export const SPARSE_TILED_MIN_WIDTH = 56;
 
 /**
- * The default choice: depthwise for one input channel per group; at sparsity ≥ 0.8 the sparse kernel
- * of {@link sparseConvAlgorithm}; else implicit GEMM.
+ * The default choice for a conv: depthwise for one input channel per group; else the sparse kernel of
+ * {@link sparseConvAlgorithm} where its estimate at the weights' sparsity is below the dense kernels'
+ * (`denseConvSeconds` × {@link DENSE_MEASURED_OVER_ESTIMATE}), else implicit GEMM. The crossover
+ * depends on the shape: a batch-1 1×1 conv on a 14×14 map runs faster sparse from 50% on an H100,
+ * where a 3×3 conv that Winograd runs at batch 32 needs 90% or more.
  */
-export function chooseConvAlgorithm(
-  cg: number,
-  groups: number,
-  sparsity: number,
-  images = 1,
-  outputWidth = 1,
-): ConvAlgorithm {
-  if (cg === 1 && groups > 1) return 'depthwise';
-  return sparsity < SPARSE_CONV_THRESHOLD ? 'implicit-gemm' : sparseConvAlgorithm(images, outputWidth);
+export function chooseConvAlgorithm(geo: ConvGeometry, sparsity: number): ConvAlgorithm {
+  if (geo.cg === 1 && geo.groups > 1) return 'depthwise';
+  const sparse = sparseConvAlgorithm(geo.n, geo.wo);
+  const fewImages = geo.n < SPARSE_TILED_MAX_IMAGES;
+  return sparseConvSeconds(geo, 1 - sparsity, fewImages) <
+    DENSE_MEASURED_OVER_ESTIMATE * denseConvSeconds(geo)
+    ? sparse
+    : 'implicit-gemm';
 }
 
 /**
@@ -140,8 +151,13 @@ export interface Conv2dSpec extends ConvParams {
   readonly shape: readonly [number, number, number, number];
   readonly bias?: Float32Array;
   readonly activation?: Activation;
-  /** Kernel choice; `auto` (default) applies {@link chooseConvAlgorithm}. */
+  /**
+   * Kernel choice; `auto` (default) applies {@link chooseConvAlgorithm} at `input`'s shape where given,
+   * else the sparse kernel from {@link SPARSE_CONV_THRESHOLD} on.
+   */
   readonly algorithm?: ConvAlgorithm | 'auto';
+  /** The input shape [n, c, h, w] the layer is planned for, where `auto` should estimate at it. */
+  readonly input?: readonly number[];
   /** Execute the sparse kernels from codebook indices instead of f32 values. */
   readonly shared?: SharedWeights;
   /** The `sparse-tiled` kernel's tiling; default: `sparseTiling` of the layer's geometry. */
@@ -277,9 +293,8 @@ export class Conv2dLayer {
     this.activation = spec.activation ?? 'none';
     checkActivation(this.activation);
     this.sparsity = weightSparsity(spec);
-    const groups = spec.groups ?? 1;
     const choice = spec.algorithm ?? 'auto';
-    this.algorithm = choice === 'auto' ? chooseConvAlgorithm(cg, groups, this.sparsity) : choice;
+    this.algorithm = choice === 'auto' ? this.autoAlgorithm(spec.input) : choice;
     if (this.algorithm === 'depthwise' && cg !== 1)
       throw new GpuError(
         'invalid-argument',
@@ -296,6 +311,15 @@ export class Conv2dLayer {
         this.order = this.own(gpu.tensor([order.length], order));
       }
     }
+  }
+
+  /** {@link chooseConvAlgorithm} at the planned input's shape; without one, by sparsity alone. */
+  private autoAlgorithm(input: readonly number[] | undefined): ConvAlgorithm {
+    const [, cg] = this.spec.shape;
+    const groups = this.spec.groups ?? 1;
+    if (input) return chooseConvAlgorithm(this.geometry(input), this.sparsity);
+    if (cg === 1 && groups > 1) return 'depthwise';
+    return this.sparsity < SPARSE_CONV_THRESHOLD ? 'implicit-gemm' : sparseConvAlgorithm(1);
   }
 
   private own(t: GpuTensor): GpuTensor {

@@ -16,14 +16,14 @@ import { randomArray } from './data.js';
 export const layerCases: ConformanceCase[] = [
   {
     group: 'layers',
-    name: 'Conv2dLayer: every algorithm agrees with the reference, and auto follows Fang et al.',
+    name: 'Conv2dLayer: every algorithm agrees with the reference, and auto chooses by sparsity, or by estimated time at a shape',
     run: async (g: Gpu) => {
       const shape = [6, 4, 3, 3] as const;
       const params = { stride: [2, 1], pads: [1, 1, 1, 1] } as const;
       const xShape = [3, 4, 9, 8];
       const x = randomArray(3 * 4 * 72, 1);
       const xt = g.tensor(xShape, x);
-      for (const sparsity of [0.3, 0.9]) {
+      for (const sparsity of [0.3, 0.95]) {
         const weights = pruneByRate(randomArray(6 * 4 * 9, 2), sparsity).weights;
         const bias = randomArray(6, 3);
         const want = conv2dReference(convGeometry(xShape, shape, params), x, weights, bias, 'relu');
@@ -38,7 +38,8 @@ export const layerCases: ConformanceCase[] = [
           });
           if (algorithm === 'auto')
             assert(
-              layer.algorithm === (sparsity >= SPARSE_CONV_THRESHOLD ? 'sparse-tiled' : 'implicit-gemm'),
+              layer.algorithm ===
+                (layer.sparsity >= SPARSE_CONV_THRESHOLD ? 'sparse-tiled' : 'implicit-gemm'),
               `auto chose ${layer.algorithm} at sparsity ${sparsity}`,
             );
           let y = xt;
@@ -50,14 +51,27 @@ export const layerCases: ConformanceCase[] = [
           layer.destroy();
         }
       }
-      assert(chooseConvAlgorithm(1, 32, 0.9) === 'depthwise', 'depthwise layers keep the depthwise kernel');
+      const geo = (input: number[], weights: number[], groups = 1) =>
+        convGeometry(input, weights, { pads: [1, 1, 1, 1], groups });
       assert(
-        chooseConvAlgorithm(3, 1, 0.9, 32) === 'direct-sparse',
-        'direct sparse reuses weights across images: the default for batches',
+        chooseConvAlgorithm(geo([1, 32, 14, 14], [32, 1, 3, 3], 32), 0.9) === 'depthwise',
+        'depthwise layers keep the depthwise kernel',
       );
       assert(
-        chooseConvAlgorithm(3, 1, 0.9, 32, 56) === 'sparse-tiled',
-        'the tiled kernel stays the default for batches of wide maps',
+        chooseConvAlgorithm(geo([32, 256, 28, 28], [512, 256, 3, 3]), 0.8) === 'implicit-gemm',
+        'a batch of 3×3 convs that Winograd runs stays dense at 80%',
+      );
+      assert(
+        chooseConvAlgorithm(geo([32, 256, 28, 28], [512, 256, 3, 3]), 0.97) === 'direct-sparse',
+        'direct sparse reuses weights across images: the sparse kernel for batches',
+      );
+      assert(
+        chooseConvAlgorithm(geo([32, 64, 224, 224], [64, 64, 3, 3]), 0.97) === 'sparse-tiled',
+        'the tiled kernel stays the sparse kernel for batches of wide maps',
+      );
+      assert(
+        chooseConvAlgorithm(convGeometry([1, 512, 14, 14], [112, 512, 1, 1]), 0.5) === 'sparse-tiled',
+        'a batch-1 1×1 conv on a small map runs sparse from 50%',
       );
     },
   },

@@ -2,8 +2,15 @@ import { GpuError } from '../errors.js';
 import type { ConvGeometry } from '../geometry.js';
 import { convTile } from './gemm-conv.js';
 import { isGemv } from './gemv.js';
-import { GEMM_TILES, type GemmTileName } from './tiled-gemm.js';
-import { chooseWinogradBlock, type WinogradBlock, winogradApplies } from './winograd.js';
+import { BYTES_PER_SECOND, GEMM_TILES, type GemmTileName } from './tiled-gemm.js';
+import {
+  chooseWinogradBlock,
+  DISPATCH_SECONDS,
+  implicitGemmSeconds,
+  type WinogradBlock,
+  winogradApplies,
+  winogradSeconds,
+} from './winograd.js';
 
 /**
  * The kernel a dense (`implicit-gemm`) conv layer runs: the matrix-vector product, Winograd F(m×m, 3×3)
@@ -45,6 +52,17 @@ export function chooseDenseKernel(geo: ConvGeometry, software: boolean): DenseKe
   const tile = convTile(geo, software);
   const name = (Object.keys(GEMM_TILES) as GemmTileName[]).find((t) => GEMM_TILES[t] === tile)!;
   return `gemm-${name}`;
+}
+
+/**
+ * Estimated seconds of the cost model's kernel on a GPU (whatever the adapter): the GEMV streams its
+ * weights once; Winograd and the implicit GEMM as their own estimates give.
+ */
+export function denseConvSeconds(geo: ConvGeometry): number {
+  const kernel = chooseDenseKernel(geo, false);
+  if (kernel === 'gemv') return (4 * geo.o * geo.k) / BYTES_PER_SECOND + DISPATCH_SECONDS;
+  const block = winogradBlockOf(kernel);
+  return block ? winogradSeconds(geo, block) : implicitGemmSeconds(geo);
 }
 
 /** A dense kernel from its name, as {@link DENSE_KERNELS} lists them. */

@@ -367,7 +367,7 @@ export function encodeWinogradConv(
 }
 
 /** A fixed cost per dispatch, beside the work. */
-const DISPATCH_SECONDS = 3e-6;
+export const DISPATCH_SECONDS = 3e-6;
 
 /**
  * Estimated seconds of the conv as Winograd F(block×block, 3×3): transforms' traffic plus the GEMMs.

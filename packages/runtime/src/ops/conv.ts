@@ -162,19 +162,18 @@ function convolve(
 
 /** The kernel the plan mode picks for constant weights `w`. */
 function chooseKernel(
-  node: GraphNode,
   w: Tensor,
-  { n, wo }: ConvGeometry,
+  geo: ConvGeometry,
   ctx: PlanContext,
 ): { kernel: ConvAlgorithm; sparsity: number } {
   const sparsity = sparsityOf(w);
-  const auto = chooseConvAlgorithm(w.shape[1]!, attrNumber(node, 'group', 1), sparsity, n, wo);
+  const auto = chooseConvAlgorithm(geo, sparsity);
   const kernel =
     auto === 'depthwise' || ctx.mode === 'auto'
       ? auto
       : ctx.mode === 'dense'
         ? 'implicit-gemm'
-        : sparseConvAlgorithm(n, wo);
+        : sparseConvAlgorithm(geo.n, geo.wo);
   return { kernel, sparsity };
 }
 
@@ -197,7 +196,7 @@ export const conv: OpDef = {
       const r = residualOf(node) ? inputs[3] : undefined;
       if (r && r.dtype !== 'float32') return undefined;
       const { geo, shape } = geometry(node, x.shape, w.shape);
-      const { kernel, sparsity } = chooseKernel(node, w, geo, ctx);
+      const { kernel, sparsity } = chooseKernel(w, geo, ctx);
       return {
         kernel,
         sparsity,
