@@ -44,6 +44,7 @@ export {
   chooseDenseKernel,
   DENSE_KERNELS,
   type DenseKernel,
+  denseConvSeconds,
   denseKernelApplies,
   parseDenseKernel,
 } from './kernels/dense-kernel.js';
@@ -150,6 +151,7 @@ export {
   type SparseConvBuffers,
   type SpmmConvBuffers,
 } from './kernels/sparse-conv.js';
+export { sparseConvSeconds } from './kernels/sparse-cost.js';
 export { encodeSparseFc, type SparseFcBuffers } from './kernels/sparse-fc.js';
 export {
   encodeSparseTiledConv,
