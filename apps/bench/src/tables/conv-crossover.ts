@@ -1,4 +1,11 @@
-import { Conv2dLayer, type ConvAlgorithm, type ConvParams, convGeometry } from '@zeroskip/gpu';
+import {
+  Conv2dLayer,
+  type ConvAlgorithm,
+  type ConvGeometry,
+  type ConvParams,
+  chooseConvAlgorithm,
+  convGeometry,
+} from '@zeroskip/gpu';
 import { pruneByRate } from '@zeroskip/quant';
 import { attrNumber, attrNumbers, type Graph, inferShapes } from '@zeroskip/runtime';
 import { timeGpu } from '../measure.js';
@@ -46,6 +53,57 @@ export function networkConvs(network: string, graph: Graph): NetworkConv[] {
 }
 
 const SPARSITIES = [0.5, 0.6, 0.7, 0.8, 0.9];
+
+/** One conv's times at one batch: its dense kernel, and each sparse kernel at each sparsity. */
+export interface TimedConv {
+  readonly network: string;
+  readonly count: number;
+  readonly geo: ConvGeometry;
+  readonly dense: number;
+  readonly sparse: ReadonlyMap<ConvAlgorithm, readonly number[]>;
+}
+
+/**
+ * Per network and sparsity, the time of all its convs (each counted as often as the network has it)
+ * run dense over that of the planner's choice (`chooseConvAlgorithm`) and over that of the faster of
+ * dense and each sparse kernel: how much of what the kernels offer the planner takes, and whether it
+ * ever loses to dense.
+ */
+export function choiceOverDense(
+  convs: readonly TimedConv[],
+  sparsities: readonly number[],
+  batch: number,
+): BenchResult[] {
+  const rows: BenchResult[] = [];
+  for (const network of new Set(convs.map((c) => c.network))) {
+    const own = convs.filter((c) => c.network === network);
+    for (const [k, sparsity] of sparsities.entries()) {
+      let dense = 0;
+      let chosen = 0;
+      let best = 0;
+      for (const c of own) {
+        const choice = chooseConvAlgorithm(c.geo, sparsity);
+        const at = (a: ConvAlgorithm) => c.sparse.get(a)?.[k] ?? Number.POSITIVE_INFINITY;
+        dense += c.count * c.dense;
+        chosen += c.count * (choice === 'implicit-gemm' ? c.dense : at(choice));
+        best += c.count * Math.min(c.dense, ...[...c.sparse.keys()].map(at));
+      }
+      for (const [metric, t] of [
+        ["speedup of the planner's choice", chosen],
+        ['speedup of the fastest kernels', best],
+      ] as const)
+        rows.push({
+          table: 'conv-crossover',
+          case: `${network} batch ${batch}`,
+          params: { network, batch, sparsity, over: 'dense' },
+          metric,
+          unit: '×',
+          value: dense / t,
+        });
+    }
+  }
+  return rows;
+}
 /** The sparse kernels the planner chooses between. */
 const SPARSE: readonly ConvAlgorithm[] = ['sparse-tiled', 'direct-sparse'];
 
@@ -57,7 +115,7 @@ export const convCrossoverTable: BenchTable = {
   id: 'conv-crossover',
   title: 'Where sparse convolution overtakes dense, per conv of each network',
   reference:
-    "Each distinct conv of the zoo networks (seeded Gaussian weights pruned by magnitude), GPU time of the cost model's dense kernel and of each sparse kernel at each sparsity; 'break-even' is the lowest sparsity from which the faster sparse kernel beats dense at every sparsity timed (empty where it never does).",
+    "Each distinct conv of the zoo networks (seeded Gaussian weights pruned by magnitude), GPU time of the cost model's dense kernel and of each sparse kernel at each sparsity; 'break-even' is the lowest sparsity from which the faster sparse kernel  beats dense at every sparsity timed (empty where it never does); per network, the time of its convs run dense over that of the planner's choice and of the fastest kernels.",
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();
@@ -67,6 +125,7 @@ export const convCrossoverTable: BenchTable = {
     const sparsities = ctx.sparsities ?? (full ? SPARSITIES : [0.5, 0.9]);
     const [warmup, iterations] = full ? [2, 7] : [1, 3];
     const results: BenchResult[] = [];
+    const timed = new Map(batches.map((b) => [b, [] as TimedConv[]]));
     let done = 0;
     for (const l of convs) {
       const base = gaussian(
@@ -112,14 +171,12 @@ export const convCrossoverTable: BenchTable = {
           }
         };
         const dense = await time('implicit-gemm', sparsities[0]!);
-        // the fastest sparse kernel at each sparsity, timed one after the other
-        const best: number[] = [];
-        for (const s of sparsities) {
-          let t = Number.POSITIVE_INFINITY;
-          for (const a of SPARSE) t = Math.min(t, await time(a, s));
-          best.push(t);
-        }
+        const sparse = new Map(SPARSE.map((a) => [a, [] as number[]]));
+        for (const s of sparsities) for (const a of SPARSE) sparse.get(a)!.push(await time(a, s));
         gpu.release(x);
+        timed.get(batch)!.push({ network: l.network, count: l.count, geo, dense, sparse });
+        // the fastest sparse kernel at each sparsity
+        const best = sparsities.map((_, k) => Math.min(...SPARSE.map((a) => sparse.get(a)![k]!)));
         let k = sparsities.length;
         while (k > 0 && best[k - 1]! < dense) k--;
         results.push({
@@ -132,6 +189,7 @@ export const convCrossoverTable: BenchTable = {
         });
       }
     }
+    for (const [batch, convsAt] of timed) results.push(...choiceOverDense(convsAt, sparsities, batch));
     ctx.progress(1, 1, 'done');
     return results;
   },
