@@ -35,6 +35,7 @@ import { encodeSparseFc } from './kernels/sparse-fc.js';
 import {
   checkSparseTiling,
   encodeSparseTiledConv,
+  readsInputAsIs,
   type SparseTiling,
   sparseRowOrder,
   sparseTiling,
@@ -118,8 +119,7 @@ export function chooseConvAlgorithm(geo: ConvGeometry, sparsity: number): ConvAl
   if (geo.cg === 1 && geo.groups > 1) return 'depthwise';
   const sparse = sparseConvAlgorithm(geo.n, geo.wo);
   const fewImages = geo.n < SPARSE_TILED_MAX_IMAGES;
-  return sparseConvSeconds(geo, 1 - sparsity, fewImages) <
-    DENSE_ESTIMATE_SCALE * denseConvSeconds(geo)
+  return sparseConvSeconds(geo, 1 - sparsity, fewImages) < DENSE_ESTIMATE_SCALE * denseConvSeconds(geo)
     ? sparse
     : 'implicit-gemm';
 }
@@ -411,7 +411,7 @@ export class Conv2dLayer {
         const s = this.sparse!;
         const tiling = this.tilingFor(geo);
         const pad = tiledPadGeometry(geo, tiling);
-        const xp = this.padded(r, x, pad, scratch);
+        const xp = readsInputAsIs(geo) ? x : this.padded(r, x, pad, scratch);
         encodeSparseTiledConv(
           r,
           {

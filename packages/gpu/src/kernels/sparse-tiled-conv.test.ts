@@ -133,6 +133,36 @@ describe('tiled sparse conv parameters', () => {
     }
   });
 
+  it("reads an unpadded conv's input as it is: one dispatch, the surplus pixels past a row's end unstored", async () => {
+    // rows of 13 and 5 outputs in segments of 8 and 6 pixels: the last segment of each row reads the
+    // next row, and the last image's reads run past the input's end
+    for (const [input, weights, stride, tiling] of [
+      [[3, 6, 13, 13], [12, 6, 1, 1], 1, { px: 4, lanes: 2, cols: 8, split: 1, rows: 1 }],
+      [[2, 5, 11, 9], [7, 5, 3, 3], 2, { px: 3, lanes: 2, cols: 4, split: 2, rows: 2 }],
+    ] as const) {
+      const geo = convGeometry(input, weights, { stride: [stride, stride] });
+      expect(tiledPadGeometry(geo, tiling)).toEqual(geo);
+      const w = sparseWeights(geo, 0.5, false, 11);
+      expect(await tiledError(geo, w, 'relu', tiling)).toBeLessThan(sumTolerance(geo.k, 2));
+      const layer = new Conv2dLayer(gpu, {
+        weights: w,
+        shape: weights,
+        stride: [stride, stride],
+        algorithm: 'sparse-tiled',
+        tiling,
+      });
+      const x = gpu.tensor(input, new Float32Array(input.reduce((a: number, b: number) => a * b, 1)));
+      let labels: string[] = [];
+      await gpu.submit((r) => {
+        gpu.release(layer.encode(r, x));
+        labels = [...r.labels];
+      });
+      expect(labels).toEqual(['conv-sparse-tiled']);
+      gpu.release(x);
+      layer.destroy();
+    }
+  });
+
   it('pads wide enough for the last chunk of a row', () => {
     const geo = layer(4, 13, 4, 1, 2);
     // 7 outputs in segments of 4 (one lane of 4 pixels, or 2 lanes of 2) read up to x = (8 − 1)·2 + 2
