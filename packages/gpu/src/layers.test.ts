@@ -5,12 +5,15 @@ import { randomArray } from './conformance/data.js';
 import { type Gpu, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
 import { convGeometry } from './geometry.js';
+import { GEMV_MAX_ROWS } from './kernels/gemv.js';
 import {
   Conv2dLayer,
   chooseConvAlgorithm,
+  chooseFcAlgorithm,
   FcLayer,
   SPARSE_CONV_THRESHOLD,
   SPARSE_FC_THRESHOLD,
+  SPARSE_GEMV_THRESHOLD,
   sparseConvAlgorithm,
   weightSparsity,
 } from './layers.js';
@@ -82,6 +85,12 @@ describe('layer sparsity', { timeout: 120_000 }, () => {
     expect(given.algorithm).toBe('sparse-tiled');
     const sparseFc = fcLayer(half, SPARSE_FC_THRESHOLD);
     expect(sparseFc.algorithm).toBe('sparse');
+    // over the GEMV's few rows the dense side holds out to 90%
+    const gemvRows = new FcLayer(gpu, { weights: half, outputs: 6, sparsity: 0.8, rows: 1 });
+    expect(gemvRows.algorithm).toBe('dense');
+    gemvRows.destroy();
+    expect(chooseFcAlgorithm(0.8, GEMV_MAX_ROWS + 1)).toBe('sparse');
+    expect(chooseFcAlgorithm(SPARSE_GEMV_THRESHOLD, 1)).toBe('sparse');
     expect(fcLayer(half, 0).algorithm).toBe('dense');
     // at a planned input the choice is the estimate's: a 6-channel 3×3 conv on a big batch stays dense
     const planned = new Conv2dLayer(gpu, { weights: half, shape, sparsity: 0.9, input: [64, 4, 56, 56] });

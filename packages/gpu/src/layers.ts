@@ -19,7 +19,7 @@ import {
   winogradBlockOf,
 } from './kernels/dense-kernel.js';
 import { encodeDepthwiseConv, encodeIm2colGemmConv, encodeImplicitGemmConv } from './kernels/gemm-conv.js';
-import { encodeGemvConv } from './kernels/gemv.js';
+import { encodeGemvConv, GEMV_MAX_ROWS } from './kernels/gemv.js';
 import {
   blockedWeights,
   checkSparseBlocking,
@@ -89,8 +89,25 @@ export const SPARSE_CONV_THRESHOLD = 0.9;
  */
 const DENSE_ESTIMATE_SCALE = 1.15;
 
-/** Sparse FC (CSR) is the default from this weight sparsity on (Fang et al.; it held on the H100 too). */
+/**
+ * Sparse FC (CSR) is the default from this weight sparsity on where the dense side is a GEMM, over more
+ * than `GEMV_MAX_ROWS` rows (Fang et al.; on an H100 the tuned plans took CSR from 70% at batch 32).
+ */
 export const SPARSE_FC_THRESHOLD = 0.6;
+
+/**
+ * Sparse FC is the default from this sparsity on where the dense side is the GEMV (up to
+ * `GEMV_MAX_ROWS` rows): at batch 1 on an H100 the GEMV beat or tied CSR at 70–77% (the classifiers of
+ * ResNet-50 and GoogLeNet, fc8 of AlexNet and VGG-16, which the tuned plans kept dense) and lost from
+ * 91% (their fc6 and fc7).
+ */
+export const SPARSE_GEMV_THRESHOLD = 0.9;
+
+/** The default FC algorithm at a weight sparsity, for `rows` input rows where known (else a GEMM's rule). */
+export function chooseFcAlgorithm(sparsity: number, rows?: number): 'dense' | 'sparse' {
+  const gemv = rows !== undefined && rows <= GEMV_MAX_ROWS;
+  return sparsity >= (gemv ? SPARSE_GEMV_THRESHOLD : SPARSE_FC_THRESHOLD) ? 'sparse' : 'dense';
+}
 
 /**
  * Below this many images the tiled sparse kernel is the default sparse one. On an H100 at 90% sparsity
@@ -571,8 +588,10 @@ export interface FcSpec {
   readonly outputs: number;
   readonly bias?: Float32Array;
   readonly activation?: Activation;
-  /** `auto` (default): sparse at sparsity ≥ 0.6, else dense GEMM. */
+  /** `auto` (default): {@link chooseFcAlgorithm} at `rows` (sparse from 0.9 over few rows, else from 0.6). */
   readonly algorithm?: 'dense' | 'sparse' | 'auto';
+  /** The input rows (batch) the layer is planned for, where `auto` should choose for them. */
+  readonly rows?: number;
   readonly shared?: SharedWeights;
   /** Share of zeros among the weights where the caller has counted them already; counted otherwise. */
   readonly sparsity?: number;
@@ -608,7 +627,7 @@ export class FcLayer {
       );
     const sparsity = weightSparsity(spec);
     const choice = spec.algorithm ?? 'auto';
-    this.algorithm = choice === 'auto' ? (sparsity >= SPARSE_FC_THRESHOLD ? 'sparse' : 'dense') : choice;
+    this.algorithm = choice === 'auto' ? chooseFcAlgorithm(sparsity, spec.rows) : choice;
     if (this.algorithm === 'sparse') {
       this.sparse = uploadSparse(
         gpu,

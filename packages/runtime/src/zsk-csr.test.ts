@@ -94,7 +94,8 @@ describe('sparse FC layers built from the decoded CSR', () => {
     return { graph, x: randomTensor([p.batch, p.k], p.seed + 2) };
   }
 
-  const run = (graph: Graph, x: Tensor) => runFirstKernel(gpu, graph, x);
+  // the sparse plan: at 80% the few-row FCs here would run the dense GEMV under auto
+  const run = (graph: Graph, x: Tensor) => runFirstKernel(gpu, graph, x, 'sparse');
 
   it('give bit for bit the outputs of the layer built from the dense weights, Gemm and MatMul', async () => {
     const cases = fc.sample(

@@ -1,4 +1,4 @@
-import { FcLayer, SPARSE_FC_THRESHOLD } from '@zeroskip/gpu';
+import { chooseFcAlgorithm, FcLayer } from '@zeroskip/gpu';
 import { type CsrMatrix, transposeCsr } from '@zeroskip/sparse';
 import { attrNumber, type GraphNode } from '../graph.js';
 import type { Tensor } from '../tensor.js';
@@ -100,7 +100,8 @@ export const fcGpu: GpuOp = {
     if (x?.dtype !== 'float32' || x.shape.length !== 2 || !fcShape(node, ctx)) return undefined;
     const w: Tensor = ctx.constant(node.inputs[1]!)!;
     const sparsity = sparsityOf(w);
-    const sparse = ctx.mode === 'sparse' || (ctx.mode === 'auto' && sparsity >= SPARSE_FC_THRESHOLD);
+    const sparse =
+      ctx.mode === 'sparse' || (ctx.mode === 'auto' && chooseFcAlgorithm(sparsity, x.shape[0]) === 'sparse');
     return { kernel: sparse ? 'fc-sparse' : 'fc-dense', sparsity, candidates: FC_CANDIDATES };
   },
   encode(node, ctx) {
