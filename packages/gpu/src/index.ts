@@ -156,6 +156,7 @@ export { encodeSparseFc, type SparseFcBuffers } from './kernels/sparse-fc.js';
 export {
   encodeSparseTiledConv,
   parseSparseTiling,
+  readsInputAsIs,
   type SparseTiledBuffers,
   type SparseTiling,
   sparseRowOrder,

@@ -128,7 +128,7 @@ export const SPARSE_TILED_MIN_WIDTH = 56;
 /**
  * The default choice for a conv: depthwise for one input channel per group; else the sparse kernel of
  * {@link sparseConvAlgorithm} where its estimate at the weights' sparsity is below the dense kernels'
- * (`denseConvSeconds` × {@link DENSE_ESTIMATE_SCALE}), else implicit GEMM. The crossover
+ * (`denseConvSeconds` × `DENSE_ESTIMATE_SCALE`), else implicit GEMM. The crossover
  * depends on the shape: a batch-1 1×1 conv on a 14×14 map runs faster sparse from 50% on an H100,
  * where a 3×3 conv that Winograd runs at batch 32 needs 90% or more.
  */
