@@ -1,23 +1,12 @@
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCpu } from './cpu-session.js';
 import type { Graph } from './graph.js';
 import { importOnnx } from './onnx.js';
-import { exportOnnx } from './onnx-export.js';
 import { optimize } from './passes.js';
-import { float32 } from './tensor.js';
-import {
-  expectClose,
-  initializer,
-  input,
-  type NodeSpec,
-  opModel,
-  runOrt,
-  value,
-} from './testing/onnx-graph.js';
+import { expectOptimizedMatchesOrt } from './testing/executors.js';
+import { initializer, input, type NodeSpec, opModel, value } from './testing/onnx-graph.js';
 import { uniform } from './testing/random.js';
-import { WebGpuSession } from './webgpu-session.js';
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -112,28 +101,6 @@ function pooledModel(seed: number): Uint8Array {
   });
 }
 
-/** The optimized graph's outputs against ONNX Runtime's on the raw model: CPU, WebGPU, and exported back. */
-async function expectOptimizedMatchesOrt(bytes: Uint8Array, x: ReturnType<typeof value>): Promise<Graph> {
-  const want = await runOrt(bytes, { x });
-  const g = optimize(importOnnx(bytes));
-  const feeds = { x: float32(x.shape, Float32Array.from(x.data)) };
-  const cpu = runCpu(g, feeds);
-  const exported = await runOrt(exportOnnx(g), { x });
-  const session = await WebGpuSession.create(g, { gpu });
-  try {
-    expect(session.plan.filter((p) => p.kernel === 'cpu')).toEqual([]);
-    const got = await session.run(feeds);
-    for (const name of Object.keys(want)) {
-      expectClose(cpu[name], want[name], 1e-4);
-      expectClose(exported[name], want[name], 1e-4);
-      expectClose(got[name], want[name], 1e-4);
-    }
-  } finally {
-    session.destroy();
-  }
-  return g;
-}
-
 const gemmCase: fc.Arbitrary<GemmCase> = fc.record({
   m: fc.integer({ min: 1, max: 4 }),
   k: fc.integer({ min: 1, max: 9 }),
@@ -151,7 +118,7 @@ describe('batch norms after a Gemm or a pool', { timeout: 600_000 }, () => {
     await fc.assert(
       fc.asyncProperty(gemmCase, async (c) => {
         const x = value('float32', [c.m, c.k], uniform(c.m * c.k, c.seed + 100));
-        const g = await expectOptimizedMatchesOrt(gemmModel(c), x);
+        const g = await expectOptimizedMatchesOrt(gpu, gemmModel(c), { x });
         expect(g.nodes.map((n) => n.op)).toEqual(c.shared ? ['Gemm', 'Gemm'] : ['Gemm']);
         expect(g.nodes[0]!.attrs.activation).toBe(c.relu ? 'relu' : undefined);
       }),
@@ -181,7 +148,7 @@ describe('batch norms after a Gemm or a pool', { timeout: 600_000 }, () => {
 
   it('a batch norm after a pool runs with its ReLU in one pass, and matches ONNX Runtime', async () => {
     const x = value('float32', [2, 3, 6, 6], uniform(216, 77));
-    const g = await expectOptimizedMatchesOrt(pooledModel(3), x);
+    const g = await expectOptimizedMatchesOrt(gpu, pooledModel(3), { x });
     expect(g.nodes.map((n) => n.op)).toEqual(['Conv', 'MaxPool', 'BatchNormalization']);
     expect(g.nodes[2]!.attrs.activation).toBe('relu');
   });

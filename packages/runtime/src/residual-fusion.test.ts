@@ -1,23 +1,12 @@
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCpu } from './cpu-session.js';
 import type { Graph } from './graph.js';
 import { importOnnx } from './onnx.js';
-import { exportOnnx } from './onnx-export.js';
 import { fuseResidualAdds, optimize } from './passes.js';
-import { float32 } from './tensor.js';
-import {
-  expectClose,
-  initializer,
-  input,
-  type NodeSpec,
-  opModel,
-  runOrt,
-  value,
-} from './testing/onnx-graph.js';
+import { expectOptimizedMatchesOrt } from './testing/executors.js';
+import { initializer, input, type NodeSpec, opModel, value } from './testing/onnx-graph.js';
 import { prunedUniform } from './testing/random.js';
-import { WebGpuSession } from './webgpu-session.js';
 import { ZOO } from './zoo/models.js';
 
 let gpu: Gpu;
@@ -139,21 +128,8 @@ describe('residual adds fused into the conv before them', { timeout: 600_000 }, 
           [b.n, b.c, ...(b.oneD ? [b.size] : [b.size, b.size])],
           prunedUniform(b.n * b.c * b.size ** (b.oneD ? 1 : 2), b.seed + 1000),
         );
-        const want = (await runOrt(bytes, { x })).y!;
-        const g = optimize(importOnnx(bytes));
+        const g = await expectOptimizedMatchesOrt(gpu, bytes, { x }, ['auto', 'dense', 'sparse']);
         expect(residualConvs(g)).toHaveLength(1);
-        const feeds = { x: float32(x.shape, Float32Array.from(x.data)) };
-        expectClose(runCpu(g, feeds).y, want, 1e-4);
-        expectClose((await runOrt(exportOnnx(g), { x })).y, want, 1e-4);
-        for (const plan of ['auto', 'dense', 'sparse'] as const) {
-          const session = await WebGpuSession.create(g, { gpu, plan });
-          try {
-            expect(session.plan.filter((p) => p.kernel === 'cpu')).toEqual([]);
-            expectClose((await session.run(feeds)).y, want, 1e-4);
-          } finally {
-            session.destroy();
-          }
-        }
       }),
       {
         seed: 58,

@@ -1,10 +1,50 @@
 import type { Gpu } from '@zeroskip/gpu';
+import { expect } from 'vitest';
 import { runCpu } from '../cpu-session.js';
 import type { Graph } from '../graph.js';
 import { importOnnx } from '../onnx.js';
+import { exportOnnx } from '../onnx-export.js';
+import { optimize } from '../passes.js';
 import type { Tensor } from '../tensor.js';
 import { type PlanEntry, type PlanMode, WebGpuSession } from '../webgpu-session.js';
 import { expectClose, runOrt, toTensor, type Value } from './onnx-graph.js';
+
+/**
+ * Runs an ONNX model in ONNX Runtime, then optimized: on the CPU executor, exported back to ONNX and
+ * run in ONNX Runtime, and on WebGPU under each plan mode with no node falling back to the CPU,
+ * expecting every output to match ONNX Runtime's on the raw model. Returns the optimized graph.
+ */
+export async function expectOptimizedMatchesOrt(
+  gpu: Gpu,
+  bytes: Uint8Array,
+  feeds: Readonly<Record<string, Value>>,
+  plans: readonly PlanMode[] = ['auto'],
+): Promise<Graph> {
+  const want = await runOrt(bytes, feeds);
+  const g = optimize(importOnnx(bytes));
+  const inputs = tensorsOf(feeds);
+  const cpu = runCpu(g, inputs);
+  const exported = await runOrt(exportOnnx(g), feeds);
+  for (const [name, t] of Object.entries(want)) {
+    expectClose(cpu[name], t, 1e-4);
+    expectClose(exported[name], t, 1e-4);
+  }
+  for (const plan of plans) {
+    const session = await WebGpuSession.create(g, { gpu, plan });
+    try {
+      expect(session.plan.filter((p) => p.kernel === 'cpu')).toEqual([]);
+      const got = await session.run(inputs);
+      for (const [name, t] of Object.entries(want)) expectClose(got[name], t, 1e-4);
+    } finally {
+      session.destroy();
+    }
+  }
+  return g;
+}
+
+function tensorsOf(feeds: Readonly<Record<string, Value>>): Record<string, Tensor> {
+  return Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toTensor(v)]));
+}
 
 /**
  * Runs an ONNX model in ONNX Runtime, then through import and both executors (the CPU one, and the
@@ -19,9 +59,7 @@ export async function expectExecutorsMatchOrt(
 ): Promise<PlanEntry[][]> {
   const want = await runOrt(bytes, feeds);
   const g = importOnnx(bytes);
-  const inputs: Record<string, Tensor> = Object.fromEntries(
-    Object.entries(feeds).map(([k, v]) => [k, toTensor(v)]),
-  );
+  const inputs = tensorsOf(feeds);
   const cpu = runCpu(g, inputs);
   for (const [name, t] of Object.entries(want)) expectClose(cpu[name], t, tol);
   const seen: PlanEntry[][] = [];
