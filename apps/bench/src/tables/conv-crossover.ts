@@ -104,6 +104,7 @@ export function choiceOverDense(
   }
   return rows;
 }
+
 /** The sparse kernels the planner chooses between. */
 const SPARSE: readonly ConvAlgorithm[] = ['sparse-tiled', 'direct-sparse'];
 
@@ -115,7 +116,7 @@ export const convCrossoverTable: BenchTable = {
   id: 'conv-crossover',
   title: 'Where sparse convolution overtakes dense, per conv of each network',
   reference:
-    "Each distinct conv of the zoo networks (seeded Gaussian weights pruned by magnitude), GPU time of the cost model's dense kernel and of each sparse kernel at each sparsity; 'break-even' is the lowest sparsity from which the faster sparse kernel  beats dense at every sparsity timed (empty where it never does); per network, the time of its convs run dense over that of the planner's choice and of the fastest kernels.",
+    "Each distinct conv of the zoo networks (seeded Gaussian weights pruned by magnitude), GPU time of the cost model's dense kernel and of each sparse kernel at each sparsity; 'break-even' is the lowest sparsity from which the faster sparse kernel beats dense at every sparsity timed (empty where it never does); per network, the time of its convs run dense over that of the planner's choice and of the fastest kernels.",
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();

@@ -272,8 +272,9 @@ function epilogue(k: QuantConvKernel, p: number): string {
 /**
  * The K-split threads' sums added without atomics, in the staging memory (free once K is done): each
  * thread parks its partial sums (its lane's channels) as v-channel vectors at
- * [split][channel / v][pixel]. One thread per (v channels, pixel) then adds that vector over the splits and writes those v outputs, so the
- * epilogue is spread over the workgroup, consecutive threads on consecutive pixels of a channel
+ * [split][channel / v][pixel]. One thread per (v channels, pixel) then adds that vector over the
+ * splits and writes those v outputs, so the epilogue is spread over the workgroup, consecutive
+ * threads on consecutive pixels of a channel
  * (NCHW stores coalesce); packed codes go back in the vector's place, where the first thread of each
  * pixel gathers them into its words.
  */

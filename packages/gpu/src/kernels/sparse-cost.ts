@@ -12,9 +12,10 @@ interface SparseCost {
 /**
  * Fitted on an H100 through Dawn (apps/bench conv-crossover, 2026-11-23: the 86 distinct convs of
  * AlexNet, GoogLeNet, ResNet-50 and VGG-16 at batch 1 and 32, sparsity 0.5–0.9) as the pair that
- * chose best between sparse and dense over all of them, summed per network. The tiled kernel on few images splits a row's
- * non-zeros over threads and stays short of the GPU's rate; on a batch, direct sparse (or the tiled
- * kernel on wide maps) fills the GPU but pays a larger fixed part. Refit on other GPUs.
+ * chose best between sparse and dense over all of them, summed per network. The tiled kernel on few
+ * images splits a row's non-zeros over threads and stays short of the GPU's rate; on a batch, direct
+ * sparse (or the tiled kernel on wide maps) fills the GPU but pays a larger fixed part. Refit on
+ * other GPUs.
  */
 const FEW_IMAGES: SparseCost = { fixedSeconds: 15e-6, flopsPerSecond: 2e12 };
 const BATCHED: SparseCost = { fixedSeconds: 50e-6, flopsPerSecond: 3e12 };
