@@ -133,8 +133,13 @@ export function foldBatchNorm(g: Graph): Graph {
     const { w, channels, channelOf } = target;
     const [gamma, beta, mean, variance] = params.map((p) => asFloat32(p!, 'BatchNormalization parameter'));
     if (gamma!.length !== channels) continue;
-    const eps = typeof bn.attrs.epsilon === 'number' ? bn.attrs.epsilon : 1e-5;
-    const { scale: s, shift } = batchNormScaleShift(gamma!, beta!, mean!, variance!, eps);
+    const { scale: s, shift } = batchNormScaleShift(
+      gamma!,
+      beta!,
+      mean!,
+      variance!,
+      attrNumber(bn, 'epsilon', 1e-5),
+    );
     const oldBias = target.bias ?? new Float32Array(channels);
     const wName = fresh(`${layer.inputs[1]}::bn`);
     const bName = fresh(`${layer.outputs[0]}::bias`);
@@ -166,12 +171,13 @@ export function foldBatchNorm(g: Graph): Graph {
   return removeUnused({ ...g, nodes, initializers });
 }
 
+/** The ops whose kernels apply a fused activation in their own pass. */
+const FUSES_ACTIVATION = new Set(['Conv', 'Gemm', 'BatchNormalization']);
+
 /**
  * Conv, Gemm or BatchNormalization followed by a fusable activation (its only reader) becomes one node
  * with `activation` (a batch norm left after pooling runs with its ReLU in one pass).
  */
-const FUSES_ACTIVATION = new Set(['Conv', 'Gemm', 'BatchNormalization']);
-
 export function fuseActivations(g: Graph): Graph {
   const count = readers(g);
   const byOutput = new Map(g.nodes.map((n) => [n.outputs[0]!, n]));
