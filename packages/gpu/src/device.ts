@@ -89,7 +89,7 @@ async function openDevice(gpu: GPU, options: RequestDeviceOptions): Promise<Gpu>
   };
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'zeroskip' });
   const info = adapter.info;
-  return new Gpu(
+  const opened = new Gpu(
     device,
     {
       vendor: info.vendor,
@@ -111,7 +111,16 @@ async function openDevice(gpu: GPU, options: RequestDeviceOptions): Promise<Gpu>
       shaderF16: device.features.has('shader-f16'),
     },
   );
+  entries.set(opened, gpu);
+  return opened;
 }
+
+/**
+ * The entry point each device was opened from, kept alive with it: Dawn's instance must outlive its
+ * devices, and one passed inline (`requestDevice({ gpu: create([]) })`) had no other reference, so a
+ * garbage collection aborted the process at the next read-back.
+ */
+const entries = new WeakMap<Gpu, GPU>();
 
 /** Bind groups kept per device before the cache starts over (a bound on memory, not a working-set size). */
 const MAX_BIND_GROUPS = 8192;
