@@ -154,6 +154,20 @@ export {
 export { sparseConvSeconds } from './kernels/sparse-cost.js';
 export { encodeSparseFc, type SparseFcBuffers } from './kernels/sparse-fc.js';
 export {
+  encodeSparseStagedConv,
+  groupedRowOrder,
+  parseSparseStaging,
+  type SparseStagedBuffers,
+  type SparseStaging,
+  type StagedWeights,
+  type StagedWindow,
+  sparseStaging,
+  sparseStagingName,
+  stagedTileUse,
+  stagedWeights,
+  stagedWindow,
+} from './kernels/sparse-staged-conv.js';
+export {
   encodeSparseTiledConv,
   parseSparseTiling,
   readsInputAsIs,
@@ -189,6 +203,7 @@ export {
   SPARSE_GEMV_THRESHOLD,
   SPARSE_TILED_MAX_IMAGES,
   SPARSE_TILED_MIN_WIDTH,
+  STAGED_MIN_TILE_USE,
   sparseConvAlgorithm,
   weightSparsity,
 } from './layers.js';

@@ -106,7 +106,7 @@ export function choiceOverDense(
 }
 
 /** The sparse kernels the planner chooses between. */
-const SPARSE: readonly ConvAlgorithm[] = ['sparse-tiled', 'direct-sparse'];
+const SPARSE: readonly ConvAlgorithm[] = ['sparse-tiled', 'direct-sparse', 'sparse-staged'];
 
 /**
  * From which sparsity on sparse beats dense, layer by layer, on the networks' own convs: the data the

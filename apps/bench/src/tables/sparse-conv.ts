@@ -8,10 +8,13 @@ import {
   type GpuTensor,
   parseDenseKernel,
   parseSparseBlocking,
+  parseSparseStaging,
   parseSparseTiling,
   type SparseBlocking,
+  type SparseStaging,
   type SparseTiling,
   sparseBlockingName,
+  sparseStagingName,
   sparseTilingName,
 } from '@zeroskip/gpu';
 import { pruneByRate } from '@zeroskip/quant';
@@ -29,20 +32,23 @@ const SPARSE_ALGOS = {
   'direct-sparse': 'direct sparse',
   'sparse-tiled': 'sparse-tiled',
   'sparse-blocked': 'sparse-blocked',
+  'sparse-staged': 'sparse-staged',
 } as const;
 
 /** An explicit work split of one sparse kernel, or an explicit dense kernel, timed beside its default. */
 type Variant =
   | { readonly algorithm: 'sparse-tiled'; readonly tiling: SparseTiling }
-  | { readonly algorithm: 'sparse-blocked'; readonly blocking: SparseBlocking };
+  | { readonly algorithm: 'sparse-blocked'; readonly blocking: SparseBlocking }
+  | { readonly algorithm: 'sparse-staged'; readonly staging: SparseStaging };
 type DenseVariant = { readonly algorithm: 'implicit-gemm'; readonly dense: DenseKernel };
 
 const envList = (name: string) => process.env[name]?.trim().split(',').filter(Boolean) ?? [];
 
 /**
  * Explicit variants from ZEROSKIP_SPARSE_TILINGS (`p7l32c128s1r1,p7l1c32s4r1`: px, lanes, cols, split,
- * rows as `sparseTilingName` writes them) and ZEROSKIP_SPARSE_BLOCKINGS (`r16p7t64b1s1,…`: rows, px,
- * threads, blocks, split as `sparseBlockingName` writes them).
+ * rows as `sparseTilingName` writes them), ZEROSKIP_SPARSE_BLOCKINGS (`r16p7t64b1s1,…`: rows, px,
+ * threads, blocks, split as `sparseBlockingName` writes them) and ZEROSKIP_SPARSE_STAGINGS
+ * (`p7r4w8c12l32,…`: px, rows, warps, channels, width as `sparseStagingName` writes them).
  */
 function variants(): Variant[] {
   return [
@@ -54,6 +60,10 @@ function variants(): Variant[] {
       algorithm: 'sparse-blocked' as const,
       blocking: parseSparseBlocking(n),
     })),
+    ...envList('ZEROSKIP_SPARSE_STAGINGS').map((n) => ({
+      algorithm: 'sparse-staged' as const,
+      staging: parseSparseStaging(n),
+    })),
   ];
 }
 
@@ -64,12 +74,13 @@ function denseVariants(): DenseVariant[] {
   return kernels.map((dense) => ({ algorithm: 'implicit-gemm', dense }));
 }
 
-/** The name of the kernel variant a layer runs: the dense kernel, or the tiled and blocked kernels' work split. */
+/** The name of the kernel variant a layer runs: the dense kernel, or a sparse kernel's work split. */
 function splitName(layer: Conv2dLayer, input: readonly number[]): string | undefined {
   const geo = layer.geometry(input);
   if (layer.algorithm === 'implicit-gemm') return layer.denseKernelFor(geo);
   if (layer.algorithm === 'sparse-tiled') return sparseTilingName(layer.tilingFor(geo));
   if (layer.algorithm === 'sparse-blocked') return sparseBlockingName(layer.blockingFor(geo));
+  if (layer.algorithm === 'sparse-staged') return sparseStagingName(layer.stagingFor(geo));
   return undefined;
 }
 

@@ -62,12 +62,12 @@ export const layerCases: ConformanceCase[] = [
         'a batch of 3×3 convs that Winograd runs stays dense at 80%',
       );
       assert(
-        chooseConvAlgorithm(geo([32, 256, 28, 28], [512, 256, 3, 3]), 0.97) === 'direct-sparse',
-        'direct sparse reuses weights across images: the sparse kernel for batches',
+        chooseConvAlgorithm(geo([32, 256, 28, 28], [512, 256, 3, 3]), 0.97) === 'sparse-staged',
+        'the staged kernel is the sparse kernel for batches of maps its tiles fit',
       );
       assert(
-        chooseConvAlgorithm(geo([32, 64, 224, 224], [64, 64, 3, 3]), 0.97) === 'sparse-tiled',
-        'the tiled kernel stays the sparse kernel for batches of wide maps',
+        chooseConvAlgorithm(geo([32, 256, 13, 13], [384, 256, 3, 3]), 0.97) === 'direct-sparse',
+        'direct sparse, which reuses weights across images, runs batches of maps the tiles fit badly',
       );
       assert(
         chooseConvAlgorithm(convGeometry([1, 512, 14, 14], [112, 512, 1, 1]), 0.5) === 'sparse-tiled',

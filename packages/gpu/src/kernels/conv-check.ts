@@ -83,7 +83,7 @@ export async function layerError(
   geo: ConvGeometry,
   weights: Float32Array,
   activation: Activation,
-  options: Pick<Conv2dSpec, 'algorithm' | 'tiling' | 'blocking' | 'shared' | 'dense'>,
+  options: Pick<Conv2dSpec, 'algorithm' | 'tiling' | 'blocking' | 'staging' | 'shared' | 'dense'>,
   residual = false,
 ): Promise<number> {
   const x = randomArray(geo.n * geo.c * geo.h * geo.w, 5);

@@ -14,8 +14,9 @@ interface SparseCost {
  * AlexNet, GoogLeNet, ResNet-50 and VGG-16 at batch 1 and 32, sparsity 0.5–0.9) as the pair that
  * chose best between sparse and dense over all of them, summed per network. The tiled kernel on few
  * images splits a row's non-zeros over threads and stays short of the GPU's rate; on a batch, direct
- * sparse (or the tiled kernel on wide maps) fills the GPU but pays a larger fixed part. Refit on
- * other GPUs.
+ * sparse (or the tiled kernel on wide maps) fills the GPU but pays a larger fixed part. The staged
+ * kernel, which replaced them on a batch where its tiles fit the map, was not in that fit: it ran those
+ * layers as fast or faster, so the estimate errs towards dense there. Refit on other GPUs.
  */
 const FEW_IMAGES: SparseCost = { fixedSeconds: 15e-6, flopsPerSecond: 2e12 };
 const BATCHED: SparseCost = { fixedSeconds: 50e-6, flopsPerSecond: 3e12 };

@@ -30,6 +30,7 @@ export const CONV_CANDIDATES = [
   'direct-sparse',
   'sparse-tiled',
   'sparse-blocked',
+  'sparse-staged',
   'im2col-spmm',
 ] as const;
 
@@ -173,7 +174,7 @@ function chooseKernel(
       ? auto
       : ctx.mode === 'dense'
         ? 'implicit-gemm'
-        : sparseConvAlgorithm(geo.n, geo.wo);
+        : sparseConvAlgorithm(geo);
   return { kernel, sparsity };
 }
 

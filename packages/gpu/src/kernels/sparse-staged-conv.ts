@@ -1,0 +1,411 @@
+import type { CsrMatrix } from '@zeroskip/sparse';
+import type { Program } from '../device.js';
+import { GpuError } from '../errors.js';
+import type { ConvGeometry } from '../geometry.js';
+import { grid, type Recorder } from '../recorder.js';
+import { checkConvCsr } from '../sparse-weights.js';
+import type { GpuTensor } from '../tensor.js';
+import { type Activation, u, workgroupIndex } from '../wgsl.js';
+import { type ConvOutputBuffers, type Epilogue, epilogueOf, outputBuffers } from './epilogue.js';
+import { parseSplitName, type SplitLetters, splitName } from './split-name.js';
+import { sparseConvBindings, type ValueSource, valueDecls, valuePrologue } from './values.js';
+
+/**
+ * How the staged sparse conv splits its work. A workgroup takes `warps·rows` output channels of one
+ * group × a tile of one image's output: `width` columns × `px·32/width` rows. Each pass copies the
+ * tile's input window for `channels` input channels into workgroup memory; then each 32-thread warp
+ * walks the non-zeros of its `rows` channels that fall in those input channels, every lane applying
+ * each one to its `px` pixels from workgroup memory. The input is read from global memory once per
+ * workgroup rather than once per non-zero, and a warp's 32 reads of a tap hit 32 distinct banks
+ * whatever their alignment, where the tiled kernel's global reads of a shifted window straddle cache
+ * lines.
+ */
+export interface SparseStaging {
+  /** Output pixels per thread, down the tile's rows (1–8): accumulators per channel. */
+  readonly px: number;
+  /** Output channels per warp. */
+  readonly rows: number;
+  /** Warps (of 32 threads) per workgroup. */
+  readonly warps: number;
+  /** Input channels staged per pass. */
+  readonly channels: number;
+  /** Tile columns: lanes per tile row, a power of two up to 32; 32 / width rows per load. */
+  readonly width: number;
+}
+
+/** Lanes that walk one channel's non-zeros together. */
+const WARP = 32;
+/** Accumulators per thread (rows·px) beyond which registers spill. */
+const MAX_ACCUMULATORS = 64;
+/** Invocations every WebGPU adapter allows per workgroup. */
+const MAX_THREADS = 256;
+/** Bytes of workgroup memory every WebGPU adapter allows: the default rule stays within them. */
+const PORTABLE_WORKGROUP_BYTES = 16_384;
+/**
+ * Window values each thread holds in registers for the next pass: channels per pass are capped so that
+ * the window fits (one channel at least).
+ */
+const MAX_PREFETCH = 16;
+/** Row stride over row length beyond which the window is left unpadded. */
+const MAX_STRIDE_PADDING = 1.25;
+/** Largest pixels per thread: 8 output rows per lane at most. */
+const MAX_PX = 8;
+/** Channels per warp the default rule takes where the group has enough, to share each staged window. */
+const DEFAULT_ROWS = 4;
+const DEFAULT_WARPS = 8;
+
+const STAGING_LETTERS: SplitLetters<keyof SparseStaging> = {
+  px: 'p',
+  rows: 'r',
+  warps: 'w',
+  channels: 'c',
+  width: 'l',
+};
+
+/** `p7r4w8c12l32`: a short name for benchmark rows and variant lists. */
+export function sparseStagingName(s: SparseStaging): string {
+  return splitName(STAGING_LETTERS, s);
+}
+
+/** Reads {@link sparseStagingName}'s form back. */
+export function parseSparseStaging(name: string): SparseStaging {
+  const s = parseSplitName(STAGING_LETTERS, name, 'sparse staging', 'p7r4w8c12l32');
+  checkSparseStaging(s);
+  return s;
+}
+
+export function checkSparseStaging(s: SparseStaging): void {
+  const ok = (v: number) => Number.isInteger(v) && v >= 1;
+  if (!(ok(s.px) && ok(s.rows) && ok(s.warps) && ok(s.channels) && ok(s.width)) || s.px > MAX_PX)
+    throw new GpuError(
+      'invalid-argument',
+      `sparse staging ${JSON.stringify(s)} needs positive integers and px ≤ ${MAX_PX}.`,
+    );
+  if (s.width > WARP || (s.width & (s.width - 1)) !== 0)
+    throw new GpuError(
+      'invalid-argument',
+      `sparse staging ${sparseStagingName(s)} has tiles ${s.width} columns wide; the width must be a power of two up to ${WARP}.`,
+    );
+  if (s.rows * s.px > MAX_ACCUMULATORS)
+    throw new GpuError(
+      'invalid-argument',
+      `sparse staging ${sparseStagingName(s)} keeps ${s.rows * s.px} accumulators per thread; rows·px must be at most ${MAX_ACCUMULATORS}.`,
+    );
+  if (s.warps * WARP > MAX_THREADS)
+    throw new GpuError(
+      'invalid-argument',
+      `sparse staging ${sparseStagingName(s)} has ${s.warps * WARP} threads per workgroup; warps must be at most ${MAX_THREADS / WARP}.`,
+    );
+}
+
+/** Sizes shared by the host's offsets, the dispatch and the shader. */
+export interface StagedWindow {
+  /** Output tile: `tw` columns × `th` rows. */
+  readonly tw: number;
+  readonly th: number;
+  /** Staged input window per channel: `rh` rows × `rw` columns, rows `stride` apart in memory. */
+  readonly rh: number;
+  readonly rw: number;
+  readonly stride: number;
+  /** Input channels per pass (`channels`, at most what the threads prefetch) and passes per group. */
+  readonly channels: number;
+  readonly passes: number;
+  /** Floats of workgroup memory for one pass's window. */
+  readonly floats: number;
+}
+
+/**
+ * The staged window of a staging: its row stride is padded so that the 32 / width tile rows one load
+ * instruction reads land in distinct banks (an odd multiple of `width` apart modulo 32), where that
+ * costs at most a quarter more memory; otherwise those loads take two bank cycles, which costs less
+ * than staging fewer channels per pass.
+ */
+export function stagedWindow(geo: ConvGeometry, s: SparseStaging): StagedWindow {
+  const tw = s.width;
+  const lines = WARP / s.width;
+  const th = s.px * lines;
+  const rh = (th - 1) * geo.sh + (geo.kh - 1) * geo.dh + 1;
+  const rw = (tw - 1) * geo.sw + (geo.kw - 1) * geo.dw + 1;
+  let stride = rw;
+  if (lines > 1) {
+    const spread = (w: number) => ((geo.sh * w) % WARP) / tw;
+    for (let w = rw; w <= rw * MAX_STRIDE_PADDING; w++)
+      if (Number.isInteger(spread(w)) && spread(w) % 2 === 1) {
+        stride = w;
+        break;
+      }
+  }
+  const prefetched = Math.floor((MAX_PREFETCH * s.warps * WARP) / (rh * rw));
+  const channels = Math.min(s.channels, geo.cg, Math.max(1, prefetched));
+  return {
+    tw,
+    th,
+    rh,
+    rw,
+    stride,
+    channels,
+    passes: Math.ceil(geo.cg / channels),
+    floats: channels * rh * stride,
+  };
+}
+
+/**
+ * A non-zero's own loads and loop step cost about as much as this many taps: `px` is chosen for the
+ * rows computed (the map's rows rounded up to whole tiles) times 1 + this / px, so that a 27-row map
+ * takes 7 rows per thread (one row past the end) rather than 3 (none); on an H100 at batch 32, AlexNet
+ * conv2 ran in 0.318 ms at 8 rows per thread and 0.454 ms at 3.
+ */
+const TAPS_PER_NONZERO = 2;
+
+/** The default tile's width and pixels per thread for a map (`sparseStaging`). */
+function defaultTile(geo: Pick<ConvGeometry, 'ho' | 'wo'>): { width: number; px: number } {
+  const width = Math.min(WARP, 2 ** Math.ceil(Math.log2(Math.max(1, geo.wo))));
+  const lines = WARP / width;
+  let px = MAX_PX;
+  let cost = Number.POSITIVE_INFINITY;
+  for (let p = MAX_PX; p >= 1; p--) {
+    const c = Math.ceil(geo.ho / (p * lines)) * p * lines * (1 + TAPS_PER_NONZERO / p);
+    if (c < cost) [px, cost] = [p, c];
+  }
+  return { width, px };
+}
+
+/**
+ * The share of the default tiles' pixels that lie on the map: the rest are computed and dropped (a
+ * 13-wide map in tiles 16 wide and 14 high uses 76% of them).
+ */
+export function stagedTileUse(geo: Pick<ConvGeometry, 'ho' | 'wo'>): number {
+  const { width, px } = defaultTile(geo);
+  const th = (px * WARP) / width;
+  return (geo.wo / (Math.ceil(geo.wo / width) * width)) * (geo.ho / (Math.ceil(geo.ho / th) * th));
+}
+
+/**
+ * The default staging: tiles a warp wide on maps of 32 columns or more, else the next power of two of
+ * the width; `px` by `TAPS_PER_NONZERO`'s rule (the most pixels on ties); 8 warps of up to 4 channels
+ * each (fewer on small groups); and as many channels per pass as fit 16 KiB.
+ */
+export function sparseStaging(geo: ConvGeometry): SparseStaging {
+  const { width, px } = defaultTile(geo);
+  const warps = Math.min(DEFAULT_WARPS, 2 ** Math.floor(Math.log2(Math.max(1, geo.og))));
+  const rows = Math.max(1, Math.min(DEFAULT_ROWS, Math.floor(geo.og / warps)));
+  const perChannel = stagedWindow(geo, { px, rows, warps, channels: 1, width }).floats;
+  const channels = Math.max(1, Math.min(geo.cg, Math.floor(PORTABLE_WORKGROUP_BYTES / 4 / perChannel)));
+  return { px, rows, warps, channels, width };
+}
+
+/** Output channels by decreasing non-zeros within each group (stable), so a workgroup's warps cost alike. */
+export function groupedRowOrder(csr: CsrMatrix, groups: number): Uint32Array {
+  const og = csr.rows / groups;
+  const nnz = (o: number) => csr.rowPtr[o + 1]! - csr.rowPtr[o]!;
+  return Uint32Array.from({ length: csr.rows }, (_, o) => o).sort(
+    (a, b) => Math.floor(a / og) - Math.floor(b / og) || nnz(b) - nnz(a) || a - b,
+  );
+}
+
+/** The CSR's non-zeros addressed for a staged window: where each pass starts per row, and offsets. */
+export interface StagedWeights {
+  /** [o, passes + 1]: the first non-zero of each row in each pass's channels, and the row's end. */
+  readonly passPtr: Uint32Array;
+  /** Per non-zero, in CSR order: its tap's place in the window, (ci mod channels, ky·dh, kx·dw). */
+  readonly offsets: Uint32Array;
+}
+
+export function stagedWeights(csr: CsrMatrix, geo: ConvGeometry, win: StagedWindow): StagedWeights {
+  checkConvCsr(csr, geo);
+  const taps = geo.kh * geo.kw;
+  const passPtr = new Uint32Array(geo.o * (win.passes + 1));
+  const offsets = new Uint32Array(csr.colIdx.length);
+  for (let o = 0; o < geo.o; o++) {
+    const end = csr.rowPtr[o + 1]!;
+    let j = csr.rowPtr[o]!;
+    for (let t = 0; t <= win.passes; t++) {
+      // column indices ascend within a row, so each pass's non-zeros are contiguous
+      while (j < end && Math.floor(csr.colIdx[j]! / taps) < t * win.channels) j++;
+      passPtr[o * (win.passes + 1) + t] = t === win.passes ? end : j;
+    }
+    for (let i = csr.rowPtr[o]!; i < end; i++) {
+      const k = csr.colIdx[i]!;
+      const ci = Math.floor(k / taps);
+      const ky = Math.floor((k % taps) / geo.kw);
+      offsets[i] =
+        (ci % win.channels) * win.rh * win.stride + ky * geo.dh * win.stride + (k % geo.kw) * geo.dw;
+    }
+  }
+  return { passPtr, offsets };
+}
+
+export interface SparseStagedBuffers extends ConvOutputBuffers {
+  /** The unpadded input: the staging pass writes zeros outside it. */
+  readonly x: GpuTensor;
+  readonly passPtr: GpuTensor;
+  /** Output channels in {@link groupedRowOrder}. */
+  readonly order: GpuTensor;
+  readonly offsets: GpuTensor;
+  /** [values] for f32, [packed codes, codebook] for a codebook. */
+  readonly values: readonly GpuTensor[];
+  readonly bias: GpuTensor;
+}
+
+interface SparseStagedSpec {
+  readonly geo: ConvGeometry;
+  readonly values: ValueSource;
+  readonly epilogue: Epilogue;
+  readonly staging: SparseStaging;
+}
+
+/** Workgroups: channel slots (fastest, so neighbours share an input tile in cache) × output tiles. */
+function layout(geo: ConvGeometry, s: SparseStaging, win: StagedWindow) {
+  const slotsPerGroup = Math.ceil(geo.og / (s.warps * s.rows));
+  const slots = geo.groups * slotsPerGroup;
+  const tilesX = Math.ceil(geo.wo / win.tw);
+  const tilesY = Math.ceil(geo.ho / win.th);
+  return { slotsPerGroup, slots, tilesX, tilesY, total: slots * geo.n * tilesX * tilesY };
+}
+
+/**
+ * Records the staged sparse conv ({@link SparseStaging}); a staging whose window exceeds the device's
+ * workgroup memory is a GpuError.
+ */
+export function encodeSparseStagedConv(
+  r: Recorder,
+  b: SparseStagedBuffers,
+  geo: ConvGeometry,
+  values: ValueSource,
+  activation: Activation,
+  staging: SparseStaging,
+): void {
+  checkSparseStaging(staging);
+  const win = stagedWindow(geo, staging);
+  const bytes = (win.floats + (values.kind === 'codebook' ? values.size : 0)) * 4;
+  if (bytes > r.gpu.limits.maxComputeWorkgroupStorageSize)
+    throw new GpuError(
+      'limit-exceeded',
+      `sparse staging ${sparseStagingName(staging)} stages ${bytes} bytes for this conv, over the device's ${r.gpu.limits.maxComputeWorkgroupStorageSize}; stage fewer channels or a smaller tile (px, width).`,
+    );
+  r.dispatch(
+    'conv-sparse-staged',
+    r.gpu.pipeline(CONV_SPARSE_STAGED, { geo, values, epilogue: epilogueOf(activation, b, geo), staging }),
+    [b.x, b.passPtr, b.order, b.offsets, b.bias, ...outputBuffers(b), ...b.values],
+    grid(layout(geo, staging, win).total, r.gpu.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+const CONV_SPARSE_STAGED: Program<SparseStagedSpec> = {
+  name: 'conv-sparse-staged',
+  wgsl: ({ geo, values, epilogue, staging }) => {
+    const { px, rows, warps } = staging;
+    const win = stagedWindow(geo, staging);
+    const { slotsPerGroup, slots, tilesX, tilesY, total } = layout(geo, staging, win);
+    const threads = warps * WARP;
+    const lines = WARP / win.tw;
+    const perPass = win.channels * win.rh * win.rw;
+    const [nx] = grid(total, 65535);
+    const rowList = Array.from({ length: rows }, (_, r) => r);
+    const pixels = Array.from({ length: px }, (_, i) => i);
+    const channelSlots = (r: number) =>
+      `let p${r} = base + w + ${u(r * warps)};
+  let o${r} = order[g * ${u(geo.og)} + min(p${r}, ${u(geo.og - 1)})];
+  let live${r} = p${r} < ${u(geo.og)};
+  ${pixels.map((i) => `var a${r}_${i} = 0.0;`).join(' ')}`;
+    // a lane's taps of one non-zero are tapRows apart
+    const tapRows = lines * geo.sh * win.stride;
+    // each non-zero's value and offset are loaded one iteration ahead, so their latency overlaps taps
+    const walk = (r: number) => `if (live${r}) {
+      let at = o${r} * ${u(win.passes + 1)} + t;
+      let lo = passPtr[at];
+      let hi = passPtr[at + 1u];
+      if (lo < hi) {
+        var v = value(lo);
+        var s = lane + offs[lo];
+        for (var j = lo + 1u; j <= hi; j++) {
+          let next = min(j, hi - 1u);
+          let vn = value(next);
+          let sn = lane + offs[next];
+          ${pixels.map((i) => `a${r}_${i} = fma(v, win[s + ${u(i * tapRows)}], a${r}_${i});`).join('\n          ')}
+          v = vn;
+          s = sn;
+        }
+      }
+    }`;
+    // the next pass's window is fetched into registers before this pass's taps, hiding its latency
+    const fetched = Array.from({ length: Math.ceil(perPass / threads) }, (_, k) => k);
+    const fetch = (c0: string) =>
+      fetched.map((k) => `f${k} = fetch(li + ${u(k * threads)}, ${c0}, iy0, ix0, image);`).join('\n    ');
+    const store = (r: number) =>
+      pixels
+        .map(
+          (i) => `if (live${r} && oy + ${u(i * lines)} < ${u(geo.ho)}) {
+    emit(((n * ${u(geo.o)} + o${r}) * ${u(geo.ho)} + oy + ${u(i * lines)}) * ${u(geo.wo)} + ox, a${r}_${i} + bias[o${r}]);
+  }`,
+        )
+        .join('\n  ');
+    return /* wgsl */ `
+${sparseConvBindings(
+  [
+    ['x', 'array<f32>', 'read'],
+    ['passPtr', 'array<u32>', 'read'],
+    ['order', 'array<u32>', 'read'],
+    ['offs', 'array<u32>', 'read'],
+  ],
+  epilogue,
+  values,
+)}
+${valueDecls(values)}
+var<workgroup> win: array<f32, ${u(win.floats)}>;
+
+/** Element e of a pass's window (channel, row, column), read from channel c0 + its channel on. */
+fn fetch(e: u32, c0: u32, iy0: i32, ix0: i32, image: u32) -> f32 {
+  let cl = e / ${u(win.rw * win.rh)};
+  let iy = iy0 + i32((e / ${u(win.rw)}) % ${u(win.rh)});
+  let ix = ix0 + i32(e % ${u(win.rw)});
+  if (e < ${u(perPass)} && c0 + cl < ${u(geo.cg)} && iy >= 0 && iy < i32(${u(geo.h)}) && ix >= 0 && ix < i32(${u(geo.w)})) {
+    return x[image + ((c0 + cl) * ${u(geo.h)} + u32(iy)) * ${u(geo.w)} + u32(ix)];
+  }
+  return 0.0;
+}
+
+/** Where element e of the window lives: rows a stride apart. */
+fn place(e: u32) -> u32 {
+  return (e / ${u(win.rw)}) * ${u(win.stride)} + e % ${u(win.rw)};
+}
+
+@compute @workgroup_size(${threads})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
+  ${workgroupIndex(nx)}
+  if (wg >= ${u(total)}) { return; }
+  ${valuePrologue(values, threads)}
+  let slot = wg % ${u(slots)};
+  let tile = wg / ${u(slots)};
+  let g = slot / ${u(slotsPerGroup)};
+  let base = (slot % ${u(slotsPerGroup)}) * ${u(warps * rows)};
+  let n = tile / ${u(tilesX * tilesY)};
+  let ty0 = ((tile / ${u(tilesX)}) % ${u(tilesY)}) * ${u(win.th)};
+  let tx0 = (tile % ${u(tilesX)}) * ${u(win.tw)};
+  let w = li / ${u(WARP)};
+  let line = (li % ${u(WARP)}) / ${u(win.tw)};
+  let col = li % ${u(win.tw)};
+  // this lane's first tap in the window: its tile row and column
+  let lane = line * ${u(geo.sh * win.stride)} + col * ${u(geo.sw)};
+  let oy = ty0 + line;
+  let ox = tx0 + col;
+  let iy0 = i32(ty0 * ${u(geo.sh)}) - i32(${u(geo.pt)});
+  let ix0 = i32(tx0 * ${u(geo.sw)}) - i32(${u(geo.pl)});
+  let image = (n * ${u(geo.c)} + g * ${u(geo.cg)}) * ${u(geo.h * geo.w)};
+  ${rowList.map(channelSlots).join('\n  ')}
+  ${fetched.map((k) => `var f${k} = 0.0;`).join(' ')}
+  ${fetch('0u')}
+  for (var t = 0u; t < ${u(win.passes)}; t++) {
+    workgroupBarrier();
+    ${fetched.map((k) => `if (li + ${u(k * threads)} < ${u(perPass)}) { win[place(li + ${u(k * threads)})] = f${k}; }`).join('\n    ')}
+    workgroupBarrier();
+    if (t + 1u < ${u(win.passes)}) {
+      ${fetch(`(t + 1u) * ${u(win.channels)}`)}
+    }
+    ${rowList.map(walk).join('\n    ')}
+  }
+  if (ox >= ${u(geo.wo)}) { return; }
+  ${rowList.map(store).join('\n  ')}
+}`;
+  },
+};
