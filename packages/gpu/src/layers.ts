@@ -141,12 +141,12 @@ export const SPARSE_TILED_MIN_WIDTH = 56;
 /**
  * On a batch, the staged kernel is the default sparse one where at least this share of its tiles'
  * pixels lie on the map (`stagedTileUse`). At batch 32 and 90% on an H100 it beat the kernel it
- * replaces on 9 of the 11 such layers of the 17 (VGG-16 conv1_2 2.41 → 2.13 ms, conv4_2 2.70 → 2.59,
- * conv5_2 0.71 → 0.68, ResNet-50 res4a 0.206 → 0.181), tied one and lost VGG-16 conv2_2 (2.16 → 2.36);
- * it lost 5 of the 6 layers below it, whose 13, 27 and 7 columns fill their tiles to 75–81%
+ * replaces on all 12 such layers of the 17 (VGG-16 conv1_2 2.41 → 1.74 ms, conv2_2 2.16 → 1.94,
+ * conv4_2 2.70 → 2.06, ResNet-50 res3a 0.201 → 0.147, AlexNet conv2 0.286 → 0.264 at 81%), and lost 4
+ * of the 5 below it, whose 13 and 7 columns fill their tiles to 75–77%
  * (apps/bench/results/h100/2026-11-24/sparse-staged).
  */
-export const STAGED_MIN_TILE_USE = 0.85;
+export const STAGED_MIN_TILE_USE = 0.8;
 
 /**
  * The default choice for a conv: depthwise for one input channel per group; else the sparse kernel of

@@ -14,6 +14,7 @@ import {
   type SparseStaging,
   sparseStaging,
   sparseStagingName,
+  stagedTileUse,
   stagedWeights,
   stagedWindow,
 } from './sparse-staged-conv.js';
@@ -135,6 +136,14 @@ describe('staged sparse conv parameters', () => {
       expect(win.floats * 4).toBeLessThanOrEqual(16_384);
       expect(win.channels * win.passes).toBeGreaterThanOrEqual(geo.cg);
     }
+  });
+
+  it("measures the share of the default tiles' pixels on the map", () => {
+    expect(stagedTileUse({ ho: 224, wo: 224 })).toBe(1);
+    // 27 columns in tiles 32 wide, 27 rows in 4 tiles 7 high
+    expect(stagedTileUse({ ho: 27, wo: 27 })).toBeCloseTo((27 / 32) * (27 / 28));
+    // 13 columns in tiles 16 wide, 13 rows in one tile 14 high
+    expect(stagedTileUse({ ho: 13, wo: 13 })).toBeCloseTo((13 / 16) * (13 / 14));
   });
 
   it('orders rows by decreasing non-zeros within each group, and finds each pass of a row', () => {
