@@ -205,7 +205,7 @@ export function groupedRowOrder(csr: CsrMatrix, groups: number): Uint32Array {
 
 /** The CSR's non-zeros addressed for a staged window: where each pass starts per row, and offsets. */
 export interface StagedWeights {
-  /** [o, passes + 1]: the first non-zero of each row in each pass's channels, and the row's end. */
+  /** Per row, the first non-zero in each pass's channels, then the row's end: o × (passes + 1). */
   readonly passPtr: Uint32Array;
   /** Per non-zero, in CSR order: its tap's place in the window, (ci mod channels, ky·dh, kx·dw). */
   readonly offsets: Uint32Array;
