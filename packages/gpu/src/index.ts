@@ -166,6 +166,7 @@ export {
   stagedTileUse,
   stagedWeights,
   stagedWindow,
+  stagingFitsAnywhere,
 } from './kernels/sparse-staged-conv.js';
 export {
   encodeSparseTiledConv,

@@ -42,6 +42,7 @@ import {
   stagedTileUse,
   stagedWeights,
   stagedWindow,
+  stagingFitsAnywhere,
 } from './kernels/sparse-staged-conv.js';
 import {
   checkSparseTiling,
@@ -165,14 +166,15 @@ export function chooseConvAlgorithm(geo: ConvGeometry, sparsity: number): ConvAl
 }
 
 /**
- * The sparse kernel for a conv of output `geo` (n images of ho × wo; none: the batch-1 choice): tiled
- * below {@link SPARSE_TILED_MAX_IMAGES} images; on a batch, staged where its tiles fit the map
- * ({@link STAGED_MIN_TILE_USE}), else tiled from {@link SPARSE_TILED_MIN_WIDTH} columns on, else direct
+ * The sparse kernel for a conv of `geo` (none: the batch-1 choice): tiled below
+ * {@link SPARSE_TILED_MAX_IMAGES} images; on a batch, staged where its tiles fit the map
+ * ({@link STAGED_MIN_TILE_USE}) and its window fits any adapter's workgroup memory
+ * (`stagingFitsAnywhere`), else tiled from {@link SPARSE_TILED_MIN_WIDTH} columns on, else direct
  * sparse.
  */
-export function sparseConvAlgorithm(geo?: Pick<ConvGeometry, 'n' | 'ho' | 'wo'>): ConvAlgorithm {
+export function sparseConvAlgorithm(geo?: ConvGeometry): ConvAlgorithm {
   if (!geo || geo.n < SPARSE_TILED_MAX_IMAGES) return 'sparse-tiled';
-  if (stagedTileUse(geo) >= STAGED_MIN_TILE_USE) return 'sparse-staged';
+  if (stagedTileUse(geo) >= STAGED_MIN_TILE_USE && stagingFitsAnywhere(geo)) return 'sparse-staged';
   return geo.wo >= SPARSE_TILED_MIN_WIDTH ? 'sparse-tiled' : 'direct-sparse';
 }
 
@@ -548,7 +550,8 @@ export class Conv2dLayer {
 
   /** The `sparse-staged` kernel's staging for a geometry: the spec's, else the default rule's. */
   stagingFor(geo: ConvGeometry): SparseStaging {
-    return this.spec.staging ?? sparseStaging(geo);
+    const source = this.sparse?.source;
+    return this.spec.staging ?? sparseStaging(geo, source?.kind === 'codebook' ? source.size * 4 : 0);
   }
 
   /** Pass pointers and window offsets depend on the input size and the staging, so they are made once each. */

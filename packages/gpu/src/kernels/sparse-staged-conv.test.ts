@@ -17,6 +17,7 @@ import {
   stagedTileUse,
   stagedWeights,
   stagedWindow,
+  stagingFitsAnywhere,
 } from './sparse-staged-conv.js';
 
 let gpu: Gpu;
@@ -136,6 +137,17 @@ describe('staged sparse conv parameters', () => {
       expect(win.floats * 4).toBeLessThanOrEqual(16_384);
       expect(win.channels * win.passes).toBeGreaterThanOrEqual(geo.cg);
     }
+  });
+
+  it('leaves room for a codebook, and says where even one channel would not fit every adapter', () => {
+    const geo = layer(64, 224, 64, 32);
+    const withCodebook = sparseStaging(geo, 1024);
+    expect(withCodebook.channels).toBeLessThan(sparseStaging(geo).channels);
+    expect(stagedWindow(geo, withCodebook).floats * 4 + 1024).toBeLessThanOrEqual(16_384);
+    expect(stagingFitsAnywhere(geo)).toBe(true);
+    // AlexNet conv1 at batch 32: an 11×11 kernel at stride 4 reads a 39 × 135 window per channel
+    const conv1 = convGeometry([32, 3, 227, 227], [96, 3, 11, 11], { stride: [4, 4] });
+    expect(stagingFitsAnywhere(conv1)).toBe(false);
   });
 
   it("measures the share of the default tiles' pixels on the map", () => {

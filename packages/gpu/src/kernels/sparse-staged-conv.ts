@@ -3,7 +3,7 @@ import type { Program } from '../device.js';
 import { GpuError } from '../errors.js';
 import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
-import { checkConvCsr } from '../sparse-weights.js';
+import { CODE_WIDTHS, checkConvCsr } from '../sparse-weights.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, u, workgroupIndex } from '../wgsl.js';
 import { type ConvOutputBuffers, type Epilogue, epilogueOf, outputBuffers } from './epilogue.js';
@@ -183,15 +183,29 @@ export function stagedTileUse(geo: Pick<ConvGeometry, 'ho' | 'wo'>): number {
 /**
  * The default staging: tiles a warp wide on maps of 32 columns or more, else the next power of two of
  * the width; `px` by `TAPS_PER_NONZERO`'s rule (the most pixels on ties); 8 warps of up to 4 channels
- * each (fewer on small groups); and as many channels per pass as fit 16 KiB.
+ * each (fewer on small groups); and as many channels per pass as fit 16 KiB beside `reservedBytes`
+ * (a codebook's).
  */
-export function sparseStaging(geo: ConvGeometry): SparseStaging {
+export function sparseStaging(geo: ConvGeometry, reservedBytes = 0): SparseStaging {
   const { width, px } = defaultTile(geo);
   const warps = Math.min(DEFAULT_WARPS, 2 ** Math.floor(Math.log2(Math.max(1, geo.og))));
   const rows = Math.max(1, Math.min(DEFAULT_ROWS, Math.floor(geo.og / warps)));
   const perChannel = stagedWindow(geo, { px, rows, warps, channels: 1, width }).floats;
-  const channels = Math.max(1, Math.min(geo.cg, Math.floor(PORTABLE_WORKGROUP_BYTES / 4 / perChannel)));
-  return { px, rows, warps, channels, width };
+  const fit = Math.floor((PORTABLE_WORKGROUP_BYTES - reservedBytes) / 4 / perChannel);
+  return { px, rows, warps, channels: Math.max(1, Math.min(geo.cg, fit)), width };
+}
+
+/** Bytes of the largest codebook a sparse kernel copies into workgroup memory. */
+const MAX_CODEBOOK_BYTES = 4 * 2 ** Math.max(...CODE_WIDTHS);
+
+/**
+ * Whether the default staging of `geo` runs on every adapter: one channel's window beside the largest
+ * codebook within 16 KiB. Large kernels at large strides (11×11 at stride 4: a 39 × 135 window for a
+ * tile 32 wide and 8 high) do not.
+ */
+export function stagingFitsAnywhere(geo: ConvGeometry): boolean {
+  const one = stagedWindow(geo, { ...sparseStaging(geo), channels: 1 });
+  return one.floats * 4 + MAX_CODEBOOK_BYTES <= PORTABLE_WORKGROUP_BYTES;
 }
 
 /** Output channels by decreasing non-zeros within each group (stable), so a workgroup's warps cost alike. */
