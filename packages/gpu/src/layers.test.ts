@@ -70,6 +70,8 @@ describe('the sparse-or-dense choice at a shape', () => {
     const winograd = convGeometry([32, 512, 28, 28], [512, 512, 3, 3], { pads: [1, 1, 1, 1] });
     expect(chooseConvAlgorithm(winograd, 0.8)).toBe('implicit-gemm');
     expect(chooseConvAlgorithm(winograd, 0.97)).toBe('sparse-staged');
+    // not on a software adapter, where SwiftShader lost the device running it
+    expect(chooseConvAlgorithm(winograd, 0.97, true)).toBe('direct-sparse');
     // a staged window too large for a 16 KiB adapter: AlexNet conv1's 11×11 kernel at stride 4
     const conv1 = convGeometry([32, 3, 227, 227], [96, 3, 11, 11], { stride: [4, 4] });
     expect(chooseConvAlgorithm(conv1, 0.97)).toBe('direct-sparse');

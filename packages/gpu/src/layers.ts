@@ -156,9 +156,9 @@ export const STAGED_MIN_TILE_USE = 0.8;
  * depends on the shape: a batch-1 1×1 conv on a 14×14 map runs faster sparse from 50% on an H100,
  * where a 3×3 conv that Winograd runs at batch 32 needs 90% or more.
  */
-export function chooseConvAlgorithm(geo: ConvGeometry, sparsity: number): ConvAlgorithm {
+export function chooseConvAlgorithm(geo: ConvGeometry, sparsity: number, software = false): ConvAlgorithm {
   if (geo.cg === 1 && geo.groups > 1) return 'depthwise';
-  const sparse = sparseConvAlgorithm(geo);
+  const sparse = sparseConvAlgorithm(geo, software);
   const fewImages = geo.n < SPARSE_TILED_MAX_IMAGES;
   return sparseConvSeconds(geo, 1 - sparsity, fewImages) < DENSE_ESTIMATE_SCALE * denseConvSeconds(geo)
     ? sparse
@@ -170,11 +170,12 @@ export function chooseConvAlgorithm(geo: ConvGeometry, sparsity: number): ConvAl
  * {@link SPARSE_TILED_MAX_IMAGES} images; on a batch, staged where its tiles fit the map
  * ({@link STAGED_MIN_TILE_USE}) and its window fits any adapter's workgroup memory
  * (`stagingFitsAnywhere`), else tiled from {@link SPARSE_TILED_MIN_WIDTH} columns on, else direct
- * sparse.
+ * sparse. Never staged on a `software` adapter: Chromium's SwiftShader lost the device running it.
  */
-export function sparseConvAlgorithm(geo?: ConvGeometry): ConvAlgorithm {
+export function sparseConvAlgorithm(geo?: ConvGeometry, software = false): ConvAlgorithm {
   if (!geo || geo.n < SPARSE_TILED_MAX_IMAGES) return 'sparse-tiled';
-  if (stagedTileUse(geo) >= STAGED_MIN_TILE_USE && stagingFitsAnywhere(geo)) return 'sparse-staged';
+  if (!software && stagedTileUse(geo) >= STAGED_MIN_TILE_USE && stagingFitsAnywhere(geo))
+    return 'sparse-staged';
   return geo.wo >= SPARSE_TILED_MIN_WIDTH ? 'sparse-tiled' : 'direct-sparse';
 }
 
@@ -370,7 +371,7 @@ export class Conv2dLayer {
   private autoAlgorithm(input: readonly number[] | undefined): ConvAlgorithm {
     const [, cg] = this.spec.shape;
     const groups = this.spec.groups ?? 1;
-    if (input) return chooseConvAlgorithm(this.geometry(input), this.sparsity);
+    if (input) return chooseConvAlgorithm(this.geometry(input), this.sparsity, this.gpu.software);
     if (cg === 1 && groups > 1) return 'depthwise';
     return this.sparsity < SPARSE_CONV_THRESHOLD ? 'implicit-gemm' : sparseConvAlgorithm();
   }

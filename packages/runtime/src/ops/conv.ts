@@ -37,11 +37,13 @@ export const CONV_CANDIDATES = [
 /**
  * The candidates for a conv of `geo`: {@link CONV_CANDIDATES}, and the implicit GEMM with each dense
  * kernel that applies named (`implicit-gemm:winograd-4`), since the cost model that picks one by
- * default can lose to another by 2× or more on a given GPU. Not on a software adapter, where timings
- * say nothing of a GPU and Chromium's SwiftShader lost the device on the larger GEMM tiles.
+ * default can lose to another by 2× or more on a given GPU. Neither the named dense kernels nor the
+ * staged sparse kernel on a software adapter, where timings say nothing of a GPU and Chromium's
+ * SwiftShader lost the device on the larger GEMM tiles and on the staged kernel.
  */
 function convCandidates(geo: ConvGeometry, software: boolean): string[] {
-  const dense = software ? [] : DENSE_KERNELS.filter((k) => denseKernelApplies(k, geo));
+  if (software) return CONV_CANDIDATES.filter((c) => c !== 'sparse-staged');
+  const dense = DENSE_KERNELS.filter((k) => denseKernelApplies(k, geo));
   return [...CONV_CANDIDATES, ...dense.map((k) => `implicit-gemm:${k}`)];
 }
 
@@ -168,13 +170,13 @@ function chooseKernel(
   ctx: PlanContext,
 ): { kernel: ConvAlgorithm; sparsity: number } {
   const sparsity = sparsityOf(w);
-  const auto = chooseConvAlgorithm(geo, sparsity);
+  const auto = chooseConvAlgorithm(geo, sparsity, ctx.software);
   const kernel =
     auto === 'depthwise' || ctx.mode === 'auto'
       ? auto
       : ctx.mode === 'dense'
         ? 'implicit-gemm'
-        : sparseConvAlgorithm(geo);
+        : sparseConvAlgorithm(geo, ctx.software);
   return { kernel, sparsity };
 }
 
