@@ -155,7 +155,6 @@ export { sparseConvSeconds } from './kernels/sparse-cost.js';
 export { encodeSparseFc, type SparseFcBuffers } from './kernels/sparse-fc.js';
 export {
   encodeSparseStagedConv,
-  groupedRowOrder,
   parseSparseStaging,
   type SparseStagedBuffers,
   type SparseStaging,

@@ -35,7 +35,6 @@ import { encodeSparseFc } from './kernels/sparse-fc.js';
 import {
   checkSparseStaging,
   encodeSparseStagedConv,
-  groupedRowOrder,
   type SparseStaging,
   sparseStaging,
   sparseStagingName,
@@ -357,13 +356,12 @@ export class Conv2dLayer {
     if (SPARSE_ALGORITHMS.has(this.algorithm)) {
       this.sparse = uploadSparse(gpu, csr ?? denseToCsr(convWeightMatrix(weights!, spec.shape)), spec.shared);
       this.owned.push(this.sparse.rowPtr, this.sparse.colIdx, ...this.sparse.values);
-      const order =
-        this.algorithm === 'sparse-tiled'
-          ? sparseRowOrder(this.sparse.csr)
-          : this.algorithm === 'sparse-staged'
-            ? groupedRowOrder(this.sparse.csr, spec.groups ?? 1)
-            : undefined;
-      if (order) this.order = this.own(gpu.tensor([order.length], order));
+      // the staged kernel's workgroups take rows of one group
+      if (this.algorithm === 'sparse-tiled' || this.algorithm === 'sparse-staged') {
+        const groups = this.algorithm === 'sparse-staged' ? (spec.groups ?? 1) : 1;
+        const order = sparseRowOrder(this.sparse.csr, groups);
+        this.order = this.own(gpu.tensor([order.length], order));
+      }
     }
   }
 

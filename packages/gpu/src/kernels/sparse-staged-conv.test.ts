@@ -9,7 +9,6 @@ import { Conv2dLayer, type SharedWeights } from '../layers.js';
 import type { Activation } from '../wgsl.js';
 import { arbitraryConvGeometry, layerError, sparseWeights, sumTolerance } from './conv-check.js';
 import {
-  groupedRowOrder,
   parseSparseStaging,
   type SparseStaging,
   sparseStaging,
@@ -19,6 +18,7 @@ import {
   stagedWindow,
   stagingFitsAnywhere,
 } from './sparse-staged-conv.js';
+import { sparseRowOrder } from './sparse-tiled-conv.js';
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -164,7 +164,7 @@ describe('staged sparse conv parameters', () => {
       cols: 2 * 9,
       data: Float32Array.from({ length: 4 * 18 }, (_, i) => (i < 18 ? +(i === 10) : i < 36 ? 1 : +(i % 2))),
     });
-    expect([...groupedRowOrder(csr, 2)]).toEqual([1, 0, 2, 3]);
+    expect([...sparseRowOrder(csr, 2)]).toEqual([1, 0, 2, 3]);
     // row 0's one non-zero is channel 1's tap 1; passes of one channel each
     const geo = convGeometry([1, 2, 5, 5], [4, 2, 3, 3]);
     const win = stagedWindow(geo, { px: 1, rows: 1, warps: 1, channels: 1, width: 4 });

@@ -208,15 +208,6 @@ export function stagingFitsAnywhere(geo: ConvGeometry): boolean {
   return one.floats * 4 + MAX_CODEBOOK_BYTES <= PORTABLE_WORKGROUP_BYTES;
 }
 
-/** Output channels by decreasing non-zeros within each group (stable), so a workgroup's warps cost alike. */
-export function groupedRowOrder(csr: CsrMatrix, groups: number): Uint32Array {
-  const og = csr.rows / groups;
-  const nnz = (o: number) => csr.rowPtr[o + 1]! - csr.rowPtr[o]!;
-  return Uint32Array.from({ length: csr.rows }, (_, o) => o).sort(
-    (a, b) => Math.floor(a / og) - Math.floor(b / og) || nnz(b) - nnz(a) || a - b,
-  );
-}
-
 /** The CSR's non-zeros addressed for a staged window: where each pass starts per row, and offsets. */
 export interface StagedWeights {
   /** Per row, the first non-zero in each pass's channels, then the row's end: o × (passes + 1). */
@@ -253,7 +244,7 @@ export interface SparseStagedBuffers extends ConvOutputBuffers {
   /** The unpadded input: the staging pass writes zeros outside it. */
   readonly x: GpuTensor;
   readonly passPtr: GpuTensor;
-  /** Output channels in {@link groupedRowOrder}. */
+  /** Output channels in `sparseRowOrder` within each group. */
   readonly order: GpuTensor;
   readonly offsets: GpuTensor;
   /** [values] for f32, [packed codes, codebook] for a codebook. */

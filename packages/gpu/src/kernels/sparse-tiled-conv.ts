@@ -156,10 +156,17 @@ export function readsInputAsIs(geo: ConvGeometry): boolean {
   return geo.pt === 0 && geo.pl === 0 && geo.pb === 0 && geo.pr === 0;
 }
 
-/** Sputnik's row swizzle: rows by decreasing non-zeros (stable), so each workgroup's rows cost alike. */
-export function sparseRowOrder(csr: CsrMatrix): Uint32Array {
+/**
+ * Sputnik's row swizzle: rows by decreasing non-zeros (stable), so each workgroup's rows cost alike;
+ * within each of `groups` groups of rows where a workgroup's rows must share one (the staged kernel).
+ */
+export function sparseRowOrder(csr: CsrMatrix, groups = 1): Uint32Array {
+  const rowsPerGroup = csr.rows / groups;
+  const group = (o: number) => Math.floor(o / rowsPerGroup);
   const nnz = (o: number) => csr.rowPtr[o + 1]! - csr.rowPtr[o]!;
-  return Uint32Array.from({ length: csr.rows }, (_, o) => o).sort((a, b) => nnz(b) - nnz(a) || a - b);
+  return Uint32Array.from({ length: csr.rows }, (_, o) => o).sort(
+    (a, b) => group(a) - group(b) || nnz(b) - nnz(a) || a - b,
+  );
 }
 
 export interface SparseTiledBuffers extends ConvOutputBuffers {
