@@ -24,6 +24,7 @@ export interface DeviceLimits {
   readonly maxBufferSize: number;
   readonly maxComputeWorkgroupStorageSize: number;
   readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxComputeWorkgroupSizeX: number;
   readonly maxComputeWorkgroupsPerDimension: number;
   readonly maxStorageBuffersPerShaderStage: number;
 }
@@ -102,6 +103,7 @@ async function openDevice(gpu: GPU, options: RequestDeviceOptions): Promise<Gpu>
       maxBufferSize: device.limits.maxBufferSize,
       maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
       maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: device.limits.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
       maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
     },

@@ -166,6 +166,7 @@ export {
   stagedWeights,
   stagedWindow,
   stagingFitsAnywhere,
+  type ThreadLimits,
 } from './kernels/sparse-staged-conv.js';
 export {
   encodeSparseTiledConv,

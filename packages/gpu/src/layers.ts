@@ -550,7 +550,10 @@ export class Conv2dLayer {
   /** The `sparse-staged` kernel's staging for a geometry: the spec's, else the default rule's. */
   stagingFor(geo: ConvGeometry): SparseStaging {
     const source = this.sparse?.source;
-    return this.spec.staging ?? sparseStaging(geo, source?.kind === 'codebook' ? source.size * 4 : 0);
+    return (
+      this.spec.staging ??
+      sparseStaging(geo, source?.kind === 'codebook' ? source.size * 4 : 0, this.gpu.limits)
+    );
   }
 
   /** Pass pointers and window offsets depend on the input size and the staging, so they are made once each. */

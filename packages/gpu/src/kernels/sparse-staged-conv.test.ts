@@ -48,7 +48,7 @@ const stagingCase = fc.option(
   fc.record({
     px: fc.integer({ min: 1, max: 8 }),
     rows: fc.constantFrom(1, 2, 3),
-    warps: fc.constantFrom(1, 2, 3),
+    warps: fc.constantFrom(1, 2, 3, 16),
     channels: fc.constantFrom(1, 2, 4, 5),
     width: fc.constantFrom(1, 2, 4, 8, 32),
   }),
@@ -106,6 +106,27 @@ describe('staged sparse conv', () => {
     gpu.release(x);
     layer.destroy();
   });
+
+  it('is a GpuError where a staging names more threads than the device runs in a workgroup', async () => {
+    // the same device, as one that allows WebGPU's default 256 invocations per workgroup
+    const small: Gpu = Object.create(gpu, {
+      limits: { value: { ...gpu.limits, maxComputeInvocationsPerWorkgroup: 256 } },
+    });
+    const geo = convGeometry([1, 4, 6, 6], [4, 4, 3, 3], { pads: [1, 1, 1, 1] });
+    const layer = new Conv2dLayer(small, {
+      weights: sparseWeights(geo, 0.5, false, 1),
+      shape: [4, 4, 3, 3],
+      pads: [1, 1, 1, 1],
+      algorithm: 'sparse-staged',
+      staging: { px: 1, rows: 1, warps: 16, channels: 1, width: 8 },
+    });
+    const x = gpu.tensor([1, 4, 6, 6], new Float32Array(144));
+    await expect(small.submit((r) => gpu.release(layer.encode(r, x)))).rejects.toThrow(
+      /512 threads .* over the device's 256/,
+    );
+    gpu.release(x);
+    layer.destroy();
+  });
 });
 
 describe('staged sparse conv parameters', () => {
@@ -127,6 +148,13 @@ describe('staged sparse conv parameters', () => {
     expect(sparseStaging(layer(512, 7, 512, 32))).toMatchObject({ px: 2, width: 8 });
     // 6 output channels: fewer warps, one channel each
     expect(sparseStaging(layer(16, 14, 6, 1))).toMatchObject({ rows: 1, warps: 4 });
+    // 16 warps where the device runs 512 threads and 256 workgroups remain: 7 × 28 tiles × 32 images
+    const any = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024 };
+    expect(sparseStaging(layer(64, 224, 64, 32), 0, any)).toMatchObject({ rows: 4, warps: 16 });
+    expect(sparseStaging(layer(64, 224, 64, 32), 0, { ...any, maxComputeWorkgroupSizeX: 256 }).warps).toBe(8);
+    // 4 channel slots × one 14 × 14 tile × 32 images: 128 workgroups of 16 warps, 256 of 8
+    expect(sparseStaging(layer(256, 14, 256, 32), 0, any).warps).toBe(8);
+    expect(sparseStaging(layer(256, 14, 256, 64), 0, any).warps).toBe(16);
     for (const [c, hw, o] of [
       [3, 1, 1],
       [1024, 13, 384],
@@ -179,7 +207,7 @@ describe('staged sparse conv parameters', () => {
     expect(parseSparseStaging(sparseStagingName(s))).toEqual(s);
     expect(() => parseSparseStaging('p9r1w8c4l32')).toThrow(GpuError);
     expect(() => parseSparseStaging('p8r16w8c4l32')).toThrow(/at most 64/);
-    expect(() => parseSparseStaging('p8r1w16c4l32')).toThrow(/at most 8/);
+    expect(() => parseSparseStaging('p8r1w64c4l32')).toThrow(/at most 32/);
     expect(() => parseSparseStaging('p8r1w8c4l12')).toThrow(/power of two/);
     expect(
       () =>

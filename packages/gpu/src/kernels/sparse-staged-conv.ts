@@ -1,5 +1,5 @@
 import type { CsrMatrix } from '@zeroskip/sparse';
-import type { Program } from '../device.js';
+import type { DeviceLimits, Program } from '../device.js';
 import { GpuError } from '../errors.js';
 import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
@@ -37,8 +37,10 @@ export interface SparseStaging {
 const WARP = 32;
 /** Accumulators per thread (rows·px) beyond which registers spill. */
 const MAX_ACCUMULATORS = 64;
-/** Invocations every WebGPU adapter allows per workgroup. */
-const MAX_THREADS = 256;
+/** Invocations every WebGPU adapter allows per workgroup: the default rule's limit without a device's. */
+const PORTABLE_THREADS = 256;
+/** The most invocations per workgroup a staging may name; the device's own limit is checked as it records. */
+const MAX_THREADS = 1024;
 /** Bytes of workgroup memory every WebGPU adapter allows: the default rule stays within them. */
 const PORTABLE_WORKGROUP_BYTES = 16_384;
 /**
@@ -46,6 +48,8 @@ const PORTABLE_WORKGROUP_BYTES = 16_384;
  * the window fits (one channel at least).
  */
 const MAX_PREFETCH = 16;
+/** Non-zeros a warp takes per step of its walk. */
+const UNROLL = 4;
 /** Row stride over row length beyond which the window is left unpadded. */
 const MAX_STRIDE_PADDING = 1.25;
 /** Largest pixels per thread: 8 output rows per lane at most. */
@@ -53,6 +57,23 @@ const MAX_PX = 8;
 /** Channels per warp the default rule takes where the group has enough, to share each staged window. */
 const DEFAULT_ROWS = 4;
 const DEFAULT_WARPS = 8;
+/**
+ * Warps the default rule takes where the device allows them and the conv still has
+ * {@link MIN_WIDE_WORKGROUPS}: twice the channels share each window, and each thread fetches half as
+ * much of it. On an H100 at batch 32 (with the fetch offsets kept, below) VGG-16 conv3_2 went from
+ * 1.75 to 1.41 ms and conv4_2 from 1.78 to 1.51 ms; ResNet-50 res4a, left 128 workgroups, went from
+ * 0.161 to 0.195 ms.
+ */
+const WIDE_WARPS = 16;
+const MIN_WIDE_WORKGROUPS = 256;
+/**
+ * Prefetched values per thread up to which each one's window offset is computed once, before the
+ * passes, and kept in a register. With 16 per thread the registers cost more than the arithmetic saves
+ * (VGG-16 conv5_2: 0.59 ms recomputed, 0.77 ms kept).
+ */
+const MAX_KEPT_OFFSETS = 8;
+/** The window offset of padding: above any offset in a group (channels × rows × columns < 2³²). */
+const OFF_MAP = 0xffff_ffff;
 
 const STAGING_LETTERS: SplitLetters<keyof SparseStaging> = {
   px: 'p',
@@ -180,15 +201,30 @@ export function stagedTileUse(geo: Pick<ConvGeometry, 'ho' | 'wo'>): number {
   return (geo.wo / (Math.ceil(geo.wo / width) * width)) * (geo.ho / (Math.ceil(geo.ho / th) * th));
 }
 
+/** The limits a device puts on a staging's threads per workgroup (one-dimensional workgroups). */
+export type ThreadLimits = Pick<
+  DeviceLimits,
+  'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX'
+>;
+
+const threadLimit = (l: ThreadLimits) =>
+  Math.min(l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX);
+
 /**
  * The default staging: tiles a warp wide on maps of 32 columns or more, else the next power of two of
  * the width; `px` by `TAPS_PER_NONZERO`'s rule (the most pixels on ties); 8 warps of up to 4 channels
- * each (fewer on small groups); and as many channels per pass as fit 16 KiB beside `reservedBytes`
- * (a codebook's).
+ * each (fewer on small groups), or {@link WIDE_WARPS} where `limits` allow them and enough workgroups
+ * remain; and as many channels per pass as fit 16 KiB beside `reservedBytes` (a codebook's).
  */
-export function sparseStaging(geo: ConvGeometry, reservedBytes = 0): SparseStaging {
+export function sparseStaging(geo: ConvGeometry, reservedBytes = 0, limits?: ThreadLimits): SparseStaging {
   const { width, px } = defaultTile(geo);
-  const warps = Math.min(DEFAULT_WARPS, 2 ** Math.floor(Math.log2(Math.max(1, geo.og))));
+  const wide = { px, rows: DEFAULT_ROWS, warps: WIDE_WARPS, channels: 1, width };
+  const warps =
+    (limits ? threadLimit(limits) : PORTABLE_THREADS) >= WIDE_WARPS * WARP &&
+    geo.og >= WIDE_WARPS * DEFAULT_ROWS &&
+    layout(geo, wide, stagedWindow(geo, wide)).total >= MIN_WIDE_WORKGROUPS
+      ? WIDE_WARPS
+      : Math.min(DEFAULT_WARPS, 2 ** Math.floor(Math.log2(Math.max(1, geo.og))));
   const rows = Math.max(1, Math.min(DEFAULT_ROWS, Math.floor(geo.og / warps)));
   const perChannel = stagedWindow(geo, { px, rows, warps, channels: 1, width }).floats;
   const fit = Math.floor((PORTABLE_WORKGROUP_BYTES - reservedBytes) / 4 / perChannel);
@@ -281,6 +317,12 @@ export function encodeSparseStagedConv(
   staging: SparseStaging,
 ): void {
   checkSparseStaging(staging);
+  const threads = staging.warps * WARP;
+  if (threads > threadLimit(r.gpu.limits))
+    throw new GpuError(
+      'limit-exceeded',
+      `sparse staging ${sparseStagingName(staging)} runs ${threads} threads per workgroup, over the device's ${threadLimit(r.gpu.limits)}; name fewer warps.`,
+    );
   const win = stagedWindow(geo, staging);
   const bytes = (win.floats + (values.kind === 'codebook' ? values.size : 0)) * 4;
   if (bytes > r.gpu.limits.maxComputeWorkgroupStorageSize)
@@ -319,29 +361,35 @@ const CONV_SPARSE_STAGED: Program<SparseStagedSpec> = {
     // took 2.11 ms with the per-tap clamps, 1.74 ms with this one, and 1.55 ms with no robustness at all.
     const tapRows = lines * geo.sh * win.stride;
     const last = win.floats - 1 - (px - 1) * tapRows;
-    // each non-zero's value and offset are loaded one iteration ahead, so their latency overlaps taps
+    // Non-zeros go UNROLL at a time, their values and offsets loaded before any of their taps, so the
+    // loads overlap and the loop's own steps are shared. On an H100 at batch 32 this took VGG-16 conv1_2
+    // from 1.74 to 1.53 ms and conv4_2 from 2.06 to 1.78 ms, where loading one non-zero ahead did not.
+    const nonzero = (k: number, at: string) =>
+      `let v${k} = value(${at}); let b${k} = min(lane + offs[${at}], ${u(last)});`;
+    const taps = (r: number, k: number) =>
+      pixels
+        .map((i) => `a${r}_${i} = fma(v${k}, win[b${k} + ${u(i * tapRows)}], a${r}_${i});`)
+        .join('\n        ');
+    const unrolled = Array.from({ length: UNROLL }, (_, k) => k);
     const walk = (r: number) => `if (live${r}) {
       let at = o${r} * ${u(win.passes + 1)} + t;
-      let lo = passPtr[at];
       let hi = passPtr[at + 1u];
-      if (lo < hi) {
-        var v = value(lo);
-        var s = lane + offs[lo];
-        for (var j = lo + 1u; j <= hi; j++) {
-          let next = min(j, hi - 1u);
-          let vn = value(next);
-          let sn = lane + offs[next];
-          let b = min(s, ${u(last)});
-          ${pixels.map((i) => `a${r}_${i} = fma(v, win[b + ${u(i * tapRows)}], a${r}_${i});`).join('\n          ')}
-          v = vn;
-          s = sn;
-        }
+      var j = passPtr[at];
+      for (; j + ${u(UNROLL - 1)} < hi; j += ${u(UNROLL)}) {
+        ${unrolled.map((k) => nonzero(k, `j + ${u(k)}`)).join('\n        ')}
+        ${unrolled.map((k) => taps(r, k)).join('\n        ')}
+      }
+      for (; j < hi; j++) {
+        ${nonzero(0, 'j')}
+        ${taps(r, 0)}
       }
     }`;
     // the next pass's window is fetched into registers before this pass's taps, hiding its latency
     const fetched = Array.from({ length: Math.ceil(perPass / threads) }, (_, k) => k);
+    const offset = (k: number) => `windowOffset(li + ${u(k * threads)}, iy0, ix0)`;
+    const kept = fetched.length <= MAX_KEPT_OFFSETS;
     const fetch = (c0: string) =>
-      fetched.map((k) => `f${k} = fetch(li + ${u(k * threads)}, ${c0}, iy0, ix0, image);`).join('\n    ');
+      fetched.map((k) => `f${k} = fetch(${kept ? `q${k}` : offset(k)}, ${c0}, image);`).join('\n    ');
     const store = (r: number) =>
       pixels
         .map(
@@ -364,13 +412,23 @@ ${sparseConvBindings(
 ${valueDecls(values)}
 var<workgroup> win: array<f32, ${u(win.floats)}>;
 
-/** Element e of a pass's window (channel, row, column), read from channel c0 + its channel on. */
-fn fetch(e: u32, c0: u32, iy0: i32, ix0: i32, image: u32) -> f32 {
-  let cl = e / ${u(win.rw * win.rh)};
+/**
+ * Where element e of a pass's window (channel, row, column) lies in the input, counted from the pass's
+ * first channel; ${u(OFF_MAP)} for padding and for elements past the window.
+ */
+fn windowOffset(e: u32, iy0: i32, ix0: i32) -> u32 {
   let iy = iy0 + i32((e / ${u(win.rw)}) % ${u(win.rh)});
   let ix = ix0 + i32(e % ${u(win.rw)});
-  if (e < ${u(perPass)} && c0 + cl < ${u(geo.cg)} && iy >= 0 && iy < i32(${u(geo.h)}) && ix >= 0 && ix < i32(${u(geo.w)})) {
-    return x[image + ((c0 + cl) * ${u(geo.h)} + u32(iy)) * ${u(geo.w)} + u32(ix)];
+  if (e < ${u(perPass)} && iy >= 0 && iy < i32(${u(geo.h)}) && ix >= 0 && ix < i32(${u(geo.w)})) {
+    return (e / ${u(win.rw * win.rh)}) * ${u(geo.h * geo.w)} + u32(iy) * ${u(geo.w)} + u32(ix);
+  }
+  return ${u(OFF_MAP)};
+}
+
+/** The input at window offset q from channel c0 of the image's group on: zero off the map or the group. */
+fn fetch(q: u32, c0: u32, image: u32) -> f32 {
+  if (q < (${u(geo.cg)} - c0) * ${u(geo.h * geo.w)}) {
+    return x[image + c0 * ${u(geo.h * geo.w)} + q];
   }
   return 0.0;
 }
@@ -403,6 +461,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let ix0 = i32(tx0 * ${u(geo.sw)}) - i32(${u(geo.pl)});
   let image = (n * ${u(geo.c)} + g * ${u(geo.cg)}) * ${u(geo.h * geo.w)};
   ${rowList.map(channelSlots).join('\n  ')}
+  ${kept ? fetched.map((k) => `let q${k} = ${offset(k)};`).join('\n  ') : ''}
   ${fetched.map((k) => `var f${k} = 0.0;`).join(' ')}
   ${fetch('0u')}
   for (var t = 0u; t < ${u(win.passes)}; t++) {
