@@ -151,7 +151,7 @@ export {
   type SparseConvBuffers,
   type SpmmConvBuffers,
 } from './kernels/sparse-conv.js';
-export { sparseConvSeconds } from './kernels/sparse-cost.js';
+export { type SparseCostRegime, sparseConvSeconds } from './kernels/sparse-cost.js';
 export { encodeSparseFc, type SparseFcBuffers } from './kernels/sparse-fc.js';
 export {
   encodeSparseStagedConv,
@@ -198,6 +198,7 @@ export {
   chooseFcAlgorithm,
   FcLayer,
   type FcSpec,
+  POINTWISE_TILED_MIN_WIDTH,
   type SharedWeights,
   SPARSE_CONV_THRESHOLD,
   SPARSE_FC_THRESHOLD,

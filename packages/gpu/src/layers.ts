@@ -30,7 +30,7 @@ import {
   stripLayout,
 } from './kernels/sparse-blocked-conv.js';
 import { encodeDirectSparseConv, encodeIm2colSpmmConv, encodePad } from './kernels/sparse-conv.js';
-import { sparseConvSeconds } from './kernels/sparse-cost.js';
+import { type SparseCostRegime, sparseConvSeconds } from './kernels/sparse-cost.js';
 import { encodeSparseFc } from './kernels/sparse-fc.js';
 import {
   checkSparseStaging,
@@ -141,12 +141,23 @@ export const SPARSE_TILED_MIN_WIDTH = 56;
 /**
  * On a batch, the staged kernel is the default sparse one where at least this share of its tiles'
  * pixels lie on the map (`stagedTileUse`). At batch 32 and 90% on an H100 it beat the kernel it
- * replaces on all 12 such layers of the 17 (VGG-16 conv1_2 2.41 → 1.74 ms, conv2_2 2.16 → 1.94,
- * conv4_2 2.70 → 2.06, ResNet-50 res3a 0.201 → 0.147, AlexNet conv2 0.286 → 0.264 at 81%), and lost 4
- * of the 5 below it, whose 13 and 7 columns fill their tiles to 75–77%
- * (apps/bench/results/h100/2026-11-24/sparse-staged).
+ * replaces on all 12 such layers of the 17 (VGG-16 conv1_2 2.40 → 1.29 ms, conv4_2 2.70 → 1.51,
+ * ResNet-50 res3a 0.201 → 0.112, AlexNet conv2 0.286 → 0.201 at 81%), and lost 4 of the 5 below it,
+ * whose 13 and 7 columns fill their tiles to 75–77% (apps/bench/results/h100/2026-11-24/sparse-staged
+ * and staged-unroll).
  */
 export const STAGED_MIN_TILE_USE = 0.8;
+
+/**
+ * On a batch, 1×1 convs of stride 1 run tiled from this output width on, and direct sparse below it,
+ * rather than staged: a 1×1 window gives each staged value one tap per channel, so the staging costs
+ * as much as the taps. At batch 32 and 90% on an H100 the tiled kernel beat the staged one on all 33
+ * such convs of GoogLeNet and ResNet-50 on maps of 14 columns or more (GoogLeNet 480×14×14 → 16: 0.014
+ * against 0.038 ms; ResNet-50 1024×14×14 → 256: 0.093 against 0.136). On 7 columns ResNet-50's ran
+ * faster direct (512×7×7 → 2048: 0.098 against 0.166 ms tiled), and tiling them too left its convs 4%
+ * slower than dense at 80% (apps/bench/results/h100/2026-11-24/staged-unroll).
+ */
+export const POINTWISE_TILED_MIN_WIDTH = 14;
 
 /**
  * The default choice for a conv: depthwise for one input channel per group; else the sparse kernel of
@@ -158,22 +169,35 @@ export const STAGED_MIN_TILE_USE = 0.8;
 export function chooseConvAlgorithm(geo: ConvGeometry, sparsity: number, software = false): ConvAlgorithm {
   if (geo.cg === 1 && geo.groups > 1) return 'depthwise';
   const sparse = sparseConvAlgorithm(geo, software);
-  const fewImages = geo.n < SPARSE_TILED_MAX_IMAGES;
-  return sparseConvSeconds(geo, 1 - sparsity, fewImages) < DENSE_ESTIMATE_SCALE * denseConvSeconds(geo)
+  return sparseConvSeconds(geo, 1 - sparsity, costRegime(geo, sparse)) <
+    DENSE_ESTIMATE_SCALE * denseConvSeconds(geo)
     ? sparse
     : 'implicit-gemm';
 }
 
+const isPointwise = (geo: ConvGeometry) => geo.kh === 1 && geo.kw === 1 && geo.sh === 1 && geo.sw === 1;
+
+/** The fitted cost of the sparse kernel `sparseConvAlgorithm` chose for `geo`. */
+function costRegime(geo: ConvGeometry, sparse: ConvAlgorithm): SparseCostRegime {
+  if (geo.n < SPARSE_TILED_MAX_IMAGES) return 'few-images';
+  if (sparse === 'sparse-staged') return 'staged';
+  return sparse === 'sparse-tiled' && isPointwise(geo) ? 'pointwise' : 'batched';
+}
+
 /**
  * The sparse kernel for a conv of `geo` (none: the batch-1 choice): tiled below
- * {@link SPARSE_TILED_MAX_IMAGES} images; on a batch, staged where its tiles fit the map
- * ({@link STAGED_MIN_TILE_USE}) and its window fits any adapter's workgroup memory
- * (`stagingFitsAnywhere`), else tiled from {@link SPARSE_TILED_MIN_WIDTH} columns on, else direct
- * sparse. Never staged on a `software` adapter: Chromium's SwiftShader lost the device running it.
+ * {@link SPARSE_TILED_MAX_IMAGES} images. On a batch, 1×1 convs of stride 1 run tiled from
+ * {@link POINTWISE_TILED_MIN_WIDTH} columns on, else direct sparse; other convs with a kernel window run
+ * staged where its tiles fit the map ({@link STAGED_MIN_TILE_USE}) and its window fits any adapter's
+ * workgroup memory (`stagingFitsAnywhere`); the rest tiled from {@link SPARSE_TILED_MIN_WIDTH} columns
+ * on, else direct sparse. Never staged on a `software` adapter: Chromium's SwiftShader lost the device
+ * running it.
  */
 export function sparseConvAlgorithm(geo?: ConvGeometry, software = false): ConvAlgorithm {
   if (!geo || geo.n < SPARSE_TILED_MAX_IMAGES) return 'sparse-tiled';
-  if (!software && stagedTileUse(geo) >= STAGED_MIN_TILE_USE && stagingFitsAnywhere(geo))
+  if (isPointwise(geo)) return geo.wo >= POINTWISE_TILED_MIN_WIDTH ? 'sparse-tiled' : 'direct-sparse';
+  const window = geo.kh * geo.kw > 1;
+  if (window && !software && stagedTileUse(geo) >= STAGED_MIN_TILE_USE && stagingFitsAnywhere(geo))
     return 'sparse-staged';
   return geo.wo >= SPARSE_TILED_MIN_WIDTH ? 'sparse-tiled' : 'direct-sparse';
 }

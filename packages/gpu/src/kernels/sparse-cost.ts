@@ -9,24 +9,31 @@ interface SparseCost {
   readonly flopsPerSecond: number;
 }
 
-/**
- * Fitted on an H100 through Dawn (apps/bench conv-crossover, 2026-11-23: the 86 distinct convs of
- * AlexNet, GoogLeNet, ResNet-50 and VGG-16 at batch 1 and 32, sparsity 0.5–0.9) as the pair that
- * chose best between sparse and dense over all of them, summed per network. The tiled kernel on few
- * images splits a row's non-zeros over threads and stays short of the GPU's rate; on a batch, direct
- * sparse (or the tiled kernel on wide maps) fills the GPU but pays a larger fixed part. The staged
- * kernel, which replaced them on a batch where its tiles fit the map, was not in that fit: it ran those
- * layers as fast or faster, so the estimate errs towards dense there. Refit on other GPUs.
- */
-const FEW_IMAGES: SparseCost = { fixedSeconds: 15e-6, flopsPerSecond: 2e12 };
-const BATCHED: SparseCost = { fixedSeconds: 50e-6, flopsPerSecond: 3e12 };
+/** Which fitted cost a sparse conv runs at: its kernel and batch, as the planner chooses them. */
+export type SparseCostRegime = 'few-images' | 'batched' | 'pointwise' | 'staged';
 
 /**
- * Estimated seconds of the planner's sparse kernel for the conv at weight `density` (share of
- * non-zeros); `fewImages` is the tiled kernel's batch-1 regime (`sparseConvAlgorithm`).
+ * Fitted on an H100 through Dawn (apps/bench conv-crossover: the 86 distinct convs of AlexNet,
+ * GoogLeNet, ResNet-50 and VGG-16) as the costs that chose best between sparse and dense over all of
+ * them, summed per network, without ever choosing slower than dense.
+ * - `few-images`, `batched` (2026-11-23, batch 1 and 32, sparsity 0.5–0.9): the tiled kernel on few
+ *   images splits a row's non-zeros over threads and stays short of the GPU's rate; on a batch, direct
+ *   sparse (or the tiled kernel on wide maps) fills the GPU but pays a larger fixed part.
+ * - `pointwise`, `staged` (2026-11-24, batch 32, sparsity 0.7–0.9): the tiled kernel on a batch's 1×1
+ *   convs, and the staged kernel. At 6 TFLOP/s or less for the staged kernel every network's convs
+ *   stayed at least as fast as dense; at 7, ResNet-50's lost 1% at 70%.
+ * Refit on other GPUs.
  */
-export function sparseConvSeconds(geo: ConvGeometry, density: number, fewImages: boolean): number {
-  const { fixedSeconds, flopsPerSecond } = fewImages ? FEW_IMAGES : BATCHED;
+const COSTS: Record<SparseCostRegime, SparseCost> = {
+  'few-images': { fixedSeconds: 15e-6, flopsPerSecond: 2e12 },
+  batched: { fixedSeconds: 50e-6, flopsPerSecond: 3e12 },
+  pointwise: { fixedSeconds: 10e-6, flopsPerSecond: 4e12 },
+  staged: { fixedSeconds: 40e-6, flopsPerSecond: 6e12 },
+};
+
+/** Estimated seconds of a sparse conv kernel for the conv at weight `density` (share of non-zeros). */
+export function sparseConvSeconds(geo: ConvGeometry, density: number, regime: SparseCostRegime): number {
+  const { fixedSeconds, flopsPerSecond } = COSTS[regime];
   const flops = 2 * density * geo.o * geo.k * geo.n * geo.ho * geo.wo;
   return fixedSeconds + flops / flopsPerSecond;
 }
