@@ -213,7 +213,7 @@ const threadLimit = (l: ThreadLimits) =>
 /**
  * The default staging: tiles a warp wide on maps of 32 columns or more, else the next power of two of
  * the width; `px` by `TAPS_PER_NONZERO`'s rule (the most pixels on ties); 8 warps of up to 4 channels
- * each (fewer on small groups), or {@link WIDE_WARPS} where `limits` allow them and enough workgroups
+ * each (fewer on small groups), or 16 where `limits` allow 512 threads and enough workgroups
  * remain; and as many channels per pass as fit 16 KiB beside `reservedBytes` (a codebook's).
  */
 export function sparseStaging(geo: ConvGeometry, reservedBytes = 0, limits?: ThreadLimits): SparseStaging {
