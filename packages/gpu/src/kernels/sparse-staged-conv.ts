@@ -318,10 +318,11 @@ export function encodeSparseStagedConv(
 ): void {
   checkSparseStaging(staging);
   const threads = staging.warps * WARP;
-  if (threads > threadLimit(r.gpu.limits))
+  const limit = threadLimit(r.gpu.limits);
+  if (threads > limit)
     throw new GpuError(
       'limit-exceeded',
-      `sparse staging ${sparseStagingName(staging)} runs ${threads} threads per workgroup, over the device's ${threadLimit(r.gpu.limits)}; name fewer warps.`,
+      `sparse staging ${sparseStagingName(staging)} runs ${threads} threads per workgroup, over the device's ${limit}; name fewer warps.`,
     );
   const win = stagedWindow(geo, staging);
   const bytes = (win.floats + (values.kind === 'codebook' ? values.size : 0)) * 4;
@@ -478,7 +479,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let ox = tx0 + col;
   let iy0 = i32(ty0 * ${u(geo.sh)}) - i32(${u(geo.pt)});
   let ix0 = i32(tx0 * ${u(geo.sw)}) - i32(${u(geo.pl)});
-  let image = (n * ${u(geo.c)} + g * ${u(geo.cg)}) * ${u(geo.h * geo.w)};
+  let image = (n * ${u(geo.c)} + g * ${u(geo.cg)}) * ${u(hw)};
   ${rowList.map(channelSlots).join('\n  ')}
   ${kept ? fetched.map((k) => `let q${k} = windowOffset(li + ${u(k * threads)}, iy0, ix0);`).join('\n  ') : ''}
   ${fetched.map((k) => `var f${k} = 0.0;`).join(' ')}
