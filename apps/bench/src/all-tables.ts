@@ -4,6 +4,7 @@ import { coldStartTable } from './tables/cold-start.js';
 import { compressionTable } from './tables/compression.js';
 import { convCrossoverTable } from './tables/conv-crossover.js';
 import { loadTable } from './tables/load.js';
+import { lowBitFcTable } from './tables/lowbit-fc.js';
 import { networksTable } from './tables/networks.js';
 import { peersTable } from './tables/peers.js';
 import { quantizedNetsTable } from './tables/quantized-nets.js';
@@ -21,6 +22,7 @@ export const TABLES: readonly BenchTable[] = [
   networksTable,
   transferTable,
   bitwiseTable,
+  lowBitFcTable,
   quantizedNetsTable,
   compressionTable,
   loadTable,

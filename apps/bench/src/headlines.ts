@@ -31,6 +31,7 @@ const FOLDS: Readonly<Record<string, Fold>> = {
   'sparse-conv': { entry: ['sparsity'] },
   networks: { entry: ['plan'] },
   bitwise: { entry: ['kernel'], across: ['layer', 'shape', 'swarEstimate'] },
+  'lowbit-fc': { entry: ['kernel'], across: ['layer', 'shape'] },
   'quantized-nets': { entry: ['clock'], perCase: true },
   peers: { entry: ['impl'], across: ['sparsity'] },
   compression: {

@@ -163,6 +163,29 @@ const FAKES: Readonly<Record<string, () => BenchResult[]>> = {
       '×',
     ),
   ],
+  'lowbit-fc': () => [
+    row(
+      'lowbit-fc',
+      'VGG-16 fc6 batch 1',
+      {
+        layer: 'VGG-16 fc6',
+        batch: 1,
+        shape: '25088->4096',
+        seed: 42,
+        kernel: 'ternary',
+        rows: 8,
+        weightBytes: 25690112,
+      },
+      0.0213,
+    ),
+    row(
+      'lowbit-fc',
+      'VGG-16 fc6 batch 1',
+      { layer: 'VGG-16 fc6', batch: 1, shape: '25088->4096', seed: 42, kernel: 'ternary', over: 'f32 GEMV' },
+      6.4,
+      '×',
+    ),
+  ],
   'quantized-nets': () => [
     row(
       'quantized-nets',

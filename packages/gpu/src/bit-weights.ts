@@ -1,5 +1,6 @@
 import { packBitplanes, packSigns, packTernary, type Shape4 } from '@zeroskip/quant';
 import { GpuError } from './errors.js';
+import type { LowBitWeights } from './kernels/lowbit-fc.js';
 import type { WeightEncoding } from './kernels/quant-conv.js';
 import { type QuantConvSpec, quantLevels, quantWeightCodes } from './quant-conv-reference.js';
 
@@ -64,4 +65,56 @@ export function quantWeightPlanes(
     planes: concat(packBitplanes(q, shape, bits).planes.map((p) => p.data)),
     encoding: { mode: 'bits', bits },
   };
+}
+
+/** FC weights that are ±α or {−α, 0, α} per output row, as the low-bit FC kernel takes them. */
+export interface LowBitRows {
+  readonly weights: LowBitWeights;
+  /** [outputs, ⌈k/32⌉] words per plane: for ternary the non-zero plane, then the sign plane (1 = −α). */
+  readonly planes: Uint32Array;
+  /** α of each output row (0 for a row of zeros). */
+  readonly alpha: Float32Array;
+}
+
+/**
+ * The bit planes of FC weights W [outputs, k] (or Wᵀ [k, outputs] where `transposed`) whose every row
+ * holds ±α_o and zeros only, α_o·`scale` per row; undefined for any other weights, found at the first
+ * value off its row's grid. Binary where no weight is zero.
+ */
+export function lowBitRows(
+  w: Float32Array,
+  outputs: number,
+  { transposed = false, scale = 1 }: { readonly transposed?: boolean; readonly scale?: number } = {},
+): LowBitRows | undefined {
+  const k = w.length / outputs;
+  if (!Number.isInteger(k) || k === 0) return undefined;
+  const words = Math.ceil(k / 32);
+  const nonzero = new Uint32Array(outputs * words);
+  const sign = new Uint32Array(outputs * words);
+  const alpha = new Float32Array(outputs);
+  let zeros = false;
+  for (let o = 0; o < outputs; o++) {
+    let a = 0;
+    const [at, step] = transposed ? [o, outputs] : [o * k, 1];
+    for (let j = 0, i = at; j < k; j++, i += step) {
+      const v = w[i]!;
+      if (v === 0) {
+        zeros = true;
+        continue;
+      }
+      const m = Math.abs(v);
+      if (a === 0) a = m;
+      else if (m !== a) return undefined;
+      const bit = 1 << (j & 31);
+      nonzero[o * words + (j >>> 5)]! |= bit;
+      if (v < 0) sign[o * words + (j >>> 5)]! |= bit;
+    }
+    alpha[o] = a * scale;
+  }
+  if (alpha.some((a) => !Number.isFinite(a))) return undefined;
+  if (!zeros) return { weights: 'binary', planes: sign, alpha };
+  const planes = new Uint32Array(2 * outputs * words);
+  planes.set(nonzero);
+  planes.set(sign, outputs * words);
+  return { weights: 'ternary', planes, alpha };
 }

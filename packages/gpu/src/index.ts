@@ -1,6 +1,8 @@
 export {
   binaryWeightPlanes,
   dorefaWeightPlanes,
+  type LowBitRows,
+  lowBitRows,
   quantWeightPlanes,
   ternaryWeightPlanes,
 } from './bit-weights.js';
@@ -62,6 +64,13 @@ export {
   encodeIm2colGemmConv,
   encodeImplicitGemmConv,
 } from './kernels/gemm-conv.js';
+export { GEMV_MAX_ROWS } from './kernels/gemv.js';
+export {
+  encodeLowBitFc,
+  LOWBIT_ROWS,
+  type LowBitFcBuffers,
+  type LowBitWeights,
+} from './kernels/lowbit-fc.js';
 export { encodeMatmul, MAX_MATMUL_BATCH_DIMS, matmulReference, matmulShape } from './kernels/matmul.js';
 export {
   encodeInstanceNorm,

@@ -7,6 +7,7 @@ import {
   denseToCsr,
   validateCsr,
 } from '@zeroskip/sparse';
+import { type LowBitRows, lowBitRows } from './bit-weights.js';
 import type { Gpu } from './device.js';
 import { GpuError } from './errors.js';
 import { type ConvGeometry, type ConvParams, convGeometry, geometryKey } from './geometry.js';
@@ -20,6 +21,7 @@ import {
 } from './kernels/dense-kernel.js';
 import { encodeDepthwiseConv, encodeIm2colGemmConv, encodeImplicitGemmConv } from './kernels/gemm-conv.js';
 import { encodeGemvConv, GEMV_MAX_ROWS } from './kernels/gemv.js';
+import { encodeLowBitFc, type LowBitWeights, lowBitPlaneCount } from './kernels/lowbit-fc.js';
 import {
   blockedWeights,
   checkSparseBlocking,
@@ -116,9 +118,21 @@ export const SPARSE_FC_THRESHOLD = 0.6;
  */
 export const SPARSE_GEMV_THRESHOLD = 0.9;
 
-/** The default FC algorithm at a weight sparsity, for `rows` input rows where known (else a GEMM's rule). */
-export function chooseFcAlgorithm(sparsity: number, rows?: number): 'dense' | 'sparse' {
+/** Bits CSR spends on each non-zero: an f32 value and a u32 column. */
+const CSR_BITS_PER_NONZERO = 64;
+
+/**
+ * The default FC algorithm at a weight sparsity, for `rows` input rows where known (else a GEMM's
+ * rule). Weights that are ±α or {−α, 0, α} per row (`lowBit`: their planes per weight) run on their
+ * bit planes over few rows, where streaming the weights' bytes is the cost, unless CSR reads fewer.
+ */
+export function chooseFcAlgorithm(
+  sparsity: number,
+  rows?: number,
+  lowBit?: LowBitWeights,
+): 'dense' | 'sparse' | 'lowbit' {
   const gemv = rows !== undefined && rows <= GEMV_MAX_ROWS;
+  if (gemv && lowBit && (1 - sparsity) * CSR_BITS_PER_NONZERO > lowBitPlaneCount(lowBit)) return 'lowbit';
   return sparsity >= (gemv ? SPARSE_GEMV_THRESHOLD : SPARSE_FC_THRESHOLD) ? 'sparse' : 'dense';
 }
 
@@ -684,8 +698,13 @@ export interface FcSpec {
   readonly outputs: number;
   readonly bias?: Float32Array;
   readonly activation?: Activation;
-  /** `auto` (default): {@link chooseFcAlgorithm} at `rows` (sparse from 0.9 over few rows, else from 0.6). */
-  readonly algorithm?: 'dense' | 'sparse' | 'auto';
+  /**
+   * `auto` (default): {@link chooseFcAlgorithm} at `rows` (low-bit weights on their bit planes over few
+   * rows; else sparse from 0.9 over few rows, else from 0.6). `lowbit` needs ±α or {−α, 0, α} rows.
+   */
+  readonly algorithm?: 'dense' | 'sparse' | 'lowbit' | 'auto';
+  /** `weights` as bit planes ({@link lowBitRows}), where the caller has found them already. */
+  readonly lowBit?: LowBitRows;
   /** The input rows (batch) the layer is planned for, where `auto` should choose for them. */
   readonly rows?: number;
   readonly shared?: SharedWeights;
@@ -693,12 +712,18 @@ export interface FcSpec {
   readonly sparsity?: number;
 }
 
-/** A fully-connected layer: a dense GEMM (a 1×1 conv on [batch, inputs, 1, 1]) or CSR SpMV/SpMM. */
+/**
+ * A fully-connected layer: a dense GEMM (a 1×1 conv on [batch, inputs, 1, 1]), CSR SpMV/SpMM, or the
+ * low-bit GEMV on ±α / {−α, 0, α} weights kept as bit planes.
+ */
 export class FcLayer {
-  readonly algorithm: 'dense' | 'sparse';
+  readonly algorithm: 'dense' | 'sparse' | 'lowbit';
   readonly inputs: number;
   private readonly conv: Conv2dLayer | undefined;
   private readonly sparse: SparseUpload | undefined;
+  private readonly lowBit:
+    | { readonly weights: LowBitWeights; readonly planes: GpuTensor; readonly alpha: GpuTensor }
+    | undefined;
   private readonly bias: GpuTensor | undefined;
 
   constructor(
@@ -723,8 +748,33 @@ export class FcLayer {
       );
     const sparsity = weightSparsity(spec);
     const choice = spec.algorithm ?? 'auto';
-    this.algorithm = choice === 'auto' ? chooseFcAlgorithm(sparsity, spec.rows) : choice;
-    if (this.algorithm === 'sparse') {
+    const few = spec.rows !== undefined && spec.rows <= GEMV_MAX_ROWS;
+    // only a layer that may run low-bit scans its weights for a grid
+    const bits =
+      spec.lowBit ??
+      ((choice === 'lowbit' || (choice === 'auto' && few)) && spec.weights
+        ? lowBitRows(spec.weights, spec.outputs)
+        : undefined);
+    this.algorithm = choice === 'auto' ? chooseFcAlgorithm(sparsity, spec.rows, bits?.weights) : choice;
+    if (this.algorithm === 'lowbit') {
+      if (!bits)
+        throw new GpuError(
+          'invalid-argument',
+          "the FC weights are not ±α or {−α, 0, α} in every output row; run them with algorithm 'dense' or 'sparse'.",
+        );
+      const words = lowBitPlaneCount(bits.weights) * spec.outputs * Math.ceil(this.inputs / 32);
+      if (bits.planes.length !== words || bits.alpha.length !== spec.outputs)
+        throw new GpuError(
+          'invalid-argument',
+          `${bits.weights} bit planes of ${bits.planes.length} words and ${bits.alpha.length} α do not fit ${spec.outputs} outputs of ${this.inputs} inputs (${words} words); make them with lowBitRows.`,
+        );
+      this.lowBit = {
+        weights: bits.weights,
+        planes: gpu.tensor([bits.planes.length], bits.planes),
+        alpha: gpu.tensor([spec.outputs], bits.alpha),
+      };
+      this.bias = gpu.tensor([spec.outputs], spec.bias ?? new Float32Array(spec.outputs));
+    } else if (this.algorithm === 'sparse') {
       this.sparse = uploadSparse(
         gpu,
         csr ?? denseToCsr({ rows: spec.outputs, cols: this.inputs, data: spec.weights! }),
@@ -755,6 +805,18 @@ export class FcLayer {
       const y = this.conv.encode(r, { ...x, shape: [batch, this.inputs, 1, 1] });
       return { ...y, shape: [batch, this.spec.outputs] };
     }
+    if (this.lowBit) {
+      const y = this.gpu.empty([batch, this.spec.outputs]);
+      const { planes, alpha, weights } = this.lowBit;
+      encodeLowBitFc(
+        r,
+        { x, planes, alpha, bias: this.bias!, y },
+        { batch, k: this.inputs, outputs: this.spec.outputs },
+        weights,
+        this.spec.activation ?? 'none',
+      );
+      return y;
+    }
     const s = this.sparse!;
     const y = this.gpu.empty([batch, this.spec.outputs]);
     encodeSparseFc(
@@ -771,6 +833,7 @@ export class FcLayer {
 
   destroy(): void {
     this.conv?.destroy();
+    if (this.lowBit) for (const t of [this.lowBit.planes, this.lowBit.alpha]) this.gpu.release(t);
     if (this.sparse)
       for (const t of [this.sparse.rowPtr, this.sparse.colIdx, ...this.sparse.values]) this.gpu.release(t);
     if (this.bias) this.gpu.release(this.bias);

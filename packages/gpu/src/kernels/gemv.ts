@@ -57,7 +57,7 @@ const GEMV: Program<GemvSpec> = {
     return /* wgsl */ `
 ${bindings([['x', `array<${vt}>`, 'read'], ['w', `array<${vt}>`, 'read'], ['bias', 'array<f32>', 'read'], ...outputBindings(epilogue)])}
 ${epilogueFns(epilogue)}
-var<workgroup> part: array<f32, ${values * THREADS}>;
+${partialSumsDecl(values, THREADS)}
 
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -76,13 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       .join('\n    ')}
   }
   for (var j = 0u; j < ${u(values)}; j++) { part[j * ${u(THREADS)} + li] = acc[j]; }
-  workgroupBarrier();
-  for (var s = ${u(THREADS / 2)}; s > 0u; s >>= 1u) {
-    if (li < s) {
-      for (var j = 0u; j < ${u(values)}; j++) { part[j * ${u(THREADS)} + li] += part[j * ${u(THREADS)} + li + s]; }
-    }
-    workgroupBarrier();
-  }
+  ${sumPartials(values, THREADS)}
   if (li < ${u(values)}) {
     let oc = o0 + li / ${u(n)};
     if (oc < ${u(o)}) { emit((li % ${u(n)}) * ${u(o)} + oc, part[li * ${u(THREADS)}] + bias[oc]); }
@@ -90,6 +84,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
 }`;
   },
 };
+
+/** Workgroup memory for `values` partial sums of each of `threads` threads, value j of thread t at j·threads + t. */
+export function partialSumsDecl(values: number, threads: number): string {
+  return `var<workgroup> part: array<f32, ${values * threads}>;`;
+}
+
+/**
+ * Adds the threads' parked partial sums (see {@link partialSumsDecl}) in a tree: value j's total ends
+ * at part[j·threads]. `threads` is a power of two; every thread of the workgroup runs it.
+ */
+export function sumPartials(values: number, threads: number): string {
+  return `workgroupBarrier();
+  for (var s = ${u(threads / 2)}; s > 0u; s >>= 1u) {
+    if (li < s) {
+      for (var j = 0u; j < ${u(values)}; j++) { part[j * ${u(threads)} + li] += part[j * ${u(threads)} + li + s]; }
+    }
+    workgroupBarrier();
+  }`;
+}
 
 /** Records y = act(x·Wᵀ + bias (+ res)) for a conv {@link isGemv} accepts; W is the layer's OIHW weights. */
 export function encodeGemvConv(r: Recorder, b: ConvBuffers, geo: ConvGeometry, activation: Activation): void {

@@ -1,4 +1,4 @@
-import { chooseFcAlgorithm, FcLayer } from '@zeroskip/gpu';
+import { chooseFcAlgorithm, FcLayer, type LowBitRows, lowBitRows } from '@zeroskip/gpu';
 import { type CsrMatrix, transposeCsr } from '@zeroskip/sparse';
 import { attrNumber, type GraphNode } from '../graph.js';
 import type { Tensor } from '../tensor.js';
@@ -9,6 +9,8 @@ import type { GpuOp, PlanContext } from './types.js';
 // Gemm and MatMul with a constant 2-D weight are fully connected layers: dense or sparse FC kernels.
 
 export const FC_CANDIDATES = ['fc-dense', 'fc-sparse'] as const;
+/** The kernel of FC layers whose weights are ±α or {−α, 0, α} per output: a candidate only for them. */
+const LOWBIT_KERNEL = 'fc-lowbit';
 
 export interface FcWeights {
   /** [outputs, k] row-major, alpha applied: the constant's own data where that is already its layout. */
@@ -93,6 +95,25 @@ function fcCsr(n: GraphNode, ctx: Pick<PlanContext, 'constant'>): CsrMatrix | un
   return transB ? csr : transposeCsr(csr);
 }
 
+/** Bit planes per weight tensor and layout, or null where it is off every grid: each plan asks again. */
+const lowBits = new WeakMap<Tensor, Map<string, LowBitRows | null>>();
+
+/**
+ * The node's weights as bit planes [outputs, k] with Gemm's alpha in α, where they are ±α or {−α, 0, α}
+ * per output; undefined otherwise, and for weights decoded from a sparse payload, which run from it.
+ */
+function fcLowBit(n: GraphNode, ctx: Pick<PlanContext, 'constant'>): LowBitRows | undefined {
+  const { b, outputs, transB } = fcShape(n, ctx)!;
+  if (storedCsr(b)) return undefined;
+  const scale = n.op === 'Gemm' ? attrNumber(n, 'alpha', 1) : 1;
+  const byLayout = lowBits.get(b) ?? new Map<string, LowBitRows | null>();
+  lowBits.set(b, byLayout);
+  const key = `${transB} ${scale}`;
+  if (!byLayout.has(key))
+    byLayout.set(key, lowBitRows(b.data as Float32Array, outputs, { transposed: !transB, scale }) ?? null);
+  return byLayout.get(key) ?? undefined;
+}
+
 /** The GPU side shared by Gemm and MatMul: an FC layer on a [batch, k] input. */
 export const fcGpu: GpuOp = {
   plan(node, inputs, ctx) {
@@ -100,9 +121,10 @@ export const fcGpu: GpuOp = {
     if (x?.dtype !== 'float32' || x.shape.length !== 2 || !fcShape(node, ctx)) return undefined;
     const w: Tensor = ctx.constant(node.inputs[1]!)!;
     const sparsity = sparsityOf(w);
-    const sparse =
-      ctx.mode === 'sparse' || (ctx.mode === 'auto' && chooseFcAlgorithm(sparsity, x.shape[0]) === 'sparse');
-    return { kernel: sparse ? 'fc-sparse' : 'fc-dense', sparsity, candidates: FC_CANDIDATES };
+    const bits = fcLowBit(node, ctx);
+    const kernel =
+      ctx.mode === 'auto' ? `fc-${chooseFcAlgorithm(sparsity, x.shape[0], bits?.weights)}` : `fc-${ctx.mode}`;
+    return { kernel, sparsity, candidates: bits ? [...FC_CANDIDATES, LOWBIT_KERNEL] : FC_CANDIDATES };
   },
   encode(node, ctx) {
     const layer = ctx.planned(() => {
@@ -110,9 +132,10 @@ export const fcGpu: GpuOp = {
       return ctx.cached(kernel, () => {
         const common = {
           activation: fusedActivation(node),
-          algorithm: kernel === 'fc-sparse' ? 'sparse' : 'dense',
+          algorithm: kernel === 'fc-sparse' ? 'sparse' : kernel === LOWBIT_KERNEL ? 'lowbit' : 'dense',
         } as const;
         const csr = kernel === 'fc-sparse' ? fcCsr(node, ctx) : undefined;
+        const lowBit = kernel === LOWBIT_KERNEL ? fcLowBit(node, ctx) : undefined;
         if (csr) {
           const bias = fcBias(node, fcShape(node, ctx)!.c);
           return new FcLayer(ctx.gpu, { csr, outputs: csr.rows, ...(bias ? { bias } : {}), ...common });
@@ -122,6 +145,7 @@ export const fcGpu: GpuOp = {
           weights: fw.w,
           outputs: fw.outputs,
           ...(fw.bias ? { bias: fw.bias } : {}),
+          ...(lowBit ? { lowBit } : {}),
           ...common,
           ...(fw.sparsity === undefined ? {} : { sparsity: fw.sparsity }),
         });
