@@ -67,9 +67,9 @@ export {
 export { GEMV_MAX_ROWS } from './kernels/gemv.js';
 export {
   encodeLowBitFc,
-  LOWBIT_ROWS,
   type LowBitFcBuffers,
   type LowBitWeights,
+  lowBitRowsPerGroup,
 } from './kernels/lowbit-fc.js';
 export { encodeMatmul, MAX_MATMUL_BATCH_DIMS, matmulReference, matmulShape } from './kernels/matmul.js';
 export {
@@ -207,6 +207,8 @@ export {
   chooseFcAlgorithm,
   FcLayer,
   type FcSpec,
+  LOWBIT_MAX_ROWS,
+  LOWBIT_MIN_WEIGHTS,
   POINTWISE_TILED_MIN_WIDTH,
   type SharedWeights,
   SPARSE_CONV_THRESHOLD,

@@ -122,18 +122,44 @@ export const SPARSE_GEMV_THRESHOLD = 0.9;
 const CSR_BITS_PER_NONZERO = 64;
 
 /**
+ * Low-bit FC is the default up to this many rows. The f32 GEMV reads each weight once for all its
+ * rows, while the low-bit kernel decodes each one and is bound by that arithmetic: on an H100 (GPU
+ * time, layers of 16.8 M weights and more) it was 1.8–3.0× the GEMV at batch 1 and 2, 1.3–2.2× at 4,
+ * and 0.77–0.96× at 8 (apps/bench/results/h100/2026-11-24/lowbit-fc).
+ */
+export const LOWBIT_MAX_ROWS = 4;
+
+/**
+ * Low-bit FC is the default from this many weights on. Smaller layers take 10–15 µs either way on an
+ * H100, a dispatch's floor: VGG-16's fc8 (4.1 M weights) ran 0.97–1.05× the f32 GEMV at batch 1, ResNet's
+ * classifiers (0.5 M) 0.82–0.87×, fc7 (16.8 M) 1.7–2.3×.
+ */
+export const LOWBIT_MIN_WEIGHTS = 1 << 23;
+
+/**
  * The default FC algorithm at a weight sparsity, for `rows` input rows where known (else a GEMM's
- * rule). Weights that are ±α or {−α, 0, α} per row (`lowBit`: their planes per weight) run on their
- * bit planes over few rows, where streaming the weights' bytes is the cost, unless CSR reads fewer.
+ * rule). Large layers whose weights are ±α or {−α, 0, α} per row (`lowBit`: their grid and count) run
+ * on their bit planes over few rows, where streaming the weights' bytes is the cost, unless CSR reads
+ * fewer bytes.
  */
 export function chooseFcAlgorithm(
   sparsity: number,
   rows?: number,
-  lowBit?: LowBitWeights,
+  lowBit?: { readonly weights: LowBitWeights; readonly count: number },
 ): 'dense' | 'sparse' | 'lowbit' {
   const gemv = rows !== undefined && rows <= GEMV_MAX_ROWS;
-  if (gemv && lowBit && (1 - sparsity) * CSR_BITS_PER_NONZERO > lowBitPlaneCount(lowBit)) return 'lowbit';
+  if (
+    lowBit &&
+    lowBitApplies(rows, lowBit.count) &&
+    (1 - sparsity) * CSR_BITS_PER_NONZERO > lowBitPlaneCount(lowBit.weights)
+  )
+    return 'lowbit';
   return sparsity >= (gemv ? SPARSE_GEMV_THRESHOLD : SPARSE_FC_THRESHOLD) ? 'sparse' : 'dense';
+}
+
+/** Whether `rows` rows of a layer of `count` weights are where the low-bit kernel can win. */
+function lowBitApplies(rows: number | undefined, count: number): boolean {
+  return rows !== undefined && rows <= LOWBIT_MAX_ROWS && count >= LOWBIT_MIN_WEIGHTS;
 }
 
 /**
@@ -748,14 +774,17 @@ export class FcLayer {
       );
     const sparsity = weightSparsity(spec);
     const choice = spec.algorithm ?? 'auto';
-    const few = spec.rows !== undefined && spec.rows <= GEMV_MAX_ROWS;
+    const count = spec.outputs * this.inputs;
     // only a layer that may run low-bit scans its weights for a grid
     const bits =
       spec.lowBit ??
-      ((choice === 'lowbit' || (choice === 'auto' && few)) && spec.weights
+      ((choice === 'lowbit' || (choice === 'auto' && lowBitApplies(spec.rows, count))) && spec.weights
         ? lowBitRows(spec.weights, spec.outputs)
         : undefined);
-    this.algorithm = choice === 'auto' ? chooseFcAlgorithm(sparsity, spec.rows, bits?.weights) : choice;
+    this.algorithm =
+      choice === 'auto'
+        ? chooseFcAlgorithm(sparsity, spec.rows, bits && { weights: bits.weights, count })
+        : choice;
     if (this.algorithm === 'lowbit') {
       if (!bits)
         throw new GpuError(

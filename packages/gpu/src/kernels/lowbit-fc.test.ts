@@ -4,12 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lowBitRows } from '../bit-weights.js';
 import { randomArray } from '../conformance/data.js';
 import { type Gpu, requestDevice } from '../device.js';
-import { chooseFcAlgorithm, FcLayer } from '../layers.js';
+import { chooseFcAlgorithm, FcLayer, LOWBIT_MAX_ROWS, LOWBIT_MIN_WEIGHTS } from '../layers.js';
 import { fcReference } from '../reference.js';
+import type { GpuTensor } from '../tensor.js';
 import { ACTIVATIONS, type Activation } from '../wgsl.js';
 import { relativeError, sumTolerance } from './conv-check.js';
 import { GEMV_MAX_ROWS } from './gemv.js';
-import type { LowBitWeights } from './lowbit-fc.js';
+import { encodeLowBitFc, type LowBitWeights, lowBitRowsPerGroup } from './lowbit-fc.js';
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -28,6 +29,7 @@ function gridWeights(outputs: number, k: number, weights: LowBitWeights, seed: n
   });
 }
 
+/** The kernel's error against the f32 reference, with `rows` output channels per workgroup or, left out, through FcLayer. */
 async function lowBitError(
   batch: number,
   k: number,
@@ -35,19 +37,34 @@ async function lowBitError(
   weights: LowBitWeights,
   activation: Activation,
   seed: number,
+  rows?: number,
 ): Promise<number> {
   const w = gridWeights(outputs, k, weights, seed);
   const bias = randomArray(outputs, seed + 1);
   const x = randomArray(batch * k, seed + 2);
-  const layer = new FcLayer(gpu, { weights: w, outputs, bias, activation, algorithm: 'lowbit' });
   const xt = gpu.tensor([batch, k], x);
-  let y: ReturnType<typeof layer.encode> | undefined;
+  const layer = new FcLayer(gpu, { weights: w, outputs, bias, activation, algorithm: 'lowbit' });
+  const bits = lowBitRows(w, outputs)!;
+  const planes = gpu.tensor([bits.planes.length], bits.planes);
+  const alpha = gpu.tensor([outputs], bits.alpha);
+  const b = gpu.tensor([outputs], bias);
+  let y: GpuTensor | undefined;
   await gpu.submit((r) => {
-    y = layer.encode(r, xt);
+    if (rows === undefined) y = layer.encode(r, xt);
+    else {
+      y = gpu.empty([batch, outputs]);
+      encodeLowBitFc(
+        r,
+        { x: xt, planes, alpha, bias: b, y },
+        { batch, k, outputs },
+        bits.weights,
+        activation,
+        rows,
+      );
+    }
   });
   const got = await gpu.read(y!);
-  gpu.release(y!);
-  gpu.release(xt);
+  for (const t of [y!, xt, planes, alpha, b]) gpu.release(t);
   layer.destroy();
   return relativeError(got, fcReference(x, batch, w, outputs, bias, activation));
 }
@@ -62,35 +79,43 @@ describe('low-bit FC on bit planes', { timeout: 300_000 }, () => {
         fc.constantFrom<LowBitWeights>('binary', 'ternary'),
         fc.constantFrom(...ACTIVATIONS),
         fc.integer({ min: 1, max: 10_000 }),
-        async (batch, k, outputs, weights, activation, seed) => {
-          const err = await lowBitError(batch, k, outputs, weights, activation, seed);
-          expect(err, `batch ${batch} k ${k} outputs ${outputs} ${weights} ${activation}`).toBeLessThan(
-            sumTolerance(k, 8),
-          );
+        fc.constantFrom(undefined, 1, 3, 8, 16),
+        async (batch, k, outputs, weights, activation, seed, rows) => {
+          const err = await lowBitError(batch, k, outputs, weights, activation, seed, rows);
+          expect(
+            err,
+            `batch ${batch} k ${k} outputs ${outputs} ${weights} ${activation} rows ${rows}`,
+          ).toBeLessThan(sumTolerance(k, 8));
         },
       ),
-      { seed: 37, numRuns: 12, endOnFailure: true },
+      { seed: 37, numRuns: 10, endOnFailure: true },
     );
   });
 
-  it('is what auto picks for low-bit weights over few rows, and a GpuError for off-grid weights', () => {
-    const w = gridWeights(16, 96, 'ternary', 5);
-    const layer = (rows: number) => new FcLayer(gpu, { weights: w, outputs: 16, rows });
-    for (const [rows, algorithm] of [
-      [1, 'lowbit'],
-      [GEMV_MAX_ROWS, 'lowbit'],
-      [GEMV_MAX_ROWS + 1, 'dense'],
-    ] as const) {
-      const l = layer(rows);
-      expect(l.algorithm, `rows ${rows}`).toBe(algorithm);
-      l.destroy();
-    }
+  it('is the default for large low-bit layers over few rows, and a GpuError for off-grid weights', () => {
+    const big = { weights: 'ternary', count: LOWBIT_MIN_WEIGHTS } as const;
+    expect(chooseFcAlgorithm(0.4, 1, big)).toBe('lowbit');
+    expect(chooseFcAlgorithm(0.4, LOWBIT_MAX_ROWS, big)).toBe('lowbit');
+    expect(chooseFcAlgorithm(0.4, LOWBIT_MAX_ROWS + 1, big)).toBe('dense');
+    expect(chooseFcAlgorithm(0.4, undefined, big)).toBe('dense');
+    expect(chooseFcAlgorithm(0.4, 1, { ...big, count: LOWBIT_MIN_WEIGHTS - 1 })).toBe('dense');
+    // CSR reads fewer bytes than two planes only below 1/32 of the weights
+    expect(chooseFcAlgorithm(0.99, 1, big)).toBe('sparse');
+    expect(chooseFcAlgorithm(0.95, 1, big)).toBe('lowbit');
+    // a small layer stays on the f32 GEMV, without its weights being scanned
+    const small = new FcLayer(gpu, { weights: gridWeights(16, 96, 'ternary', 5), outputs: 16, rows: 1 });
+    expect(small.algorithm).toBe('dense');
+    small.destroy();
     expect(
       () => new FcLayer(gpu, { weights: randomArray(16 * 96, 1), outputs: 16, algorithm: 'lowbit' }),
     ).toThrow(/not ±α or \{−α, 0, α\}/);
-    // CSR reads fewer bytes than two planes only below 1/32 of the weights
-    expect(chooseFcAlgorithm(0.99, 1, 'ternary')).toBe('sparse');
-    expect(chooseFcAlgorithm(0.95, 1, 'ternary')).toBe('lowbit');
+  });
+
+  it('takes 16 output channels per workgroup on a batch of wide layers, fewer on one row and narrow layers', () => {
+    expect(lowBitRowsPerGroup(4096, 1)).toBe(8);
+    expect(lowBitRowsPerGroup(4096, 2)).toBe(16);
+    expect(lowBitRowsPerGroup(1000, 4)).toBe(4);
+    expect(lowBitRowsPerGroup(10, 1)).toBe(4);
   });
 });
 

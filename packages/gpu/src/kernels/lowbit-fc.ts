@@ -1,4 +1,5 @@
 import type { Program } from '../device.js';
+import { GpuError } from '../errors.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { type Activation, activationFn, bindings, u, workgroupIndex } from '../wgsl.js';
@@ -15,8 +16,21 @@ import { GEMV_MAX_ROWS, partialSumsDecl, sumPartials } from './gemv.js';
 /** What the planes hold: one plane of signs (1 = −α), or a non-zero plane then a sign plane. */
 export type LowBitWeights = 'binary' | 'ternary';
 
-/** Output channels per workgroup by default. */
-export const LOWBIT_ROWS = 8;
+/** Output channels per workgroup to choose from, most first. */
+const ROW_CHOICES = [16, 8, 4] as const;
+/** Workgroups a layer should make at least: about two per SM of a large GPU. */
+const MIN_GROUPS = 256;
+
+/**
+ * Output channels per workgroup: the most that leave {@link MIN_GROUPS} workgroups, and no more than 8
+ * for a single row. On an H100, 16 channels ran 1.5–1.6× faster than 8 at batch 2 and 4 on layers of
+ * 4096 outputs, 8 was up to 8% faster than 16 at batch 1, and layers of 1000 outputs ran fastest with 4
+ * (apps/bench/results/h100/2026-11-24/lowbit-fc).
+ */
+export function lowBitRowsPerGroup(outputs: number, batch: number): number {
+  const fits = (r: number) => (r <= 8 || batch > 1) && Math.ceil(outputs / r) >= MIN_GROUPS;
+  return ROW_CHOICES.find(fits) ?? ROW_CHOICES[ROW_CHOICES.length - 1]!;
+}
 /** Threads of a workgroup at most: WebGPU's guaranteed invocations per workgroup. */
 const MAX_THREADS = 256;
 /** Partial sums the workgroup memory holds: 16 KiB, WebGPU's guaranteed minimum. */
@@ -78,11 +92,11 @@ const FC_LOWBIT: Program<LowBitFcSpec> = {
       ${Array.from({ length: v }, (_, e) =>
         rs
           .map((r) => {
-            const m = u(1 << e);
-            const t = ternary
-              ? `select(0.0, select(1.0, -1.0, (s${r} & ${m}) != 0u), (z${r} & ${m}) != 0u)`
-              : `select(1.0, -1.0, (s${r} & ${m}) != 0u)`;
-            return `{ let t = ${t}; ${bs.map((b) => `a${r}_${b} = fma(t, ${lane(b, e)}, a${r}_${b});`).join(' ')} }`;
+            // ±1.0 as bits: the sign bit moved to bit 31 on 1.0's; ternary ANDs it with all ones or
+            // zeros, the non-zero bit spread by an arithmetic shift (no compares or selects)
+            const sign = `((s${r} << ${u(31 - e)}) & 0x80000000u) | 0x3f800000u`;
+            const t = ternary ? `(${sign}) & u32(i32(z${r} << ${u(31 - e)}) >> 31u)` : sign;
+            return `{ let t = bitcast<f32>(${t}); ${bs.map((b) => `a${r}_${b} = fma(t, ${lane(b, e)}, a${r}_${b});`).join(' ')} }`;
           })
           .join('\n      '),
       ).join('\n      ')}
@@ -141,7 +155,7 @@ export interface LowBitFcBuffers {
 
 /**
  * Records y = act(α·(x·Tᵀ) + bias) for codes T ∈ {−1, 1} or {−1, 0, 1} [outputs, k] held as bit planes;
- * `rows` output channels per workgroup ({@link LOWBIT_ROWS} by default).
+ * `rows` output channels per workgroup ({@link lowBitRowsPerGroup} by default, 16 at most).
  */
 export function encodeLowBitFc(
   r: Recorder,
@@ -149,8 +163,13 @@ export function encodeLowBitFc(
   shape: { readonly batch: number; readonly k: number; readonly outputs: number },
   weights: LowBitWeights,
   activation: Activation,
-  rows = LOWBIT_ROWS,
+  rows = lowBitRowsPerGroup(shape.outputs, shape.batch),
 ): void {
+  if (!Number.isInteger(rows) || rows < 1 || rows > ROW_CHOICES[0])
+    throw new GpuError(
+      'invalid-argument',
+      `${rows} output channels per workgroup is outside 1..${ROW_CHOICES[0]}.`,
+    );
   const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
   const spec: LowBitFcSpec = { ...shape, weights, rows, activation, maxDim };
   r.dispatch(

@@ -122,8 +122,9 @@ export const fcGpu: GpuOp = {
     const w: Tensor = ctx.constant(node.inputs[1]!)!;
     const sparsity = sparsityOf(w);
     const bits = fcLowBit(node, ctx);
+    const lowBit = bits && { weights: bits.weights, count: w.data.length };
     const kernel =
-      ctx.mode === 'auto' ? `fc-${chooseFcAlgorithm(sparsity, x.shape[0], bits?.weights)}` : `fc-${ctx.mode}`;
+      ctx.mode === 'auto' ? `fc-${chooseFcAlgorithm(sparsity, x.shape[0], lowBit)}` : `fc-${ctx.mode}`;
     return { kernel, sparsity, candidates: bits ? [...FC_CANDIDATES, LOWBIT_KERNEL] : FC_CANDIDATES };
   },
   encode(node, ctx) {
