@@ -76,10 +76,14 @@ export interface LowBitRows {
   readonly alpha: Float32Array;
 }
 
+/** Relative spread allowed between the non-zero magnitudes of one row: float noise of exported ±α. */
+const MAGNITUDE_TOLERANCE = 1e-6;
+
 /**
  * The bit planes of FC weights W [outputs, k] (or Wᵀ [k, outputs] where `transposed`) whose every row
- * holds ±α_o and zeros only, α_o·`scale` per row; undefined for any other weights, found at the first
- * value off its row's grid. Binary where no weight is zero.
+ * holds ±α_o and zeros only (magnitudes within 1e-6 of each other), α_o the mean magnitude times
+ * `scale`; undefined for any other weights, found at the first value off its row's grid. Binary where
+ * no weight is zero.
  */
 export function lowBitRows(
   w: Float32Array,
@@ -94,7 +98,10 @@ export function lowBitRows(
   const alpha = new Float32Array(outputs);
   let zeros = false;
   for (let o = 0; o < outputs; o++) {
-    let a = 0;
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = 0;
+    let sum = 0;
+    let count = 0;
     const [at, step] = transposed ? [o, outputs] : [o * k, 1];
     for (let j = 0, i = at; j < k; j++, i += step) {
       const v = w[i]!;
@@ -103,13 +110,17 @@ export function lowBitRows(
         continue;
       }
       const m = Math.abs(v);
-      if (a === 0) a = m;
-      else if (m !== a) return undefined;
+      if (m < lo) lo = m;
+      if (m > hi) hi = m;
+      sum += m;
+      count++;
+      // NaN and ±Infinity fail this test too
+      if (!(hi - lo <= MAGNITUDE_TOLERANCE * hi)) return undefined;
       const bit = 1 << (j & 31);
       nonzero[o * words + (j >>> 5)]! |= bit;
       if (v < 0) sign[o * words + (j >>> 5)]! |= bit;
     }
-    alpha[o] = a * scale;
+    alpha[o] = count > 0 ? (sum / count) * scale : 0;
   }
   if (alpha.some((a) => !Number.isFinite(a))) return undefined;
   if (!zeros) return { weights: 'binary', planes: sign, alpha };

@@ -1,4 +1,4 @@
-import { batchNormScaleShift, bitsCode, MAX_QUANT_BITS, quantLevels } from '@zeroskip/gpu';
+import { batchNormScaleShift, bitsCode, lowBitRows, MAX_QUANT_BITS, quantLevels } from '@zeroskip/gpu';
 import {
   type AttributeValue,
   attrNumber,
@@ -30,30 +30,10 @@ interface ScaledFilters {
   readonly ternary: boolean;
 }
 
-/** Relative spread allowed between the non-zero magnitudes of one filter (float export noise). */
-const MAGNITUDE_TOLERANCE = 1e-6;
-
 /** Splits each filter into α·{−1, 0, +1}, or undefined when a filter's non-zero magnitudes differ. */
 function scaledFilters(w: Float32Array, o: number): ScaledFilters | undefined {
-  const per = w.length / o;
-  const normalized = new Float32Array(w.length);
-  const alpha = new Float32Array(o);
-  let ternary = false;
-  for (let f = 0; f < o; f++) {
-    const row = w.subarray(f * per, (f + 1) * per);
-    let [lo, hi, sum, count] = [Number.POSITIVE_INFINITY, 0, 0, 0];
-    for (const v of row) {
-      if (!Number.isFinite(v)) return undefined;
-      if (v === 0) continue;
-      const m = Math.abs(v);
-      [lo, hi, sum, count] = [Math.min(lo, m), Math.max(hi, m), sum + m, count + 1];
-    }
-    if (count < per) ternary = true;
-    if (count > 0 && hi - lo > MAGNITUDE_TOLERANCE * hi) return undefined;
-    alpha[f] = count > 0 ? sum / count : 0;
-    for (let i = 0; i < per; i++) normalized[f * per + i] = Math.sign(row[i]!);
-  }
-  return { normalized, alpha, ternary };
+  const rows = lowBitRows(w, o);
+  return rows && { normalized: w.map(Math.sign), alpha: rows.alpha, ternary: rows.weights === 'ternary' };
 }
 
 /** A Sign reader rewritten: the QuantConv (with any reshapes around it) and its new initializers. */

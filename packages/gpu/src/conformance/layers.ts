@@ -77,13 +77,15 @@ export const layerCases: ConformanceCase[] = [
   },
   {
     group: 'layers',
-    name: 'FcLayer: dense and sparse agree with the reference',
+    name: 'FcLayer: dense, sparse and low-bit agree with the reference',
     run: async (g: Gpu) => {
       const [batch, k, outputs] = [5, 200, 30];
       const x = randomArray(batch * k, 4);
       const xt = g.tensor([batch, k], x);
-      for (const algorithm of ['dense', 'sparse'] as const) {
-        const weights = pruneByRate(randomArray(outputs * k, 5), 0.9).weights;
+      for (const algorithm of ['dense', 'sparse', 'lowbit'] as const) {
+        const pruned = pruneByRate(randomArray(outputs * k, 5), 0.9).weights;
+        // low-bit weights: the pruned ones' signs, {−α, 0, α}
+        const weights = algorithm === 'lowbit' ? pruned.map((v) => Math.sign(v) * 0.5) : pruned;
         const bias = randomArray(outputs, 6);
         const layer = new FcLayer(g, { weights, outputs, bias, algorithm, activation: 'none' });
         let y = xt;

@@ -136,6 +136,10 @@ describe('lowBitRows', () => {
     // non-zero plane, then sign plane
     expect([...ternary.planes]).toEqual([0b10, 0b01, 0b10, 0b00]);
     expect(lowBitRows(Float32Array.from([1, -1, 0.5, 1]), 2)).toBeUndefined();
+    // exported ±α with float noise: α is the row's mean magnitude
+    const noisy = lowBitRows(Float32Array.from([1, -(1 + 2 ** -22), 0.5, 0.5]), 2);
+    expect(noisy?.alpha[0]).toBeCloseTo(1, 6);
+    expect(lowBitRows(Float32Array.from([1, -(1 + 2 ** -18)]), 1)).toBeUndefined();
     expect(lowBitRows(Float32Array.from([1, Number.NaN]), 1)).toBeUndefined();
     expect(lowBitRows(Float32Array.from([Number.POSITIVE_INFINITY, 0]), 1)).toBeUndefined();
   });
