@@ -72,6 +72,27 @@ export async function measureInterleaved(
   return samples.map(summarize);
 }
 
+/**
+ * Wall-clock milliseconds per call of `run`, each given what an untimed `prepare` made for it (work
+ * that a real caller does anyway, such as writing an input); warm-up as in {@link measureWall}.
+ */
+export async function measurePrepared<T>(
+  prepare: () => T,
+  run: (prepared: T) => Promise<unknown>,
+  { warmup, iterations, gpu }: MeasureOptions,
+): Promise<Timing> {
+  if (gpu) await heatGpu(gpu);
+  await warmUp(() => run(prepare()), warmup);
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const prepared = prepare();
+    const t0 = performance.now();
+    await run(prepared);
+    samples.push(performance.now() - t0);
+  }
+  return summarize(samples);
+}
+
 /** Copies of the timed work in each profiled submission. */
 export const REPEATS = 10;
 

@@ -288,6 +288,16 @@ export class Gpu {
   }
 
   /**
+   * `length` floats in memory the GPU copies from: a tensor made from them ({@link tensor}, or a
+   * session's input) is uploaded without the host copy other arrays take, the copy that bounds an
+   * upload's rate. Good for one upload: the array is empty after it.
+   */
+  uploadArray(length: number): Float32Array {
+    this.checkAlive();
+    return this.staging.uploadArray(length);
+  }
+
+  /**
    * A tensor holding `data`, or zeros. Inside a recording it is a fresh buffer written at creation: a
    * recycled one could still be read by dispatches recorded but not yet submitted, and
    * queue.writeBuffer would overwrite it before they run.

@@ -1,3 +1,4 @@
+import { GpuError } from './errors.js';
 import { BufferUsage, MapMode } from './flags.js';
 import { BufferPool } from './pool.js';
 
@@ -11,7 +12,10 @@ const STAGED_BYTES = 1 << 20;
  *
  * Uploads: the data is copied once into a buffer mapped ahead of time, a copy command moves it, and
  * the buffer is mapped again in the background, ready for the next upload of its size (a run's input,
- * every run). Read-backs: a run's outputs are copied into buffers kept from earlier runs.
+ * every run). That host copy bounds an upload: on an H100's host it ran at the rate of any memcpy
+ * (6.2 against 6.3 GB/s into ordinary memory, apps/bench/results/h100/2026-11-24/uploads), so data
+ * written straight into a mapped buffer ({@link uploadArray}) is sent without it. Read-backs: a run's
+ * outputs are copied into buffers kept from earlier runs.
  */
 export class Staging {
   /** Mapped buffers ready for writing, by size class. */
@@ -19,16 +23,55 @@ export class Staging {
   /** Unmapped read-back buffers, by size class. */
   private readonly readable = new Map<number, GPUBuffer[]>();
   private readonly all = new Set<GPUBuffer>();
+  /** Mapped ranges handed out by {@link uploadArray}, and the buffers they map. */
+  private readonly handedOut = new WeakMap<ArrayBufferLike, GPUBuffer>();
+  /** Ranges already sent: unmapped, so empty. */
+  private readonly sent = new WeakSet<ArrayBufferLike>();
 
   constructor(private readonly device: GPUDevice) {}
+
+  /**
+   * `length` floats in a mapped buffer: data written into them goes to the GPU with {@link write}
+   * (`Gpu.tensor`) without a host copy. They are good for one upload, and empty after it.
+   */
+  uploadArray(length: number): Float32Array {
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new GpuError(
+        'invalid-argument',
+        `an upload array holds a whole number of floats, not ${length}.`,
+      );
+    const staging = this.mapped(4 * length);
+    const range = staging.getMappedRange(0, 4 * length);
+    this.handedOut.set(range, staging);
+    return new Float32Array(range);
+  }
 
   /** Writes `data` to the start of `dst`, ordered after all work submitted before. */
   write(dst: GPUBuffer, data: ArrayBufferView): void {
     const bytes = data.byteLength;
+    if (this.sent.has(data.buffer))
+      throw new GpuError(
+        'invalid-argument',
+        'this upload array went to the GPU in an earlier upload and holds nothing now; take a new one from uploadArray().',
+      );
+    const own = this.handedOut.get(data.buffer);
+    if (own) {
+      this.handedOut.delete(data.buffer);
+      this.sent.add(data.buffer);
+      this.send(own, data.byteOffset, dst, bytes);
+      return;
+    }
     if (bytes < STAGED_BYTES) {
       this.device.queue.writeBuffer(dst, 0, data.buffer, data.byteOffset, bytes);
       return;
     }
+    const staging = this.mapped(bytes);
+    new Uint8Array(staging.getMappedRange(0, bytes)).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+    this.send(staging, 0, dst, bytes);
+  }
+
+  /** A buffer mapped for writing, of `bytes`' size class. */
+  private mapped(bytes: number): GPUBuffer {
     const size = BufferPool.sizeClass(bytes);
     const staging =
       this.ready.get(size)?.pop() ??
@@ -38,10 +81,14 @@ export class Staging {
         mappedAtCreation: true,
       });
     this.all.add(staging);
-    new Uint8Array(staging.getMappedRange(0, bytes)).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+    return staging;
+  }
+
+  /** Copies `bytes` at `offset` of a written staging buffer to `dst`, then maps it again for the next upload. */
+  private send(staging: GPUBuffer, offset: number, dst: GPUBuffer, bytes: number): void {
     staging.unmap();
     const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(staging, 0, dst, 0, bytes);
+    encoder.copyBufferToBuffer(staging, offset, dst, 0, bytes);
     this.device.queue.submit([encoder.finish()]);
     staging.mapAsync(MapMode.WRITE).then(
       () => keep(this.ready, staging),

@@ -1,7 +1,7 @@
 import { RuntimeError } from './errors.js';
 import type { Graph } from './graph.js';
 import { opDef } from './ops/registry.js';
-import type { Tensor } from './tensor.js';
+import { sizeOf, type Tensor } from './tensor.js';
 
 /** Index of the first NaN or ±Infinity, or -1. A plain loop: several times faster than findIndex on large inputs. */
 function firstNonFinite(d: Float32Array): number {
@@ -52,6 +52,16 @@ export function checkInputs(
         `input '${gi.name}' has shape [${t.shape.join(', ')}] but the model expects [${gi.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}].`,
       );
     }
+    if (t.dtype === 'float32' && !(t.data instanceof Float32Array))
+      throw new RuntimeError(
+        'invalid-input',
+        `input '${gi.name}' is float32 but holds its values in ${Object.prototype.toString.call(t.data).slice(8, -1)}; pass them as a Float32Array.`,
+      );
+    if (t.data.length !== sizeOf(t.shape))
+      throw new RuntimeError(
+        'invalid-input',
+        `input '${gi.name}' holds ${t.data.length} values where its shape [${t.shape.join(', ')}] needs ${sizeOf(t.shape)}${t.data.length === 0 ? ' (an upload tensor is empty once a run has sent it: take a new one for each run)' : ''}; give it one value per element.`,
+      );
     if (!scanned(gi.name)) checkFinite(gi.name, t);
   }
   for (const name of Object.keys(inputs)) {

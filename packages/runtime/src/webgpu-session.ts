@@ -286,6 +286,16 @@ export class WebGpuSession {
     return { nodes, slots, gpuReads, info, bits: packed };
   }
 
+  /**
+   * A float32 input tensor of `shape` whose values live in memory the GPU copies from: filled and passed
+   * to {@link run}, it is uploaded without the host copy an ordinary array takes, which bounds an
+   * upload's rate. It serves one run (it is empty afterwards); an input that only CPU nodes read stays
+   * on the host and keeps its values.
+   */
+  uploadTensor(shape: readonly number[]): Tensor {
+    return float32(shape, this.gpu.uploadArray(sizeOf(shape)));
+  }
+
   /** Runs one inference; calls are queued, so concurrent run() calls are safe. */
   run(inputs: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     return this.enqueue(() => this.runNow(inputs));
