@@ -22,7 +22,7 @@ const ROW_CHOICES = [16, 8, 4] as const;
 const MIN_GROUPS = 256;
 
 /**
- * Output channels per workgroup: the most that leave {@link MIN_GROUPS} workgroups, and no more than 8
+ * Output channels per workgroup: the most that leave `MIN_GROUPS` workgroups, and no more than 8
  * for a single row. On an H100, 16 channels ran 1.5–1.6× faster than 8 at batch 2 and 4 on layers of
  * 4096 outputs, 8 was up to 8% faster than 16 at batch 1, and layers of 1000 outputs ran fastest with 4
  * (apps/bench/results/h100/2026-11-24/lowbit-fc).
