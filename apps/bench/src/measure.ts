@@ -42,9 +42,22 @@ async function warmUp(step: () => Promise<unknown>, warmup: number): Promise<voi
 }
 
 /** Wall-clock milliseconds per call of `fn`, after at least `warmup` untimed calls and {@link WARM_MS}. */
-export async function measureWall(fn: () => unknown, options: MeasureOptions): Promise<Timing> {
+export async function measureWall(fn: Work, options: MeasureOptions): Promise<Timing> {
   return (await measureInterleaved([fn], options))[0]!;
 }
+
+/**
+ * Work timed after an untimed step: `arm()` does what a real caller does anyway (writing an input)
+ * and returns the call to time.
+ */
+export interface Armed {
+  readonly arm: () => () => unknown;
+}
+
+/** A call to time, or an {@link Armed} one. */
+export type Work = (() => unknown) | Armed;
+
+const armed = (w: Work): (() => unknown) => ('arm' in w ? w.arm() : w);
 
 /**
  * Wall-clock milliseconds per call of each of `fns`, sampled in turns (one call of each per round)
@@ -53,44 +66,24 @@ export async function measureWall(fn: () => unknown, options: MeasureOptions): P
  * 2026-11-23).
  */
 export async function measureInterleaved(
-  fns: readonly (() => unknown)[],
+  fns: readonly Work[],
   { warmup, iterations, gpu }: MeasureOptions,
 ): Promise<Timing[]> {
   if (gpu) await heatGpu(gpu);
   await warmUp(async () => {
-    for (const fn of fns) await fn();
+    for (const fn of fns) await armed(fn)();
   }, warmup);
   const samples = fns.map((): number[] => []);
   for (let i = 0; i < iterations; i++) {
-    if (gpu && (await heatGpu(gpu))) for (const fn of fns) await fn();
+    if (gpu && (await heatGpu(gpu))) for (const fn of fns) await armed(fn)();
     for (const [k, fn] of fns.entries()) {
+      const call = armed(fn);
       const t0 = performance.now();
-      await fn();
+      await call();
       samples[k]!.push(performance.now() - t0);
     }
   }
   return samples.map(summarize);
-}
-
-/**
- * Wall-clock milliseconds per call of `run`, each given what an untimed `prepare` made for it (work
- * that a real caller does anyway, such as writing an input); warm-up as in {@link measureWall}.
- */
-export async function measurePrepared<T>(
-  prepare: () => T,
-  run: (prepared: T) => Promise<unknown>,
-  { warmup, iterations, gpu }: MeasureOptions,
-): Promise<Timing> {
-  if (gpu) await heatGpu(gpu);
-  await warmUp(() => run(prepare()), warmup);
-  const samples: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const prepared = prepare();
-    const t0 = performance.now();
-    await run(prepared);
-    samples.push(performance.now() - t0);
-  }
-  return summarize(samples);
 }
 
 /** Copies of the timed work in each profiled submission. */
