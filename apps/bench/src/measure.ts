@@ -60,6 +60,25 @@ export type Work = (() => unknown) | Armed;
 const armed = (w: Work): (() => unknown) => ('arm' in w ? w.arm() : w);
 
 /**
+ * A session's run with each of `feeds` copied, untimed, into an upload tensor (`uploadTensor`): the
+ * run as a caller that writes its inputs there sees it, without the host copy of an ordinary array.
+ */
+export function runFromUploadTensors(session: WebGpuSession, feeds: Readonly<Record<string, Tensor>>): Armed {
+  return {
+    arm: () => {
+      const inputs = Object.fromEntries(
+        Object.entries(feeds).map(([name, x]) => {
+          const up = session.uploadTensor(x.shape);
+          (up.data as Float32Array).set(x.data as Float32Array);
+          return [name, up];
+        }),
+      );
+      return () => session.run(inputs);
+    },
+  };
+}
+
+/**
  * Wall-clock milliseconds per call of each of `fns`, sampled in turns (one call of each per round)
  * after the warm-up: the GPU's clock changes during the measurement then fall on all of them alike,
  * where timing one after the other measured identical plans up to 2.8× apart (AlexNet at batch 32,

@@ -1,5 +1,5 @@
 import { compressModel, type Graph, type PlanMode, WebGpuSession } from '@zeroskip/runtime';
-import { measureInterleaved, profileSession } from '../measure.js';
+import { measureInterleaved, profileSession, runFromUploadTensors } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 import { benchNetworks, seededInput, withBatch, zooGraph } from '../zoo-graphs.js';
 import { pruneTableFor } from './load.js';
@@ -56,13 +56,7 @@ export const networksTable: BenchTable = {
           // also from an upload tensor written before the clock starts
           const plans = [...sessions.keys()];
           const auto = sessions.get('auto');
-          const fromUploadTensor = auto && {
-            arm: () => {
-              const up = auto.uploadTensor(input.shape);
-              (up.data as Float32Array).set(input.data as Float32Array);
-              return () => auto.run({ input: up });
-            },
-          };
+          const fromUploadTensor = auto && runFromUploadTensors(auto, { input });
           const timings = await measureInterleaved(
             [
               ...plans.map((plan) => () => sessions.get(plan)!.run({ input })),

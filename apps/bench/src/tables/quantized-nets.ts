@@ -1,6 +1,6 @@
 import { type Graph, optimize, WebGpuSession, ZOO } from '@zeroskip/runtime';
 import { createModel, type ModelName, toGraph } from '@zeroskip/train';
-import { measureInterleaved, profileSession } from '../measure.js';
+import { measureInterleaved, profileSession, runFromUploadTensors } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 import { seededInput, withBatch } from '../zoo-graphs.js';
 
@@ -79,17 +79,10 @@ export const quantizedNetsTable: BenchTable = {
         }
         // each net from ordinary arrays, and from an upload tensor written beforehand (untimed)
         const timings = await measureInterleaved(
-          runs.flatMap(({ session, feeds }) => {
-            const [name, x] = Object.entries(feeds)[0]!;
-            const fromUploadTensor = {
-              arm: () => {
-                const up = session.uploadTensor(x.shape);
-                (up.data as Float32Array).set(x.data as Float32Array);
-                return () => session.run({ [name]: up });
-              },
-            };
-            return [() => session.run(feeds), fromUploadTensor];
-          }),
+          runs.flatMap(({ session, feeds }) => [
+            () => session.run(feeds),
+            runFromUploadTensors(session, feeds),
+          ]),
           { warmup, iterations, gpu },
         );
         for (const [k, { p, feeds, session }] of runs.entries()) {

@@ -1,5 +1,5 @@
 import { BufferUsage, MapMode } from '@zeroskip/gpu';
-import { measureWall, type Timing } from '../measure.js';
+import { measureWall, type Work } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 
 /** Input sizes of the networks' first layers: one 224² image, and 32 of 227² (AlexNet) and 224². */
@@ -29,34 +29,29 @@ export const transferTable: BenchTable = {
     for (const [i, [what, bytes]] of sizes.entries()) {
       ctx.progress(i, sizes.length + 1, `upload ${what}`);
       const data = new Float32Array(bytes / 4).map((_, j) => j % 251);
-      const ways: Record<string, () => Promise<void>> = {
-        'Gpu.tensor': async () => {
-          const t = gpu.tensor([data.length], data);
-          await device.queue.onSubmittedWorkDone();
-          gpu.release(t);
-        },
+      const upload = async (x: Float32Array) => {
+        const t = gpu.tensor([x.length], x);
+        await device.queue.onSubmittedWorkDone();
+        gpu.release(t);
+      };
+      const ways: Record<string, Work> = {
+        'Gpu.tensor': () => upload(data),
         'queue.writeBuffer': async () => {
           const t = gpu.empty([data.length]);
           device.queue.writeBuffer(t.buffer, 0, data);
           await device.queue.onSubmittedWorkDone();
           gpu.release(t);
         },
-      };
-      const timings: [string, Timing][] = [];
-      for (const [way, fn] of Object.entries(ways)) timings.push([way, await measureWall(fn, opts)]);
-      // the caller writes its input into the upload array instead of an array of its own: untimed
-      const fromUploadArray = {
-        arm: () => {
-          const up = gpu.uploadArray(data.length).fill(1);
-          return async () => {
-            const t = gpu.tensor([up.length], up);
-            await device.queue.onSubmittedWorkDone();
-            gpu.release(t);
-          };
+        // the caller writes its input into the upload array instead of an array of its own: untimed
+        'Gpu.uploadArray, written beforehand': {
+          arm: () => {
+            const up = gpu.uploadArray(data.length).fill(1);
+            return () => upload(up);
+          },
         },
       };
-      timings.push(['Gpu.uploadArray, written beforehand', await measureWall(fromUploadArray, opts)]);
-      for (const [way, t] of timings) {
+      for (const [way, fn] of Object.entries(ways)) {
+        const t = await measureWall(fn, opts);
         results.push(
           {
             table: 'transfer',
