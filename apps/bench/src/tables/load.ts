@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compressModel, encodeZsk, type Graph, type Tensor } from '@zeroskip/runtime';
+import { compressModel, encodeZsk, type Graph, type Tensor, ZOO } from '@zeroskip/runtime';
 import { Child, scriptAt } from '../child-process.js';
 import { summarize } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
@@ -17,6 +17,19 @@ export function pruneTableFor(name: string, graph: Graph): Record<string, number
   if (paper) return paperPruneTable(graph, paper.kept);
   const layers = graph.nodes.filter((n) => n.op === 'Conv' || n.op === 'Gemm');
   return Object.fromEntries(layers.map((n, i) => [n.name, i === 0 ? 0 : 0.7]));
+}
+
+/** A zoo network's .zsk: compressed by the quantization that defines it where it has one, else P+Q+H. */
+function zooZsk(name: string, graph: Graph): { bytes: Uint8Array; weights: number } {
+  const c = compressModel(
+    graph,
+    ZOO[name]!.compression ?? {
+      pruneTable: pruneTableFor(name, graph),
+      cluster: PAPER_RATES[name]?.bits ?? DEFAULT_CLUSTER_BITS,
+      huffman: true,
+    },
+  );
+  return { bytes: encodeZsk(c.graph, c.encodings, c.meta), weights: c.total.params };
 }
 
 /** The phases of one cold load, in order; their sum is the time to ready. */
@@ -52,23 +65,16 @@ export const loadTable: BenchTable = {
   id: 'load',
   title: 'Model load time (.zsk → ready on the GPU)',
   reference:
-    "Goal: ResNet-50 ready within 1 s, VGG-16 within 2 s. AlexNet and VGG-16 compressed at Deep Compression's per-layer rates and bits, ResNet-50 and GoogLeNet at 70% per layer (first conv kept) with 5-bit clusters; all Huffman-coded (P+Q+H). Each load in a new process (the .zsk bytes read from a file before the clock starts) on a new device, so that no pipeline, JIT state or heap of an earlier load or table is counted (lavapipe honours MESA_SHADER_CACHE_DISABLE=true; a GPU driver's own on-disk shader cache may still hold earlier builds). Decode: parse, CRC-check and Huffman-decode every tensor (CPU); sparse ones to CSR, expanded to dense only when a dense kernel reads them. Session create: WebGpuSession.create. Compile: session.compile, which prepares and uploads the weights while every pipeline compiles concurrently. First run: the first session.run after it. Ready: their sum. All wall time.",
+    "Goal: ResNet-50 ready within 1 s, VGG-16 within 2 s. Every zoo network (full suite): LeNets, AlexNet and VGG-16 compressed at Deep Compression's per-layer rates and bits, the other float networks at 70% per layer (first conv kept) with 5-bit clusters, all Huffman-coded (P+Q+H); the binary, ternary and DoReFa MNIST nets by the quantization that defines them, as `zeroskip zoo` writes them (Bi-Real ResNet-18's binary convolutions are left as they are: P+Q+H compresses its real layers). Each load in a new process (the .zsk bytes read from a file before the clock starts) on a new device, so that no pipeline, JIT state or heap of an earlier load or table is counted (lavapipe honours MESA_SHADER_CACHE_DISABLE=true; a GPU driver's own on-disk shader cache may still hold earlier builds). Decode: parse, CRC-check and Huffman-decode every tensor (CPU); sparse ones to CSR, expanded to dense only when a dense kernel reads them. Session create: WebGpuSession.create. Compile: session.compile, which prepares and uploads the weights while every pipeline compiles concurrently. First run: the first session.run after it. Ready: their sum. All wall time.",
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
-    const names = full
-      ? [...Object.keys(PAPER_RATES), 'googlenet', 'resnet-50']
-      : ['lenet-300-100', 'lenet-5'];
+    const names = ctx.networks ?? (full ? Object.keys(ZOO) : ['lenet-300-100', 'lenet-5']);
     const iterations = full ? 5 : 3;
     const results: BenchResult[] = [];
     for (const [i, name] of names.entries()) {
       ctx.progress(i, names.length, name);
       const graph = zooGraph(name, ctx.seed);
-      const c = compressModel(graph, {
-        pruneTable: pruneTableFor(name, graph),
-        cluster: PAPER_RATES[name]?.bits ?? DEFAULT_CLUSTER_BITS,
-        huffman: true,
-      });
-      const bytes = encodeZsk(c.graph, c.encodings, c.meta);
+      const { bytes, weights } = zooZsk(name, graph);
       const input = seededInput(graph, ctx.seed);
       const times: Record<Phase | 'ready', number[]> = {
         decode: [],
@@ -94,7 +100,7 @@ export const loadTable: BenchTable = {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      const params = { fileBytes: bytes.length, weights: c.total.params, seed: ctx.seed };
+      const params = { fileBytes: bytes.length, weights, seed: ctx.seed };
       const timed = (what: string, samples: readonly number[]): BenchResult => {
         const t = summarize(samples);
         return {
@@ -116,7 +122,7 @@ export const loadTable: BenchTable = {
           params,
           metric: 'throughput',
           unit: 'M weights/s',
-          value: c.total.params / summarize(times.decode).median / 1e3,
+          value: weights / summarize(times.decode).median / 1e3,
         },
         {
           table: 'load',
