@@ -113,28 +113,39 @@ export function activationCode(spec: QuantConvSpec): (x: number) => number {
   }
 }
 
-/** The integer code of weight value `v`, or undefined when `v` is off the grid of `weights`. */
-export function weightCode(v: number, weights: QuantWeights, bits?: number): number | undefined {
+/**
+ * The weight quantizer of a grid, value to integer code, or undefined for a value off the grid; made
+ * once per tensor, so that scanning millions of weights does not decide the grid per weight.
+ */
+export function weightCoder(weights: QuantWeights, bits?: number): (v: number) => number | undefined {
   switch (weights) {
     case 'binary':
-      return v === 1 || v === -1 ? v : undefined;
+      return (v) => (v === 1 || v === -1 ? v : undefined);
     case 'ternary':
       // + 0 turns −0 into 0
-      return v === 1 || v === -1 || v === 0 ? v + 0 : undefined;
+      return (v) => (v === 1 || v === -1 || v === 0 ? v + 0 : undefined);
     case 'bits': {
       // w = 2q/Lw − 1 makes w·Lw = 2q − Lw: an integer of Lw's parity (odd) within [−Lw, Lw]
       const lw = quantLevels(bitsOf('weights', bits));
-      const code = Math.round(v * lw);
-      const onGrid =
-        Math.abs(v * lw - code) <= GRID_TOLERANCE && Math.abs(code) <= lw && (code - lw) % 2 === 0;
-      return onGrid ? code : undefined;
+      return (v) => {
+        const code = Math.round(v * lw);
+        const onGrid =
+          Math.abs(v * lw - code) <= GRID_TOLERANCE && Math.abs(code) <= lw && (code - lw) % 2 === 0;
+        return onGrid ? code : undefined;
+      };
     }
   }
 }
 
+/** The integer code of weight value `v`, or undefined when `v` is off the grid of `weights`. */
+export function weightCode(v: number, weights: QuantWeights, bits?: number): number | undefined {
+  return weightCoder(weights, bits)(v);
+}
+
 /** Index of the first weight off the grid of `weights`, or −1 when every one is on it. */
 export function offGridWeight(w: ArrayLike<number>, weights: QuantWeights, bits?: number): number {
-  for (let i = 0; i < w.length; i++) if (weightCode(w[i]!, weights, bits) === undefined) return i;
+  const code = weightCoder(weights, bits);
+  for (let i = 0; i < w.length; i++) if (code(w[i]!) === undefined) return i;
   return -1;
 }
 
@@ -157,13 +168,18 @@ export function quantActivationCodes(x: ArrayLike<number>, spec: QuantConvSpec):
 
 /** Weight codes of W; a weight off its grid is an error, not a rounded value. */
 export function quantWeightCodes(w: ArrayLike<number>, spec: QuantConvSpec): Int16Array {
-  const bad = offGridWeight(w, spec.weights, spec.weightBits);
-  if (bad >= 0)
-    throw new GpuError(
-      'invalid-argument',
-      `weight ${w[bad]} at index ${bad} is not on the "${spec.weights}" grid${spec.weights === 'bits' ? ` of ${spec.weightBits} bits` : ''}; quantize W before building the QuantConv.`,
-    );
-  return Int16Array.from({ length: w.length }, (_, i) => weightCode(w[i]!, spec.weights, spec.weightBits)!);
+  const code = weightCoder(spec.weights, spec.weightBits);
+  const codes = new Int16Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    const c = code(w[i]!);
+    if (c === undefined)
+      throw new GpuError(
+        'invalid-argument',
+        `weight ${w[i]} at index ${i} is not on the "${spec.weights}" grid${spec.weights === 'bits' ? ` of ${spec.weightBits} bits` : ''}; quantize W before building the QuantConv.`,
+      );
+    codes[i] = c;
+  }
+  return codes;
 }
 
 /** The geometry of a QuantConv of X [N, C, H, W] and W [O, C, kh, kw], checked to have exact accumulators. */

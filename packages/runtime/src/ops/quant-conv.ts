@@ -130,6 +130,28 @@ function inputAffine(node: GraphNode, spec: QuantConvSpec, c: number): InputAffi
   return { scale: Float32Array.from(d), shift: Float32Array.from(e) };
 }
 
+/** Where each weight array's first value off each grid lies, by `weights/bits`: checked once per tensor. */
+const offGrid = new WeakMap<Float32Array, Map<string, number>>();
+
+/**
+ * {@link offGridWeight}, remembered per weight array: shape inference, planning and encoding each
+ * resolve the node, and each scan reads every weight (11 M of them in a binary ResNet-18).
+ */
+function firstOffGrid(w: Float32Array, spec: QuantConvSpec): number {
+  const key = `${spec.weights}/${spec.weightBits}`;
+  let byGrid = offGrid.get(w);
+  if (!byGrid) {
+    byGrid = new Map();
+    offGrid.set(w, byGrid);
+  }
+  let bad = byGrid.get(key);
+  if (bad === undefined) {
+    bad = offGridWeight(w, spec.weights, spec.weightBits);
+    byGrid.set(key, bad);
+  }
+  return bad;
+}
+
 /** Every check of the node against its inputs (W's contents must be known); its spec and geometry. */
 export function resolveQuantConv(
   node: GraphNode,
@@ -152,7 +174,7 @@ export function resolveQuantConv(
     ['W', w],
   ] as const)
     if (t.dtype !== 'float32') invalid(node, `needs a float32 ${name}, got ${t.dtype}.`);
-  const bad = offGridWeight(w.value.data, spec.weights, spec.weightBits);
+  const bad = firstOffGrid(w.value.data as Float32Array, spec);
   if (bad >= 0)
     invalid(
       node,
