@@ -2,7 +2,7 @@ import { GpuError } from './errors.js';
 import { BufferUsage, MapMode } from './flags.js';
 import { BufferPool } from './pool.js';
 import { type Clock, Recorder } from './recorder.js';
-import { Staging } from './staging.js';
+import { STAGED_BYTES, Staging } from './staging.js';
 import { type GpuTensor, type TensorData, tensorBytes } from './tensor.js';
 
 export interface RequestDeviceOptions {
@@ -298,8 +298,8 @@ export class Gpu {
   }
 
   /**
-   * A tensor holding `data`, or zeros. Inside a recording it is a fresh buffer written at creation: a
-   * recycled one could still be read by dispatches recorded but not yet submitted, and
+   * A tensor holding `data`, or zeros. Inside a recording a large one is a fresh buffer written at
+   * creation: a recycled one could still be read by dispatches recorded but not yet submitted, and
    * queue.writeBuffer would overwrite it before they run.
    */
   tensor(
@@ -319,14 +319,18 @@ export class Gpu {
         `shape [${shape.join(', ')}] needs ${size} values, got ${data.length}.`,
       );
     const usage = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
-    if (data && data.byteLength > 0 && !this.recording) {
+    const bytes = tensorBytes(size);
+    if (data && data.byteLength > 0 && (!this.recording || data.byteLength < STAGED_BYTES)) {
       // Outside a recording no unsubmitted command can read a recycled buffer, and the queue orders
-      // this write after all submitted work: a pooled buffer is safe, and saves an allocation per upload.
-      const buffer = this.pool.acquire(tensorBytes(size), usage);
+      // this write after all submitted work: a pooled buffer is safe, and saves an allocation per
+      // upload. Inside one only a fresh buffer is, and a small write to it still goes through the
+      // queue's ring: a buffer mapped at creation costs Dawn a staging allocation of its own on a
+      // discrete GPU, and building a network's layers makes hundreds (biases, row pointers, offsets).
+      const buffer = this.recording ? this.pool.create(bytes, usage) : this.pool.acquire(bytes, usage);
       this.staging.write(buffer, data);
       return { buffer, shape: [...shape], size, dtype };
     }
-    return { buffer: this.pool.create(tensorBytes(size), usage, data), shape: [...shape], size, dtype };
+    return { buffer: this.pool.create(bytes, usage, data), shape: [...shape], size, dtype };
   }
 
   /**

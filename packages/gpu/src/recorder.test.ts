@@ -53,6 +53,40 @@ describe('Recorder', () => {
     );
   });
 
+  it('gives tensors made inside a recording their data, small ones through the queue and large ones mapped', async () => {
+    // sizes no other test uses, so that the one buffer released here is the only free one of its size
+    for (const n of [5000, 300_000]) {
+      const ones = gpu.tensor([n], new Float32Array(n).fill(1));
+      const pads: ReturnType<typeof gpu.empty>[] = [];
+      let got: Promise<ArrayBuffer> | undefined;
+      await gpu.submit((r) => {
+        // past the recording's first submission, a buffer of n's size class read by a dispatch not yet
+        // submitted, then released: writing the new tensor's data into it would change what it reads
+        for (let k = 0; k < 20; k++) {
+          pads.push(gpu.empty([n]));
+          r.dispatch(`pad ${k}`, gpu.pipeline(AFFINE, { add: 0 }), [ones, pads[k]!], [1, 1]);
+        }
+        const old = gpu.tensor([n], new Float32Array(n).fill(2));
+        const before = gpu.empty([n]);
+        r.dispatch('before', gpu.pipeline(AFFINE, { add: 0 }), [old, before], [Math.ceil(n / 64), 1]);
+        gpu.release(old);
+        const x = gpu.tensor(
+          [n],
+          Float32Array.from({ length: n }, (_, i) => i % 7),
+        );
+        const y = gpu.empty([n]);
+        r.dispatch('after', gpu.pipeline(AFFINE, { add: 1 }), [x, y], [Math.ceil(n / 64), 1]);
+        got = Promise.all([r.read(before), r.read(y)]).then(([b, a]) => {
+          expect(new Float32Array(b).every((v) => v === 6)).toBe(true);
+          return a;
+        });
+      });
+      const y = new Float32Array(await got!);
+      expect(y.every((v, i) => v === (i % 7) * 3 + 1)).toBe(true);
+      for (const t of [ones, ...pads]) gpu.release(t);
+    }
+  });
+
   it('rejects a recording that fails, and the reads it asked for, with the same error', async () => {
     const t = gpu.tensor([4], new Float32Array([1, 2, 3, 4]));
     let data: Promise<ArrayBuffer> | undefined;

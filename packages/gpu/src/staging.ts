@@ -3,7 +3,7 @@ import { BufferUsage, MapMode } from './flags.js';
 import { BufferPool } from './pool.js';
 
 /** Below this size queue.writeBuffer's own ring buffer is the cheaper path. */
-const STAGED_BYTES = 1 << 20;
+export const STAGED_BYTES = 1 << 20;
 
 /**
  * Host-visible buffers reused across transfers, because allocating one costs more than the transfer
