@@ -21,16 +21,18 @@ export function stretchOffsets(csr: CsrMatrix, geo: ConvGeometry): Uint32Array {
   checkConvCsr(csr, geo);
   const hp = geo.h + geo.pt + geo.pb;
   const wp = geo.w + geo.pl + geo.pr;
+  // the offset within the group of each of the k columns, so that each non-zero is one look-up
+  const taps = geo.kh * geo.kw;
+  const column = new Uint32Array(geo.k);
+  for (let k = 0; k < geo.k; k++) {
+    const ci = Math.floor(k / taps);
+    const ky = Math.floor((k % taps) / geo.kw);
+    column[k] = ci * hp * wp + ky * geo.dh * wp + (k % geo.kw) * geo.dw;
+  }
   const offsets = new Uint32Array(csr.colIdx.length);
   for (let o = 0; o < geo.o; o++) {
-    const grp = Math.floor(o / geo.og);
-    for (let j = csr.rowPtr[o]!; j < csr.rowPtr[o + 1]!; j++) {
-      const k = csr.colIdx[j]!;
-      const ci = Math.floor(k / (geo.kh * geo.kw));
-      const ky = Math.floor((k % (geo.kh * geo.kw)) / geo.kw);
-      const kx = k % geo.kw;
-      offsets[j] = (grp * geo.cg + ci) * hp * wp + ky * geo.dh * wp + kx * geo.dw;
-    }
+    const base = Math.floor(o / geo.og) * geo.cg * hp * wp;
+    for (let j = csr.rowPtr[o]!; j < csr.rowPtr[o + 1]!; j++) offsets[j] = base + column[csr.colIdx[j]!]!;
   }
   return offsets;
 }
