@@ -159,7 +159,7 @@ export function tableCharts(
         `peers-networks-b${batch}.svg`,
         planBars(
           rows.filter((r) => r.case.endsWith(`batch ${batch}`)),
-          `Whole networks, batch ${batch}: Zeroskip (WebGPU), TF.js (WebGPU), ONNX Runtime (CPU) and ONNX Runtime Web (WebGPU)${where}`,
+          `Whole networks, batch ${batch}: Zeroskip auto and dense plans (WebGPU), TF.js (WebGPU), ONNX Runtime (CPU) and ONNX Runtime Web (WebGPU)${where}`,
           'impl',
         ),
       ],

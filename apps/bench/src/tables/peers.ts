@@ -4,7 +4,14 @@ import { pruneByRate } from '@zeroskip/quant';
 import { type Graph, type Tensor, WebGpuSession } from '@zeroskip/runtime';
 import { heatGpu } from '../gpu-clocks.js';
 import { type ConvLayerShape, PAPER_LAYERS, QUICK_LAYERS } from '../layers-zoo.js';
-import { type MeasureOptions, measureWall, profileSession, type Timing, timeGpu } from '../measure.js';
+import {
+  type MeasureOptions,
+  measureInterleaved,
+  measureWall,
+  profileSession,
+  type Timing,
+  timeGpu,
+} from '../measure.js';
 import { loadOrt, timeOrt } from '../peers/ort.js';
 import { OrtWeb, type OrtWebLayout } from '../peers/ort-web.js';
 import { relativeDiff } from '../peers/relative-diff.js';
@@ -142,19 +149,28 @@ interface Own {
   readonly input: Tensor;
   readonly output: Float32Array;
   readonly timing: Timing;
+  /** The dense plan's time on the same graph: the baseline a peer that runs pruned weights dense meets. */
+  readonly dense: Timing;
 }
 
 /** Why a peer whose output differs from Zeroskip's by `diff` (relative) is not timed. */
 const disagree = (diff: number) => `outputs disagree (relative difference ${diff})`;
 
-/** A peer's wall-time row (`params`) and Zeroskip's auto plan's speedup over it (`over`). */
+/** A peer's wall-time row (`params`) and the speedups of Zeroskip's auto and dense plans over it (`over`). */
 function peerRows(own: Own, over: string, params: BenchResult['params'], timing: Timing): BenchResult[] {
   return [
     timeRow(own.c, params, { ...timing, clock: 'wall' }),
-    ratioRow(
-      own.c,
-      { impl: 'zeroskip-webgpu auto plan', batch: own.batch, over },
-      timing.median / own.timing.median,
+    ...(
+      [
+        ['auto', own.timing],
+        ['dense', own.dense],
+      ] as const
+    ).map(([plan, t]) =>
+      ratioRow(
+        own.c,
+        { impl: `zeroskip-webgpu ${plan} plan`, batch: own.batch, over },
+        timing.median / t.median,
+      ),
     ),
   ];
 }
@@ -261,7 +277,10 @@ async function tfjsNetworkRows(tfjs: TfjsOnDevice, own: Own, runs: MeasureOption
   }
 }
 
-/** Zeroskip's WebGPU session, auto plan, on one pruned network, then the peers on the same graph and input. */
+/**
+ * Zeroskip's WebGPU sessions on one pruned network, the auto and the dense plan timed in turns, then the
+ * peers on the same graph and input.
+ */
 async function networkPeers(
   gpu: Gpu,
   peers: { tfjs: TfjsOnDevice; ort: Ort | { reason: string }; ortWeb: OrtWeb | { reason: string } },
@@ -274,25 +293,35 @@ async function networkPeers(
   const graph = pruned(name, seed, batch);
   const input = seededInput(graph, seed + 1);
   const feeds = { [graph.inputs[0]!.name]: input };
-  const session = await WebGpuSession.create(graph, { gpu, plan: 'auto' });
+  const [auto, dense] = await Promise.all(
+    (['auto', 'dense'] as const).map((plan) => WebGpuSession.create(graph, { gpu, plan })),
+  );
   let output: Float32Array = new Float32Array();
-  let timing: Timing;
+  let timings: Timing[];
   let gpuMs: number;
   try {
-    timing = await measureWall(async () => {
-      output = (await session.run(feeds))[graph.outputs[0]!]!.data as Float32Array;
-    }, runs);
-    gpuMs = (await profileSession(gpu, session, feeds, 3)).gpuMs;
+    timings = await measureInterleaved(
+      [
+        async () => {
+          output = (await auto!.run(feeds))[graph.outputs[0]!]!.data as Float32Array;
+        },
+        () => dense!.run(feeds),
+      ],
+      runs,
+    );
+    gpuMs = (await profileSession(gpu, auto!, feeds, 3)).gpuMs;
   } finally {
-    session.destroy();
+    auto!.destroy();
+    dense!.destroy();
   }
-  const own: Own = { c, batch, graph, input, output, timing };
+  const own: Own = { c, batch, graph, input, output, timing: timings[0]!, dense: timings[1]! };
   return [
     timeRow(
       c,
       { impl: 'zeroskip-webgpu auto plan', batch, 'gpu ms': gpuMs.toFixed(3), seed },
-      { ...timing, clock: 'wall' },
+      { ...own.timing, clock: 'wall' },
     ),
+    timeRow(c, { impl: 'zeroskip-webgpu dense plan', batch, seed }, { ...own.dense, clock: 'wall' }),
     // TF.js first, like Zeroskip before it, before ONNX Runtime Web's process compiles wasm beside it
     ...(await tfjsNetworkRows(peers.tfjs, own, runs)),
     ...(await ortCpuRows(peers.ort, own, runs)),
@@ -305,7 +334,7 @@ export const peersTable: BenchTable = {
   title:
     'Peers in the same run: TF.js WebGPU on the same device (conv2d per layer, and whole networks); ONNX Runtime (CPU) and ONNX Runtime Web (WebGPU) on whole networks',
   reference:
-    "TF.js's tfjs-backend-webgpu built on Zeroskip's own GPUDevice, NHWC input and HWIO filters laid out beforehand, GPU time from TF.js's timestamp queries; TF.js has no grouped convolution, so grouped layers (AlexNet conv2, conv4, conv5) run one conv2d per group. Beside it Zeroskip's dense implicit GEMM and direct sparse at the layer's SkimCaffe sparsity (else 0.9), weights seeded Gaussian. Whole networks: table 2's pruned networks exported to ONNX and run by onnxruntime-node's CPU provider (all graph optimizations), by onnxruntime-web's native WebGPU EP (a child process with its own Dawn device on the same adapter, limits and features as Zeroskip's; one thread of wasm; both convolution layouts, the faster one that agrees reported, the other beside it), and by TF.js on the same device as TF.js ops translated from the graph once (NHWC activations; HWIO filters in fused conv2d with bias and activation, one per group for grouped layers, depthwise where a group has one channel; Gemm as fused matMul on weights laid out [K, N]; NCHW again before Flatten; a node TF.js cannot run as ONNX defines it gives a skip row naming it), against Zeroskip's WebGPU session with the auto plan; wall time of one run, input to output on the host. Outputs are checked to agree before anything is timed.",
+    "TF.js's tfjs-backend-webgpu built on Zeroskip's own GPUDevice, NHWC input and HWIO filters laid out beforehand, GPU time from TF.js's timestamp queries; TF.js has no grouped convolution, so grouped layers (AlexNet conv2, conv4, conv5) run one conv2d per group. Beside it Zeroskip's dense implicit GEMM and direct sparse at the layer's SkimCaffe sparsity (else 0.9), weights seeded Gaussian. Whole networks: table 2's pruned networks exported to ONNX and run by onnxruntime-node's CPU provider (all graph optimizations), by onnxruntime-web's native WebGPU EP (a child process with its own Dawn device on the same adapter, limits and features as Zeroskip's; one thread of wasm; both convolution layouts, the faster one that agrees reported, the other beside it), and by TF.js on the same device as TF.js ops translated from the graph once (NHWC activations; HWIO filters in fused conv2d with bias and activation, one per group for grouped layers, depthwise where a group has one channel; Gemm as fused matMul on weights laid out [K, N]; NCHW again before Flatten; a node TF.js cannot run as ONNX defines it gives a skip row naming it), against Zeroskip's WebGPU sessions with the auto plan and with the dense plan (timed in turns, each peer's time over both); wall time of one run, input to output on the host. Outputs are checked to agree before anything is timed.",
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const full = ctx.suite === 'full';
     const gpu = await ctx.gpu();
