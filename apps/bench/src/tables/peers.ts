@@ -293,26 +293,27 @@ async function networkPeers(
   const graph = pruned(name, seed, batch);
   const input = seededInput(graph, seed + 1);
   const feeds = { [graph.inputs[0]!.name]: input };
-  const [auto, dense] = await Promise.all(
-    (['auto', 'dense'] as const).map((plan) => WebGpuSession.create(graph, { gpu, plan })),
-  );
   let output: Float32Array = new Float32Array();
   let timings: Timing[];
   let gpuMs: number;
+  // one after the other inside the try, so that a session whose sibling fails to build is destroyed
+  const sessions: WebGpuSession[] = [];
   try {
+    for (const plan of ['auto', 'dense'] as const)
+      sessions.push(await WebGpuSession.create(graph, { gpu, plan }));
+    const [auto, dense] = sessions as [WebGpuSession, WebGpuSession];
     timings = await measureInterleaved(
       [
         async () => {
-          output = (await auto!.run(feeds))[graph.outputs[0]!]!.data as Float32Array;
+          output = (await auto.run(feeds))[graph.outputs[0]!]!.data as Float32Array;
         },
-        () => dense!.run(feeds),
+        () => dense.run(feeds),
       ],
       runs,
     );
-    gpuMs = (await profileSession(gpu, auto!, feeds, 3)).gpuMs;
+    gpuMs = (await profileSession(gpu, auto, feeds, 3)).gpuMs;
   } finally {
-    auto!.destroy();
-    dense!.destroy();
+    for (const session of sessions) session.destroy();
   }
   const own: Own = { c, batch, graph, input, output, timing: timings[0]!, dense: timings[1]! };
   return [
