@@ -14,6 +14,8 @@ export default defineConfig({
     // child processes (the ONNX Runtime Web peer, one cold model load), started by path from the bundles beside them
     'src/peers/ort-web-child.mjs',
     'src/tables/load-child.mjs',
+    // started by decodeZskAsync in the load process, from beside its bundle
+    'src/tables/payload-worker.mjs',
   ],
   format: ['esm'],
   platform: 'node',

@@ -45,4 +45,11 @@ export {
 export { decodeWeight, encodeWeight, type WeightEncoding } from './weight-encoding.js';
 export type { BuildOptions } from './zoo/builder.js';
 export { parameterCount, ZOO, type ZooEntry } from './zoo/models.js';
-export { type DecodeZskOptions, decodeZsk, encodeZsk, type ZskModel } from './zsk.js';
+export {
+  type DecodeZskAsyncOptions,
+  type DecodeZskOptions,
+  decodeZsk,
+  decodeZskAsync,
+  encodeZsk,
+  type ZskModel,
+} from './zsk.js';

@@ -8,6 +8,7 @@ import {
 } from '@zeroskip/quant';
 import {
   type CsrMatrix,
+  type CsrWeightPayload,
   csrToDense,
   decodeWeightPayloadCsr,
   encodeWeightPayload,
@@ -171,6 +172,19 @@ export function decodeStoredWeight(
   maxElements: number,
   scratch?: PayloadScratch,
 ): StoredWeight {
+  checkStoredWeight(dtype, shape, e, maxElements);
+  if (e.kind !== 'sparse') return { tensor: decodeFixed(bytes, dtype, shape, e), encoding: e };
+  const payload = decodeWeightPayloadCsr(bytes, { maxElements, ...(scratch ? { scratch } : {}) });
+  return sparseStoredWeight(shape, e, payload);
+}
+
+/** Refuses a stored tensor whose record cannot be right, before any of its bytes are decoded. */
+export function checkStoredWeight(
+  dtype: Tensor['dtype'],
+  shape: readonly number[],
+  e: WeightEncoding,
+  maxElements: number,
+): void {
   const count = sizeOf(shape);
   if (!Number.isSafeInteger(count) || count > maxElements)
     throw new RuntimeError(
@@ -182,12 +196,16 @@ export function decodeStoredWeight(
       'corrupt-file',
       `a ${e.kind}-encoded tensor must be float32, the file says ${dtype}.`,
     );
-  if (e.kind !== 'sparse') return { tensor: decodeFixed(bytes, dtype, shape, e), encoding: e };
+}
+
+/** The stored weight of a sparse payload decoded to CSR (here or on a worker) for a tensor of `shape`. */
+export function sparseStoredWeight(
+  shape: readonly number[],
+  e: Extract<WeightEncoding, { kind: 'sparse' }>,
+  payload: CsrWeightPayload,
+): StoredWeight {
+  const { codebook, ...csr } = payload;
   const [rows, cols] = rowsCols(shape);
-  const { codebook, ...csr } = decodeWeightPayloadCsr(bytes, {
-    maxElements,
-    ...(scratch ? { scratch } : {}),
-  });
   if (csr.rows !== rows || csr.cols !== cols)
     throw new RuntimeError(
       'corrupt-file',

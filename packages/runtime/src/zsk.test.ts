@@ -8,7 +8,7 @@ import type { Graph } from './graph.js';
 import { readNpy } from './npy.js';
 import { importOnnx } from './onnx.js';
 import { optimize } from './passes.js';
-import { decodeZsk, encodeZsk } from './zsk.js';
+import { decodeZsk, decodeZskAsync, encodeZsk } from './zsk.js';
 
 const MODELS = new URL('../../../../shared/models/', import.meta.url);
 const load = (f: string) => new Uint8Array(readFileSync(new URL(f, MODELS)));
@@ -123,6 +123,51 @@ function mutate(bytes: Uint8Array, r: (n: number) => number): Uint8Array {
   }
   return out;
 }
+
+describe('decodeZskAsync', () => {
+  const files = [
+    compressModel(lenet, { prune: 0.9, cluster: 5, huffman: true }),
+    compressModel(lenet, { prune: 0.8 }),
+    compressModel(lenet, { binarize: 'all' }),
+    compressModel(lenet, { ternary: 'all', prune: 0.5 }),
+    compressModel(lenet, {}),
+  ].map((c) => encodeZsk(c.graph, c.encodings, c.meta));
+
+  it('decodes on workers the model decodeZsk decodes, to the same bytes when re-encoded', async () => {
+    for (const [i, bytes] of files.entries()) {
+      const want = decodeZsk(bytes);
+      const got = await decodeZskAsync(bytes, { workers: 1 + (i % 2) });
+      sameWeights(want.graph, got.graph);
+      expect(got.graph.nodes).toEqual(want.graph.nodes);
+      expect(encodeZsk(got.graph, got.encodings, got.meta)).toEqual(bytes);
+    }
+  });
+
+  it('refuses what decodeZsk refuses, with typed errors, and accepts what it accepts', async () => {
+    const r = rand(11);
+    for (let i = 0; i < 60; i++) {
+      const bytes = reseal(mutate(files[0]!, r));
+      const outcome = (f: () => unknown) => {
+        try {
+          f();
+          return 'ok';
+        } catch (e) {
+          if (!(e instanceof RuntimeError || e instanceof FormatError)) throw e;
+          return 'refused';
+        }
+      };
+      const want = outcome(() => decodeZsk(bytes));
+      const got = await decodeZskAsync(bytes, { workers: 1 }).then(
+        () => 'ok',
+        (e) => {
+          if (!(e instanceof RuntimeError || e instanceof FormatError)) throw e;
+          return 'refused';
+        },
+      );
+      expect(got, `mutation ${i}`).toBe(want);
+    }
+  });
+});
 
 describe('fuzzing: 10 000 mutated .zsk and ONNX files give only typed errors', () => {
   it('.zsk, including mutations behind valid checksums', () => {

@@ -1,9 +1,16 @@
-import { crc32, PayloadScratch } from '@zeroskip/sparse';
+import { crc32, decodeWeightPayloadsCsr, PayloadScratch, type WorkerDecodeOptions } from '@zeroskip/sparse';
 import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphInput, GraphNode } from './graph.js';
 import { DTYPES, type DType, sizeOf, type Tensor } from './tensor.js';
 import { validateGraph } from './validate.js';
-import { decodeStoredWeight, encodeWeight, type WeightEncoding } from './weight-encoding.js';
+import {
+  checkStoredWeight,
+  decodeStoredWeight,
+  encodeWeight,
+  type StoredWeight,
+  sparseStoredWeight,
+  type WeightEncoding,
+} from './weight-encoding.js';
 
 /*
  * .zsk, version 1 (README: "The .zsk format"). Little-endian throughout.
@@ -128,6 +135,9 @@ export interface DecodeZskOptions {
   readonly maxExpansion?: number;
 }
 
+/** {@link decodeZskAsync}'s options: `workers` and `workerUrl` as `@zeroskip/sparse`'s `WorkerDecodeOptions`. */
+export interface DecodeZskAsyncOptions extends DecodeZskOptions, WorkerDecodeOptions {}
+
 function corrupt(why: string): never {
   throw new RuntimeError('corrupt-file', `not a valid .zsk file: ${why}.`);
 }
@@ -135,8 +145,69 @@ function corrupt(why: string): never {
 const isStringArray = (v: unknown): v is string[] =>
   Array.isArray(v) && v.every((s) => typeof s === 'string');
 
+/** A tensor's record, checked, with its section's bytes and the elements it may still expand to. */
+interface StoredTensor {
+  readonly record: TensorRecord;
+  readonly bytes: Uint8Array;
+  readonly maxElements: number;
+}
+
+/** A file read up to its tensors' payloads: sections checked, JSON parsed, every record validated. */
+interface ZskContents {
+  readonly json: GraphJson;
+  readonly meta: unknown;
+  readonly tensors: readonly StoredTensor[];
+}
+
 /** Reads and validates a .zsk file: every checksum, every size, every reference. */
 export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): ZskModel {
+  const contents = readZsk(bytes, options);
+  const scratch = new PayloadScratch();
+  return assembleZsk(
+    contents,
+    contents.tensors.map(({ record: r, bytes, maxElements }) =>
+      decodeStoredWeight(bytes, r.dtype, r.shape, r.encoding as WeightEncoding, maxElements, scratch),
+    ),
+  );
+}
+
+/**
+ * {@link decodeZsk}, with the sparse payloads (nearly all of a pruned network's bytes) decoded on
+ * worker threads or Web Workers, largest first, while this thread decodes the rest: the calling
+ * thread is not blocked, and a large network decodes several times sooner. The same checks, the same
+ * model; `workers: 0` decodes everything here.
+ */
+export async function decodeZskAsync(
+  bytes: Uint8Array,
+  options: DecodeZskAsyncOptions = {},
+): Promise<ZskModel> {
+  const contents = readZsk(bytes, options);
+  const { tensors } = contents;
+  for (const { record: r, maxElements } of tensors)
+    checkStoredWeight(r.dtype, r.shape, r.encoding as WeightEncoding, maxElements);
+  const sparse = tensors.flatMap((t, i) => (t.record.encoding.kind === 'sparse' ? [i] : []));
+  const payloads = decodeWeightPayloadsCsr(
+    sparse.map((i) => ({ bytes: tensors[i]!.bytes, maxElements: tensors[i]!.maxElements })),
+    options,
+  );
+  // its rejection is handled where it is awaited; this keeps it from counting as unhandled meanwhile
+  payloads.catch(() => {});
+  const weights = tensors.map(({ record: r, bytes, maxElements }) =>
+    r.encoding.kind === 'sparse'
+      ? undefined
+      : decodeStoredWeight(bytes, r.dtype, r.shape, r.encoding, maxElements),
+  );
+  (await payloads).forEach((payload, k) => {
+    const { shape, encoding } = tensors[sparse[k]!]!.record;
+    weights[sparse[k]!] = sparseStoredWeight(shape, encoding as SparseEncoding, payload);
+  });
+  return assembleZsk(contents, weights as StoredWeight[]);
+}
+
+type SparseEncoding = Extract<WeightEncoding, { kind: 'sparse' }>;
+
+/** Everything of a .zsk file but its tensors' payloads: checksums, JSON, records, size budgets. */
+function readZsk(bytes: Uint8Array, options: DecodeZskOptions): ZskContents {
   if (bytes.length < HEADER) corrupt(`${bytes.length} bytes is shorter than the header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== MAGIC) corrupt('the magic number is missing');
@@ -186,9 +257,7 @@ export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): Zs
   )
     corrupt('the graph lacks nodes, tensors, inputs, outputs or opset');
   let budget = (options.maxExpansion ?? 64) * bytes.length + 2 ** 20;
-  const stored = new Map<string, Tensor>();
-  const encodings = new Map<string, WeightEncoding>();
-  const scratch = new PayloadScratch();
+  const tensors: StoredTensor[] = [];
   for (const r of json.tensors) {
     if (
       typeof r?.name !== 'string' ||
@@ -200,15 +269,23 @@ export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): Zs
     const s = sections[r.section];
     if (!Number.isInteger(r.section) || !s || s.kind !== SECTION.tensor)
       corrupt(`tensor '${r.name}' points at section ${r.section}, which is not a tensor`);
-    const e = r.encoding as WeightEncoding;
-    if (!['raw', 'sparse', 'binary', 'ternary', 'dorefa'].includes(e?.kind))
+    if (!['raw', 'sparse', 'binary', 'ternary', 'dorefa'].includes(r.encoding?.kind))
       corrupt(`tensor '${r.name}' has an unknown encoding`);
-    const { tensor: t, encoding } = decodeStoredWeight(s.data, r.dtype, r.shape, e, budget, scratch);
+    tensors.push({ record: r, bytes: s.data, maxElements: budget });
     // counted from the shape: sparse tensors expand their values only when read
-    budget -= sizeOf(t.shape);
-    stored.set(r.name, t);
-    encodings.set(r.name, encoding);
+    budget -= sizeOf(r.shape);
   }
+  return { json, meta, tensors };
+}
+
+/** The model of a file read by {@link readZsk}, whose tensors decoded to `weights`, in order. */
+function assembleZsk({ json, meta, tensors }: ZskContents, weights: readonly StoredWeight[]): ZskModel {
+  const stored = new Map<string, Tensor>();
+  const encodings = new Map<string, WeightEncoding>();
+  tensors.forEach(({ record }, i) => {
+    stored.set(record.name, weights[i]!.tensor);
+    encodings.set(record.name, weights[i]!.encoding);
+  });
   const nodes: GraphNode[] = json.nodes.map((n, i) => {
     if (
       typeof n?.op !== 'string' ||

@@ -56,6 +56,11 @@ export {
   payloadToDense,
 } from './payload.js';
 export {
+  decodeWeightPayloadsCsr,
+  type PayloadJob,
+  type WorkerDecodeOptions,
+} from './payload-workers.js';
+export {
   csrToRelativeIndex,
   type RelativeIndex,
   relativeIndexDecode,
