@@ -103,6 +103,29 @@ describe('decodeWeightPayloadsCsr', () => {
     expect(got).toEqual(jobs.map((j) => decodeWeightPayloadCsr(j.bytes)));
   });
 
+  it('finishes without a worker that stops answering, decoding what it holds here', async () => {
+    // enough work that the worker is ready, and takes payloads, long before this thread is done
+    const { bytes } = encodeWeightPayload(randomSparse(300, 1000, 0.3, 5), { indexBits: 4 });
+    const jobs = Array.from({ length: 60 }, () => ({ bytes }));
+    const got = await decodeWeightPayloadsCsr(jobs, {
+      workers: 1,
+      workerUrl: new URL('./silent-worker.fixture.mjs', import.meta.url),
+    });
+    const want = decodeWeightPayloadCsr(bytes);
+    const same = (a: ArrayBufferView, b: ArrayBufferView) =>
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+        Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+      );
+    for (const g of got)
+      expect([
+        g.rows,
+        g.cols,
+        same(g.rowPtr, want.rowPtr),
+        same(g.colIdx, want.colIdx),
+        same(g.values, want.values),
+      ]).toEqual([want.rows, want.cols, true, true, true]);
+  });
+
   it('refuses a worker count that is not a small non-negative integer', async () => {
     await expect(decodeWeightPayloadsCsr([], { workers: -1 })).rejects.toThrow(/workers/);
   });

@@ -135,7 +135,8 @@ function nextTask(): Promise<void> {
  * Web Workers (browsers) and the calling thread: a file of many large tensors decodes in a fraction
  * of the time. The calling thread decodes from the smallest payload up, yielding to its event loop
  * between payloads, and each worker, once started, takes the largest left; a worker that starts
- * after the rest is done is given nothing. A worker that cannot start or dies leaves its payloads to
+ * after the rest is done is given nothing, and once none is left this thread decodes what workers
+ * still hold, the first result of each counting. A worker that cannot start or dies leaves its payloads to
  * the calling thread, as ONNX Runtime Web runs single-threaded where it cannot start threads. Results
  * come back in the order of `payloads`, their arrays moved, not copied. Rejects with the
  * {@link FormatError} of a payload that does not decode (which one, when several do not, depends on
@@ -159,6 +160,7 @@ export async function decodeWeightPayloadsCsr(
   let back = order.length;
   /** Payloads of workers that failed, for this thread to decode. */
   const orphans: number[] = [];
+  const size = (id: number) => payloads[id]!.bytes.length;
   const results: CsrWeightPayload[] = new Array(payloads.length);
   const pool = new Map<DecoderWorker, number[]>();
   let done = 0;
@@ -183,6 +185,29 @@ export async function decodeWeightPayloadsCsr(
     orphans.push(...held);
     wake();
   };
+  // the first result of a payload counts: this thread may decode one a worker holds too
+  const finish = (id: number, csr: CsrWeightPayload) => {
+    if (results[id]) return;
+    results[id] = csr;
+    if (++done === payloads.length) wake();
+  };
+  /**
+   * The next payload for this thread: a failed worker's, else the smallest not handed out, else the
+   * largest a worker still holds (queued behind another, before one it is decoding), so that this
+   * thread never waits while a cold worker decodes a payload it would finish sooner itself.
+   */
+  const next = (): number | undefined => {
+    for (let id = orphans.pop(); id !== undefined; id = orphans.pop()) if (!results[id]) return id;
+    if (front < back) return order[--back];
+    let best: number | undefined;
+    let bestRank = -1;
+    for (const held of pool.values())
+      held.forEach((id, place) => {
+        const rank = size(id) + (place > 0 ? bytes : 0);
+        if (!results[id] && rank > bestRank) [best, bestRank] = [id, rank];
+      });
+    return best;
+  };
   const reply = (w: DecoderWorker, r: PayloadReply) => {
     const held = pool.get(w);
     if (!held || failure) return;
@@ -190,8 +215,7 @@ export async function decodeWeightPayloadsCsr(
       for (let q = 0; q < WORKER_QUEUE; q++) give(w);
     } else if ('csr' in r) {
       held.splice(held.indexOf(r.id), 1);
-      results[r.id] = r.csr;
-      if (++done === payloads.length) wake();
+      finish(r.id, r.csr);
       give(w);
     } else if (r.error.code) {
       failure = new FormatError(r.error.code, r.error.message);
@@ -204,15 +228,14 @@ export async function decodeWeightPayloadsCsr(
       if (w) pool.set(w, []);
     }
     while (!failure && done < payloads.length) {
-      const id = orphans.pop() ?? (front < back ? order[--back] : undefined);
+      const id = next();
       if (id === undefined) {
         await new Promise<void>((resolve) => {
           wake = resolve;
         });
         continue;
       }
-      results[id] = decodeHere(payloads[id]!, scratch);
-      done++;
+      finish(id, decodeHere(payloads[id]!, scratch));
       await nextTask();
     }
   } finally {
