@@ -17,7 +17,13 @@ function parentPort(): Port {
       post: (reply, transfer) => node.postMessage(reply, transfer),
       listen: (handle) => node.on('message', handle),
     };
-  const self = globalThis as unknown as WebWorkerScope;
+  const scope = globalThis as unknown as Partial<WebWorkerScope>;
+  if (!scope.postMessage || !scope.addEventListener)
+    throw new FormatError(
+      'invalid-argument',
+      '@zeroskip/sparse/payload-worker runs as a worker; start it with new Worker(url), or call decodeWeightPayloadsCsr.',
+    );
+  const self = scope as WebWorkerScope;
   return {
     post: (reply, transfer) => self.postMessage(reply, transfer),
     listen: (handle) => self.addEventListener('message', (e) => handle(e.data)),

@@ -41,7 +41,7 @@ export type PayloadReply =
 
 /**
  * Below this many payload bytes no worker is started: the file decodes on the calling thread sooner
- * than a worker starts (about 0.1 s on the GPU machine's host, most of it loading its module).
+ * than a worker gets going (about 0.1 s on the GPU machine's host before it decodes at full speed).
  */
 const MIN_WORKER_BYTES = 2 * 1024 * 1024;
 /** More workers than this decoded ResNet-50 no sooner: their start-ups compete for the same threads. */
@@ -147,8 +147,9 @@ export async function decodeWeightPayloadsCsr(
   options: WorkerDecodeOptions = {},
 ): Promise<CsrWeightPayload[]> {
   const bytes = payloads.reduce((sum, p) => sum + p.bytes.length, 0);
+  if (options.workers !== undefined) checkInt('workers', options.workers, 0, 256);
+  // a single payload never needs a worker: this thread decodes it while one would be starting
   const workers = Math.min(Math.max(0, payloads.length - 1), options.workers ?? defaultWorkers(bytes));
-  checkInt('workers', workers, 0, 256);
   const scratch = new PayloadScratch();
   if (workers === 0) return payloads.map((p) => decodeHere(p, scratch));
   const url = options.workerUrl ?? new URL('./payload-worker.js', import.meta.url);
