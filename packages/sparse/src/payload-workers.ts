@@ -135,12 +135,12 @@ function nextTask(): Promise<void> {
  * Web Workers (browsers) and the calling thread: a file of many large tensors decodes in a fraction
  * of the time. The calling thread decodes from the smallest payload up, yielding to its event loop
  * between payloads, and each worker, once started, takes the largest left; a worker that starts
- * after the rest is done is given nothing, and once none is left this thread decodes what workers
- * still hold, the first result of each counting. A worker that cannot start or dies leaves its payloads to
- * the calling thread, as ONNX Runtime Web runs single-threaded where it cannot start threads. Results
- * come back in the order of `payloads`, their arrays moved, not copied. Rejects with the
- * {@link FormatError} of a payload that does not decode (which one, when several do not, depends on
- * timing).
+ * after the rest is done is given nothing. Once none is left, this thread decodes what workers still
+ * hold, and the first result of each payload counts. A worker that cannot start, dies or stops
+ * answering leaves its payloads to the calling thread, as ONNX Runtime Web runs single-threaded
+ * where it cannot start threads. Results come back in the order of `payloads`, their arrays moved,
+ * not copied. Rejects with the {@link FormatError} of a payload that does not decode (which one,
+ * when several do not, depends on timing).
  */
 export async function decodeWeightPayloadsCsr(
   payloads: readonly PayloadJob[],
@@ -176,8 +176,8 @@ export async function decodeWeightPayloadsCsr(
     w.send({ id, bytes: own, ...(maxElements === undefined ? {} : { maxElements }) }, [own.buffer]);
     pool.get(w)!.push(id);
   };
-  // A worker that cannot start or dies (a bundle without its script, a host without workers) only
-  // leaves its payloads to this thread: the result is the same, later.
+  // A worker that cannot start or dies (a bundle without its script, a host without workers) leaves
+  // its payloads to this thread: the result is the same, later.
   const drop = (w: DecoderWorker) => {
     const held = pool.get(w);
     if (!held) return;
