@@ -133,7 +133,7 @@ describe('decodeZskAsync', () => {
     compressModel(lenet, {}),
   ].map((c) => encodeZsk(c.graph, c.encodings, c.meta));
 
-  it('decodes on workers the model decodeZsk decodes, to the same bytes when re-encoded', async () => {
+  it('returns the model decodeZsk decodes, to the same bytes when re-encoded', async () => {
     for (const [i, bytes] of files.entries()) {
       const want = decodeZsk(bytes);
       const got = await decodeZskAsync(bytes, { workers: 1 + (i % 2) });

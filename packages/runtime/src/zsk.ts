@@ -172,10 +172,11 @@ export function decodeZsk(bytes: Uint8Array, options: DecodeZskOptions = {}): Zs
 }
 
 /**
- * {@link decodeZsk}, with the sparse payloads (nearly all of a pruned network's bytes) decoded on
- * worker threads or Web Workers, largest first, while this thread decodes the rest: the calling
- * thread is not blocked, and a large network decodes several times sooner. The same checks, the same
- * model; `workers: 0` decodes everything here.
+ * {@link decodeZsk}, with the sparse payloads (nearly all of a pruned network's bytes) shared between
+ * this thread and worker threads or Web Workers (`decodeWeightPayloadsCsr` of `@zeroskip/sparse`),
+ * while this thread also decodes the other tensors: a large network decodes sooner, and this thread
+ * yields to its event loop between payloads. The same checks, the same model; `workers: 0` decodes
+ * everything here.
  */
 export async function decodeZskAsync(
   bytes: Uint8Array,
@@ -183,9 +184,12 @@ export async function decodeZskAsync(
 ): Promise<ZskModel> {
   const contents = readZsk(bytes, options);
   const { tensors } = contents;
-  for (const { record: r, maxElements } of tensors)
-    checkStoredWeight(r.dtype, r.shape, r.encoding as WeightEncoding, maxElements);
   const sparse = tensors.flatMap((t, i) => (t.record.encoding.kind === 'sparse' ? [i] : []));
+  // the records of sparse tensors are checked before any worker starts; the others as they decode
+  for (const i of sparse) {
+    const { record: r, maxElements } = tensors[i]!;
+    checkStoredWeight(r.dtype, r.shape, r.encoding as WeightEncoding, maxElements);
+  }
   const payloads = decodeWeightPayloadsCsr(
     sparse.map((i) => ({ bytes: tensors[i]!.bytes, maxElements: tensors[i]!.maxElements })),
     options,

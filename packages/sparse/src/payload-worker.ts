@@ -1,8 +1,8 @@
 // The worker that payload-workers.ts starts: decodes the weight payloads it is sent into CSR and sends
 // the arrays back, transferred. It runs as a Node worker thread or as a module Web Worker.
 import { FormatError } from './errors.js';
-import { decodeWeightPayloadCsr, PayloadScratch } from './payload.js';
-import type { PayloadReply, PayloadRequest } from './payload-workers.js';
+import { PayloadScratch } from './payload.js';
+import { decodeJob, type PayloadReply, type PayloadRequest } from './payload-workers.js';
 import { nodeBuiltin } from './platform.js';
 
 interface Port {
@@ -43,12 +43,9 @@ interface WebWorkerScope {
 const port = parentPort();
 // one worker decodes many payloads: their streams share memory, as on the calling thread
 const scratch = new PayloadScratch();
-port.listen(({ id, bytes, maxElements }) => {
+port.listen(({ id, ...job }) => {
   try {
-    const csr = decodeWeightPayloadCsr(bytes, {
-      scratch,
-      ...(maxElements === undefined ? {} : { maxElements }),
-    });
+    const csr = decodeJob(job, scratch);
     const transfer = [csr.rowPtr.buffer, csr.colIdx.buffer, csr.values.buffer] as ArrayBuffer[];
     if (csr.codebook) transfer.push(csr.codebook.buffer as ArrayBuffer);
     port.post({ id, csr }, transfer);

@@ -105,7 +105,8 @@ function defaultWorkers(bytes: number): number {
   return bytes < MIN_WORKER_BYTES ? 0 : Math.max(0, Math.min(MAX_WORKERS, hardwareThreads() - 2));
 }
 
-function decodeHere(job: PayloadJob, scratch: PayloadScratch): CsrWeightPayload {
+/** One job decoded on the thread that calls it, on either side of the worker boundary. */
+export function decodeJob(job: PayloadJob, scratch: PayloadScratch): CsrWeightPayload {
   const { bytes, maxElements } = job;
   return decodeWeightPayloadCsr(bytes, { scratch, ...(maxElements === undefined ? {} : { maxElements }) });
 }
@@ -151,7 +152,7 @@ export async function decodeWeightPayloadsCsr(
   // a single payload never needs a worker: this thread decodes it while one would be starting
   const workers = Math.min(Math.max(0, payloads.length - 1), options.workers ?? defaultWorkers(bytes));
   const scratch = new PayloadScratch();
-  if (workers === 0) return payloads.map((p) => decodeHere(p, scratch));
+  if (workers === 0) return payloads.map((p) => decodeJob(p, scratch));
   const url = options.workerUrl ?? new URL('./payload-worker.js', import.meta.url);
   // largest first: workers take from the front, this thread from the back
   const order = payloads
@@ -238,7 +239,7 @@ export async function decodeWeightPayloadsCsr(
         });
         continue;
       }
-      finish(id, decodeHere(payloads[id]!, scratch));
+      finish(id, decodeJob(payloads[id]!, scratch));
       await nextTask();
     }
   } finally {
