@@ -32,6 +32,7 @@ export {
   planeCount,
   signThresholds,
 } from './kernels/bitwise.js';
+export { ConvPoolSignLayer, type SignAffine } from './kernels/conv-pool-sign.js';
 export {
   AUTO_PADS,
   type AutoPad,

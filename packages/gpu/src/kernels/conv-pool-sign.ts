@@ -1,0 +1,198 @@
+import type { Gpu, Program } from '../device.js';
+import { GpuError } from '../errors.js';
+import type { ConvGeometry } from '../geometry.js';
+import { grid, type Recorder } from '../recorder.js';
+import type { GpuTensor } from '../tensor.js';
+import { type Activation, activationFn, bindings, checkActivation, u } from '../wgsl.js';
+import type { BitPoolGeometry } from './bit-pool.js';
+import { packedShape } from './pack-bits.js';
+
+/*
+ * A float first layer in front of a binary network, in one dispatch: conv (+ bias, activation), max
+ * pool, then the sign of d·y + e per channel (a batch norm folded by foldSignInputs), written as
+ * packed sign bits that the next binary layer reads as they are. Separately these are three passes
+ * over the conv's full-size float output; here it never leaves registers.
+ *
+ * Work split: a workgroup covers 64 pooled positions × one output word (32 channels); each of its 4
+ * thread groups computes 8 of the word's channels for every position, as two vec4 accumulators, so
+ * each input value is loaded once per 8 channels and the weights are vec4 broadcasts (all threads of
+ * a group read the same ones). The 4 groups' bits meet in a workgroup word by atomicOr.
+ */
+
+const POSITIONS = 64;
+const GROUPS = 4;
+/** Channels per thread: two vec4 accumulators. */
+const CHANNELS = 32 / GROUPS;
+
+export interface ConvPoolSignKernel {
+  /** The conv, one group. */
+  readonly conv: ConvGeometry;
+  /** The max pool over the conv's output ([N, O, ho, wo]). */
+  readonly pool: BitPoolGeometry;
+  readonly activation: Activation;
+}
+
+const CONV_POOL_SIGN: Program<ConvPoolSignKernel> = {
+  name: 'conv-pool-sign',
+  wgsl: ({ conv: g, pool: p, activation }) => {
+    const words = Math.ceil(g.o / 32);
+    const total = p.n * p.ho * p.wo;
+    // i32 literal for the signed coordinate comparisons
+    const i = (n: number) => u(n).slice(0, -1);
+    return /* wgsl */ `
+${bindings([
+  ['x', 'array<f32>', 'read'],
+  ['wt', 'array<vec4f>', 'read'],
+  ['prm', 'array<vec4f>', 'read'],
+  ['y', 'array<u32>', 'read_write'],
+])}
+${activationFn(activation)}
+fn act4(v: vec4f) -> vec4f { return vec4f(act(v.x), act(v.y), act(v.z), act(v.w)); }
+fn neg4(v: vec4f) -> u32 {
+  let b = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), v < vec4f(0.0));
+  return b.x | b.y | b.z | b.w;
+}
+var<workgroup> word: array<atomic<u32>, ${POSITIONS}>;
+@compute @workgroup_size(${POSITIONS * GROUPS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  let wd = wg % ${u(words)};
+  let e = (wg / ${u(words)}) * ${u(POSITIONS)} + li % ${u(POSITIONS)};
+  let grp = li / ${u(POSITIONS)};
+  // vec4 index of this thread's 8 channels: weights [word][k][32], parameters [bias, scale, shift][O padded]
+  let ch = wd * ${u(32 / 4)} + grp * ${u(CHANNELS / 4)};
+  if (e < ${u(total)}) {
+    let n = e / ${u(p.ho * p.wo)};
+    let py = (e / ${u(p.wo)}) % ${u(p.ho)};
+    let px = e % ${u(p.wo)};
+    var m0 = vec4f(0.0);
+    var m1 = vec4f(0.0);
+    var have = false;
+    for (var ty = 0u; ty < ${u(p.kh)}; ty++) {
+      let cy = i32(py * ${u(p.sh)} + ty * ${u(p.dh)}) - ${i(p.pt)};
+      if (cy < 0 || cy >= ${i(g.ho)}) { continue; }
+      for (var tx = 0u; tx < ${u(p.kw)}; tx++) {
+        let cx = i32(px * ${u(p.sw)} + tx * ${u(p.dw)}) - ${i(p.pl)};
+        if (cx < 0 || cx >= ${i(g.wo)}) { continue; }
+        var a0 = prm[ch];
+        var a1 = prm[ch + 1u];
+        for (var c = 0u; c < ${u(g.c)}; c++) {
+          for (var ky = 0u; ky < ${u(g.kh)}; ky++) {
+            let iy = cy * ${i(g.sh)} + i32(ky * ${u(g.dh)}) - ${i(g.pt)};
+            if (iy < 0 || iy >= ${i(g.h)}) { continue; }
+            for (var kx = 0u; kx < ${u(g.kw)}; kx++) {
+              let ix = cx * ${i(g.sw)} + i32(kx * ${u(g.dw)}) - ${i(g.pl)};
+              if (ix < 0 || ix >= ${i(g.w)}) { continue; }
+              let xv = x[((n * ${u(g.c)} + c) * ${u(g.h)} + u32(iy)) * ${u(g.w)} + u32(ix)];
+              let k = (wd * ${u(g.k)} + (c * ${u(g.kh)} + ky) * ${u(g.kw)} + kx) * ${u(32 / 4)} + grp * ${u(CHANNELS / 4)};
+              a0 += xv * wt[k];
+              a1 += xv * wt[k + 1u];
+            }
+          }
+        }
+        a0 = act4(a0);
+        a1 = act4(a1);
+        m0 = select(a0, max(m0, a0), have);
+        m1 = select(a1, max(m1, a1), have);
+        have = true;
+      }
+    }
+    // d ∈ {−1, 0, +1}, so d·m + e rounds once, the same whether or not it is fused; padding channels
+    // have d = e = 0 and stay 0 bits
+    let s = ${u((words * 32) / 4)};
+    let bits = neg4(prm[s + ch] * m0 + prm[2u * s + ch]) | (neg4(prm[s + ch + 1u] * m1 + prm[2u * s + ch + 1u]) << 4u);
+    atomicOr(&word[li % ${u(POSITIONS)}], bits << (grp * ${u(CHANNELS)}));
+  }
+  workgroupBarrier();
+  if (grp == 0u && e < ${u(total)}) { y[e * ${u(words)} + wd] = atomicLoad(&word[li]); }
+}`;
+  },
+};
+
+/** The per-channel sign map d·y + e: d each −1, 0 or +1 (see foldSignInputs in the runtime). */
+export interface SignAffine {
+  readonly scale: ArrayLike<number>;
+  readonly shift: ArrayLike<number>;
+}
+
+/**
+ * A conv, max pool and per-channel sign whose weights and parameters live on the GPU: `encode` records
+ * one dispatch from f32 NCHW input to the packed sign plane ({@link packedShape} of the pooled shape,
+ * encoding "sign": bit 1 where d·y + e < 0).
+ */
+export class ConvPoolSignLayer {
+  private readonly w: GpuTensor;
+  private readonly params: GpuTensor;
+
+  /** `weights` [O, C, kh, kw]; `bias` [O] or none; `sign` [O] each (d = 1, e = 0 when left out). */
+  constructor(
+    private readonly gpu: Gpu,
+    weights: ArrayLike<number>,
+    readonly weightShape: readonly [number, number, number, number],
+    bias: ArrayLike<number> | undefined,
+    sign: SignAffine | undefined,
+    readonly activation: Activation = 'none',
+  ) {
+    checkActivation(activation);
+    const [o, c, kh, kw] = weightShape;
+    const k = c * kh * kw;
+    const words = Math.ceil(o / 32);
+    const lengths = [bias?.length ?? o, sign?.scale.length ?? o, sign?.shift.length ?? o];
+    if (weights.length !== o * k || lengths.some((l) => l !== o))
+      throw new GpuError(
+        'invalid-argument',
+        `a conv-pool-sign layer of [${weightShape.join(', ')}] takes ${o * k} weights and ${o} biases, scales and shifts, got ${weights.length} and ${lengths.join(', ')}.`,
+      );
+    if (sign && !Array.from(sign.scale).every((d) => d === -1 || d === 0 || d === 1))
+      throw new GpuError('invalid-argument', 'the sign map scales d must each be −1, 0 or +1.');
+    // [word][k][32 channels], zero for padding channels, so that a thread's 8 channels are two vec4s
+    const wt = new Float32Array(words * k * 32);
+    for (let oc = 0; oc < o; oc++)
+      for (let j = 0; j < k; j++) wt[(Math.floor(oc / 32) * k + j) * 32 + (oc % 32)] = weights[oc * k + j]!;
+    const padded = words * 32;
+    const params = new Float32Array(3 * padded);
+    for (let oc = 0; oc < o; oc++) {
+      params[oc] = bias?.[oc] ?? 0;
+      params[padded + oc] = sign?.scale[oc] ?? 1;
+      params[2 * padded + oc] = sign?.shift[oc] ?? 0;
+    }
+    this.w = gpu.tensor([wt.length], wt);
+    this.params = gpu.tensor([params.length], params);
+  }
+
+  /** Records the layer on f32 NCHW `x` of `conv`'s input shape; returns the packed sign plane (from the pool). */
+  encode(r: Recorder, x: GpuTensor, conv: ConvGeometry, pool: BitPoolGeometry): GpuTensor {
+    const [o, c, kh, kw] = this.weightShape;
+    if (
+      conv.groups !== 1 ||
+      conv.o !== o ||
+      conv.c !== c ||
+      conv.kh !== kh ||
+      conv.kw !== kw ||
+      x.dtype !== 'f32' ||
+      x.size !== conv.n * c * conv.h * conv.w ||
+      pool.n !== conv.n ||
+      pool.c !== o ||
+      pool.h !== conv.ho ||
+      pool.w !== conv.wo
+    )
+      throw new GpuError(
+        'invalid-argument',
+        `a conv-pool-sign layer of [${this.weightShape.join(', ')}] does not fit input [${x.shape.join(', ')}] with a ${conv.groups}-group ${conv.o}×${conv.c}×${conv.kh}×${conv.kw} conv to ${conv.ho}×${conv.wo} and a pool of ${pool.h}×${pool.w}; derive both geometries from the input's shape.`,
+      );
+    const y = this.gpu.empty(packedShape([pool.n, o, pool.ho, pool.wo], { mode: 'sign' }), 'u32');
+    const groups = Math.ceil(o / 32) * Math.ceil((pool.n * pool.ho * pool.wo) / POSITIONS);
+    r.dispatch(
+      'conv-pool-sign',
+      this.gpu.pipeline(CONV_POOL_SIGN, { conv, pool, activation: this.activation }),
+      [x, this.w, this.params, y],
+      grid(groups, this.gpu.limits.maxComputeWorkgroupsPerDimension),
+    );
+    return y;
+  }
+
+  destroy(): void {
+    this.gpu.release(this.w);
+    this.gpu.release(this.params);
+  }
+}
