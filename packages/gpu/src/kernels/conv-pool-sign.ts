@@ -3,7 +3,15 @@ import { GpuError } from '../errors.js';
 import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
-import { type Activation, activationFn, bindings, checkActivation, u } from '../wgsl.js';
+import {
+  type Activation,
+  activationFn,
+  bindings,
+  checkActivation,
+  u,
+  windowLiterals,
+  windowLoop,
+} from '../wgsl.js';
 import type { BitPoolGeometry } from './bit-pool.js';
 import { packedShape } from './pack-bits.js';
 
@@ -37,8 +45,6 @@ const CONV_POOL_SIGN: Program<ConvPoolSignKernel> = {
   wgsl: ({ conv: g, pool: p, activation }) => {
     const words = Math.ceil(g.o / 32);
     const total = p.n * p.ho * p.wo;
-    // i32 literal for the signed coordinate comparisons
-    const i = (n: number) => u(n).slice(0, -1);
     return /* wgsl */ `
 ${bindings([
   ['x', 'array<f32>', 'read'],
@@ -68,35 +74,32 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     var m0 = vec4f(0.0);
     var m1 = vec4f(0.0);
     var have = false;
-    for (var ty = 0u; ty < ${u(p.kh)}; ty++) {
-      let cy = i32(py * ${u(p.sh)} + ty * ${u(p.dh)}) - ${i(p.pt)};
-      if (cy < 0 || cy >= ${i(g.ho)}) { continue; }
-      for (var tx = 0u; tx < ${u(p.kw)}; tx++) {
-        let cx = i32(px * ${u(p.sw)} + tx * ${u(p.dw)}) - ${i(p.pl)};
-        if (cx < 0 || cx >= ${i(g.wo)}) { continue; }
-        var a0 = prm[ch];
-        var a1 = prm[ch + 1u];
-        for (var c = 0u; c < ${u(g.c)}; c++) {
-          for (var ky = 0u; ky < ${u(g.kh)}; ky++) {
-            let iy = cy * ${i(g.sh)} + i32(ky * ${u(g.dh)}) - ${i(g.pt)};
-            if (iy < 0 || iy >= ${i(g.h)}) { continue; }
-            for (var kx = 0u; kx < ${u(g.kw)}; kx++) {
-              let ix = cx * ${i(g.sw)} + i32(kx * ${u(g.dw)}) - ${i(g.pl)};
-              if (ix < 0 || ix >= ${i(g.w)}) { continue; }
-              let xv = x[((n * ${u(g.c)} + c) * ${u(g.h)} + u32(iy)) * ${u(g.w)} + u32(ix)];
-              let k = (wd * ${u(g.k)} + (c * ${u(g.kh)} + ky) * ${u(g.kw)} + kx) * ${u(32 / 4)} + grp * ${u(CHANNELS / 4)};
-              a0 += xv * wt[k];
-              a1 += xv * wt[k + 1u];
-            }
-          }
-        }
-        a0 = act4(a0);
-        a1 = act4(a1);
-        m0 = select(a0, max(m0, a0), have);
-        m1 = select(a1, max(m1, a1), have);
-        have = true;
+    ${windowLoop(
+      windowLiterals(p),
+      'py',
+      'px',
+      `// conv output (iy, ix) of this pool tap; the conv's own window loop below shadows the names
+      let cy = iy;
+      let cx = ix;
+      var a0 = prm[ch];
+      var a1 = prm[ch + 1u];
+      for (var c = 0u; c < ${u(g.c)}; c++) {
+        ${windowLoop(
+          windowLiterals(g),
+          'cy',
+          'cx',
+          `let xv = x[((n * ${u(g.c)} + c) * ${u(g.h)} + iy) * ${u(g.w)} + ix];
+          let k = (wd * ${u(g.k)} + (c * ${u(g.kh)} + ky) * ${u(g.kw)} + kx) * ${u(32 / 4)} + grp * ${u(CHANNELS / 4)};
+          a0 += xv * wt[k];
+          a1 += xv * wt[k + 1u];`,
+        )}
       }
-    }
+      a0 = act4(a0);
+      a1 = act4(a1);
+      m0 = select(a0, max(m0, a0), have);
+      m1 = select(a1, max(m1, a1), have);
+      have = true;`,
+    )}
     // d ∈ {−1, 0, +1}, so d·m + e rounds once, the same whether or not it is fused; padding channels
     // have d = e = 0 and stay 0 bits
     let s = ${u((words * 32) / 4)};
