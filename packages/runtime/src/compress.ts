@@ -72,11 +72,11 @@ interface WeightLayer {
 
 function weightLayers(g: Graph): WeightLayer[] {
   return g.nodes.flatMap((node) => {
-    if (!['Conv', 'Gemm', 'MatMul'].includes(node.op)) return [];
+    if (!['Conv', 'ConvPoolSign', 'Gemm', 'MatMul'].includes(node.op)) return [];
     const name = node.inputs[1]!;
     const w = g.initializers.get(name);
     return w && w.dtype === 'float32'
-      ? [{ node, name, kind: node.op === 'Conv' ? ('conv' as const) : ('fc' as const), w }]
+      ? [{ node, name, kind: node.op.startsWith('Conv') ? ('conv' as const) : ('fc' as const), w }]
       : [];
   });
 }

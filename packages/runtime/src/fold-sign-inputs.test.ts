@@ -2,6 +2,8 @@ import { type Gpu, requestDevice } from '@zeroskip/gpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCpu } from './cpu-session.js';
 import type { Graph } from './graph.js';
+import { importOnnx } from './onnx.js';
+import { exportOnnx } from './onnx-export.js';
 import { optimize } from './passes.js';
 import { foldSignInputs } from './quant-passes.js';
 import { float32, type Tensor } from './tensor.js';
@@ -92,6 +94,8 @@ describe('foldSignInputs: BN → sign packing as d·x + e', () => {
       const x = { x: boundaryInput(folded, seed + 9) };
       const want = Array.from(runCpu(g, x).y!.data);
       expect(Array.from(runCpu(folded, x).y!.data)).toEqual(want);
+      // the shifts are floats: ONNX export must not write them as integers
+      expect(Array.from(runCpu(importOnnx(exportOnnx(folded)), x).y!.data)).toEqual(want);
       const session = await WebGpuSession.create(optimize(g), { gpu });
       try {
         expect(session.planFor({ x: [N, C, HW, HW] }).map((e) => e.kernel)).toEqual([

@@ -1,4 +1,5 @@
 export { type Compressed, type CompressOptions, compressModel, type LayerRow } from './compress.js';
+export { fuseConvPoolSign } from './conv-pool-sign-fusion.js';
 export { checkInputs, runCpu } from './cpu-session.js';
 export { RuntimeError, type RuntimeErrorCode } from './errors.js';
 export {

@@ -23,6 +23,9 @@ export const FLOAT_ATTRS: ReadonlySet<string> = new Set([
   'ratio',
   'cubic_coeff_a',
   'extrapolation_value',
+  // Zeroskip's own ops: the shift of a sign map folded from a batch norm (QuantConv, ConvPoolSign)
+  'input_shift',
+  'sign_shift',
 ]);
 
 /** ONNX element types of the runtime's dtypes. */

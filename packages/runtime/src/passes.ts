@@ -1,4 +1,5 @@
 import { batchNormScaleShift } from '@zeroskip/gpu';
+import { fuseConvPoolSign } from './conv-pool-sign-fusion.js';
 import { attrNumber, freshNames, type Graph, type GraphNode } from './graph.js';
 import { builtInActivation } from './ops/activations.js';
 import { opDef } from './ops/registry.js';
@@ -252,6 +253,9 @@ export function optimize(g: Graph): Graph {
   // the quantized-layer passes take their batch norms before foldBatchNorm and fusion can
   const quantized = foldQuantThresholds(binarizeSignConvs(dequantized));
   // binary blocks take their residual adds first: their fused epilogue also packs the next conv's signs
-  const fused = fuseQuantEpilogues(foldSignInputs(fuseActivations(foldBatchNorm(quantized))));
+  // a float first layer then takes the sign maps that foldSignInputs gave the binary layer after it
+  const fused = fuseConvPoolSign(
+    fuseQuantEpilogues(foldSignInputs(fuseActivations(foldBatchNorm(quantized)))),
+  );
   return removeUnused(fuseActivations(fuseResidualAdds(fused)));
 }

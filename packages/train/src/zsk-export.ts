@@ -32,7 +32,7 @@ export interface ZskExport {
   readonly storedBytes: number;
 }
 
-const WEIGHT_OPS = new Set(['Conv', 'Gemm', 'QuantConv']);
+const WEIGHT_OPS = new Set(['Conv', 'ConvPoolSign', 'Gemm', 'QuantConv']);
 
 /**
  * The smallest lossless storage of a weight tensor's rows: ±α per row as sign bits ('binary'),

@@ -1,4 +1,4 @@
-import { poolOutput } from '@zeroskip/gpu';
+import { type BitPoolGeometry, bitPoolGeometry, poolOutput } from '@zeroskip/gpu';
 import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
 import { as2d, shape2d, window2d } from '../shapes.js';
 
@@ -21,4 +21,19 @@ export function poolWindow(node: GraphNode, x: readonly number[]) {
   ) as [number, number];
   const shape = x.length === 3 ? [x[0]!, x[1]!, out[1]] : [x[0]!, x[1]!, ...out];
   return { win, ceil, out, x2d, shape, countIncludePad: attrNumber(node, 'count_include_pad', 0) === 1 };
+}
+
+/** The geometry of a MaxPool on NCHW `x` as the packed-bit kernels take it. */
+export function bitPoolWindow(
+  node: GraphNode,
+  x: readonly [number, number, number, number],
+): BitPoolGeometry {
+  const { win, ceil } = poolWindow(node, x);
+  return bitPoolGeometry(x, {
+    kernel: win.kernel,
+    stride: win.stride,
+    pads: win.pads,
+    dilation: win.dilation,
+    ceilMode: ceil,
+  });
 }

@@ -1,5 +1,4 @@
 import {
-  bitPoolGeometry,
   encodeGlobalAvgPool,
   encodeMaxPoolBits,
   encodePool,
@@ -8,7 +7,7 @@ import {
 } from '@zeroskip/gpu';
 import { asFloat32, type DType, float32, sizeOf, tensor } from '../tensor.js';
 import { storage } from './cast.js';
-import { poolWindow } from './pool-window.js';
+import { bitPoolWindow, poolWindow } from './pool-window.js';
 import type { OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
 
@@ -62,16 +61,7 @@ function pool(op: 'MaxPool' | 'AveragePool', kind: 'max' | 'avg'): OpDef {
           const encoding = ctx.bits(node.inputs[0]!)!;
           const x4 = ctx.inputs[0]!.shape as [number, number, number, number];
           const y4 = outputs[0]!.shape as [number, number, number, number];
-          const geometry = ctx.planned(() => {
-            const { win, ceil } = poolWindow(node, x4);
-            return bitPoolGeometry(x4, {
-              kernel: win.kernel,
-              stride: win.stride,
-              pads: win.pads,
-              dilation: win.dilation,
-              ceilMode: ceil,
-            });
-          });
+          const geometry = ctx.planned(() => bitPoolWindow(node, x4));
           const y = ctx.gpu.empty(packedShape(y4, encoding), 'u32');
           encodeMaxPoolBits(ctx.r, ctx.packed(0)!, y, geometry, encoding);
           return [y];
@@ -129,8 +119,6 @@ export const globalAveragePool: OpDef = {
   },
 };
 
-export const poolOps: readonly OpDef[] = [
-  pool('MaxPool', 'max'),
-  pool('AveragePool', 'avg'),
-  globalAveragePool,
-];
+export const maxPool = pool('MaxPool', 'max');
+
+export const poolOps: readonly OpDef[] = [maxPool, pool('AveragePool', 'avg'), globalAveragePool];

@@ -10,6 +10,7 @@ import { concat } from './concat.js';
 import { constant } from './constant.js';
 import { constantOfShape } from './constant-of-shape.js';
 import { conv } from './conv.js';
+import { convPoolSign } from './conv-pool-sign.js';
 import { convTranspose } from './conv-transpose.js';
 import { cumSum } from './cum-sum.js';
 import { depthToSpace, spaceToDepth } from './depth-to-space.js';
@@ -63,6 +64,7 @@ import { where } from './where.js';
 const DEFS: readonly OpDef[] = [
   conv,
   quantConv,
+  convPoolSign,
   gemm,
   matMul,
   batchNormalization,
