@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { int, packedCodes, type Shape4 } from './conformance/quant-conv.js';
 import { type Gpu, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
-import { convGeometry } from './geometry.js';
-import { bitPoolGeometry } from './kernels/bit-pool.js';
+import { type ConvGeometry, convGeometry } from './geometry.js';
+import { type BitPoolGeometry, bitPoolGeometry } from './kernels/bit-pool.js';
 import { ConvPoolSignLayer } from './kernels/conv-pool-sign.js';
 import { conv2dReference, poolReference } from './reference.js';
 import type { Activation } from './wgsl.js';
@@ -20,6 +20,56 @@ const TIMEOUT = 120_000;
 /** Small integers: every sum is exact in f32 in any order, so the kernel must match bit for bit. */
 const ints = (rand: () => number, size: number, lo: number, hi: number) =>
   Float32Array.from({ length: size }, () => int(rand, lo, hi));
+
+/** The layer on a seeded input, weights and sign map of `conv` and `pool` against the references done apart. */
+async function expectMatches(rand: () => number, conv: ConvGeometry, pool: BitPoolGeometry) {
+  const { o, c, kh, kw } = conv;
+  const x4: Shape4 = [conv.n, c, conv.h, conv.w];
+  const x = ints(
+    rand,
+    x4.reduce((a, b) => a * b),
+    -3,
+    3,
+  );
+  const w = ints(rand, o * c * kh * kw, -2, 2);
+  const bias = rand() < 0.7 ? ints(rand, o, -4, 4) : undefined;
+  // half-integer shifts: d·y + e is never 0, so no sum lands on the sign's step
+  const sign =
+    rand() < 0.8
+      ? {
+          scale: ints(rand, o, -1, 1),
+          shift: Float32Array.from({ length: o }, () => int(rand, -6, 5) + 0.5),
+        }
+      : undefined;
+  const activation: Activation = rand() < 0.3 ? 'relu' : 'none';
+  const y = conv2dReference(conv, x, w, bias, activation);
+  const pooled = poolReference(
+    y,
+    [conv.n, o, conv.ho, conv.wo],
+    'max',
+    [pool.kh, pool.kw],
+    [pool.sh, pool.sw],
+    [pool.pt, pool.pl, 0, 0],
+    [pool.dh, pool.dw],
+    pool.ho,
+    pool.wo,
+  );
+  const plane = pool.ho * pool.wo;
+  const signed = pooled.map((v, i) => {
+    const ch = Math.floor(i / plane) % o;
+    return sign ? sign.scale[ch]! * v + sign.shift[ch]! : v;
+  });
+  const layer = new ConvPoolSignLayer(gpu, w, [o, c, kh, kw], bias, sign, activation);
+  const xt = gpu.tensor(x4, x);
+  let out: ReturnType<ConvPoolSignLayer['encode']> | undefined;
+  await gpu.submit((r) => {
+    out = layer.encode(r, xt, conv, pool);
+  });
+  const want = packedCodes(signed, [conv.n, o, pool.ho, pool.wo], { mode: 'sign' });
+  expect(await gpu.readU32(out!), JSON.stringify({ conv, pool, activation })).toEqual(want);
+  for (const t of [xt, out!]) gpu.release(t);
+  layer.destroy();
+}
 
 describe('ConvPoolSignLayer', () => {
   it(
@@ -55,54 +105,22 @@ describe('ConvPoolSignLayer', () => {
         });
         if (pool.ho < 1 || pool.wo < 1) continue;
         cases++;
-        const x = ints(
-          rand,
-          x4.reduce((a, b) => a * b),
-          -3,
-          3,
-        );
-        const w = ints(rand, o * c * kh * kw, -2, 2);
-        const bias = rand() < 0.7 ? ints(rand, o, -4, 4) : undefined;
-        // half-integer shifts: d·y + e is never 0, so no sum lands on the sign's step
-        const sign =
-          rand() < 0.8
-            ? {
-                scale: ints(rand, o, -1, 1),
-                shift: Float32Array.from({ length: o }, () => int(rand, -6, 5) + 0.5),
-              }
-            : undefined;
-        const activation: Activation = rand() < 0.3 ? 'relu' : 'none';
-        const y = conv2dReference(conv, x, w, bias, activation);
-        const pooled = poolReference(
-          y,
-          [conv.n, o, conv.ho, conv.wo],
-          'max',
-          [pool.kh, pool.kw],
-          [pool.sh, pool.sw],
-          [pool.pt, pool.pl, 0, 0],
-          [pool.dh, pool.dw],
-          pool.ho,
-          pool.wo,
-        );
-        const plane = pool.ho * pool.wo;
-        const signed = pooled.map((v, i) => {
-          const ch = Math.floor(i / plane) % o;
-          return sign ? sign.scale[ch]! * v + sign.shift[ch]! : v;
-        });
-        const layer = new ConvPoolSignLayer(gpu, w, [o, c, kh, kw], bias, sign, activation);
-        const xt = gpu.tensor(x4, x);
-        let out: ReturnType<ConvPoolSignLayer['encode']> | undefined;
-        await gpu.submit((r) => {
-          out = layer.encode(r, xt, conv, pool);
-        });
-        const want = packedCodes(signed, [conv.n, o, pool.ho, pool.wo], { mode: 'sign' });
-        expect(await gpu.readU32(out!), JSON.stringify({ conv, pool, activation })).toEqual(want);
-        for (const t of [xt, out!]) gpu.release(t);
-        layer.destroy();
+        await expectMatches(rand, conv, pool);
       }
     },
     TIMEOUT,
   );
+
+  it('splits a pool window of more taps than a workgroup has threads for among its threads', async () => {
+    const rand = seededRandom(5);
+    const conv = convGeometry([2, 2, 14, 13], [40, 2, 3, 3], { pads: [1, 1, 1, 1] });
+    const pool = bitPoolGeometry([2, 40, conv.ho, conv.wo], {
+      kernel: [9, 8],
+      stride: [3, 2],
+      pads: [1, 0, 1, 0],
+    });
+    await expectMatches(rand, conv, pool);
+  });
 
   it('refuses parameters and inputs that do not fit, naming them', async () => {
     expect(

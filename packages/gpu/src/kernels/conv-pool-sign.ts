@@ -21,13 +21,20 @@ import { packedShape } from './pack-bits.js';
  * packed sign bits that the next binary layer reads as they are. Separately these are three passes
  * over the conv's full-size float output; here it never leaves registers.
  *
- * Work split: a workgroup covers 64 pooled positions × one output word (32 channels); each of its 4
- * thread groups computes 8 of the word's channels for every position, as two vec4 accumulators, so
- * each input value is loaded once per 8 channels and the weights are vec4 broadcasts (all threads of
- * a group read the same ones). The 4 groups' bits meet in a workgroup word by atomicOr.
+ * The max is never formed: with d ∈ {−1, 0, +1} the sign of d·max + e is decided tap by tap. For
+ * d = +1, max + e < 0 ⟺ every tap y has y + e < 0; for d = −1, e − max < 0 ⟺ some tap has e − y < 0;
+ * for d = 0 every tap gives e's sign. (Each is exact in f32: rounding a sum keeps its sign, and the
+ * sum of two f32 values is 0 only when it is exactly 0.) So each thread computes one pool tap's conv
+ * output and its bits, and the taps meet in workgroup words by atomicAnd (d = +1) and atomicOr
+ * (d = −1): a thread's serial work is one conv window, not the pool's taps times it, and the chain of
+ * dependent loads that bounds this small layer's time is that much shorter.
+ *
+ * Work split: a workgroup covers `positions` pooled positions × every pool tap × one output word
+ * (32 channels), as 4 thread groups of 8 channels (two vec4 accumulators, so each input value is
+ * loaded once per 8 channels and the weights are vec4 broadcasts).
  */
 
-const POSITIONS = 64;
+const THREADS = 256;
 const GROUPS = 4;
 /** Channels per thread: two vec4 accumulators. */
 const CHANNELS = 32 / GROUPS;
@@ -40,11 +47,21 @@ export interface ConvPoolSignKernel {
   readonly activation: Activation;
 }
 
+/** Threads per pooled position and thread group: one per pool tap, up to a workgroup's worth. */
+const tapThreads = (p: BitPoolGeometry) => Math.min(p.kh * p.kw, THREADS / GROUPS);
+
+/** Pooled positions per workgroup: as many as fill {@link THREADS}. */
+const positionsPer = (p: BitPoolGeometry) => Math.floor(THREADS / (GROUPS * tapThreads(p)));
+
 const CONV_POOL_SIGN: Program<ConvPoolSignKernel> = {
   name: 'conv-pool-sign',
   wgsl: ({ conv: g, pool: p, activation }) => {
     const words = Math.ceil(g.o / 32);
     const total = p.n * p.ho * p.wo;
+    const positions = positionsPer(p);
+    const taps = tapThreads(p);
+    const win = windowLiterals(p);
+    const s = (words * 32) / 4;
     return /* wgsl */ `
 ${bindings([
   ['x', 'array<f32>', 'read'],
@@ -58,29 +75,34 @@ fn neg4(v: vec4f) -> u32 {
   let b = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), v < vec4f(0.0));
   return b.x | b.y | b.z | b.w;
 }
-var<workgroup> word: array<atomic<u32>, ${POSITIONS}>;
-@compute @workgroup_size(${POSITIONS * GROUPS})
+// per position: the bits negative at every tap (d = +1 channels) and at some tap (d = −1)
+var<workgroup> every: array<atomic<u32>, ${positions}>;
+var<workgroup> some: array<atomic<u32>, ${positions}>;
+@compute @workgroup_size(${positions * taps * GROUPS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let wg = wid.x + wid.y * nwg.x;
   let wd = wg % ${u(words)};
-  let e = (wg / ${u(words)}) * ${u(POSITIONS)} + li % ${u(POSITIONS)};
-  let grp = li / ${u(POSITIONS)};
+  let slot = li % ${u(positions)};
+  let tap = (li / ${u(positions)}) % ${u(taps)};
+  let grp = li / ${u(positions * taps)};
+  let e = (wg / ${u(words)}) * ${u(positions)} + slot;
   // vec4 index of this thread's 8 channels: weights [word][k][32], parameters [bias, scale, shift][O padded]
   let ch = wd * ${u(32 / 4)} + grp * ${u(CHANNELS / 4)};
-  if (e < ${u(total)}) {
-    let n = e / ${u(p.ho * p.wo)};
-    let py = (e / ${u(p.wo)}) % ${u(p.ho)};
-    let px = e % ${u(p.wo)};
-    var m0 = vec4f(0.0);
-    var m1 = vec4f(0.0);
-    var have = false;
-    ${windowLoop(
-      windowLiterals(p),
-      'py',
-      'px',
-      `// conv output (iy, ix) of this pool tap; the conv's own window loop below shadows the names
-      let cy = iy;
-      let cx = ix;
+  if (li < ${u(positions)}) {
+    atomicStore(&every[li], 0xffffffffu);
+    atomicStore(&some[li], 0u);
+  }
+  workgroupBarrier();
+  let n = e / ${u(p.ho * p.wo)};
+  let py = (e / ${u(p.wo)}) % ${u(p.ho)};
+  let px = e % ${u(p.wo)};
+  // the pool taps this thread takes: every ${taps}th, each a conv output if inside the conv's output
+  for (var t = tap; t < ${u(p.kh * p.kw)}; t += ${u(taps)}) {
+    let sy = i32(py * ${win.sh} + (t / ${win.kw}) * ${win.dh}) - ${win.pt};
+    let sx = i32(px * ${win.sw} + (t % ${win.kw}) * ${win.dw}) - ${win.pl};
+    if (e < ${u(total)} && sy >= 0 && sy < ${win.h} && sx >= 0 && sx < ${win.w}) {
+      let cy = u32(sy);
+      let cx = u32(sx);
       var a0 = prm[ch];
       var a1 = prm[ch + 1u];
       for (var c = 0u; c < ${u(g.c)}; c++) {
@@ -94,20 +116,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
           a1 += xv * wt[k + 1u];`,
         )}
       }
-      a0 = act4(a0);
-      a1 = act4(a1);
-      m0 = select(a0, max(m0, a0), have);
-      m1 = select(a1, max(m1, a1), have);
-      have = true;`,
-    )}
-    // d ∈ {−1, 0, +1}, so d·m + e rounds once, the same whether or not it is fused; padding channels
-    // have d = e = 0 and stay 0 bits
-    let s = ${u((words * 32) / 4)};
-    let bits = neg4(prm[s + ch] * m0 + prm[2u * s + ch]) | (neg4(prm[s + ch + 1u] * m1 + prm[2u * s + ch + 1u]) << 4u);
-    atomicOr(&word[li % ${u(POSITIONS)}], bits << (grp * ${u(CHANNELS)}));
+      // padding channels have d = e = 0 and stay 0 bits
+      let shift = grp * ${u(CHANNELS)};
+      let bits = (neg4(prm[${u(s)} + ch] * act4(a0) + prm[${u(2 * s)} + ch]) | (neg4(prm[${u(s)} + ch + 1u] * act4(a1) + prm[${u(2 * s)} + ch + 1u]) << 4u)) << shift;
+      atomicAnd(&every[slot], bits | ~(0xffu << shift));
+      atomicOr(&some[slot], bits);
+    }
   }
   workgroupBarrier();
-  if (grp == 0u && e < ${u(total)}) { y[e * ${u(words)} + wd] = atomicLoad(&word[li]); }
+  if (li < ${u(positions)} && e < ${u(total)}) {
+    // d = 0 channels give the same bit at every tap: either word holds it
+    var plus = 0u;
+    for (var j = 0u; j < ${u(32 / 4)}; j++) {
+      let b = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), prm[${u(s)} + wd * ${u(32 / 4)} + j] > vec4f(0.0));
+      plus |= (b.x | b.y | b.z | b.w) << (4u * j);
+    }
+    y[e * ${u(words)} + wd] = (atomicLoad(&every[li]) & plus) | (atomicLoad(&some[li]) & ~plus);
+  }
 }`;
   },
 };
@@ -184,7 +209,7 @@ export class ConvPoolSignLayer {
         `a conv-pool-sign layer of [${this.weightShape.join(', ')}] does not fit input [${x.shape.join(', ')}] with a ${conv.groups}-group ${conv.o}×${conv.c}×${conv.kh}×${conv.kw} conv to ${conv.ho}×${conv.wo} and a pool of ${pool.h}×${pool.w}; derive both geometries from the input's shape.`,
       );
     const y = this.gpu.empty(packedShape([pool.n, o, pool.ho, pool.wo], { mode: 'sign' }), 'u32');
-    const groups = Math.ceil(o / 32) * Math.ceil((pool.n * pool.ho * pool.wo) / POSITIONS);
+    const groups = Math.ceil(o / 32) * Math.ceil((pool.n * pool.ho * pool.wo) / positionsPer(pool));
     r.dispatch(
       'conv-pool-sign',
       this.gpu.pipeline(CONV_POOL_SIGN, { conv, pool, activation: this.activation }),
