@@ -175,7 +175,10 @@ function canonicalJson(v: unknown): string {
 }
 
 export interface ProfileResult {
-  /** Per dispatch, in recording order: label and GPU time (ns) from timestamp queries. Empty under wall clock. */
+  /**
+   * Per dispatch (per pass, labelled 'pass', when timed by pass), in recording order: label and GPU
+   * time (ns) from timestamp queries. Empty under wall clock.
+   */
   readonly dispatches: readonly { readonly label: string; readonly ns: number }[];
   /** Total time in ms: the sum of dispatch times, or submit → work done wall time. */
   readonly ms: number;
@@ -581,8 +584,16 @@ export class Gpu {
     await this.run(record, undefined);
   }
 
-  /** Like {@link submit}, timing each dispatch with timestamp queries where the adapter has them. */
-  async profile(record: (r: Recorder) => void): Promise<ProfileResult> {
+  /**
+   * Like {@link submit}, timing each dispatch with timestamp queries where the adapter has them; each
+   * then runs in its own compute pass. With `each: 'pass'` the recording keeps its passes as an untimed
+   * run does (many dispatches to a pass) and each pass is timed: `ms` is then the GPU time of the work
+   * as it runs, without the cost of a pass per dispatch, and `dispatches` lists the passes.
+   */
+  async profile(
+    record: (r: Recorder) => void,
+    options: { each?: 'dispatch' | 'pass' } = {},
+  ): Promise<ProfileResult> {
     if (!this.features.timestampQuery) {
       const t0 = performance.now();
       await this.run(record, undefined);
@@ -599,7 +610,13 @@ export class Gpu {
       usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
     });
     try {
-      const labels = await this.run(record, { querySet, capacity, resolve, staging });
+      const labels = await this.run(record, {
+        querySet,
+        capacity,
+        resolve,
+        staging,
+        each: options.each ?? 'dispatch',
+      });
       await this.guard(staging.mapAsync(MapMode.READ));
       const ticks = new BigInt64Array(staging.getMappedRange().slice(0, labels.length * 16));
       const dispatches = labels.map((label, i) => ({ label, ns: Number(ticks[2 * i + 1]! - ticks[2 * i]!) }));
@@ -659,7 +676,7 @@ export class Gpu {
       // requests left unmapped settle as aborted once their buffer is destroyed
       for (const m of mapped) m.catch(() => {});
     }
-    return recorder.labels;
+    return timing ? recorder.timed : recorder.labels;
   }
 
   /** Frees every buffer and pipeline and destroys the device, so that a Node process can exit. */

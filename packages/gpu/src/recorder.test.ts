@@ -53,6 +53,36 @@ describe('Recorder', () => {
     );
   });
 
+  it('times each dispatch in its own pass, or the passes an untimed run records, with the same results', async () => {
+    const n = 4096;
+    const x = gpu.tensor([n], new Float32Array(n).fill(1));
+    const chain = Array.from({ length: 20 }, () => gpu.empty([n]));
+    const record = (r: Parameters<Parameters<Gpu['profile']>[0]>[0]) => {
+      for (const [k, y] of chain.entries())
+        r.dispatch(`affine ${k}`, gpu.pipeline(AFFINE, { add: 1 }), [chain[k - 1] ?? x, y], [n / 64, 1]);
+      return r.read(chain.at(-1)!);
+    };
+    let read: Promise<ArrayBuffer> | undefined;
+    const each = await gpu.profile((r) => {
+      read = record(r);
+    });
+    const first = new Float32Array(await read!);
+    const passes = await gpu.profile(
+      (r) => {
+        read = record(r);
+      },
+      { each: 'pass' },
+    );
+    expect(new Float32Array(await read!)).toEqual(first);
+    if (gpu.features.timestampQuery) {
+      expect(each.dispatches.map((d) => d.label)).toEqual(chain.map((_, k) => `affine ${k}`));
+      // an untimed recording submits every 16 dispatches, each submission one pass
+      expect(passes.dispatches.map((d) => d.label)).toEqual(['pass', 'pass']);
+      expect(passes.ms).toBeGreaterThan(0);
+    }
+    for (const t of [x, ...chain]) gpu.release(t);
+  });
+
   it('gives tensors made inside a recording their data, small ones through the queue and large ones mapped', async () => {
     // sizes no other test uses, so that the one buffer released here is the only free one of its size
     for (const n of [5000, 300_000]) {

@@ -48,13 +48,24 @@ export type Command =
   | { readonly copy: readonly [GpuTensor, GpuTensor] }
   | { readonly read: GpuTensor };
 
+/** Timestamp queries of a timed recording: per dispatch (each in its own pass), or per pass as run untimed. */
+export interface RecorderTiming {
+  readonly querySet: GPUQuerySet;
+  readonly capacity: number;
+  readonly resolve: GPUBuffer;
+  readonly staging: GPUBuffer;
+  readonly each: 'dispatch' | 'pass';
+}
+
 /**
  * Records dispatches into command encoders, submitting every `SUBMIT_EVERY` dispatches: all in one
- * compute pass per encoder, or each in its own pass, in one encoder, when timed (timestamps are
- * written per pass). Dawn orders dependent dispatches within a pass itself.
+ * compute pass per encoder, or each in its own pass, in one encoder, when each dispatch is timed
+ * (timestamps are written per pass). Dawn orders dependent dispatches within a pass itself.
  */
 export class Recorder {
   readonly labels: string[] = [];
+  /** What each timestamp pair of a timed recording measured, in order: a dispatch's label, or 'pass'. */
+  readonly timed: string[] = [];
   /** Everything recorded, in order. */
   readonly commands: Command[] = [];
   /** Copies requested by {@link read}, mapped by the {@link Gpu} after the final submit. */
@@ -65,9 +76,7 @@ export class Recorder {
   constructor(
     readonly gpu: Gpu,
     private encoder: GPUCommandEncoder,
-    readonly timing:
-      | { querySet: GPUQuerySet; capacity: number; resolve: GPUBuffer; staging: GPUBuffer }
-      | undefined,
+    readonly timing: RecorderTiming | undefined,
   ) {}
 
   /**
@@ -95,16 +104,15 @@ export class Recorder {
   private encode(command: Dispatch): void {
     const { label, pipeline, bindGroup, groups } = command;
     this.commands.push(command);
-    const i = this.labels.length;
     const t = this.timing;
-    if (t && 2 * i + 2 > t.capacity)
-      throw new GpuError(
-        'limit-exceeded',
-        `more than ${t.capacity / 2} dispatches in one profiled submission.`,
-      );
-    const pass =
-      this.pass ??
-      this.encoder.beginComputePass(
+    if (!this.pass) {
+      const i = this.timed.length;
+      if (t && 2 * i + 2 > t.capacity)
+        throw new GpuError(
+          'limit-exceeded',
+          `more than ${t.capacity / 2} timed ${t.each}es in one profiled submission.`,
+        );
+      this.pass = this.encoder.beginComputePass(
         t
           ? {
               timestampWrites: {
@@ -115,15 +123,14 @@ export class Recorder {
             }
           : {},
       );
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
-    this.labels.push(label);
-    if (t) pass.end();
-    else {
-      this.pass = pass;
-      if (++this.sinceSubmit === SUBMIT_EVERY) this.submitSoFar();
+      if (t) this.timed.push(t.each === 'dispatch' ? label : 'pass');
     }
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
+    this.labels.push(label);
+    if (t?.each === 'dispatch') this.endPass();
+    else if (++this.sinceSubmit === SUBMIT_EVERY) this.submitSoFar();
   }
 
   /**
@@ -182,9 +189,9 @@ export class Recorder {
   finish(): void {
     this.endPass();
     const t = this.timing;
-    if (t && this.labels.length > 0) {
-      this.encoder.resolveQuerySet(t.querySet, 0, 2 * this.labels.length, t.resolve, 0);
-      this.encoder.copyBufferToBuffer(t.resolve, 0, t.staging, 0, 2 * this.labels.length * 8);
+    if (t && this.timed.length > 0) {
+      this.encoder.resolveQuerySet(t.querySet, 0, 2 * this.timed.length, t.resolve, 0);
+      this.encoder.copyBufferToBuffer(t.resolve, 0, t.staging, 0, 2 * this.timed.length * 8);
     }
     this.gpu.device.queue.submit([this.encoder.finish()]);
   }

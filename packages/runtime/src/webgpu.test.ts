@@ -200,6 +200,7 @@ describe('plans and sessions', () => {
       if (gpu!.features.timestampQuery) {
         expect(p.clock).toBe('gpu-timestamp');
         for (const n of timed) expect(n.ms).toBeGreaterThan(0);
+        expect(p.runGpuMs).toBeGreaterThan(0);
         const gpuNodes = p.nodes.filter((n) => n.kernel !== 'cpu');
         expect(p.gpuMs).toBeCloseTo(
           gpuNodes.reduce((a, n) => a + n.ms, 0),
