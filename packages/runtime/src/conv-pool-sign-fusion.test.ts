@@ -8,7 +8,8 @@ import { importOnnx } from './onnx.js';
 import { exportOnnx } from './onnx-export.js';
 import { optimize } from './passes.js';
 import { float32, type Tensor } from './tensor.js';
-import { randomTensor, uniform } from './testing/random.js';
+import { uniform } from './testing/random.js';
+import { bnBinaryConv } from './testing/sign-layers.js';
 import { WebGpuSession } from './webgpu-session.js';
 import { decodeZsk, encodeZsk } from './zsk.js';
 
@@ -54,10 +55,8 @@ const ints = (shape: number[], seed: number, lo: number, hi: number): Tensor =>
  * x → Conv (→ Relu) → MaxPool → BN → QuantConv(sign, binary, float). The conv's integer outputs are
  * never on a BN's boundary, so the codes do not depend on how the BN is folded or rounded.
  */
-
 function firstLayerNet(f: FirstLayer, seed: number): Graph {
-  const o2 = 3;
-  const gamma = Float32Array.from(uniform(f.o, seed, -2, 2), (v, c) => (c % 5 === 0 ? 0 : v));
+  const tail = bnBinaryConv('p', f.o, 3, seed + 10, 5);
   const nodes: GraphNode[] = [
     {
       op: 'Conv',
@@ -84,20 +83,7 @@ function firstLayerNet(f: FirstLayer, seed: number): Graph {
         ceil_mode: f.pool.ceil ? 1 : 0,
       },
     },
-    {
-      op: 'BatchNormalization',
-      name: 'bn',
-      inputs: ['p', 'gamma', 'beta', 'mean', 'var'],
-      outputs: ['z'],
-      attrs: { epsilon: 1e-5 },
-    },
-    {
-      op: 'QuantConv',
-      name: 'qc',
-      inputs: ['z', 'qw', 's', 'qb'],
-      outputs: ['y'],
-      attrs: { pads: [1, 1, 1, 1], activations: 'sign', weights: 'binary', output: 'float' },
-    },
+    ...tail.nodes,
   ];
   return {
     opset: 13,
@@ -106,13 +92,7 @@ function firstLayerNet(f: FirstLayer, seed: number): Graph {
     initializers: new Map<string, Tensor>([
       ['w', ints([f.o, f.c, f.k, f.k], seed + 1, -2, 2)],
       ['b', ints([f.o], seed + 2, -3, 3)],
-      ['gamma', float32([f.o], gamma)],
-      ['beta', randomTensor([f.o], seed + 3, -1, 1)],
-      ['mean', randomTensor([f.o], seed + 4, -4, 4)],
-      ['var', randomTensor([f.o], seed + 5, 0.1, 2)],
-      ['qw', float32([o2, f.o, 3, 3], Float32Array.from(uniform(o2 * f.o * 9, seed + 6), Math.sign))],
-      ['s', randomTensor([o2], seed + 7, 0.1, 1)],
-      ['qb', randomTensor([o2], seed + 8, -1, 1)],
+      ...tail.initializers,
     ]),
     nodes,
   };

@@ -7,7 +7,8 @@ import { exportOnnx } from './onnx-export.js';
 import { optimize } from './passes.js';
 import { foldSignInputs } from './quant-passes.js';
 import { float32, type Tensor } from './tensor.js';
-import { randomTensor, uniform } from './testing/random.js';
+import { uniform } from './testing/random.js';
+import { bnBinaryConv } from './testing/sign-layers.js';
 import { WebGpuSession } from './webgpu-session.js';
 
 // A batch norm in front of a binary layer folds into the packing as the sign of d·x + e per channel:
@@ -25,37 +26,13 @@ const [N, C, HW, O] = [1, 9, 6, 5];
 
 /** x → BN → QuantConv(sign, binary, float): γ of both signs and 0 (a constant sign), seeded. */
 function bnSignNet(seed: number): Graph {
-  const gamma = Float32Array.from(uniform(C, seed, -2, 2), (v, c) => (c % 4 === 0 ? 0 : v));
-  const w = Float32Array.from(uniform(O * C * 9, seed + 1), Math.sign);
+  const { nodes, initializers } = bnBinaryConv('x', C, O, seed, 4);
   return {
     opset: 13,
     inputs: [{ name: 'x', dtype: 'float32', shape: [N, C, HW, HW] }],
     outputs: ['y'],
-    initializers: new Map<string, Tensor>([
-      ['gamma', float32([C], gamma)],
-      ['beta', randomTensor([C], seed + 2, -1, 1)],
-      ['mean', randomTensor([C], seed + 3, -1, 1)],
-      ['var', randomTensor([C], seed + 4, 0.1, 2)],
-      ['w', float32([O, C, 3, 3], w)],
-      ['s', randomTensor([O], seed + 5, 0.1, 1)],
-      ['b', randomTensor([O], seed + 6, -1, 1)],
-    ]),
-    nodes: [
-      {
-        op: 'BatchNormalization',
-        name: 'bn',
-        inputs: ['x', 'gamma', 'beta', 'mean', 'var'],
-        outputs: ['z'],
-        attrs: { epsilon: 1e-5 },
-      },
-      {
-        op: 'QuantConv',
-        name: 'qc',
-        inputs: ['z', 'w', 's', 'b'],
-        outputs: ['y'],
-        attrs: { pads: [1, 1, 1, 1], activations: 'sign', weights: 'binary', output: 'float' },
-      },
-    ],
+    initializers: new Map(initializers),
+    nodes,
   };
 }
 
