@@ -194,20 +194,18 @@ export async function decodeWeightPayloadsCsr(
     if (++done === payloads.length) wake();
   };
   /**
-   * The next payload for this thread: a failed worker's, else the smallest not handed out, else one a
-   * worker still holds. Those queued behind another go first, largest first. Then come those being
-   * decoded, smallest first: a copy costs least there, and on the GPU machine copying VGG-16's
-   * largest FC payload while its worker was finishing it delayed the load. Taking them at all means
-   * a worker that stops answering never leaves the decode waiting.
+   * The next payload for this thread: a failed worker's, else the smallest not handed out, else the
+   * largest a worker still holds (queued behind another, before one it is decoding), so that this
+   * thread never waits while a cold worker decodes a payload it would finish sooner itself.
    */
   const next = (): number | undefined => {
     for (let id = orphans.pop(); id !== undefined; id = orphans.pop()) if (!results[id]) return id;
     if (front < back) return order[--back];
     let best: number | undefined;
-    let bestRank = Number.NEGATIVE_INFINITY;
+    let bestRank = -1;
     for (const held of pool.values())
       held.forEach((id, place) => {
-        const rank = place > 0 ? size(id) : -size(id) - bytes;
+        const rank = size(id) + (place > 0 ? bytes : 0);
         if (!results[id] && rank > bestRank) [best, bestRank] = [id, rank];
       });
     return best;
