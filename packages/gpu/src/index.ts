@@ -260,7 +260,15 @@ export {
   weightCode,
   weightLevels,
 } from './quant-conv-reference.js';
-export { type Clock, type Command, type Dispatch, grid, type PendingRead, Recorder } from './recorder.js';
+export {
+  type Clock,
+  type Command,
+  type Dispatch,
+  grid,
+  type PendingRead,
+  Recorder,
+  type RecorderTiming,
+} from './recorder.js';
 export {
   applyActivation,
   binaryReference,
