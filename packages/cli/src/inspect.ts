@@ -97,17 +97,18 @@ export function inspectGraph(
 /** The report as text, its first column as wide as the longest layer name. */
 export function inspectTable(r: ModelReport): string {
   const width = Math.max('layer'.length, ...r.layers.map((l) => l.node.length));
+  const opWidth = Math.max('op'.length + 7, ...r.layers.map((l) => l.op.length));
   const lines = [
     `opset ${r.opset}; inputs ${r.inputs.map((i) => `${i.name} [${i.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`).join(', ')}; outputs ${r.outputs.join(', ')}`,
     `ops: ${Object.entries(r.ops)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
     '',
-    `${'layer'.padEnd(width)} ${'op'.padEnd(9)} ${'kind'.padEnd(16)} ${'weights'.padEnd(18)} ${'output'.padEnd(18)} ${'params'.padStart(10)} ${'sparsity'.padStart(9)} ${'f32 bytes'.padStart(11)} ${'stored'.padStart(11)}`,
+    `${'layer'.padEnd(width)} ${'op'.padEnd(opWidth)} ${'kind'.padEnd(16)} ${'weights'.padEnd(18)} ${'output'.padEnd(18)} ${'params'.padStart(10)} ${'sparsity'.padStart(9)} ${'f32 bytes'.padStart(11)} ${'stored'.padStart(11)}`,
   ];
   for (const l of r.layers) {
     lines.push(
-      `${l.node.padEnd(width)} ${l.op.padEnd(9)} ${l.kind.padEnd(16)} ${`[${l.weightShape.join(', ')}]`.padEnd(18)} ${`[${l.outputShape.join(', ')}]`.padEnd(18)} ${String(l.params).padStart(10)} ${(100 * l.sparsity).toFixed(1).padStart(8)}% ${String(l.bytes).padStart(11)} ${String(l.storedBytes).padStart(11)}`,
+      `${l.node.padEnd(width)} ${l.op.padEnd(opWidth)} ${l.kind.padEnd(16)} ${`[${l.weightShape.join(', ')}]`.padEnd(18)} ${`[${l.outputShape.join(', ')}]`.padEnd(18)} ${String(l.params).padStart(10)} ${(100 * l.sparsity).toFixed(1).padStart(8)}% ${String(l.bytes).padStart(11)} ${String(l.storedBytes).padStart(11)}`,
     );
   }
   lines.push(

@@ -1,4 +1,4 @@
-import { compressModel, type Graph, optimize, ZOO } from '@zeroskip/runtime';
+import { compressModel, decodeZsk, type Graph, optimize, ZOO } from '@zeroskip/runtime';
 import { loadPretrained, PRETRAINED } from '@zeroskip/train';
 import { describe, expect, it } from 'vitest';
 import { compressTable } from './compress-args.js';
@@ -42,6 +42,17 @@ describe('tables', () => {
       text.split('\n').slice(3).join('\n'),
       report.layers.map((l) => l.node),
     );
+  });
+
+  it('inspect widens its op column for an op name longer than the column (a fused ConvPoolSign)', async () => {
+    const report = inspectGraph(optimize(decodeZsk(await loadPretrained('binarynet')).graph));
+    expect(report.layers.map((l) => l.op)).toContain('ConvPoolSign');
+    const [header, ...rows] = inspectTable(report).split('\n').slice(3);
+    const kind = header!.indexOf('kind');
+    expect(rows.length).toBeGreaterThan(report.layers.length);
+    rows.slice(0, report.layers.length).forEach((row, i) => {
+      expect(row.slice(kind).startsWith(`${report.layers[i]!.kind} `), row).toBe(true);
+    });
   });
 });
 
