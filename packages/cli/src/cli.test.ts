@@ -221,11 +221,12 @@ describe('zeroskip run --profile', () => {
     const r = await zeroskip(...args('webgpu'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^backend: webgpu \(--backend cpu for the CPU executor\)$/m);
-    const [, gpuMs, wallMs] = r.stdout.match(
-      /profile: ([\d.]+) ms of GPU work \(gpu-[a-z-]+\) in a ([\d.]+) ms profiled run/,
+    const [, gpuMs, wallMs, runGpuMs] = r.stdout.match(
+      /profile: ([\d.]+) ms of GPU work \(gpu-[a-z-]+\) in a ([\d.]+) ms profiled run; ([\d.]+) ms as an untimed run records it/,
     )!;
     expect(Number(gpuMs)).toBeGreaterThan(0);
     expect(Number(gpuMs)).toBeLessThanOrEqual(Number(wallMs));
+    expect(Number(runGpuMs)).toBeGreaterThan(0);
     expect(r.stdout).toMatch(/Conv\s+(direct-sparse|implicit-gemm)/);
     const cpu = await zeroskip(...args('cpu'));
     expect(cpu.code).toBe(2);
