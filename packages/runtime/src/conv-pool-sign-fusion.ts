@@ -1,4 +1,4 @@
-import { attrString, type Graph, type GraphNode, readersOf } from './graph.js';
+import { attrString, constantF32, type Graph, type GraphNode, readersOf } from './graph.js';
 import { convPoolSignNode } from './ops/conv-pool-sign.js';
 
 const SIGN_ATTRS = ['input_scale', 'input_shift'] as const;
@@ -16,7 +16,6 @@ const signMapKey = (q: GraphNode) => JSON.stringify(SIGN_ATTRS.map((k) => q.attr
 export function fuseConvPoolSign(g: Graph): Graph {
   const readers = readersOf(g);
   const byOutput = new Map(g.nodes.map((n) => [n.outputs[0]!, n]));
-  const constant = (name: string | undefined) => g.initializers.get(name ?? '')?.dtype === 'float32';
   const fused = new Map<GraphNode, GraphNode>();
   const signReaders = new Set<GraphNode>();
   const dropped = new Set<GraphNode>();
@@ -30,9 +29,8 @@ export function fuseConvPoolSign(g: Graph): Graph {
       readers.get(conv.outputs[0]!)?.length !== 1 ||
       conv.inputs.length > 3 ||
       (conv.attrs.group ?? 1) !== 1 ||
-      g.initializers.get(conv.inputs[1]!)?.shape.length !== 4 ||
-      !constant(conv.inputs[1]) ||
-      (conv.inputs[2] && !constant(conv.inputs[2])) ||
+      constantF32(g, conv.inputs[1])?.shape.length !== 4 ||
+      (conv.inputs[2] && !constantF32(g, conv.inputs[2])) ||
       qs.length === 0
     )
       continue;

@@ -42,6 +42,12 @@ export function attrString(n: GraphNode, key: string, fallback: string): string 
   return typeof v === 'string' ? v : fallback;
 }
 
+/** A constant float32 tensor of the graph (an initializer), or undefined. */
+export function constantF32(g: Graph, name: string | undefined): Tensor | undefined {
+  const t = name ? g.initializers.get(name) : undefined;
+  return t?.dtype === 'float32' ? t : undefined;
+}
+
 /** Nodes reading each value, with a graph output counted as a reader of its own; empty (omitted) inputs read nothing. */
 export function readersOf(g: Graph): Map<string, (GraphNode | 'output')[]> {
   const readers = new Map<string, (GraphNode | 'output')[]>();

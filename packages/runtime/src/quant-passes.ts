@@ -4,6 +4,7 @@ import {
   attrNumber,
   attrNumbers,
   attrString,
+  constantF32,
   type Graph,
   type GraphNode,
   readersOf,
@@ -16,12 +17,6 @@ import { asFloat32, float32, int64, type Tensor } from './tensor.js';
 // PyTorch nets (Sign → Conv/Gemm/MatMul), then each batch norm + quantizer between two QuantConvs
 // folded into integer thresholds on the first one's accumulator. Both leave the initializers they
 // replace for removeUnused.
-
-/** A constant float32 tensor of the graph, or undefined. */
-function constantF32(g: Graph, name: string | undefined): Tensor | undefined {
-  const t = name ? g.initializers.get(name) : undefined;
-  return t?.dtype === 'float32' ? t : undefined;
-}
 
 /** Filters as rows of `w` ([O, per]) scaled to ±α (and 0): their α, and whether any weight is 0. */
 interface ScaledFilters {
