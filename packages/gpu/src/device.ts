@@ -676,7 +676,7 @@ export class Gpu {
       // requests left unmapped settle as aborted once their buffer is destroyed
       for (const m of mapped) m.catch(() => {});
     }
-    return timing ? recorder.timed : recorder.labels;
+    return recorder.timed;
   }
 
   /** Frees every buffer and pipeline and destroys the device, so that a Node process can exit. */

@@ -71,10 +71,11 @@ ${bindings([
 ])}
 ${activationFn(activation)}
 fn act4(v: vec4f) -> vec4f { return vec4f(act(v.x), act(v.y), act(v.z), act(v.w)); }
-fn neg4(v: vec4f) -> u32 {
-  let b = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), v < vec4f(0.0));
+fn mask4(m: vec4<bool>) -> u32 {
+  let b = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), m);
   return b.x | b.y | b.z | b.w;
 }
+fn neg4(v: vec4f) -> u32 { return mask4(v < vec4f(0.0)); }
 // per position: the bits negative at every tap (d = +1 channels) and at some tap (d = −1)
 var<workgroup> every: array<atomic<u32>, ${positions}>;
 var<workgroup> some: array<atomic<u32>, ${positions}>;
@@ -128,8 +129,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     // d = 0 channels give the same bit at every tap: either word holds it
     var plus = 0u;
     for (var j = 0u; j < ${u(32 / 4)}; j++) {
-      let b = select(vec4u(0u), vec4u(1u, 2u, 4u, 8u), prm[${u(s)} + wd * ${u(32 / 4)} + j] > vec4f(0.0));
-      plus |= (b.x | b.y | b.z | b.w) << (4u * j);
+      plus |= mask4(prm[${u(s)} + wd * ${u(32 / 4)} + j] > vec4f(0.0)) << (4u * j);
     }
     y[e * ${u(words)} + wd] = (atomicLoad(&every[li]) & plus) | (atomicLoad(&some[li]) & ~plus);
   }
