@@ -97,7 +97,7 @@ export function inspectGraph(
 /** The report as text, its first column as wide as the longest layer name. */
 export function inspectTable(r: ModelReport): string {
   const width = Math.max('layer'.length, ...r.layers.map((l) => l.node.length));
-  const opWidth = Math.max('op'.length + 7, ...r.layers.map((l) => l.op.length));
+  const opWidth = Math.max('op'.length, ...r.layers.map((l) => l.op.length));
   const lines = [
     `opset ${r.opset}; inputs ${r.inputs.map((i) => `${i.name} [${i.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`).join(', ')}; outputs ${r.outputs.join(', ')}`,
     `ops: ${Object.entries(r.ops)
