@@ -2,8 +2,14 @@ import { quantWeightPlanes } from './bit-weights.js';
 import type { Gpu } from './device.js';
 import { GpuError } from './errors.js';
 import type { ConvGeometry } from './geometry.js';
+import { type BitPoolGeometry, encodeMaxPoolBits } from './kernels/bit-pool.js';
 import { encodingPlanes, type PackedEncoding, packedShape } from './kernels/pack-bits.js';
-import { encodeQuantConv, type QuantConvOutput, type WeightEncoding } from './kernels/quant-conv.js';
+import {
+  encodeQuantConv,
+  fusesPool,
+  type QuantConvOutput,
+  type WeightEncoding,
+} from './kernels/quant-conv.js';
 import {
   activationLevels,
   MAX_QUANT_ACCUMULATOR,
@@ -100,12 +106,17 @@ export class QuantConvLayer {
   /**
    * Records the QuantConv of packed `x` with a float output's epilogue fused: `residual` (f32 NCHW of
    * the output's shape) added to S·acc + B, and with `sign` the packed sign plane of the result as well,
-   * the input of a next binary layer. Returns the outputs (from the pool).
+   * the input of a next binary layer; or a packed output's max `pool` ({@link bitPoolGeometry} of the
+   * output's shape), written instead of the output. Returns the outputs (from the device's pool).
    */
   encodeFused(
     r: Recorder,
     x: GpuTensor,
-    epilogue: { readonly residual?: GpuTensor; readonly sign?: boolean } = {},
+    epilogue: {
+      readonly residual?: GpuTensor;
+      readonly sign?: boolean;
+      readonly pool?: BitPoolGeometry;
+    } = {},
   ): { y: GpuTensor; sign?: GpuTensor } {
     const [planes, n, h, w, words] = x.shape;
     const c = this.weightShape[1];
@@ -121,19 +132,35 @@ export class QuantConvLayer {
       );
     const geo = this.geometry([n!, c, h!, w!]);
     const shape: [number, number, number, number] = [geo.n, geo.o, geo.ho, geo.wo];
-    const { residual, sign } = epilogue;
+    const { residual, sign, pool } = epilogue;
     if ((residual || sign) && this.outputEncoding)
       throw new GpuError(
         'invalid-argument',
         `a QuantConv with "${this.spec.output}" output has no float epilogue to fuse a residual or a sign into; give it a float output.`,
       );
+    if (pool && !this.outputEncoding)
+      throw new GpuError(
+        'invalid-argument',
+        'a QuantConv fuses a max pool into a packed output only; give it a "sign" or "bits" output, or pool its float output separately.',
+      );
+    if (pool && this.outputEncoding && !fusesPool(pool)) {
+      // a window wider than a workgroup's pixels: the pool runs as a dispatch of its own
+      const whole = this.encode(r, x);
+      const y = this.gpu.empty(packedShape([pool.n, pool.c, pool.ho, pool.wo], this.outputEncoding), 'u32');
+      encodeMaxPoolBits(r, whole, y, pool, this.outputEncoding);
+      this.gpu.release(whole);
+      return { y };
+    }
     if (residual && (residual.dtype !== 'f32' || residual.shape.join() !== shape.join()))
       throw new GpuError(
         'invalid-argument',
         `a QuantConv residual must be f32 [${shape.join(', ')}] like its output, got [${residual.shape.join(', ')}] ${residual.dtype}.`,
       );
     const y = this.outputEncoding
-      ? this.gpu.empty(packedShape(shape, this.outputEncoding), 'u32')
+      ? this.gpu.empty(
+          packedShape(pool ? [pool.n, pool.c, pool.ho, pool.wo] : shape, this.outputEncoding),
+          'u32',
+        )
       : this.gpu.empty(shape);
     const signPlane = sign ? this.gpu.empty(packedShape(shape, { mode: 'sign' }), 'u32') : undefined;
     // only the flags that are set, so that equal kernels share one pipeline key
@@ -152,7 +179,14 @@ export class QuantConvLayer {
         ...(residual ? { residual } : {}),
         ...(signPlane ? { sign: signPlane } : {}),
       },
-      { geo, input: this.inputEncoding, weights: this.weightEncoding, output, ...this.tiling },
+      {
+        geo,
+        input: this.inputEncoding,
+        weights: this.weightEncoding,
+        output,
+        ...(pool ? { pool } : {}),
+        ...this.tiling,
+      },
     );
     return signPlane ? { y, sign: signPlane } : { y };
   }

@@ -20,6 +20,7 @@ import {
 import { type Gpu, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
 import { type BitPoolGeometry, bitPoolGeometry, encodeMaxPoolBits } from './kernels/bit-pool.js';
+import type { PoolParams } from './kernels/ops.js';
 import { encodePack, encodeUnpackBits, type PackedEncoding, packedShape } from './kernels/pack-bits.js';
 import { QuantConvLayer } from './quant-conv-layer.js';
 import { type QuantConvSpec, quantConvGeometry, quantConvReference } from './quant-conv-reference.js';
@@ -298,6 +299,135 @@ describe('fused float epilogue (a Bi-Real block in one dispatch)', () => {
       }
     },
     FUSED_TIMEOUT,
+  );
+});
+
+describe('fused max pool (a packed output pooled in the same dispatch)', () => {
+  const POOL_TIMEOUT = 300_000;
+  /** The reference: the layer's codes as f32 values, max pooled on the CPU, and their packing. */
+  function pooledReference(
+    x: Float32Array,
+    xShape: Shape4,
+    w: Float32Array,
+    wShape: Shape4,
+    spec: QuantConvSpec,
+    params: ReturnType<typeof quantParams>,
+    pool: PoolParams,
+  ) {
+    const geo = quantConvGeometry(xShape, wShape, spec);
+    const shape: Shape4 = [geo.n, geo.o, geo.ho, geo.wo];
+    const g = bitPoolGeometry(shape, pool);
+    const values = poolReference(
+      quantConvReference(x, xShape, w, wShape, spec, params),
+      shape,
+      'max',
+      pool.kernel,
+      pool.stride ?? [1, 1],
+      pool.pads ?? [0, 0, 0, 0],
+      pool.dilation ?? [1, 1],
+      g.ho,
+      g.wo,
+    );
+    return { values, shape: [g.n, g.c, g.ho, g.wo] as Shape4 };
+  }
+
+  async function expectPooled(
+    rand: () => number,
+    xShape: Shape4,
+    wShape: Shape4,
+    spec: QuantConvSpec,
+    pool: PoolParams,
+  ) {
+    const { x, w, geo } = quantData(rand, xShape, wShape, spec);
+    const params = quantParams(rand, spec, geo.o, geo.k);
+    const want = pooledReference(x, xShape, w, wShape, spec, params, pool);
+    const got = await runQuantLayer(gpu, spec, x, xShape, w, wShape, params, { pool });
+    expect(got.shape).toEqual(want.shape);
+    expect(got.values).toEqual(want.values);
+    const e: PackedEncoding =
+      spec.output === 'sign' ? { mode: 'sign' } : { mode: 'bits', bits: spec.outputBits! };
+    expect(got.packed).toEqual(packedCodes(want.values, want.shape, e));
+  }
+
+  /** A pool window on an h×w map: 1–3 taps a side, PyTorch's padding (at most half the window), sometimes ceil mode. */
+  function randomPool(rand: () => number, h: number, w: number): PoolParams | undefined {
+    const kernel: [number, number] = [int(rand, 1, Math.min(3, h)), int(rand, 1, Math.min(3, w))];
+    const pool: PoolParams = {
+      kernel,
+      stride: [int(rand, 1, 3), int(rand, 1, 3)],
+      pads: [0, 1, 0, 1].map((i) => int(rand, 0, Math.floor(kernel[i]! / 2))) as [
+        number,
+        number,
+        number,
+        number,
+      ],
+      dilation: [int(rand, 1, 2), int(rand, 1, 2)],
+      ceilMode: rand() < 0.4,
+    };
+    const g = bitPoolGeometry([1, 1, h, w], pool);
+    return g.ho >= 1 && g.wo >= 1 ? pool : undefined;
+  }
+
+  it(
+    'sign and 2-bit outputs pooled equal the reference pooled on random geometry, windows, strides, padding and ceil mode',
+    async () => {
+      const rand = seededRandom(61);
+      for (let i = 0; i < 6; ) {
+        const g = randomGeometry(rand);
+        const spec: QuantConvSpec = {
+          ...ACTIVATIONS[i % ACTIVATIONS.length]!,
+          ...WEIGHTS[(i + 1) % WEIGHTS.length]!,
+          ...OUTPUTS[1 + (i % 2)]!,
+          conv: g.conv,
+        };
+        const geo = quantConvGeometry(g.x, g.w, spec);
+        const pool = randomPool(rand, geo.ho, geo.wo);
+        if (!pool) continue;
+        await expectPooled(rand, g.x, g.w, spec, pool);
+        i++;
+      }
+    },
+    POOL_TIMEOUT,
+  );
+
+  it(
+    "BinaryNet's second layer at batch 1 and 3, a large map whose tiles take whole overlapping 3×3 windows, and a 9×8 window that runs as a pool dispatch of its own",
+    async () => {
+      const rand = seededRandom(62);
+      const binary: QuantConvSpec = {
+        activations: 'sign',
+        weights: 'binary',
+        output: 'sign',
+        conv: { pads: [2, 2, 2, 2] },
+      };
+      const pool2: PoolParams = { kernel: [2, 2], stride: [2, 2] };
+      for (const n of [1, 3]) await expectPooled(rand, [n, 32, 14, 14], [64, 32, 5, 5], binary, pool2);
+      // 64-pixel tiles without a K split: the direct epilogue, 7 windows of 9 taps to a workgroup
+      await expectPooled(
+        rand,
+        [2, 3, 66, 64],
+        [40, 3, 3, 3],
+        {
+          activations: 'sign0',
+          weights: 'ternary',
+          output: 'bits',
+          outputBits: 2,
+          conv: { pads: [1, 1, 1, 1] },
+        },
+        { kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1] },
+      );
+      await expectPooled(
+        rand,
+        [1, 40, 12, 11],
+        [33, 40, 3, 3],
+        { ...binary, conv: { pads: [1, 1, 1, 1] } },
+        {
+          kernel: [9, 8],
+          stride: [3, 3],
+        },
+      );
+    },
+    POOL_TIMEOUT,
   );
 });
 

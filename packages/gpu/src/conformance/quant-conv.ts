@@ -1,5 +1,7 @@
 import { packBitplanes, packSigns, packTernary, seededRandom } from '@zeroskip/quant';
 import type { Gpu } from '../device.js';
+import { bitPoolGeometry } from '../kernels/bit-pool.js';
+import type { PoolParams } from '../kernels/ops.js';
 import { encodePack, encodeUnpackBits, type PackedEncoding, packedShape } from '../kernels/pack-bits.js';
 import { QuantConvLayer } from '../quant-conv-layer.js';
 import {
@@ -94,7 +96,8 @@ export function quantParams(rand: () => number, spec: QuantConvSpec, o: number, 
 
 /**
  * Packs x on the GPU as the layer's input wants, runs the layer (with a float output's fused `residual`
- * and `sign` plane when asked) and returns its output as the spec's f32 values.
+ * and `sign` plane, or a packed output's max `pool`, when asked) and returns its output as the spec's
+ * f32 values.
  */
 export async function runQuantLayer(
   gpu: Gpu,
@@ -104,12 +107,15 @@ export async function runQuantLayer(
   w: Float32Array,
   wShape: Shape4,
   params: QuantConvParams,
-  options: { readonly sign?: boolean; readonly lanes?: number } = {},
+  options: { readonly sign?: boolean; readonly lanes?: number; readonly pool?: PoolParams } = {},
 ): Promise<{ values: Float32Array; packed?: Uint32Array; sign?: Uint32Array; shape: Shape4 }> {
-  const { lanes, ...epilogue } = options;
+  const { lanes, pool: poolParams, ...flags } = options;
   const layer = new QuantConvLayer(gpu, spec, w, wShape, params, lanes === undefined ? {} : { lanes });
   const geo = layer.geometry(xShape);
-  const yShape: Shape4 = [geo.n, geo.o, geo.ho, geo.wo];
+  const convShape: Shape4 = [geo.n, geo.o, geo.ho, geo.wo];
+  const pool = poolParams && bitPoolGeometry(convShape, poolParams);
+  const yShape: Shape4 = pool ? [pool.n, pool.c, pool.ho, pool.wo] : convShape;
+  const epilogue = { ...flags, ...(pool ? { pool } : {}) };
   const xt = gpu.tensor(xShape, x);
   const xb = gpu.empty(packedShape(xShape, layer.inputEncoding), 'u32');
   const rt = params.residual ? gpu.tensor(yShape, Float32Array.from(params.residual)) : undefined;

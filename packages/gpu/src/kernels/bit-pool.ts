@@ -45,7 +45,38 @@ export function bitPoolGeometry(
   };
 }
 
-const MAX_POOL_BITS: Program<{ readonly geo: BitPoolGeometry; readonly encoding: PackedEncoding }> = {
+/**
+ * The running max of packed codes over a window's taps, for `planes` planes m[0..planes): `identity`
+ * (each plane's start, and what a tap that is not there stands for) and `fold`, statements that take
+ * in one tap whose plane b is `word(b)`. Sign: the max of ±1 is −1 only where every tap is −1. k bits:
+ * a bit-sliced max, from the top plane down: lanes where the tap is greater take the tap's bits.
+ */
+export function maxCodes(
+  encoding: Exclude<PackedEncoding, { mode: 'sign0' }>,
+  planes: number,
+  word: (b: string) => string,
+): { identity: string; fold: string } {
+  if (encoding.mode === 'sign') return { identity: '0xffffffffu', fold: `m[0] &= ${word('0u')};` };
+  return {
+    identity: '0u',
+    fold: `{
+        var eq = 0xffffffffu;
+        var gt = 0u;
+        // top plane down; b wraps past 0 to end the loop
+        for (var b = ${u(planes - 1)}; b < ${u(planes)}; b--) {
+          let t = ${word('b')};
+          gt |= eq & t & ~m[b];
+          eq &= ~(t ^ m[b]);
+        }
+        for (var b = 0u; b < ${u(planes)}; b++) { m[b] = (m[b] & ~gt) | (${word('b')} & gt); }
+      }`,
+  };
+}
+
+const MAX_POOL_BITS: Program<{
+  readonly geo: BitPoolGeometry;
+  readonly encoding: Exclude<PackedEncoding, { mode: 'sign0' }>;
+}> = {
   name: 'max-pool-bits',
   wgsl: ({ geo, encoding }) => {
     const words = Math.ceil(geo.c / 32);
@@ -53,25 +84,7 @@ const MAX_POOL_BITS: Program<{ readonly geo: BitPoolGeometry; readonly encoding:
     const outPlane = geo.n * geo.ho * geo.wo * words;
     const planes = encodingPlanes(encoding);
     const at = `((n * ${u(geo.h)} + iy) * ${u(geo.w)} + ix) * ${u(words)} + wd`;
-    // sign: max of ±1 is −1 only where every tap is −1. k bits: bit-sliced max, from the top plane
-    // down: lanes where the tap is greater take the tap's bits.
-    const body =
-      encoding.mode === 'sign'
-        ? `m[0] &= xb[${at}]; taps++;`
-        : `let i = ${at};
-      if (taps == 0u) { for (var b = 0u; b < ${u(planes)}; b++) { m[b] = xb[b * ${u(inPlane)} + i]; } }
-      else {
-        var eq = 0xffffffffu;
-        var gt = 0u;
-        // top plane down; b wraps past 0 to end the loop
-        for (var b = ${u(planes - 1)}; b < ${u(planes)}; b--) {
-          let t = xb[b * ${u(inPlane)} + i];
-          gt |= eq & t & ~m[b];
-          eq &= ~(t ^ m[b]);
-        }
-        for (var b = 0u; b < ${u(planes)}; b++) { m[b] = (m[b] & ~gt) | (xb[b * ${u(inPlane)} + i] & gt); }
-      }
-      taps++;`;
+    const { identity, fold } = maxCodes(encoding, planes, (b) => `xb[${b} * ${u(inPlane)} + i]`);
     return elementwiseWgsl(
       bindings([
         ['xb', 'array<u32>', 'read'],
@@ -84,9 +97,9 @@ const MAX_POOL_BITS: Program<{ readonly geo: BitPoolGeometry; readonly encoding:
   let oy = s / ${u(geo.wo)};
   let ox = s % ${u(geo.wo)};
   var m: array<u32, ${planes}>;
-  m[0] = 0xffffffffu;
+  for (var b = 0u; b < ${u(planes)}; b++) { m[b] = ${identity}; }
   var taps = 0u;
-  ${windowLoop(windowLiterals(geo), 'oy', 'ox', body)}
+  ${windowLoop(windowLiterals(geo), 'oy', 'ox', `let i = ${at}; ${fold} taps++;`)}
   // a window wholly in the padding has no value; ONNX sizes never make one, so write zeros
   for (var b = 0u; b < ${u(planes)}; b++) { y[b * ${u(outPlane)} + e] = select(0u, m[b], taps > 0u); }`,
     );

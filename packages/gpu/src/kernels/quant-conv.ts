@@ -5,6 +5,7 @@ import { quantLevels } from '../quant-conv-reference.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
 import { bindings, u, workgroupIndex } from '../wgsl.js';
+import { type BitPoolGeometry, maxCodes } from './bit-pool.js';
 import { encodingPlanes, type PackedEncoding } from './pack-bits.js';
 
 /*
@@ -24,6 +25,12 @@ import { encodingPlanes, type PackedEncoding } from './pack-bits.js';
  * spread its 32 channels over several threads (see {@link tiling}); their partial sums meet in
  * workgroup memory without atomics (see {@link splitReduction}), and the (channel, pixel) outputs are
  * then spread over all the threads.
+ *
+ * A packed output may be max pooled in the same dispatch: the workgroup's pixels are then the taps of
+ * whole pool windows (a window's taps in consecutive threads), each tap's codes are parked in
+ * workgroup memory, and one thread per window folds them into the pooled words. The max of codes is
+ * the code of the max, so this equals pooling the packed output (a conv output under two overlapping
+ * windows is computed for each).
  */
 
 /** What the packed weight planes hold: ±1 (1 plane: negative), ternary (non-zero, negative), or k-bit q. */
@@ -51,6 +58,8 @@ export interface QuantConvKernel {
    * of a position's words): chosen from the layer's size when left out, set to compare tilings.
    */
   readonly lanes?: number;
+  /** A max pool over the packed output ([N, O, Ho, Wo] in), written instead of the output itself. */
+  readonly pool?: BitPoolGeometry;
 }
 
 export function weightPlaneCount(w: WeightEncoding): number {
@@ -71,6 +80,22 @@ const MIN_GROUPS = 256;
 const MIN_THREADS = 65536;
 /** Threads per pixel at most: each keeps 4 channels or more, so its sums park as whole vectors. */
 const MAX_LANES = 8;
+/** Pixels of a workgroup at most, and so the taps of a pool window that can be fused. */
+const MAX_PIXELS = 64;
+/** Pixels of a workgroup at least, pool windows aside. */
+const MIN_PIXELS = 8;
+
+/** Whether a max pool with this window can be fused into the conv: its taps fit in one workgroup's pixels. */
+export const fusesPool = (pool: BitPoolGeometry) => pool.kh * pool.kw <= MAX_PIXELS;
+
+/** Taps of the fused pool's window (1 without one): the pixels that make one pooled pixel. */
+const poolTaps = (k: QuantConvKernel) => (k.pool ? k.pool.kh * k.pool.kw : 1);
+
+/** The pixels the kernel computes: the conv's outputs, or with a pool the taps of every pool window. */
+function pixelCount(k: QuantConvKernel): number {
+  const { geo, pool } = k;
+  return pool ? pool.n * pool.ho * pool.wo * poolTaps(k) : geo.n * geo.ho * geo.wo;
+}
 
 /**
  * How a workgroup covers its 32 channels: `pixels` output pixels, each summed by `splits` threads
@@ -98,14 +123,18 @@ function tiling(k: QuantConvKernel): Tiling {
   const { geo } = k;
   const v = vectorWidth(geo);
   const kTotal = (geo.kh * geo.kw * Math.ceil(geo.c / 32)) / v;
-  const p = geo.n * geo.ho * geo.wo;
+  const p = pixelCount(k);
+  const taps = poolTaps(k);
   const blocks = Math.ceil(geo.o / CHANNELS);
-  let pixels = 64;
-  while (pixels > 8 && Math.ceil(p / pixels) * blocks < MIN_GROUPS) pixels /= 2;
+  let pixels = MAX_PIXELS;
+  const least = Math.max(MIN_PIXELS, taps);
+  while (pixels / 2 >= least && Math.ceil(p / pixels) * blocks < MIN_GROUPS) pixels /= 2;
   let splits = 1;
-  if (pixels < 64 || Math.ceil(p / pixels) * blocks < MIN_GROUPS)
+  if (pixels < MAX_PIXELS || Math.ceil(p / pixels) * blocks < MIN_GROUPS)
     while (splits * pixels < SPLIT_THREADS && splits * 2 <= kTotal) splits *= 2;
-  if (splits === 1) pixels = 64;
+  if (splits === 1) pixels = MAX_PIXELS;
+  // whole pool windows to a workgroup
+  pixels -= pixels % taps;
   const chunk = Math.min(kTotal, Math.floor(SHARED_WORDS / (CHANNELS * weightPlaneCount(k.weights) * v)));
   const maxLanes = Math.min(MAX_LANES, CHANNELS / v, MAX_THREADS / (pixels * splits));
   if (k.lanes !== undefined) {
@@ -255,18 +284,54 @@ function storePlanes(k: QuantConvKernel, p: number): string {
 const guarded = (k: QuantConvKernel, j: string, s: string) =>
   k.geo.o % CHANNELS === 0 ? s : `if (o0 + ${j} < ${u(k.geo.o)}) { ${s} }`;
 
-/** The first thread of a pixel writes all 32 channels from its own sums. */
-function epilogue(k: QuantConvKernel, p: number): string {
+/**
+ * With a pool, in place of {@link storePlanes}: each pixel's plane words pl[m] parked (a tap outside
+ * the conv's output as the fold's identity), then one thread per pool window folds its taps' words
+ * and writes the pooled words. Runs in uniform control flow: it holds a barrier.
+ */
+function poolStore(k: QuantConvKernel, pool: BitPoolGeometry, pixels: number): string {
+  const planes = codePlanes(k);
+  const taps = poolTaps(k);
+  const windows = pixels / taps;
+  const ow = Math.ceil(k.geo.o / CHANNELS);
+  const pooled = pool.n * pool.ho * pool.wo;
+  const { identity, fold } = maxCodes(
+    k.output as Exclude<QuantConvOutput, { mode: 'float' }>,
+    planes,
+    (b) => `pc[${b} * ${u(pixels)} + li * ${u(taps)} + tp]`,
+  );
+  return `if (li < ${u(pixels)}) {
+    for (var m = 0u; m < ${u(planes)}; m++) { pc[m * ${u(pixels)} + li] = select(${identity}, pl[m], live && tapOk); }
+  }
+  workgroupBarrier();
+  let win = (wg / ${u(ow)}) * ${u(windows)} + li;
+  if (li < ${u(windows)} && win < ${u(pooled)}) {
+    var m: array<u32, ${planes}>;
+    for (var b = 0u; b < ${u(planes)}; b++) { m[b] = ${identity}; }
+    for (var tp = 0u; tp < ${u(taps)}; tp++) { ${fold} }
+    for (var b = 0u; b < ${u(planes)}; b++) { y[b * ${u(pooled * ow)} + win * ${u(ow)} + ob] = m[b]; }
+  }`;
+}
+
+/** The first thread of a pixel writes all 32 channels from its own sums (pooled: folds them first). */
+function epilogue(k: QuantConvKernel, p: number, pixels: number): string {
   const planes = codePlanes(k);
   const body = (j: string) => {
     const c = channelOutput(k, j, `acc[${j}] + perPixel`);
     return guarded(k, j, `${c.body}${c.code ? ` ${packCode(planes, j, `(${c.code})`)}` : ''}`);
   };
-  return planes
-    ? `var pl: array<u32, ${planes}>;
-    ${forChannels(CHANNELS, (_, j) => body(j), true)}
-    ${storePlanes(k, p)}`
-    : forChannels(CHANNELS, (_, j) => body(j), true);
+  const fill = forChannels(CHANNELS, (_, j) => body(j), true);
+  if (!planes) return `if (!live) { return; }\n  ${fill}`;
+  if (k.pool)
+    return `var pl: array<u32, ${planes}>;
+  if (live && tapOk) {
+    ${fill}
+  }
+  ${poolStore(k, k.pool, pixels)}`;
+  return `if (!live) { return; }
+  var pl: array<u32, ${planes}>;
+    ${fill}
+    ${storePlanes(k, p)}`;
 }
 
 /**
@@ -296,6 +361,21 @@ function splitReduction(k: QuantConvKernel, p: number, t: Tiling, v: number): st
     const body = `${out.body}${out.code ? ` ${elem('codes', `${c}`)} = ${out.code};` : ''}`;
     return `{ let j = vq * ${u(v)} + ${u(c)}; ${guarded(k, 'j', body)} }`;
   }).join('\n      ');
+  // the first thread of each pixel gathers its 32 codes into its plane words
+  const gatherCodes = (): string => {
+    const gather = `for (var j = 0u; j < ${u(CHANNELS)}; j++) {
+    let code = ${elem(`ws[(j / ${u(v)}) * ${u(pixels)} + lp]`, `j % ${u(v)}`)};
+    ${packCode(planes, 'j', 'code')}
+  }`;
+    if (k.pool)
+      return `var pl: array<u32, ${planes}>;
+  if (li < ${u(pixels)} && live && tapOk) { ${gather} }
+  ${poolStore(k, k.pool, pixels)}`;
+    return `if (li >= ${u(pixels)} || !live) { return; }
+  var pl: array<u32, ${planes}>;
+  ${gather}
+  ${storePlanes(k, p)}`;
+  };
   return `{
   let slot = ${t.splits > 1 ? `sp * ${u(vectors * pixels)} + ` : ''}lp;
   ${park}
@@ -314,23 +394,32 @@ function splitReduction(k: QuantConvKernel, p: number, t: Tiling, v: number): st
     }
     ${planes ? 'ws[r] = codes;' : ''}
   }
-  ${
-    planes
-      ? `workgroupBarrier();
-  if (li >= ${u(pixels)} || !live) { return; }
-  var pl: array<u32, ${planes}>;
-  for (var j = 0u; j < ${u(CHANNELS)}; j++) {
-    let code = ${elem(`ws[(j / ${u(v)}) * ${u(pixels)} + lp]`, `j % ${u(v)}`)};
-    ${packCode(planes, 'j', 'code')}
-  }
-  ${storePlanes(k, p)}`
-      : ''
-  }`;
+  ${planes ? `workgroupBarrier();\n  ${gatherCodes()}` : ''}`;
+}
+
+/**
+ * The image n and output position s of the thread's pixel pp: with a pool, pp is tap `tap` of pool
+ * window `win0`, and tapOk says whether that tap lies on the conv's output (s is clamped onto it).
+ */
+function pixelPosition(k: QuantConvKernel): string {
+  const { geo, pool } = k;
+  if (!pool)
+    return `let n = pp / ${u(geo.ho * geo.wo)};
+  let s = pp % ${u(geo.ho * geo.wo)};`;
+  const taps = poolTaps(k);
+  return `let win0 = pp / ${u(taps)};
+  let tap = pp % ${u(taps)};
+  let n = win0 / ${u(pool.ho * pool.wo)};
+  let sw0 = win0 % ${u(pool.ho * pool.wo)};
+  let cy = i32((sw0 / ${u(pool.wo)}) * ${u(pool.sh)} + (tap / ${u(pool.kw)}) * ${u(pool.dh)}) - ${pool.pt};
+  let cx = i32((sw0 % ${u(pool.wo)}) * ${u(pool.sw)} + (tap % ${u(pool.kw)}) * ${u(pool.dw)}) - ${pool.pl};
+  let tapOk = cy >= 0 && cy < ${geo.ho} && cx >= 0 && cx < ${geo.wo};
+  let s = u32(clamp(cy, 0, ${geo.ho - 1})) * ${u(geo.wo)} + u32(clamp(cx, 0, ${geo.wo - 1}));`;
 }
 
 function groups(k: QuantConvKernel): number {
   const { geo } = k;
-  return Math.ceil((geo.n * geo.ho * geo.wo) / tiling(k).pixels) * Math.ceil(geo.o / CHANNELS);
+  return Math.ceil(pixelCount(k) / tiling(k).pixels) * Math.ceil(geo.o / CHANNELS);
 }
 
 const QUANT_CONV: Program<QuantConvKernel> = {
@@ -350,7 +439,7 @@ const QUANT_CONV: Program<QuantConvKernel> = {
     const reduce = splits > 1 || lanes > 1;
     const pa = encodingPlanes(k.input);
     const pw = weightPlaneCount(k.weights);
-    const p = geo.n * geo.ho * geo.wo;
+    const p = pixelCount(k);
     const ob = Math.ceil(geo.o / CHANNELS);
     const total = groups(k);
     const [nx] = grid(total, 65535);
@@ -387,7 +476,9 @@ const QUANT_CONV: Program<QuantConvKernel> = {
       ).join(' ');
     return /* wgsl */ `
 ${bindings([['xb', `array<${vt}>`, 'read'], ['wb', `array<${vt}>`, 'read'], ...paramBindings])}
-var<workgroup> ws: array<${vt}, ${Math.max(pw * CHANNELS * kc, reduce ? (pixels * splits * CHANNELS) / v : 0)}>;
+var<workgroup> ws: array<${vt}, ${Math.max(pw * CHANNELS * kc, reduce ? (pixels * splits * CHANNELS) / v : 0)}>;${
+      k.pool ? `\nvar<workgroup> pc: array<u32, ${codePlanes(k) * pixels}>;` : ''
+    }
 
 @compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -410,8 +501,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let pix = (wg / ${u(ob)}) * ${u(pixels)} + lp;
   let live = pix < ${u(p)};
   let pp = min(pix, ${u(p - 1)});
-  let n = pp / ${u(geo.ho * geo.wo)};
-  let s = pp % ${u(geo.ho * geo.wo)};
+  ${pixelPosition(k)}
   let y0 = i32((s / ${u(geo.wo)}) * ${u(geo.sh)}) - ${geo.pt};
   let x0i = i32((s % ${u(geo.wo)}) * ${u(geo.sw)}) - ${geo.pl};
   var acc: array<i32, ${chans}>;
@@ -441,12 +531,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     }
     workgroupBarrier();
   }
-  ${
-    reduce
-      ? splitReduction(k, p, t, v)
-      : `if (!live) { return; }
-  ${epilogue(k, p)}`
-  }
+  ${reduce ? splitReduction(k, p, t, v) : epilogue(k, p, pixels)}
 }`;
   },
 };
@@ -471,6 +556,20 @@ export function encodeQuantConv(r: Recorder, b: QuantConvBuffers, k: QuantConvKe
   if (k.geo.groups !== 1)
     throw new GpuError('invalid-argument', `a QuantConv has one group, got ${k.geo.groups}.`);
   const float = k.output.mode === 'float' ? k.output : undefined;
+  const { pool, geo } = k;
+  if (
+    pool &&
+    (float ||
+      !fusesPool(pool) ||
+      pool.n !== geo.n ||
+      pool.c !== geo.o ||
+      pool.h !== geo.ho ||
+      pool.w !== geo.wo)
+  )
+    throw new GpuError(
+      'invalid-argument',
+      `a QuantConv fuses a max pool of its packed [${geo.n}, ${geo.o}, ${geo.ho}, ${geo.wo}] output with at most ${MAX_PIXELS} taps, got a ${pool.kh}×${pool.kw} pool of [${pool.n}, ${pool.c}, ${pool.h}, ${pool.w}] on a${float ? ' float' : ' packed'} output; pool the output separately.`,
+    );
   if (
     (b.residual !== undefined) !== (float?.residual === true) ||
     (b.sign !== undefined) !== (float?.sign === true)
@@ -480,7 +579,7 @@ export function encodeQuantConv(r: Recorder, b: QuantConvBuffers, k: QuantConvKe
       'a QuantConv takes a residual buffer and a sign buffer exactly when its float output adds R and writes the sign; pass both or neither as the kernel says.',
     );
   r.dispatch(
-    `quant-conv-${k.input.mode}-${k.weights.mode}-${k.output.mode}`,
+    `quant-conv-${k.input.mode}-${k.weights.mode}-${k.output.mode}${pool ? '-pool' : ''}`,
     r.gpu.pipeline(QUANT_CONV, k),
     [b.x, b.w, ...b.params, ...(b.residual ? [b.residual] : []), b.y, ...(b.sign ? [b.sign] : [])],
     grid(groups(k), r.gpu.limits.maxComputeWorkgroupsPerDimension),
