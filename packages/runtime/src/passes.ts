@@ -4,6 +4,7 @@ import { attrNumber, freshNames, type Graph, type GraphNode } from './graph.js';
 import { builtInActivation } from './ops/activations.js';
 import { opDef } from './ops/registry.js';
 import { expandQOperators, fuseFakeQuantize } from './qdq-passes.js';
+import { fuseQuantConvPool } from './quant-conv-pool-fusion.js';
 import {
   binarizeSignConvs,
   foldQuantThresholds,
@@ -253,9 +254,10 @@ export function optimize(g: Graph): Graph {
   // the quantized-layer passes take their batch norms before foldBatchNorm and fusion can
   const quantized = foldQuantThresholds(binarizeSignConvs(dequantized));
   // binary blocks take their residual adds first: their fused epilogue also packs the next conv's signs
-  // a float first layer then takes the sign maps that foldSignInputs gave the binary layer after it
-  const fused = fuseConvPoolSign(
-    fuseQuantEpilogues(foldSignInputs(fuseActivations(foldBatchNorm(quantized)))),
+  // a float first layer then takes the sign maps that foldSignInputs gave the binary layer after it,
+  // and layers with code outputs take the max pools of their codes
+  const fused = fuseQuantConvPool(
+    fuseConvPoolSign(fuseQuantEpilogues(foldSignInputs(fuseActivations(foldBatchNorm(quantized))))),
   );
   return removeUnused(fuseActivations(fuseResidualAdds(fused)));
 }

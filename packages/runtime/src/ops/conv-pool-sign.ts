@@ -4,7 +4,7 @@ import { type AttributeValue, attrNumber, attrNumbers, type GraphNode } from '..
 import { asFloat32, float32, type Tensor } from '../tensor.js';
 import { conv, fusedActivation, geometry } from './conv.js';
 import { maxPool } from './pool.js';
-import { bitPoolWindow } from './pool-window.js';
+import { bitPoolWindow, fusedPool, POOL_PREFIX, prefixedPoolAttrs } from './pool-window.js';
 import type { OpContext, OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
 
@@ -15,7 +15,6 @@ import { need } from './util.js';
 // activation as conv_activation; the MaxPool's with the prefix pool_; sign_scale d (each −1, 0 or +1)
 // and sign_shift e, one per output channel, or neither (d = 1, e = 0).
 
-const POOL_PREFIX = 'pool_';
 const SIGN_KEYS = ['sign_scale', 'sign_shift'] as const;
 
 /** The node that fuses `convNode`, the MaxPool `poolNode` reading it, and the sign map `sign` (none: d = 1, e = 0). */
@@ -33,7 +32,7 @@ export function convPoolSignNode(
     attrs: {
       ...convAttrs,
       ...(activation === undefined ? {} : { conv_activation: activation }),
-      ...Object.fromEntries(Object.entries(poolNode.attrs).map(([k, v]) => [POOL_PREFIX + k, v])),
+      ...prefixedPoolAttrs(poolNode),
       ...(sign ? { sign_scale: sign.scale, sign_shift: sign.shift } : {}),
     },
   };
@@ -49,10 +48,9 @@ function parts(
   o: number,
 ): { conv: GraphNode; pool: GraphNode; sign: SignAffine | undefined } {
   const convAttrs: Record<string, AttributeValue> = {};
-  const poolAttrs: Record<string, AttributeValue> = {};
   for (const [k, v] of Object.entries(node.attrs)) {
-    if (k.startsWith(POOL_PREFIX)) poolAttrs[k.slice(POOL_PREFIX.length)] = v;
-    else if (k === 'conv_activation') convAttrs.activation = v;
+    if (k.startsWith(POOL_PREFIX)) continue;
+    if (k === 'conv_activation') convAttrs.activation = v;
     else if (!(SIGN_KEYS as readonly string[]).includes(k)) convAttrs[k] = v;
   }
   const [scale, shift] = SIGN_KEYS.map((k) => attrNumbers(node, k));
@@ -67,7 +65,7 @@ function parts(
   const inputs = node.inputs.slice(0, 3);
   return {
     conv: { op: 'Conv', name: node.name, inputs, outputs: ['conv'], attrs: convAttrs },
-    pool: { op: 'MaxPool', name: node.name, inputs: ['conv'], outputs: node.outputs, attrs: poolAttrs },
+    pool: fusedPool(node, 'conv'),
     sign: scale && shift ? { scale, shift } : undefined,
   };
 }

@@ -1,5 +1,5 @@
 import { type BitPoolGeometry, bitPoolGeometry, poolOutput } from '@zeroskip/gpu';
-import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
+import { type AttributeValue, attrNumber, attrNumbers, type GraphNode } from '../graph.js';
 import { as2d, shape2d, window2d } from '../shapes.js';
 
 /** Window and output size of a 2-D pool on NCHW `x` (a 1-D pool on NCL as a 2-D one of unit height). */
@@ -36,4 +36,30 @@ export function bitPoolWindow(
     dilation: win.dilation,
     ceilMode: ceil,
   });
+}
+
+/** The prefix of a fused node's attributes that hold the MaxPool it fuses (ConvPoolSign, QuantConv). */
+export const POOL_PREFIX = 'pool_';
+
+/** A MaxPool's attributes as a fused node holds them. */
+export function prefixedPoolAttrs(pool: GraphNode): Record<string, AttributeValue> {
+  return Object.fromEntries(Object.entries(pool.attrs).map(([k, v]) => [POOL_PREFIX + k, v]));
+}
+
+/** Whether a node holds a MaxPool in pool_ attributes. */
+export const holdsPool = (node: GraphNode) => Object.keys(node.attrs).some((k) => k.startsWith(POOL_PREFIX));
+
+/** The MaxPool a fused node holds in its pool_ attributes, from `input` to the node's outputs. */
+export function fusedPool(node: GraphNode, input: string): GraphNode {
+  return {
+    op: 'MaxPool',
+    name: node.name,
+    inputs: [input],
+    outputs: node.outputs,
+    attrs: Object.fromEntries(
+      Object.entries(node.attrs)
+        .filter(([k]) => k.startsWith(POOL_PREFIX))
+        .map(([k, v]) => [k.slice(POOL_PREFIX.length), v]),
+    ),
+  };
 }

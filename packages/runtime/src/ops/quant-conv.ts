@@ -24,7 +24,9 @@ import { RuntimeError } from '../errors.js';
 import { attrNumber, attrNumbers, attrString, type GraphNode } from '../graph.js';
 import { window2d } from '../shapes.js';
 import { float32, type Tensor } from '../tensor.js';
-import type { OpDef, ValueInfo } from './types.js';
+import { maxPool } from './pool.js';
+import { bitPoolWindow, fusedPool, holdsPool } from './pool-window.js';
+import type { OpContext, OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
 
 // Zeroskip's own QuantConv (ONNX domain ai.zeroskip): an exact integer convolution of quantized
@@ -34,7 +36,9 @@ import { need } from './util.js';
 // two outputs: Sign(Y) (±1, the "sign" quantizer, kept bit-packed on the GPU for the binary layers
 // that read it) first, then Y. Both fuse a block's epilogue into its one dispatch. With "sign"
 // activations, attributes input_scale d (each −1, 0 or +1) and input_shift e [C] quantize the sign of
-// d·x + e per channel instead of x's: a batch norm in front, folded into the packing.
+// d·x + e per channel instead of x's: a batch norm in front, folded into the packing. A "sign" or
+// "bits" output may be max pooled by the node itself (attributes of the MaxPool with the prefix pool_,
+// made by fuseQuantConvPool): the GPU then pools the packed codes in the conv's own dispatch.
 
 function invalid(node: GraphNode, message: string): never {
   throw new RuntimeError('invalid-model', `QuantConv node '${node.name}' ${message}`);
@@ -156,7 +160,13 @@ function firstOffGrid(w: Float32Array, spec: QuantConvSpec): number {
 export function resolveQuantConv(
   node: GraphNode,
   inputs: readonly (ValueInfo | undefined)[],
-): { spec: QuantConvSpec; geo: ConvGeometry; residual: boolean; affine: InputAffine | undefined } {
+): {
+  spec: QuantConvSpec;
+  geo: ConvGeometry;
+  residual: boolean;
+  affine: InputAffine | undefined;
+  pool: GraphNode | undefined;
+} {
   const x = need(node, inputs, 0);
   const w = need(node, inputs, 1);
   const spec = quantConvSpec(node, x.shape, w.shape);
@@ -203,11 +213,17 @@ export function resolveQuantConv(
   const row = t ? unorderedThresholdRow(t.data, geo.o, outputLevels(spec)) : -1;
   if (row >= 0)
     invalid(node, `has thresholds T[${row}] that are NaN or decrease; each row must be nondecreasing.`);
-  return { spec, geo, residual, affine: inputAffine(node, spec, geo.c) };
+  const pool = holdsPool(node) ? fusedPool(node, 'conv') : undefined;
+  if (pool && float)
+    invalid(
+      node,
+      'has pool_ attributes with a "float" output; only "sign" and "bits" outputs are pooled by the node, so pool a float output with a MaxPool of its own.',
+    );
+  return { spec, geo, residual, affine: inputAffine(node, spec, geo.c), pool };
 }
 
-function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[] {
-  const { spec, geo, residual, affine } = resolveQuantConv(
+function run(node: GraphNode, inputs: readonly (Tensor | undefined)[], ctx: OpContext): Tensor[] {
+  const { spec, geo, residual, affine, pool } = resolveQuantConv(
     node,
     inputs.map((t) => t && { shape: t.shape, dtype: t.dtype, value: t }),
   );
@@ -228,6 +244,8 @@ function run(node: GraphNode, inputs: readonly (Tensor | undefined)[]): Tensor[]
       ? { scale: p0.data, bias: p1!.data, ...(residual ? { residual: r!.data } : {}) }
       : { thresholds: p0.data };
   const y = float32(outputShape(geo), quantConvReference(x.data, x.shape, w.data, w.shape, spec, params));
+  // the max of codes is the code of the max
+  if (pool) return maxPool.run(pool, [y], ctx);
   return signsOutput(node) ? [float32(y.shape, Float32Array.from(y.data, signCode)), y] : [y];
 }
 
@@ -238,8 +256,10 @@ const sameEncoding = (a: PackedEncoding | undefined, b: PackedEncoding) =>
 
 export const quantConv: OpDef = {
   op: 'QuantConv',
-  infer(node, inputs) {
-    const y = { shape: outputShape(resolveQuantConv(node, inputs).geo), dtype: 'float32' } as const;
+  infer(node, inputs, ctx) {
+    const { geo, pool } = resolveQuantConv(node, inputs);
+    const y = { shape: outputShape(geo), dtype: 'float32' } as const;
+    if (pool) return maxPool.infer(pool, [y], ctx);
     return signsOutput(node) ? [y, y] : [y];
   },
   run,
@@ -247,16 +267,16 @@ export const quantConv: OpDef = {
     plan(node, inputs, ctx) {
       if (inputs[0]?.dtype !== 'float32' || constantInputs(node).some((name) => !ctx.constant(name)))
         return undefined;
-      const { spec } = resolveQuantConv(node, inputs);
+      const { spec, pool } = resolveQuantConv(node, inputs);
       const outputBits = signsOutput(node) ? SIGN : quantOutputEncoding(spec);
       return {
-        kernel: `quant-conv-${spec.activations}-${spec.weights}`,
+        kernel: `quant-conv-${spec.activations}-${spec.weights}${pool ? '-pool' : ''}`,
         ...(outputBits ? { outputBits } : {}),
       };
     },
     encode(node, ctx) {
-      const { layer, x4, residual, affine } = ctx.planned(() => {
-        const { spec, residual, affine } = resolveQuantConv(node, ctx.inputs);
+      const { layer, x4, residual, affine, pool } = ctx.planned(() => {
+        const { spec, geo, residual, affine, pool } = resolveQuantConv(node, ctx.inputs);
         const w = ctx.constant(node.inputs[1]!)!;
         const [p0, p1] = constantInputs(node)
           .slice(1)
@@ -288,10 +308,15 @@ export const quantConv: OpDef = {
           x4: ctx.inputs[0]!.shape as [number, number, number, number],
           residual,
           affine: onGpu,
+          pool: pool && bitPoolWindow(pool, outputShape(geo) as [number, number, number, number]),
         };
       });
       const sign = signsOutput(node);
-      const epilogue = { ...(residual ? { residual: ctx.input(4) } : {}), ...(sign ? { sign } : {}) };
+      const epilogue = {
+        ...(residual ? { residual: ctx.input(4) } : {}),
+        ...(sign ? { sign } : {}),
+        ...(pool ? { pool } : {}),
+      };
       const outputs = (y: { y: GpuTensor; sign?: GpuTensor }) => (y.sign ? [y.sign, y.y] : [y.y]);
       // quantized activations from the layer before stay packed; float ones are packed here
       const packed = ctx.packed(0);
