@@ -25,6 +25,7 @@ export {
   removeIdentities,
   removeUnused,
 } from './passes.js';
+export { fuseQuantConvPool } from './quant-conv-pool-fusion.js';
 export {
   binarizeSignConvs,
   foldQuantThresholds,
