@@ -63,7 +63,8 @@ export class QuantConvLayer {
 
   /**
    * `weights` [O, C, kh, kw] on the grid of `spec.weights`; `params` S and B, or T [O, Lo]; `tiling.lanes`
-   * fixes how many threads share a pixel's 32 output channels (see `QuantConvKernel`), to compare tilings.
+   * fixes how many threads share a pixel's 32 output channels and `tiling.stageWeights` whether weights
+   * are staged in workgroup memory (see `QuantConvKernel`), to compare tilings.
    */
   constructor(
     private readonly gpu: Gpu,
@@ -71,7 +72,7 @@ export class QuantConvLayer {
     weights: ArrayLike<number>,
     readonly weightShape: readonly [number, number, number, number],
     params: QuantConvParams,
-    private readonly tiling: { readonly lanes?: number } = {},
+    private readonly tiling: { readonly lanes?: number; readonly stageWeights?: boolean } = {},
   ) {
     if ((spec.conv?.groups ?? 1) !== 1)
       throw new GpuError('invalid-argument', `a QuantConv has one group, got ${spec.conv?.groups}.`);

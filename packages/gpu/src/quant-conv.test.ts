@@ -128,7 +128,7 @@ describe('QuantConvLayer', () => {
   );
 
   it(
-    'every count of lanes per pixel equals the reference, on random geometry, modes and fused epilogues',
+    'every count of lanes per pixel, weights staged or not, equals the reference, on random geometry, modes and fused epilogues',
     async () => {
       const rand = seededRandom(41);
       const ran = new Set<number>();
@@ -153,6 +153,8 @@ describe('QuantConvLayer', () => {
           try {
             got = await runQuantLayer(gpu, spec, x, g.x, w, g.w, params, {
               lanes,
+              // staged and unstaged weights in turn, on every geometry
+              stageWeights: (lanes + i) % 2 === 0,
               ...(spec.output === 'float' ? { sign: true } : {}),
             });
           } catch (e) {

@@ -107,10 +107,18 @@ export async function runQuantLayer(
   w: Float32Array,
   wShape: Shape4,
   params: QuantConvParams,
-  options: { readonly sign?: boolean; readonly lanes?: number; readonly pool?: PoolParams } = {},
+  options: {
+    readonly sign?: boolean;
+    readonly lanes?: number;
+    readonly stageWeights?: boolean;
+    readonly pool?: PoolParams;
+  } = {},
 ): Promise<{ values: Float32Array; packed?: Uint32Array; sign?: Uint32Array; shape: Shape4 }> {
-  const { lanes, pool: poolParams, ...flags } = options;
-  const layer = new QuantConvLayer(gpu, spec, w, wShape, params, lanes === undefined ? {} : { lanes });
+  const { lanes, stageWeights, pool: poolParams, ...flags } = options;
+  const layer = new QuantConvLayer(gpu, spec, w, wShape, params, {
+    ...(lanes === undefined ? {} : { lanes }),
+    ...(stageWeights === undefined ? {} : { stageWeights }),
+  });
   const geo = layer.geometry(xShape);
   const convShape: Shape4 = [geo.n, geo.o, geo.ho, geo.wo];
   const pool = poolParams && bitPoolGeometry(convShape, poolParams);

@@ -20,8 +20,9 @@ import { encodingPlanes, type PackedEncoding } from './pack-bits.js';
  * Work split: a workgroup computes a tile of output pixels × 32 output channels, and the first thread
  * of each pixel owns all 32 channels, so a sign or k-bit output is one whole word per plane, written
  * without atomics. Weight words of the 32 channels are staged in workgroup memory, K-chunk by K-chunk,
- * and read as broadcasts; each input word is loaded once per pixel and used for all 32 channels; words
- * are loaded and combined as vectors of up to 4. Small layers split K among the threads of a pixel and
+ * and read as broadcasts (small layers, bound by latency, read them from the buffer instead); each
+ * input word is loaded once per pixel and used for all 32 channels; words are loaded and combined as
+ * vectors of up to 4. Small layers split K among the threads of a pixel and
  * spread its 32 channels over several threads (see {@link tiling}); their partial sums meet in
  * workgroup memory without atomics (see {@link splitReduction}), and the (channel, pixel) outputs are
  * then spread over all the threads.
@@ -58,6 +59,12 @@ export interface QuantConvKernel {
    * of a position's words): chosen from the layer's size when left out, set to compare tilings.
    */
   readonly lanes?: number;
+  /**
+   * Whether the weight words of the 32 channels are staged in workgroup memory before the taps read
+   * them (else each thread reads its own from the buffer): chosen from the tiling when left out, set
+   * to compare.
+   */
+  readonly stageWeights?: boolean;
   /** A max pool over the packed output ([N, O, Ho, Wo] in), written instead of the output itself. */
   readonly pool?: BitPoolGeometry;
 }
@@ -84,6 +91,13 @@ const MAX_LANES = 8;
 const MAX_PIXELS = 64;
 /** Pixels of a workgroup at least, pool windows aside. */
 const MIN_PIXELS = 8;
+/**
+ * Outputs (pixels × channels) from which weights are staged in workgroup memory. Below it a layer is
+ * bound by latency, and the staging's load and barrier cost more than shared reads save: on an H100,
+ * Bi-Real ResNet-18's binary convs at batch 1 (25–200 K outputs) and BinaryNet's at batch 1 ran
+ * 2–12% faster unstaged, its 3.2 M-output conv at batch 256 19% slower.
+ */
+const STAGE_MIN_OUTPUTS = 2 ** 18;
 
 /** Whether a max pool with this window can be fused into the conv: its taps fit in one workgroup's pixels. */
 export const fusesPool = (pool: BitPoolGeometry) => pool.kh * pool.kw <= MAX_PIXELS;
@@ -110,7 +124,9 @@ interface Tiling {
   readonly pixels: number;
   readonly splits: number;
   readonly lanes: number;
+  /** K columns (vectors) per pass over the staged weights; all of K when they are not staged. */
   readonly chunk: number;
+  readonly staged: boolean;
 }
 
 /** Words loaded and combined as one vector: 4, 2 or 1, whichever divides a position's ⌈C/32⌉ words. */
@@ -135,21 +151,24 @@ function tiling(k: QuantConvKernel): Tiling {
   if (splits === 1) pixels = MAX_PIXELS;
   // whole pool windows to a workgroup
   pixels -= pixels % taps;
-  const chunk = Math.min(kTotal, Math.floor(SHARED_WORDS / (CHANNELS * weightPlaneCount(k.weights) * v)));
   const maxLanes = Math.min(MAX_LANES, CHANNELS / v, MAX_THREADS / (pixels * splits));
+  let lanes = 1;
   if (k.lanes !== undefined) {
-    const { lanes } = k;
+    lanes = k.lanes;
     if (!(Number.isInteger(lanes) && lanes >= 1 && Number.isInteger(Math.log2(lanes)) && lanes <= maxLanes))
       throw new GpuError(
         'invalid-argument',
         `this QuantConv takes 1 to ${maxLanes} lanes per pixel in powers of 2, got ${lanes}; leave lanes out to let the layer's size choose.`,
       );
-    return { pixels, splits, lanes, chunk };
+  } else {
+    const threads = Math.ceil(p / pixels) * blocks * pixels * splits;
+    while (lanes * 2 <= maxLanes && threads * lanes < MIN_THREADS) lanes *= 2;
   }
-  const threads = Math.ceil(p / pixels) * blocks * pixels * splits;
-  let lanes = 1;
-  while (lanes * 2 <= maxLanes && threads * lanes < MIN_THREADS) lanes *= 2;
-  return { pixels, splits, lanes, chunk };
+  const staged = k.stageWeights ?? p * geo.o >= STAGE_MIN_OUTPUTS;
+  const chunk = staged
+    ? Math.min(kTotal, Math.floor(SHARED_WORDS / (CHANNELS * weightPlaneCount(k.weights) * v)))
+    : kTotal;
+  return { pixels, splits, lanes, chunk, staged };
 }
 
 /** a & b where undefined means all ones. */
@@ -470,13 +489,15 @@ const QUANT_CONV: Program<QuantConvKernel> = {
       (_, i) => `let x${i} = xb[${i ? `${u(i * xPlane)} + ` : ''}xi];`,
     ).join(' ');
     const loadW = (j: string) =>
-      Array.from(
-        { length: pw },
-        (_, i) => `let w${i} = ws[${u(i * CHANNELS * kc)} + ${j} * ${u(kc)} + kk];`,
+      Array.from({ length: pw }, (_, i) =>
+        t.staged
+          ? `let w${i} = ws[${u(i * CHANNELS * kc)} + ${j} * ${u(kc)} + kk];`
+          : // channels past O read the last one's words: their sums are never written
+            `let w${i} = wb[(${u(i * geo.o)} + min(o0 + ${j}, ${u(geo.o - 1)})) * ${u(kTotal)} + k];`,
       ).join(' ');
     return /* wgsl */ `
 ${bindings([['xb', `array<${vt}>`, 'read'], ['wb', `array<${vt}>`, 'read'], ...paramBindings])}
-var<workgroup> ws: array<${vt}, ${Math.max(pw * CHANNELS * kc, reduce ? (pixels * splits * CHANNELS) / v : 0)}>;${
+var<workgroup> ws: array<${vt}, ${Math.max(t.staged ? pw * CHANNELS * kc : 1, reduce ? (pixels * splits * CHANNELS) / v : 0)}>;${
       k.pool ? `\nvar<workgroup> pc: array<u32, ${codePlanes(k) * pixels}>;` : ''
     }
 
@@ -506,7 +527,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let x0i = i32((s % ${u(geo.wo)}) * ${u(geo.sw)}) - ${geo.pl};
   var acc: array<i32, ${chans}>;
   var perPixel = 0;
-  for (var k0 = 0u; k0 < ${u(kTotal)}; k0 += ${u(kc)}) {
+  for (var k0 = 0u; k0 < ${u(kTotal)}; k0 += ${u(kc)}) {${
+    t.staged
+      ? `
     for (var e = li; e < ${u(pw * CHANNELS * kc)}; e += ${u(threads)}) {
       let kk = e % ${u(kc)};
       let o = o0 + (e / ${u(kc)}) % ${u(CHANNELS)};
@@ -515,7 +538,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       if (k < ${u(kTotal)} && o < ${u(geo.o)}) { v = wb[(e / ${u(CHANNELS * kc)} * ${u(geo.o)} + o) * ${u(kTotal)} + k]; }
       ws[e] = v;
     }
-    workgroupBarrier();
+    workgroupBarrier();`
+      : ''
+  }
     for (var kk = ${splits > 1 ? 'sp' : '0u'}; kk < min(${u(kc)}, ${u(kTotal)} - k0); kk += ${u(splits)}) {
       let k = k0 + kk;
       let tap = k / ${u(words)};
@@ -529,7 +554,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
       ${pixelSum.length ? `perPixel += ${pixelSum.join(' + ')};` : ''}
       ${forChannels(chans, (i, j) => `${loadW(j)} acc[${i}] += ${perChannel};`, pa * pw <= 8, lanes > 1 ? 'c0' : undefined)}
     }
-    workgroupBarrier();
+    ${t.staged ? 'workgroupBarrier();' : ''}
   }
   ${reduce ? splitReduction(k, p, t, v) : epilogue(k, p, pixels)}
 }`;
