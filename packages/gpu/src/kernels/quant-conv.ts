@@ -95,7 +95,7 @@ const MIN_PIXELS = 8;
  * Outputs (pixels × channels) from which weights are staged in workgroup memory. Below it a layer is
  * bound by latency, and the staging's load and barrier cost more than shared reads save: on an H100,
  * Bi-Real ResNet-18's binary convs at batch 1 (25–200 K outputs) and BinaryNet's at batch 1 ran
- * 2–12% faster unstaged, its 3.2 M-output conv at batch 256 19% slower.
+ * 2–11% faster unstaged, and BinaryNet's 3.2 M-output conv at batch 256 15% slower.
  */
 const STAGE_MIN_OUTPUTS = 2 ** 18;
 
