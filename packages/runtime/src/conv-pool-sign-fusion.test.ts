@@ -8,9 +8,9 @@ import { importOnnx } from './onnx.js';
 import { exportOnnx } from './onnx-export.js';
 import { optimize } from './passes.js';
 import { float32, type Tensor } from './tensor.js';
+import { runOnGpu } from './testing/executors.js';
 import { uniform } from './testing/random.js';
 import { bnBinaryConv } from './testing/sign-layers.js';
-import { WebGpuSession } from './webgpu-session.js';
 import { decodeZsk, encodeZsk } from './zsk.js';
 
 // A binary network's float first layer, Conv → MaxPool → BN → binary QuantConv, fuses into
@@ -120,18 +120,6 @@ function randomFirstLayer(seed: number): FirstLayer {
 
 const input = (f: FirstLayer, seed: number) => ({ x: ints([f.n, f.c, f.hw, f.hw], seed, -3, 3) });
 
-async function onGpu(g: Graph, x: Record<string, Tensor>) {
-  const session = await WebGpuSession.create(g, { gpu });
-  try {
-    return {
-      kernels: session.planFor({ x: [...x.x!.shape] }).map((e) => e.kernel),
-      y: Array.from((await session.run(x)).y!.data),
-    };
-  } finally {
-    session.destroy();
-  }
-}
-
 describe('fuseConvPoolSign: Conv → MaxPool → sign as one ConvPoolSign', () => {
   it('gives the unfused outputs on the CPU executor and on the GPU, for randomized geometries', async () => {
     for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
@@ -142,9 +130,9 @@ describe('fuseConvPoolSign: Conv → MaxPool → sign as one ConvPoolSign', () =
       const x = input(f, seed + 100);
       const want = Array.from(runCpu(g, x).y!.data);
       expect(Array.from(runCpu(fused, x).y!.data), JSON.stringify(f)).toEqual(want);
-      const run = await onGpu(fused, x);
+      const run = await runOnGpu(gpu, fused, x);
       expect(run.kernels).toEqual(['conv-pool-sign', 'quant-conv-sign-binary']);
-      expect(run.y, JSON.stringify(f)).toEqual(want);
+      expect(run.outputs.y, JSON.stringify(f)).toEqual(want);
     }
   }, 120_000);
 
@@ -192,7 +180,7 @@ describe('fuseConvPoolSign: Conv → MaxPool → sign as one ConvPoolSign', () =
     };
     const want = Array.from(runCpu(g, x).y!.data);
     expect(Array.from(runCpu(fused, x).y!.data)).toEqual(want);
-    expect((await onGpu(fused, x)).y).toEqual(want);
+    expect((await runOnGpu(gpu, fused, x)).outputs.y).toEqual(want);
   }, 60_000);
 
   it('fuses for readers that share a sign map, and leaves the layers apart where anything else reads between them', () => {

@@ -8,8 +8,8 @@ import { exportOnnx } from './onnx-export.js';
 import { optimize } from './passes.js';
 import { fuseQuantConvPool } from './quant-conv-pool-fusion.js';
 import { float32, type Tensor } from './tensor.js';
+import { runOnGpu } from './testing/executors.js';
 import { uniform } from './testing/random.js';
-import { WebGpuSession } from './webgpu-session.js';
 import { decodeZsk, encodeZsk } from './zsk.js';
 
 // QuantConv (sign or 2-bit codes) → MaxPool → QuantConv fuses into a QuantConv that pools its own
@@ -138,19 +138,6 @@ function pooledNet(f: PooledLayer, seed: number): Graph {
 
 const input = (f: PooledLayer, seed: number) => ({ x: pm1([f.n, f.c, f.hw, f.hw], seed) });
 
-async function onGpu(g: Graph, x: Record<string, Tensor>) {
-  const session = await WebGpuSession.create(g, { gpu });
-  try {
-    const out = await session.run(x);
-    return {
-      kernels: session.planFor({ x: [...x.x!.shape] }).map((e) => e.kernel),
-      out: Object.fromEntries(g.outputs.map((o) => [o, Array.from(out[o]!.data)])),
-    };
-  } finally {
-    session.destroy();
-  }
-}
-
 const ops = (g: Graph) => g.nodes.map((n) => n.op);
 
 describe('fuseQuantConvPool: a QuantConv that max pools its own codes', () => {
@@ -168,13 +155,13 @@ describe('fuseQuantConvPool: a QuantConv that max pools its own codes', () => {
         const cpu = runCpu(fused, x);
         for (const o of outputs)
           expect(Array.from(cpu[o]!.data), `${o} ${JSON.stringify(f)}`).toEqual(Array.from(want[o]!.data));
-        const run = await onGpu(fused, x);
+        const run = await runOnGpu(gpu, fused, x);
         expect(run.kernels).toEqual([
           'quant-conv-sign-binary-pool',
           `quant-conv-${f.bits ? 'bits' : 'sign'}-binary`,
         ]);
         for (const o of outputs)
-          expect(run.out[o], `${o} ${JSON.stringify(f)}`).toEqual(Array.from(want[o]!.data));
+          expect(run.outputs[o], `${o} ${JSON.stringify(f)}`).toEqual(Array.from(want[o]!.data));
       }
     }
   }, 300_000);

@@ -99,3 +99,25 @@ export function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
     Buffer.from(b.buffer, b.byteOffset, b.byteLength),
   );
 }
+
+/**
+ * Runs `g` once on WebGPU (auto plan) from host tensors: the kernel of each planned node at these
+ * input shapes, and every graph output's values.
+ */
+export async function runOnGpu(
+  gpu: Gpu,
+  g: Graph,
+  inputs: Readonly<Record<string, Tensor>>,
+): Promise<{ kernels: string[]; outputs: Record<string, number[]> }> {
+  const session = await WebGpuSession.create(g, { gpu });
+  try {
+    const out = await session.run(inputs);
+    const shapes = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, [...t.shape]]));
+    return {
+      kernels: session.planFor(shapes).map((e) => e.kernel),
+      outputs: Object.fromEntries(g.outputs.map((o) => [o, Array.from(out[o]!.data)])),
+    };
+  } finally {
+    session.destroy();
+  }
+}
