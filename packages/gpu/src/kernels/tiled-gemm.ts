@@ -58,15 +58,17 @@ export function gemmTiles(s: GemmShape, t: GemmTile): number {
  */
 const SLOTS = 264;
 
+/** K slices (of the tile's depth) each k split keeps at least, so that the partial sums' traffic stays small beside the FMAs. */
+const MIN_SPLIT_SLICES = 16;
+
 /**
  * Splits of k for a GEMM with too few tiles to fill a GPU (a batch-1 layer such as ResNet-50's res5:
- * 512 × 49 outputs): partial sums go to a scratch buffer that a second pass reduces. Each split keeps
- * at least 16 k slices, so that the partial sums' traffic stays small beside the FMAs.
+ * 512 × 49 outputs): partial sums go to a scratch buffer that a second pass reduces.
  */
 export function gemmSplits(s: GemmShape, t: GemmTile): number {
   const tiles = gemmTiles(s, t);
   if (tiles >= SLOTS / 2) return 1;
-  return Math.max(1, Math.min(Math.ceil(SLOTS / tiles), Math.floor(s.k / (16 * t.bk))));
+  return Math.max(1, Math.min(Math.ceil(SLOTS / tiles), Math.floor(s.k / (MIN_SPLIT_SLICES * t.bk))));
 }
 
 /** How A is laid out: `mk` with k contiguous (OIHW weights), `km` with m contiguous (pre-transposed). */
