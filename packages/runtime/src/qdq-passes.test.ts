@@ -53,13 +53,18 @@ interface Weight {
   readonly biasScale: Value;
 }
 
-/** int8 symmetric weights (per output channel, axis 0, or one scale) and their bias, for input scale sx. */
+/**
+ * int8 symmetric weights (per output channel, axis 0, or one scale) and their bias, for input scale sx.
+ * The weights use 7 bits (ONNX Runtime's reduce_range, its quantizer's default on x86): on a CPU with
+ * AVX2 and no VNNI its u8×s8 kernels add pairs of products in int16 and saturate, and full-range
+ * weights put its outputs many steps off the exact result.
+ */
 function quantizeWeight(w: number[], shape: number[], b: number[], sx: number, perChannel: boolean): Weight {
   const o = shape[0]!;
   const per = w.length / o;
   const max = (c: number) => Math.max(...w.slice(c * per, (c + 1) * per).map(Math.abs));
   const all = Math.max(...w.map(Math.abs));
-  const scales = Array.from({ length: o }, (_, c) => Math.fround((perChannel ? max(c) : all) / 127));
+  const scales = Array.from({ length: o }, (_, c) => Math.fround((perChannel ? max(c) : all) / 63));
   const dims = perChannel ? [o] : [];
   const bs = scales.map((s) => Math.fround(sx * s));
   return {
