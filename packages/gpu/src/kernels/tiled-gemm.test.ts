@@ -2,9 +2,17 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomArray } from '../conformance/data.js';
 import { type Gpu, type Program, requestDevice } from '../device.js';
+import { GpuError } from '../errors.js';
 import { grid } from '../recorder.js';
 import { bindings, u } from '../wgsl.js';
-import { GEMM_TILES, type GemmShape, type GemmTile, gemmTiles, tiledGemmWgsl } from './tiled-gemm.js';
+import {
+  GEMM_TILES,
+  type GemmShape,
+  type GemmTile,
+  gemmTileProblem,
+  gemmTiles,
+  tiledGemmWgsl,
+} from './tiled-gemm.js';
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -75,8 +83,15 @@ async function runGemm(spec: Spec, seed: number): Promise<void> {
   expect(worst).toBeLessThan(8 * Math.sqrt(k) * 2 ** -24 * Math.sqrt(k));
 }
 
+/** The shipped tiles, and k-group layouts the core takes beside them. */
+const TILES: [string, GemmTile][] = [
+  ...Object.entries(GEMM_TILES),
+  ['64×32 in 2 k groups', { bm: 64, bn: 32, bk: 16, tm: 4, tn: 4, kg: 2 }],
+  ['32×32 in 4 k groups, 16 deep', { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4, kg: 4 }],
+];
+
 describe('tiled GEMM core', () => {
-  it.each(Object.entries(GEMM_TILES))(
+  it.each(TILES)(
     'matches a CPU GEMM on the %s tile, both A layouts, with and without k splits',
     async (_, tile) => {
       await fc.assert(
@@ -84,7 +99,7 @@ describe('tiled GEMM core', () => {
           fc.record({
             m: fc.integer({ min: 1, max: 2 * tile.bm + 3 }),
             n: fc.integer({ min: 1, max: 2 * tile.bn + 3 }),
-            k: fc.integer({ min: 1, max: 5 * tile.bk + 3 }),
+            k: fc.integer({ min: 1, max: 5 * tile.bk * (tile.kg ?? 1) + 3 }),
             batches: fc.integer({ min: 1, max: 3 }),
           }),
           fc.integer({ min: 1, max: 3 }),
@@ -97,4 +112,12 @@ describe('tiled GEMM core', () => {
     },
     600_000,
   );
+
+  it('refuses a tile whose k groups cannot add their sums in its shared tiles', () => {
+    const tile = { bm: 32, bn: 64, bk: 8, tm: 4, tn: 4, kg: 2 };
+    expect(gemmTileProblem(tile)).toMatch(/do not fit/);
+    expect(() => tiledGemmWgsl({ m: 8, n: 8, k: 8, batches: 1 }, tile, 1, 65535, {} as never)).toThrow(
+      GpuError,
+    );
+  });
 });

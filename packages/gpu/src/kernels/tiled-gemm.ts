@@ -1,3 +1,4 @@
+import { GpuError } from '../errors.js';
 import { u, workgroupIndex } from '../wgsl.js';
 
 // The one register-tiled SGEMM core behind every dense conv: C_b[m, col] = Σ_k A_b[m, k]·B_b[k, col]
@@ -11,6 +12,10 @@ import { u, workgroupIndex } from '../wgsl.js';
 // while the current one is multiplied, so the loads' latency hides behind the FMAs. Each thread's
 // B column is the same for every slice (256 is a multiple of bn), so a gather such as im2col works
 // out its per-column state once (`colSetup`) instead of once per element.
+// A GEMM with few tiles (a batch-1 layer on a small map) leaves most of the GPU idle and is bound by
+// its serial k loop: one global-load latency per slice. Such a tile may split its threads into `kg`
+// k groups that walk every kg-th slice of the same output tile, each in its own shared tiles, and add
+// their sums in workgroup memory at the end, which divides the loop without a second dispatch.
 
 /** A workgroup's output tile (bm × bn), its k slice depth and each thread's outputs (tm × tn). */
 export interface GemmTile {
@@ -19,6 +24,8 @@ export interface GemmTile {
   readonly bk: number;
   readonly tm: number;
   readonly tn: number;
+  /** K groups of the workgroup's threads (1 when left out): each walks every kg-th k slice. */
+  readonly kg?: number;
 }
 
 const THREADS = 256;
@@ -31,6 +38,8 @@ export const GEMM_TILES = {
   wide: { bm: 64, bn: 128, bk: 8, tm: 4, tn: 8 },
   /** Few rows and few columns. */
   medium: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
+  /** GEMMs that do not fill the GPU (batch-1 layers on small maps): a 32×32 tile in 4 k groups. */
+  small: { bm: 32, bn: 32, bk: 8, tm: 4, tn: 4, kg: 4 },
   /** Few columns (batch-1 layers on small maps, Winograd at batch 1). */
   narrowN: { bm: 128, bn: 32, bk: 16, tm: 4, tn: 4 },
   /** Very few rows (layers with 32 or fewer output channels per group). */
@@ -68,7 +77,8 @@ const MIN_SPLIT_SLICES = 16;
 export function gemmSplits(s: GemmShape, t: GemmTile): number {
   const tiles = gemmTiles(s, t);
   if (tiles >= SLOTS / 2) return 1;
-  return Math.max(1, Math.min(Math.ceil(SLOTS / tiles), Math.floor(s.k / (MIN_SPLIT_SLICES * t.bk))));
+  const depth = t.bk * (t.kg ?? 1);
+  return Math.max(1, Math.min(Math.ceil(SLOTS / tiles), Math.floor(s.k / (MIN_SPLIT_SLICES * depth))));
 }
 
 /** How A is laid out: `mk` with k contiguous (OIHW weights), `km` with m contiguous (pre-transposed). */
@@ -80,6 +90,9 @@ export type ALayout = 'mk' | 'km';
  * memory with bank conflicts. To be measured again on other GPUs.
  */
 function tileRate(t: GemmTile, a: ALayout): number {
+  // a tile in k groups runs GEMMs that do not fill the GPU: its rate is fitted to batch-1 convs of
+  // ResNet-50 and Bi-Real ResNet-18 on an H100 (10.5–18 TFLOP/s beyond the dispatch's own cost)
+  if (t.kg) return 14e12;
   if (t.tm * t.tn >= 32) return 29e12;
   if (t.bm === t.bn) return a === 'km' ? 29e12 : 21e12;
   return a === 'km' ? 25e12 : t.bn < t.bm ? 15e12 : 23e12;
@@ -110,14 +123,17 @@ export function gemmSeconds(s: GemmShape, t: GemmTile, a: ALayout): number {
 /**
  * The tile of least estimated time for the GEMM. On a software adapter (`software`), always the 64×64
  * tile: Chromium's SwiftShader loses the device on the larger and the narrow tiles, and a CPU gains
- * nothing from register tiling sized for a GPU's register file.
+ * nothing from register tiling sized for a GPU's register file. A tile in k groups is a candidate only
+ * where its workgroups fit in one wave: it serves latency, and its small tile loads more per FMA.
  */
 export function chooseGemmTile(s: GemmShape, a: ALayout, software = false): GemmTile {
   if (software) return GEMM_TILES.medium;
-  return Object.values(GEMM_TILES).reduce<GemmTile>(
-    (best, t) => (gemmSeconds(s, t, a) < gemmSeconds(s, best, a) ? t : best),
-    GEMM_TILES.large,
-  );
+  return Object.values(GEMM_TILES)
+    .filter((t: GemmTile) => t.kg === undefined || gemmTiles(s, t) * gemmSplits(s, t) <= SLOTS)
+    .reduce<GemmTile>(
+      (best, t) => (gemmSeconds(s, t, a) < gemmSeconds(s, best, a) ? t : best),
+      GEMM_TILES.large,
+    );
 }
 
 /** How a caller's GEMM reads its operands and writes its result, as WGSL. */
@@ -135,6 +151,18 @@ export interface GemmOperands {
   store(b: string, ks: string, m: string, col: string, v: string): string;
 }
 
+/** Why a tile cannot run on the core, or undefined: its threads, loads and shared sums must fit the workgroup. */
+export function gemmTileProblem(t: GemmTile): string | undefined {
+  const kg = t.kg ?? 1;
+  const threads = THREADS / kg;
+  if (!Number.isInteger(threads) || (t.bm / t.tm) * (t.bn / t.tn) !== threads)
+    return `its ${t.bm}×${t.bn} outputs in ${t.tm}×${t.tn} per thread need ${threads} threads per k group`;
+  if (t.tm % 4 || t.tn % 4 || threads % t.bn || threads % t.bk || threads % t.bm)
+    return 'its rows, columns and depth must be vec4-wide and divide the threads of a k group';
+  if (kg > 1 && t.bn > kg * t.bk) return `its k groups' sums (${t.bm}×${t.bn}) do not fit its shared A tiles`;
+  return undefined;
+}
+
 /** WGSL of the batched GEMM `s` in `splits` k splits, run as {@link gemmTiles}·splits workgroups (spread by `grid()` nx wide). */
 export function tiledGemmWgsl(
   s: GemmShape,
@@ -143,53 +171,74 @@ export function tiledGemmWgsl(
   nx: number,
   ops: GemmOperands,
 ): string {
+  const problem = gemmTileProblem(t);
+  if (problem)
+    throw new GpuError('invalid-argument', `GEMM tile ${JSON.stringify(t)} cannot run: ${problem}.`);
   const { bm, bn, bk, tm, tn } = t;
+  const kg = t.kg ?? 1;
+  // threads of one k group; `lg` is a thread's index in its group, `g` its group
+  const threads = THREADS / kg;
   const tx = bn / tn;
   const ty = bm / tm;
   const tilesN = Math.ceil(s.n / bn);
   const tilesM = Math.ceil(s.m / bm);
   const total = gemmTiles(s, t) * splits;
   const chunk = Math.ceil(Math.ceil(s.k / splits) / bk) * bk;
-  const loadsA = (bm * bk) / THREADS;
-  const loadsB = (bn * bk) / THREADS;
+  const loadsA = (bm * bk) / threads;
+  const loadsB = (bn * bk) / threads;
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-  // element j of this thread's share of a tile: fixed minor index, major index stepping by 256/minor
+  // a k group's shared tiles, in vec4s from its offsets ga and gb
+  const [aVecs, bVecs] = [(bk * bm) / 4, (bk * bn) / 4];
+  const [ga, gb] = kg > 1 ? ['ga + ', 'gb + '] : ['', ''];
+  // element j of this thread's share of a tile: fixed minor index, major index stepping by threads/minor
   const aAt = (j: number) =>
     ops.aLayout === 'mk'
-      ? { m: `li / ${u(bk)} + ${u(j * (THREADS / bk))}`, k: `li % ${u(bk)}` }
-      : { m: `li % ${u(bm)}`, k: `li / ${u(bm)} + ${u(j * (THREADS / bm))}` };
-  const bRow = (j: number) => `li / ${u(bn)} + ${u(j * (THREADS / bn))}`;
+      ? { m: `lg / ${u(bk)} + ${u(j * (threads / bk))}`, k: `lg % ${u(bk)}` }
+      : { m: `lg % ${u(bm)}`, k: `lg / ${u(bm)} + ${u(j * (threads / bm))}` };
+  const bRow = (j: number) => `lg / ${u(bn)} + ${u(j * (threads / bn))}`;
   const fetch = (k0: string) =>
     [
       ...range(loadsA).map((j) => {
         const { m, k } = aAt(j);
         return `{ let m = m0 + ${m}; let k = ${k0} + ${k};
-      ra[${j}] = select(0.0, ${ops.loadA('b', `min(m, ${u(s.m - 1)})`, `min(k, ${u(s.k - 1)})`)}, m < ${u(s.m)} && k < ${u(s.k)}); }`;
+      ra[${j}] = select(0.0, ${ops.loadA('b', `min(m, ${u(s.m - 1)})`, `min(k, ${u(s.k - 1)})`)}, m < ${u(s.m)} && k < kEnd); }`;
       }),
       ...range(loadsB).map(
         (j) => `{ let k = ${k0} + ${bRow(j)};
-      rb[${j}] = select(0.0, ${ops.loadB('b', `min(k, ${u(s.k - 1)})`)}, colOk && k < ${u(s.k)}); }`,
+      rb[${j}] = select(0.0, ${ops.loadB('b', `min(k, ${u(s.k - 1)})`)}, colOk && k < kEnd); }`,
       ),
     ].join('\n    ');
   const toShared = [
     ...range(loadsA).map((j) => {
       const { m, k } = aAt(j);
-      return `{ let e = (${k}) * ${u(bm)} + ${m}; As[e / 4u][e % 4u] = ra[${j}]; }`;
+      return `{ let e = (${k}) * ${u(bm)} + ${m}; As[${ga}e / 4u][e % 4u] = ra[${j}]; }`;
     }),
     ...range(loadsB).map(
-      (j) => `{ let e = (${bRow(j)}) * ${u(bn)} + li % ${u(bn)}; Bs[e / 4u][e % 4u] = rb[${j}]; }`,
+      (j) => `{ let e = (${bRow(j)}) * ${u(bn)} + lg % ${u(bn)}; Bs[${gb}e / 4u][e % 4u] = rb[${j}]; }`,
     ),
   ].join('\n    ');
   const qn = tn / 4;
+  const sums = (tm * tn) / 4;
   const product = [
-    ...range(tm / 4).map((i) => `let a${i} = As[kk * ${u(bm / 4)} + ty + ${u(ty * i)}];`),
-    ...range(qn).map((j) => `let b${j} = Bs[kk * ${u(bn / 4)} + tx + ${u(tx * j)}];`),
+    ...range(tm / 4).map((i) => `let a${i} = As[${ga}kk * ${u(bm / 4)} + ty + ${u(ty * i)}];`),
+    ...range(qn).map((j) => `let b${j} = Bs[${gb}kk * ${u(bn / 4)} + tx + ${u(tx * j)}];`),
     ...range(tm).flatMap((r) =>
       range(qn).map(
         (j) => `acc[${r * qn + j}] = fma(vec4f(a${Math.floor(r / 4)}[${r % 4}]), b${j}, acc[${r * qn + j}]);`,
       ),
     ),
   ].join('\n      ');
+  // groups 1..kg−1 hand their sums to group 0 in turn, through the (free) shared A tiles
+  const addGroups = range(kg - 1)
+    .map(
+      (
+        r,
+      ) => `if (g == ${u(r + 1)}) { for (var i = 0u; i < ${u(sums)}; i++) { As[i * ${u(threads)} + lg] = acc[i]; } }
+  workgroupBarrier();
+  if (g == 0u) { for (var i = 0u; i < ${u(sums)}; i++) { acc[i] += As[i * ${u(threads)} + lg]; } }
+  workgroupBarrier();`,
+    )
+    .join('\n  ');
   const epilogue = range(tm)
     .flatMap((r) =>
       range(qn).flatMap((j) =>
@@ -203,8 +252,8 @@ export function tiledGemmWgsl(
     .join('\n  ');
   return /* wgsl */ `
 ${ops.decls}
-var<workgroup> As: array<vec4f, ${(bk * bm) / 4}>;
-var<workgroup> Bs: array<vec4f, ${(bk * bn) / 4}>;
+var<workgroup> As: array<vec4f, ${kg * aVecs}>;
+var<workgroup> Bs: array<vec4f, ${kg * bVecs}>;
 
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -213,25 +262,36 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
   let p0 = (wg % ${u(tilesN)}) * ${u(bn)};
   let m0 = ((wg / ${u(tilesN)}) % ${u(tilesM)}) * ${u(bm)};
   let b = (wg / ${u(tilesN * tilesM)}) % ${u(s.batches)};
-  let ks = wg / ${u(tilesN * tilesM * s.batches)};
-  let tx = li % ${u(tx)};
-  let ty = li / ${u(tx)};
-  let colOk = p0 + li % ${u(bn)} < ${u(s.n)};
-  ${ops.colSetup('b', `min(p0 + li % ${u(bn)}, ${u(s.n - 1)})`)}
+  let ks = wg / ${u(tilesN * tilesM * s.batches)};${
+    kg > 1
+      ? `
+  let g = li / ${u(threads)};
+  let lg = li % ${u(threads)};
+  let ga = g * ${u(aVecs)};
+  let gb = g * ${u(bVecs)};`
+      : `
+  let lg = li;`
+  }
+  let tx = lg % ${u(tx)};
+  let ty = lg / ${u(tx)};
+  let colOk = p0 + lg % ${u(bn)} < ${u(s.n)};
+  ${ops.colSetup('b', `min(p0 + lg % ${u(bn)}, ${u(s.n - 1)})`)}
   let kBegin = ks * ${u(chunk)};
   let kEnd = min(${u(s.k)}, kBegin + ${u(chunk)});
+  // this split's slices (none where the last splits hold no k)
+  let slices = select(0u, (kEnd - kBegin + ${u(bk - 1)}) / ${u(bk)}, kEnd > kBegin);
+  let kFirst = kBegin${kg > 1 ? ` + g * ${u(bk)}` : ''};
   var ra: array<f32, ${loadsA}>;
   var rb: array<f32, ${loadsB}>;
-  var acc: array<vec4f, ${(tm * tn) / 4}>;
-  if (kBegin < kEnd) {
-    ${fetch('kBegin')}
-    ${toShared}
-  }
+  var acc: array<vec4f, ${sums}>;
+  ${fetch('kFirst')}
+  ${toShared}
   workgroupBarrier();
-  for (var k0 = kBegin; k0 < kEnd; k0 += ${u(bk)}) {
-    let more = k0 + ${u(bk)} < kEnd;
+  for (var s0 = 0u; s0 < slices; s0 += ${u(kg)}) {
+    let k0 = kFirst + s0 * ${u(bk)};
+    let more = s0 + ${u(kg)} < slices;
     if (more) {
-    ${fetch(`k0 + ${u(bk)}`)}
+    ${fetch(`k0 + ${u(kg * bk)}`)}
     }
     for (var kk = 0u; kk < ${u(bk)}; kk++) {
       ${product}
@@ -241,6 +301,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li: 
     ${toShared}
     }
     workgroupBarrier();
+  }
+  ${
+    kg > 1
+      ? `${addGroups}
+  if (g != 0u) { return; }`
+      : ''
   }
   ${epilogue}
 }`;
