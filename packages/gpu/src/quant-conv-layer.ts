@@ -2,7 +2,7 @@ import { quantWeightPlanes } from './bit-weights.js';
 import type { Gpu } from './device.js';
 import { GpuError } from './errors.js';
 import type { ConvGeometry } from './geometry.js';
-import { type BitPoolGeometry, encodeMaxPoolBits } from './kernels/bit-pool.js';
+import { type BitPoolGeometry, encodeMaxPoolBits, pooledShape } from './kernels/bit-pool.js';
 import { encodingPlanes, type PackedEncoding, packedShape } from './kernels/pack-bits.js';
 import {
   encodeQuantConv,
@@ -147,7 +147,7 @@ export class QuantConvLayer {
     if (pool && this.outputEncoding && !fusesPool(pool)) {
       // a window wider than a workgroup's pixels: the pool runs as a dispatch of its own
       const whole = this.encode(r, x);
-      const y = this.gpu.empty(packedShape([pool.n, pool.c, pool.ho, pool.wo], this.outputEncoding), 'u32');
+      const y = this.gpu.empty(packedShape(pooledShape(pool), this.outputEncoding), 'u32');
       encodeMaxPoolBits(r, whole, y, pool, this.outputEncoding);
       this.gpu.release(whole);
       return { y };
@@ -158,10 +158,7 @@ export class QuantConvLayer {
         `a QuantConv residual must be f32 [${shape.join(', ')}] like its output, got [${residual.shape.join(', ')}] ${residual.dtype}.`,
       );
     const y = this.outputEncoding
-      ? this.gpu.empty(
-          packedShape(pool ? [pool.n, pool.c, pool.ho, pool.wo] : shape, this.outputEncoding),
-          'u32',
-        )
+      ? this.gpu.empty(packedShape(pool ? pooledShape(pool) : shape, this.outputEncoding), 'u32')
       : this.gpu.empty(shape);
     const signPlane = sign ? this.gpu.empty(packedShape(shape, { mode: 'sign' }), 'u32') : undefined;
     // only the flags that are set, so that equal kernels share one pipeline key

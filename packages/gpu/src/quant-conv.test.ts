@@ -19,7 +19,7 @@ import {
 } from './conformance/quant-conv.js';
 import { type Gpu, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
-import { type BitPoolGeometry, bitPoolGeometry, encodeMaxPoolBits } from './kernels/bit-pool.js';
+import { type BitPoolGeometry, bitPoolGeometry, encodeMaxPoolBits, pooledShape } from './kernels/bit-pool.js';
 import type { PoolParams } from './kernels/ops.js';
 import { encodePack, encodeUnpackBits, type PackedEncoding, packedShape } from './kernels/pack-bits.js';
 import { QuantConvLayer } from './quant-conv-layer.js';
@@ -330,7 +330,7 @@ describe('fused max pool (a packed output pooled in the same dispatch)', () => {
       g.ho,
       g.wo,
     );
-    return { values, shape: [g.n, g.c, g.ho, g.wo] as Shape4 };
+    return { values, shape: pooledShape(g) };
   }
 
   async function expectPooled(

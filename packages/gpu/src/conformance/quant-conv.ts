@@ -1,6 +1,6 @@
 import { packBitplanes, packSigns, packTernary, seededRandom } from '@zeroskip/quant';
 import type { Gpu } from '../device.js';
-import { bitPoolGeometry } from '../kernels/bit-pool.js';
+import { bitPoolGeometry, pooledShape } from '../kernels/bit-pool.js';
 import type { PoolParams } from '../kernels/ops.js';
 import { encodePack, encodeUnpackBits, type PackedEncoding, packedShape } from '../kernels/pack-bits.js';
 import { QuantConvLayer } from '../quant-conv-layer.js';
@@ -122,7 +122,7 @@ export async function runQuantLayer(
   const geo = layer.geometry(xShape);
   const convShape: Shape4 = [geo.n, geo.o, geo.ho, geo.wo];
   const pool = poolParams && bitPoolGeometry(convShape, poolParams);
-  const yShape: Shape4 = pool ? [pool.n, pool.c, pool.ho, pool.wo] : convShape;
+  const yShape: Shape4 = pool ? pooledShape(pool) : convShape;
   const epilogue = { ...flags, ...(pool ? { pool } : {}) };
   const xt = gpu.tensor(xShape, x);
   const xb = gpu.empty(packedShape(xShape, layer.inputEncoding), 'u32');

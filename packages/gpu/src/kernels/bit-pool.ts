@@ -45,6 +45,9 @@ export function bitPoolGeometry(
   };
 }
 
+/** The pooled output's shape, [N, C, Ho, Wo]. */
+export const pooledShape = (g: BitPoolGeometry): [number, number, number, number] => [g.n, g.c, g.ho, g.wo];
+
 /**
  * The running max of packed codes over a window's taps, for `planes` planes m[0..planes): `identity`
  * (each plane's start, and what a tap that is not there stands for) and `fold`, statements that take
