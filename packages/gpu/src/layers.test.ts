@@ -67,9 +67,11 @@ describe('the sparse-or-dense choice at a shape', () => {
   it('depends on the shape as measured on the H100: small batch-1 1×1 convs go sparse early, batched Winograd convs late', () => {
     const pointwise = convGeometry([1, 512, 14, 14], [112, 512, 1, 1]);
     expect(chooseConvAlgorithm(pointwise, 0.5)).toBe('sparse-tiled');
-    // ResNet-50's 1×1 reduction on 14×14 at 70%, batch 1: 0.029 ms tiled against 0.035 ms dense
+    // ResNet-50's 1×1 reduction on 14×14, batch 1: tiled from 80%; at 70% it took 0.029 ms tiled
+    // against 0.032 ms dense on the k-group tile, a margin the estimates leave to dense
     const reduction = convGeometry([1, 1024, 14, 14], [256, 1024, 1, 1]);
-    expect(chooseConvAlgorithm(reduction, 0.7)).toBe('sparse-tiled');
+    expect(chooseConvAlgorithm(reduction, 0.8)).toBe('sparse-tiled');
+    expect(chooseConvAlgorithm(reduction, 0.7)).toBe('implicit-gemm');
     const winograd = convGeometry([32, 512, 28, 28], [512, 512, 3, 3], { pads: [1, 1, 1, 1] });
     expect(chooseConvAlgorithm(winograd, 0.8)).toBe('implicit-gemm');
     expect(chooseConvAlgorithm(winograd, 0.97)).toBe('sparse-staged');

@@ -90,9 +90,6 @@ export type ALayout = 'mk' | 'km';
  * memory with bank conflicts. To be measured again on other GPUs.
  */
 function tileRate(t: GemmTile, a: ALayout): number {
-  // a tile in k groups runs GEMMs that do not fill the GPU: its rate is fitted to batch-1 convs of
-  // ResNet-50 and Bi-Real ResNet-18 on an H100 (10.5–18 TFLOP/s beyond the dispatch's own cost)
-  if (t.kg) return 14e12;
   if (t.tm * t.tn >= 32) return 29e12;
   if (t.bm === t.bn) return a === 'km' ? 29e12 : 21e12;
   return a === 'km' ? 25e12 : t.bn < t.bm ? 15e12 : 23e12;
