@@ -74,7 +74,7 @@ describe('conv layers built from CSR weights', { timeout: 120_000 }, () => {
   });
 
   it('expand the CSR for the Winograd and depthwise kernels too', async () => {
-    const winograd = convGeometry([1, 16, 12, 12], [16, 16, 3, 3], { pads: [1, 1, 1, 1] });
+    const winograd = convGeometry([1, 32, 12, 12], [32, 32, 3, 3], { pads: [1, 1, 1, 1] });
     expect(chooseWinogradBlock(winograd)).toBeDefined();
     const depthwise = convGeometry([2, 6, 7, 7], [6, 1, 3, 3], { groups: 6, pads: [1, 1, 1, 1] });
     for (const [geo, algorithm] of [

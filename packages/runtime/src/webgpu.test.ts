@@ -158,9 +158,9 @@ describe('plans and sessions', () => {
         const expected = {
           dense: ['implicit-gemm', 'implicit-gemm', 'fc-dense', 'fc-dense', 'fc-dense'],
           sparse: ['sparse-tiled', 'sparse-tiled', 'fc-sparse', 'fc-sparse', 'fc-sparse'],
-          // at batch 1, LeNet's first conv (one input channel, 20 outputs) costs less dense than the
-          // sparse kernel's fixed part, its second (20 → 50, 5×5) more; its FCs at 90% run sparse
-          auto: ['implicit-gemm', 'sparse-tiled', 'fc-sparse', 'fc-sparse', 'fc-sparse'],
+          // at batch 1 LeNet's convs (1 → 6 and 6 → 16 channels) cost less dense, on the k-group
+          // GEMM tile, than the sparse kernel's fixed part; its FCs at 90% run sparse
+          auto: ['implicit-gemm', 'implicit-gemm', 'fc-sparse', 'fc-sparse', 'fc-sparse'],
         };
         expect(kernels).toEqual(expected[plan]);
         const out = await session.run({ input });
