@@ -68,7 +68,7 @@ describe('the sparse-or-dense choice at a shape', () => {
     const pointwise = convGeometry([1, 512, 14, 14], [112, 512, 1, 1]);
     expect(chooseConvAlgorithm(pointwise, 0.5)).toBe('sparse-tiled');
     // ResNet-50's 1×1 reduction on 14×14, batch 1: tiled from 80%; at 70% it took 0.029 ms tiled
-    // against 0.032 ms dense on the k-group tile, a margin the estimates leave to dense
+    // (2026-11-24) and 0.032 ms dense on the k-group tile (2026-11-25), a margin the estimates leave to dense
     const reduction = convGeometry([1, 1024, 14, 14], [256, 1024, 1, 1]);
     expect(chooseConvAlgorithm(reduction, 0.8)).toBe('sparse-tiled');
     expect(chooseConvAlgorithm(reduction, 0.7)).toBe('implicit-gemm');
