@@ -12,6 +12,7 @@ import {
   type GemmTile,
   gemmTileProblem,
   gemmTiles,
+  kGroups,
   tiledGemmWgsl,
 } from './tiled-gemm.js';
 
@@ -100,7 +101,7 @@ describe('tiled GEMM core', () => {
           fc.record({
             m: fc.integer({ min: 1, max: 2 * tile.bm + 3 }),
             n: fc.integer({ min: 1, max: 2 * tile.bn + 3 }),
-            k: fc.integer({ min: 1, max: 5 * tile.bk * (tile.kg ?? 1) + 3 }),
+            k: fc.integer({ min: 1, max: 5 * tile.bk * kGroups(tile) + 3 }),
             batches: fc.integer({ min: 1, max: 3 }),
           }),
           fc.integer({ min: 1, max: 3 }),

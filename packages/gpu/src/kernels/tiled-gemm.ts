@@ -30,6 +30,9 @@ export interface GemmTile {
 
 const THREADS = 256;
 
+/** The k groups of a tile's threads: 1 for a tile that names none. */
+export const kGroups = (t: GemmTile): number => t.kg ?? 1;
+
 /** The tiles a GEMM is run with; every one has 256 threads and vec4-wide rows and columns. */
 export const GEMM_TILES = {
   /** Big GEMMs: the fewest loads per FMA. */
@@ -77,7 +80,7 @@ const MIN_SPLIT_SLICES = 16;
 export function gemmSplits(s: GemmShape, t: GemmTile): number {
   const tiles = gemmTiles(s, t);
   if (tiles >= SLOTS / 2) return 1;
-  const depth = t.bk * (t.kg ?? 1);
+  const depth = t.bk * kGroups(t);
   return Math.max(1, Math.min(Math.ceil(SLOTS / tiles), Math.floor(s.k / (MIN_SPLIT_SLICES * depth))));
 }
 
@@ -126,7 +129,7 @@ export function gemmSeconds(s: GemmShape, t: GemmTile, a: ALayout): number {
 export function chooseGemmTile(s: GemmShape, a: ALayout, software = false): GemmTile {
   if (software) return GEMM_TILES.medium;
   return Object.values(GEMM_TILES)
-    .filter((t: GemmTile) => t.kg === undefined || gemmTiles(s, t) * gemmSplits(s, t) <= SLOTS)
+    .filter((t: GemmTile) => kGroups(t) === 1 || gemmTiles(s, t) * gemmSplits(s, t) <= SLOTS)
     .reduce<GemmTile>(
       (best, t) => (gemmSeconds(s, t, a) < gemmSeconds(s, best, a) ? t : best),
       GEMM_TILES.large,
@@ -150,7 +153,7 @@ export interface GemmOperands {
 
 /** Why a tile cannot run on the core, or undefined: its threads, loads and shared sums must fit the workgroup. */
 export function gemmTileProblem(t: GemmTile): string | undefined {
-  const kg = t.kg ?? 1;
+  const kg = kGroups(t);
   const threads = THREADS / kg;
   if (!Number.isInteger(threads) || (t.bm / t.tm) * (t.bn / t.tn) !== threads)
     return `its ${t.bm}×${t.bn} outputs in ${t.tm}×${t.tn} per thread need ${threads} threads per k group`;
@@ -172,7 +175,7 @@ export function tiledGemmWgsl(
   if (problem)
     throw new GpuError('invalid-argument', `GEMM tile ${JSON.stringify(t)} cannot run: ${problem}.`);
   const { bm, bn, bk, tm, tn } = t;
-  const kg = t.kg ?? 1;
+  const kg = kGroups(t);
   // threads of one k group; `lg` is a thread's index in its group, `g` its group
   const threads = THREADS / kg;
   const tx = bn / tn;
