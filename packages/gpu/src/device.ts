@@ -211,6 +211,8 @@ class Rehearsal extends Recorder {
 
   override copy(): void {}
 
+  override upload(): void {}
+
   override read(t: GpuTensor): Promise<ArrayBuffer> {
     return Promise.resolve(new ArrayBuffer(t.size * 4));
   }

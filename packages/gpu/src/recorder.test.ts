@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gpu, requestDevice } from './device.js';
+import { FIRST_SUBMIT, SUBMIT_EVERY } from './recorder.js';
 import { AFFINE } from './test-affine.js';
 
 let gpu: Gpu;
@@ -76,8 +77,12 @@ describe('Recorder', () => {
     expect(new Float32Array(await read!)).toEqual(first);
     if (gpu.features.timestampQuery) {
       expect(each.dispatches.map((d) => d.label)).toEqual(chain.map((_, k) => `affine ${k}`));
-      // an untimed recording submits every 16 dispatches, each submission one pass
-      expect(passes.dispatches.map((d) => d.label)).toEqual(['pass', 'pass']);
+      // an untimed recording's submissions, each one pass, take FIRST_SUBMIT dispatches, then twice as
+      // many up to SUBMIT_EVERY
+      let submissions = 0;
+      for (let left = chain.length, c = FIRST_SUBMIT; left > 0; left -= c, c = Math.min(2 * c, SUBMIT_EVERY))
+        submissions++;
+      expect(passes.dispatches.map((d) => d.label)).toEqual(Array(submissions).fill('pass'));
       expect(passes.ms).toBeGreaterThan(0);
     }
     for (const t of [x, ...chain]) gpu.release(t);
@@ -115,6 +120,78 @@ describe('Recorder', () => {
       expect(y.every((v, i) => v === (i % 7) * 3 + 1)).toBe(true);
       for (const t of [ones, ...pads]) gpu.release(t);
     }
+  });
+
+  it("uploads inputs in a recording's first submission, for the commands after them, small, large and from upload arrays", async () => {
+    const queue = gpu.device.queue;
+    const submit = queue.submit;
+    let submissions = 0;
+    queue.submit = (buffers) => {
+      submissions++;
+      submit.call(queue, buffers);
+    };
+    try {
+      // twice, so that the second round's staging buffers are the first's, mapped again after their submission
+      for (const round of [0, 1])
+        for (const n of [40, 300_000]) {
+          const values = Float32Array.from({ length: n }, (_, i) => ((i * 13 + round) % 101) - 50);
+          for (const from of ['array', 'upload array'] as const) {
+            const data = from === 'array' ? values : gpu.uploadArray(n);
+            if (from === 'upload array') data.set(values);
+            const x = gpu.empty([n]);
+            const y = gpu.empty([n]);
+            let got: Promise<ArrayBuffer> | undefined;
+            submissions = 0;
+            await gpu.submit((r) => {
+              r.upload(x.buffer, data);
+              r.dispatch('after upload', gpu.pipeline(AFFINE, { add: 1 }), [x, y], [Math.ceil(n / 64), 1]);
+              got = r.read(y);
+            });
+            const where = `round ${round}, ${n} floats from an ${from}`;
+            expect(submissions, where).toBe(1);
+            const out = new Float32Array(await got!);
+            expect(
+              out.every((v, i) => v === values[i]! * 3 + 1),
+              where,
+            ).toBe(true);
+            gpu.release(x);
+            gpu.release(y);
+          }
+        }
+    } finally {
+      queue.submit = submit;
+    }
+  });
+
+  it('refuses an upload after a command of its command buffer, and uploads after a recording that failed past its upload', async () => {
+    const n = 300_000;
+    const x = gpu.empty([n]);
+    const y = gpu.empty([n]);
+    const failed = gpu.submit((r) => {
+      r.dispatch('first', gpu.pipeline(AFFINE, { add: 0 }), [x, y], [Math.ceil(n / 64), 1]);
+      r.upload(x.buffer, new Float32Array(n));
+    });
+    await expect(failed).rejects.toThrow(/upload must come before the commands/);
+    // a recording that fails after its upload leaves a staging buffer unmapped, its copy never submitted
+    await expect(
+      gpu.submit((r) => {
+        r.upload(
+          x.buffer,
+          Float32Array.from({ length: n }, () => 9),
+        );
+        throw new Error('recording failed');
+      }),
+    ).rejects.toThrow('recording failed');
+    const values = Float32Array.from({ length: n }, (_, i) => i % 5);
+    let got: Promise<ArrayBuffer> | undefined;
+    await gpu.submit((r) => {
+      r.upload(x.buffer, values);
+      r.dispatch('after', gpu.pipeline(AFFINE, { add: 0 }), [x, y], [Math.ceil(n / 64), 1]);
+      got = r.read(y);
+    });
+    expect(new Float32Array(await got!).every((v, i) => v === (i % 5) * 3)).toBe(true);
+    gpu.release(x);
+    gpu.release(y);
   });
 
   it('rejects a recording that fails, and the reads it asked for, with the same error', async () => {

@@ -20,9 +20,13 @@ export function grid(groups: number, maxPerDim: number): [number, number] {
 /**
  * Dispatches per command buffer of an untimed recording. Submitting as it goes lets the GPU start on
  * the first layers while the host records the rest, instead of idling through the whole recording
- * (ORT-web and TF.js flush every 16 and 15 dispatches for the same reason).
+ * (ORT-web and TF.js flush every 16 and 15 dispatches for the same reason). The first command buffers
+ * are shorter, doubling from {@link FIRST_SUBMIT}: the GPU starts sooner, and each submission costs the
+ * host 30–90 µs, so the later ones stay long. On an H100 at batch 1 that took 3–9% off the wall time of
+ * pruned AlexNet, GoogLeNet and VGG-16, and left ResNet-50 within 3% (apps/bench/results/h100/2026-11-25/host-path).
  */
-const SUBMIT_EVERY = 16;
+export const SUBMIT_EVERY = 16;
+export const FIRST_SUBMIT = 4;
 
 /** A tensor copied out at the end of a recording, mapped once the submission is done. */
 export interface PendingRead {
@@ -72,6 +76,10 @@ export class Recorder {
   readonly reads: PendingRead[] = [];
   private pass: GPUComputePassEncoder | undefined;
   private sinceSubmit = 0;
+  /** Dispatches the current command buffer takes before it is submitted. */
+  private chunk = FIRST_SUBMIT;
+  /** How many of {@link commands} were recorded before the current encoder. */
+  private encoderStart = 0;
 
   constructor(
     readonly gpu: Gpu,
@@ -130,7 +138,7 @@ export class Recorder {
     this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.labels.push(label);
     if (t?.each === 'dispatch') this.endPass();
-    else if (++this.sinceSubmit === SUBMIT_EVERY) this.submitSoFar();
+    else if (++this.sinceSubmit === this.chunk) this.submitSoFar();
   }
 
   /**
@@ -146,6 +154,22 @@ export class Recorder {
       else this.encode(c);
     }
     return reads;
+  }
+
+  /**
+   * Writes `data` to `dst` for the commands recorded after it. A staged upload is copied in this
+   * recording's first command buffer instead of a submission of its own, so the GPU starts on the run
+   * one submission earlier. Uploads come before any command of their command buffer: a small one goes
+   * through the queue, ahead of the whole buffer.
+   */
+  upload(dst: GPUBuffer, data: ArrayBufferView): void {
+    if (this.commands.length > this.encoderStart)
+      throw new GpuError(
+        'invalid-argument',
+        'an upload must come before the commands of its command buffer; record it first.',
+      );
+    this.endPass();
+    this.gpu.staging.write(dst, data, this.encoder);
   }
 
   /**
@@ -179,10 +203,17 @@ export class Recorder {
   }
 
   private submitSoFar(): void {
-    this.endPass();
-    this.gpu.device.queue.submit([this.encoder.finish()]);
+    this.submit();
     this.encoder = this.gpu.device.createCommandEncoder();
     this.sinceSubmit = 0;
+    this.chunk = Math.min(2 * this.chunk, SUBMIT_EVERY);
+    this.encoderStart = this.commands.length;
+  }
+
+  private submit(): void {
+    this.endPass();
+    this.gpu.device.queue.submit([this.encoder.finish()]);
+    this.gpu.staging.submitted();
   }
 
   /** Ends the recording: resolves a profiled submission's timestamps and submits the rest. */
@@ -193,6 +224,6 @@ export class Recorder {
       this.encoder.resolveQuerySet(t.querySet, 0, 2 * this.timed.length, t.resolve, 0);
       this.encoder.copyBufferToBuffer(t.resolve, 0, t.staging, 0, 2 * this.timed.length * 8);
     }
-    this.gpu.device.queue.submit([this.encoder.finish()]);
+    this.submit();
   }
 }

@@ -573,10 +573,9 @@ export class WebGpuSession {
     trace: Trace,
     inputs: Readonly<Record<string, Tensor>>,
   ): Promise<Record<string, Tensor>> {
-    for (const [name, buffer] of trace.inputs)
-      this.gpu.staging.write(buffer, inputs[name]!.data as Float32Array);
     let reads: Promise<ArrayBuffer>[] = [];
     await this.gpu.submit((r) => {
+      for (const [name, buffer] of trace.inputs) r.upload(buffer, inputs[name]!.data as Float32Array);
       reads = r.replay(trace.commands);
     });
     const data = await Promise.all(reads);
