@@ -6,6 +6,7 @@ import { GpuError } from '../errors.js';
 import { grid } from '../recorder.js';
 import { bindings, u } from '../wgsl.js';
 import {
+  type ALayout,
   chooseGemmTile,
   GEMM_TILES,
   type GemmShape,
@@ -26,7 +27,7 @@ interface Spec {
   readonly shape: GemmShape;
   readonly tile: GemmTile;
   readonly splits: number;
-  readonly aLayout: 'mk' | 'km';
+  readonly aLayout: ALayout;
 }
 
 /** A plain batched GEMM on the core: A [b][m][k] or [b][k][m], B [b][k][n], partial C [split][b][m][n]. */
@@ -85,17 +86,26 @@ async function runGemm(spec: Spec, seed: number): Promise<void> {
   expect(worst).toBeLessThan(8 * Math.sqrt(k) * 2 ** -24 * Math.sqrt(k));
 }
 
-/** The shipped tiles, and k-group layouts the core takes beside them. */
-const TILES: [string, GemmTile][] = [
-  ...Object.entries(GEMM_TILES),
-  ['64×32 in 2 k groups', { bm: 64, bn: 32, bk: 16, tm: 4, tn: 4, kg: 2 }],
-  ['32×32 in 4 k groups, 16 deep', { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4, kg: 4 }],
+const LAYOUTS = ['mk', 'km'] as const;
+
+/** The shipped tiles, and layouts the core takes beside them, with the A layouts each runs with. */
+const TILES: [string, GemmTile, readonly ALayout[]][] = [
+  ...Object.entries(GEMM_TILES).map(([name, tile]): [string, GemmTile, readonly ALayout[]] => [
+    name,
+    tile,
+    LAYOUTS,
+  ]),
+  ['64×32 in 2 k groups', { bm: 64, bn: 32, bk: 16, tm: 4, tn: 4, kg: 2 }, LAYOUTS],
+  ['32×32 in 4 k groups, 16 deep', { bm: 32, bn: 32, bk: 16, tm: 4, tn: 4, kg: 4 }, LAYOUTS],
+  // 96 rows do not divide 256 threads: only a k-major A tile (8 deep) splits evenly over them
+  ['96×128 of 12 rows a thread', { bm: 96, bn: 128, bk: 8, tm: 12, tn: 4 }, ['mk']],
 ];
 
 describe('tiled GEMM core', () => {
   it.each(TILES)(
-    'matches a CPU GEMM on the %s tile, both A layouts, with and without k splits',
-    async (_, tile) => {
+    'matches a CPU GEMM on the %s tile, in the A layouts it takes, with and without k splits',
+    async (_, tile, layouts) => {
+      for (const a of LAYOUTS) expect(gemmTileProblem(tile, a) === undefined, a).toBe(layouts.includes(a));
       await fc.assert(
         fc.asyncProperty(
           fc.record({
@@ -105,7 +115,7 @@ describe('tiled GEMM core', () => {
             batches: fc.integer({ min: 1, max: 3 }),
           }),
           fc.integer({ min: 1, max: 3 }),
-          fc.constantFrom('mk' as const, 'km' as const),
+          fc.constantFrom(...layouts),
           fc.integer({ min: 0, max: 1000 }),
           async (shape, splits, aLayout, seed) => runGemm({ shape, tile, splits, aLayout }, seed),
         ),
@@ -126,7 +136,7 @@ describe('tiled GEMM core', () => {
 
   it('refuses a tile whose k groups cannot add their sums in its shared tiles', () => {
     const tile = { bm: 32, bn: 64, bk: 8, tm: 4, tn: 4, kg: 2 };
-    expect(gemmTileProblem(tile)).toMatch(/do not fit/);
+    expect(gemmTileProblem(tile, 'mk')).toMatch(/do not fit/);
     expect(() => tiledGemmWgsl({ m: 8, n: 8, k: 8, batches: 1 }, tile, 1, 65535, {} as never)).toThrow(
       GpuError,
     );

@@ -151,14 +151,20 @@ export interface GemmOperands {
   store(b: string, ks: string, m: string, col: string, v: string): string;
 }
 
-/** Why a tile cannot run on the core, or undefined: its threads, loads and shared sums must fit the workgroup. */
-export function gemmTileProblem(t: GemmTile): string | undefined {
+/**
+ * Why a tile cannot run on the core with A laid out as `a`, or undefined: its threads, loads and shared
+ * sums must fit the workgroup. Each thread loads A and B tiles at a fixed index along their contiguous
+ * side (A's depth for `mk`, its rows for `km`; B's columns) and steps along the other.
+ */
+export function gemmTileProblem(t: GemmTile, a: ALayout): string | undefined {
   const kg = kGroups(t);
   const threads = THREADS / kg;
   if (!Number.isInteger(threads) || (t.bm / t.tm) * (t.bn / t.tn) !== threads)
     return `its ${t.bm}×${t.bn} outputs in ${t.tm}×${t.tn} per thread need ${threads} threads per k group`;
-  if (t.tm % 4 || t.tn % 4 || threads % t.bn || threads % t.bk || threads % t.bm)
-    return 'its rows, columns and depth must be vec4-wide and divide the threads of a k group';
+  if (t.tm % 4 || t.tn % 4) return 'its outputs per thread must be whole vec4s';
+  const aContiguous = a === 'mk' ? t.bk : t.bm;
+  if (threads % aContiguous || threads % t.bn || (t.bm * t.bk) % threads || (t.bn * t.bk) % threads)
+    return `its A (${a}) and B tiles do not split evenly over the ${threads} threads of a k group`;
   if (kg > 1 && t.bn > kg * t.bk) return `its k groups' sums (${t.bm}×${t.bn}) do not fit its shared A tiles`;
   return undefined;
 }
@@ -171,7 +177,7 @@ export function tiledGemmWgsl(
   nx: number,
   ops: GemmOperands,
 ): string {
-  const problem = gemmTileProblem(t);
+  const problem = gemmTileProblem(t, ops.aLayout);
   if (problem)
     throw new GpuError('invalid-argument', `GEMM tile ${JSON.stringify(t)} cannot run: ${problem}.`);
   const { bm, bn, bk, tm, tn } = t;
