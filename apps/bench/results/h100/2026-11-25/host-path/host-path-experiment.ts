@@ -7,12 +7,21 @@
 // globalThis.__zsSubmit = [F, E], which an experimental build of the recorder (not committed) reads as
 // dispatches before its first submission and between later ones ('A/B/C': the chunks' sizes, the last
 // repeated); a variant prefixed 'own ' sends a replay's input in a submission of its own, as b44d7a0
-// did (globalThis.__zsOwnUpload, read by the same build). Bundled with esbuild, webgpu external.
+// did (globalThis.__zsOwnUpload, read by the same build). NETS may name any zoo network. Bundled with
+// esbuild, webgpu external.
 import { heatGpu } from '../../../../src/gpu-clocks.js';
 import { pruned } from '../../../../src/tables/networks.js';
 import { seededInput } from '../../../../src/zoo-graphs.js';
 import { requestDevice } from '@zeroskip/gpu';
-import { WebGpuSession } from '@zeroskip/runtime';
+import { type Graph, optimize, WebGpuSession, ZOO } from '@zeroskip/runtime';
+
+const PRUNED = ['alexnet', 'googlenet', 'resnet-50', 'vgg-16'];
+
+/** The pruned networks as the networks table prunes them; other zoo networks seeded, at 224² where they take a size. */
+function graphOf(net: string): Graph {
+  if (PRUNED.includes(net)) return pruned(net, 42, 1);
+  return optimize(ZOO[net]!.build({ seed: 42, size: 224 }));
+}
 
 const LOCAL = !!process.env.LOCAL;
 const ROUNDS = LOCAL ? 3 : 41;
@@ -76,7 +85,7 @@ async function main() {
   };
 
   for (const net of NETS) {
-    const graph = pruned(net, 42, 1);
+    const graph = graphOf(net);
     const input = seededInput(graph, 43);
     const session = await WebGpuSession.create(graph, { gpu, plan: 'auto' });
     await session.run({ input });
