@@ -168,7 +168,7 @@ export class Recorder {
         'invalid-argument',
         'an upload must come before the commands of its command buffer; record it first.',
       );
-    this.endPass();
+    // no command yet, so no pass is open: the copy goes straight into the encoder
     this.gpu.staging.write(dst, data, this.encoder);
   }
 
