@@ -33,7 +33,7 @@ export interface ModelReport {
   readonly storedBytes: number;
 }
 
-const WEIGHT_OPS = ['Conv', 'ConvPoolSign', 'Gemm', 'MatMul', 'QuantConv'];
+const WEIGHT_OPS = ['Conv', 'ConvPoolSign', 'PoolConv', 'Gemm', 'MatMul', 'QuantConv'];
 
 /** A layer's quantization, as its attributes (QuantConv) and its stored encoding say. */
 function layerKind(n: GraphNode, e: WeightEncoding | undefined): string {

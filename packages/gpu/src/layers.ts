@@ -19,9 +19,15 @@ import {
   gemmTileOf,
   winogradBlockOf,
 } from './kernels/dense-kernel.js';
-import { encodeDepthwiseConv, encodeIm2colGemmConv, encodeImplicitGemmConv } from './kernels/gemm-conv.js';
+import {
+  encodeDepthwiseConv,
+  encodeIm2colGemmConv,
+  encodeImplicitGemmConv,
+  type InputPool,
+} from './kernels/gemm-conv.js';
 import { encodeGemvConv, GEMV_MAX_ROWS } from './kernels/gemv.js';
 import { encodeLowBitFc, type LowBitWeights, lowBitPlaneCount } from './kernels/lowbit-fc.js';
+import { encodePool, type PoolParams, poolWindowOf } from './kernels/ops.js';
 import {
   blockedWeights,
   checkSparseBlocking,
@@ -54,8 +60,10 @@ import {
   sparseTiling,
   tiledPadGeometry,
 } from './kernels/sparse-tiled-conv.js';
+import { BYTES_PER_SECOND } from './kernels/tiled-gemm.js';
 import type { ValueSource } from './kernels/values.js';
 import {
+  DISPATCH_SECONDS,
   encodeWinogradConv,
   type WinogradBlock,
   winogradWeightCount,
@@ -206,14 +214,26 @@ export const POINTWISE_TILED_MIN_WIDTH = 14;
  * depends on the shape: a batch-1 1×1 conv on a 14×14 map runs faster sparse from 50% on an H100,
  * where a 3×3 conv that Winograd runs at batch 32 needs 90% or more.
  */
-export function chooseConvAlgorithm(geo: ConvGeometry, sparsity: number, software = false): ConvAlgorithm {
+export function chooseConvAlgorithm(
+  geo: ConvGeometry,
+  sparsity: number,
+  software = false,
+  pooled = false,
+): ConvAlgorithm {
   if (geo.cg === 1 && geo.groups > 1) return 'depthwise';
   const sparse = sparseConvAlgorithm(geo, software);
-  return sparseConvSeconds(geo, 1 - sparsity, costRegime(geo, sparse)) <
+  // a conv that reads its input through a pool (`pooled`: geo is the pooled map's) runs it inside the
+  // tiled implicit GEMM; any other kernel needs a pool pass first
+  const poolPass = pooled && gemmTileOf(chooseDenseKernel(geo, software)) ? poolPassSeconds(geo) : 0;
+  return sparseConvSeconds(geo, 1 - sparsity, costRegime(geo, sparse)) + poolPass <
     DENSE_ESTIMATE_SCALE * denseConvSeconds(geo)
     ? sparse
     : 'implicit-gemm';
 }
+
+/** A pool pass to a conv's input map: a dispatch, the pooled map written and read back. */
+const poolPassSeconds = (geo: ConvGeometry) =>
+  DISPATCH_SECONDS + (2 * 4 * geo.n * geo.c * geo.h * geo.w) / BYTES_PER_SECOND;
 
 const isPointwise = (geo: ConvGeometry) => geo.kh === 1 && geo.kw === 1 && geo.sh === 1 && geo.sw === 1;
 
@@ -279,6 +299,12 @@ export interface Conv2dSpec extends ConvParams {
   readonly dense?: DenseKernel;
   /** Share of zeros among the weights where the caller has counted them already; counted otherwise. */
   readonly sparsity?: number;
+  /**
+   * A max or average pool the layer reads its input through (a PoolConv): `encode` and `geometry`
+   * take the unpooled input. The tiled implicit GEMM pools each window as it loads; any other kernel
+   * runs a pool pass first.
+   */
+  readonly inputPool?: { readonly kind: 'max' | 'avg' } & PoolParams;
 }
 
 /**
@@ -433,7 +459,13 @@ export class Conv2dLayer {
   private autoAlgorithm(input: readonly number[] | undefined): ConvAlgorithm {
     const [, cg] = this.spec.shape;
     const groups = this.spec.groups ?? 1;
-    if (input) return chooseConvAlgorithm(this.geometry(input), this.sparsity, this.gpu.software);
+    if (input)
+      return chooseConvAlgorithm(
+        this.geometry(input),
+        this.sparsity,
+        this.gpu.software,
+        this.spec.inputPool !== undefined,
+      );
     if (cg === 1 && groups > 1) return 'depthwise';
     return this.sparsity < SPARSE_CONV_THRESHOLD ? 'implicit-gemm' : sparseConvAlgorithm();
   }
@@ -443,19 +475,40 @@ export class Conv2dLayer {
     return t;
   }
 
-  /** The geometry for an input shape [n, c, h, w]. */
+  /** The geometry for an input shape [n, c, h, w]: of the pooled map where the layer reads through a pool. */
   geometry(input: readonly number[]): ConvGeometry {
-    return convGeometry(input, this.spec.shape, this.spec);
+    const pool = this.inputPoolOf(input);
+    const [n, c] = input as [number, number];
+    return convGeometry(pool ? [n, c, pool.ho, pool.wo] : input, this.spec.shape, this.spec);
+  }
+
+  private inputPoolOf(input: readonly number[]): InputPool | undefined {
+    const pool = this.spec.inputPool;
+    return pool && { kind: pool.kind, ...poolWindowOf(input, pool.kind, pool) };
+  }
+
+  /** Whether the layer's kernel pools its input while loading it (else a pool pass runs first). */
+  poolsWhileLoading(input: readonly number[]): boolean {
+    return (
+      this.spec.inputPool !== undefined &&
+      this.algorithm === 'implicit-gemm' &&
+      gemmTileOf(this.denseKernelFor(this.geometry(input))) !== undefined
+    );
   }
 
   /**
-   * Records the convolution of `x`, plus `res` (a tensor of the output's shape: a ResNet shortcut)
+   * Records the convolution of `input` (pooled first where the layer reads through a pool), plus `res` (a tensor of the output's shape: a ResNet shortcut)
    * before the activation where given, into a new tensor from the pool, or into channels
    * [channel, channel + o) of `into.y` (a Concat's output, written in place); returns the output
    * tensor and releases its scratch.
    */
-  encode(r: Recorder, x: GpuTensor, res?: GpuTensor, into?: { y: GpuTensor; channel: number }): GpuTensor {
-    const geo = this.geometry(x.shape);
+  encode(
+    r: Recorder,
+    input: GpuTensor,
+    res?: GpuTensor,
+    into?: { y: GpuTensor; channel: number },
+  ): GpuTensor {
+    const geo = this.geometry(input.shape);
     const shape = [geo.n, geo.o, geo.ho, geo.wo];
     if (res && res.shape.join() !== shape.join())
       throw new GpuError(
@@ -467,6 +520,14 @@ export class Conv2dLayer {
     const channel = into?.channel;
     const scratch: GpuTensor[] = [];
     const act = this.activation;
+    const pool = this.inputPoolOf(input.shape);
+    const fusedPool = this.poolsWhileLoading(input.shape) ? pool : undefined;
+    let x = input;
+    if (pool && !fusedPool) {
+      x = this.gpu.empty([geo.n, geo.c, geo.h, geo.w]);
+      scratch.push(x);
+      encodePool(r, input, x, pool.kind, this.spec.inputPool!);
+    }
     switch (this.algorithm) {
       case 'implicit-gemm': {
         const kernel = this.denseKernelFor(geo);
@@ -474,7 +535,8 @@ export class Conv2dLayer {
         const out = { bias: this.bias, y, res, channel };
         if (block) encodeWinogradConv(r, { x, u: this.winogradFor(block), ...out }, geo, act, block);
         else if (kernel === 'gemv') encodeGemvConv(r, { x, w: this.dense(), ...out }, geo, act);
-        else encodeImplicitGemmConv(r, { x, w: this.dense(), ...out }, geo, act, gemmTileOf(kernel));
+        else
+          encodeImplicitGemmConv(r, { x, w: this.dense(), ...out }, geo, act, gemmTileOf(kernel), fusedPool);
         break;
       }
       case 'depthwise':

@@ -70,13 +70,17 @@ interface WeightLayer {
   readonly w: Tensor;
 }
 
+/** Ops whose input 1 is a conv's OIHW weights, and the FC ops. */
+const CONV_OPS: ReadonlySet<string> = new Set(['Conv', 'ConvPoolSign', 'PoolConv']);
+const WEIGHT_OPS: ReadonlySet<string> = new Set([...CONV_OPS, 'Gemm', 'MatMul']);
+
 function weightLayers(g: Graph): WeightLayer[] {
   return g.nodes.flatMap((node) => {
-    if (!['Conv', 'ConvPoolSign', 'Gemm', 'MatMul'].includes(node.op)) return [];
+    if (!WEIGHT_OPS.has(node.op)) return [];
     const name = node.inputs[1]!;
     const w = g.initializers.get(name);
     return w && w.dtype === 'float32'
-      ? [{ node, name, kind: node.op.startsWith('Conv') ? ('conv' as const) : ('fc' as const), w }]
+      ? [{ node, name, kind: CONV_OPS.has(node.op) ? ('conv' as const) : ('fc' as const), w }]
       : [];
   });
 }

@@ -15,7 +15,6 @@ export { readNpy, writeNpy } from './npy.js';
 export { type ImportOptions, importOnnx, MAX_OPSET, MIN_OPSET } from './onnx.js';
 export { exportOnnx } from './onnx-export.js';
 export { isSupportedOp, SUPPORTED_OPS } from './ops/registry.js';
-
 export {
   foldBatchNorm,
   foldConstants,
@@ -25,6 +24,7 @@ export {
   removeIdentities,
   removeUnused,
 } from './passes.js';
+export { fusePoolConvs } from './pool-conv-fusion.js';
 export { fuseQuantConvPool } from './quant-conv-pool-fusion.js';
 export {
   binarizeSignConvs,

@@ -2,6 +2,7 @@ import onnxProto from 'onnx-proto';
 import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphNode } from './graph.js';
 import { MAX_OPSET, ZEROSKIP_DOMAIN, ZEROSKIP_OPS } from './onnx.js';
+import { poolConvParts } from './ops/pool-conv.js';
 import { inferShapes } from './shape-inference.js';
 import { type DType, float32, type Tensor, valueBytes } from './tensor.js';
 
@@ -92,6 +93,14 @@ function nodesOf(
     output,
     attribute: Object.entries(a).map(([k, v]) => attribute(k, v)),
   });
+  // a PoolConv is written back as the pool and the Conv it came from
+  if (n.op === 'PoolConv') {
+    const { pool, conv } = poolConvParts(n);
+    return [
+      node(pool.op, `${n.name}__pool`, pool.inputs, pool.outputs, pool.attrs),
+      ...nodesOf(conv, initializers, opset),
+    ];
+  }
   if (FLATTENING_OPS.has(n.op) && opset < 13) {
     // the file is written at the newest opset: the old 2-D coercion becomes Flatten → op → Reshape
     const [x, y] = [n.inputs[0]!, n.outputs[0]!];

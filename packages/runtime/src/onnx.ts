@@ -16,7 +16,12 @@ export const MAX_OPSET = 21;
 
 /** The ONNX domain of Zeroskip's own ops, and those ops, which the graph names without the domain. */
 export const ZEROSKIP_DOMAIN = 'ai.zeroskip';
-export const ZEROSKIP_OPS: ReadonlySet<string> = new Set(['QuantConv', 'ConvPoolSign', 'FakeQuantize']);
+export const ZEROSKIP_OPS: ReadonlySet<string> = new Set([
+  'QuantConv',
+  'ConvPoolSign',
+  'PoolConv',
+  'FakeQuantize',
+]);
 
 export interface ImportOptions {
   /** Reads an external-data file named by a tensor's `location` (the `.onnx.data` beside the model). */

@@ -3,6 +3,7 @@ import { fuseConvPoolSign } from './conv-pool-sign-fusion.js';
 import { attrNumber, freshNames, type Graph, type GraphNode } from './graph.js';
 import { builtInActivation } from './ops/activations.js';
 import { opDef } from './ops/registry.js';
+import { fusePoolConvs } from './pool-conv-fusion.js';
 import { expandQOperators, fuseFakeQuantize } from './qdq-passes.js';
 import { fuseQuantConvPool } from './quant-conv-pool-fusion.js';
 import {
@@ -259,5 +260,6 @@ export function optimize(g: Graph): Graph {
   const fused = fuseQuantConvPool(
     fuseConvPoolSign(fuseQuantEpilogues(foldSignInputs(fuseActivations(foldBatchNorm(quantized))))),
   );
-  return removeUnused(fuseActivations(fuseResidualAdds(fused)));
+  // a pool read only by a 1×1 conv goes into it last, once the conv holds its activation and residual
+  return removeUnused(fusePoolConvs(fuseActivations(fuseResidualAdds(fused))));
 }

@@ -1,4 +1,5 @@
 import type { Program } from '../device.js';
+import { GpuError } from '../errors.js';
 import type { ConvGeometry } from '../geometry.js';
 import { grid, type Recorder } from '../recorder.js';
 import type { GpuTensor } from '../tensor.js';
@@ -12,6 +13,7 @@ import {
   outputBindings,
   outputBuffers,
 } from './epilogue.js';
+import { type PoolWindow, poolWindowWgsl } from './ops.js';
 import {
   chooseGemmTile,
   type GemmOperands,
@@ -27,16 +29,38 @@ import {
 // activation, on the shared register-tiled core (tiled-gemm.ts). B is either gathered from the input
 // while tiles load (implicit GEMM: each thread's pixel is fixed, so its window origin is worked out
 // once and only the tap of k is decoded per load) or read from an im2col buffer. A 1×1 unpadded conv
-// needs no decoding at all: B's row k is input channel k, a contiguous plane.
+// needs no decoding at all: B's row k is input channel k, a contiguous plane. A conv that reads its
+// input through a pool (PoolConv) pools each B value's window while loading, so the pooled map is
+// never written.
 
-function im2colFn(geo: ConvGeometry): string {
-  const { c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, cg, ho, wo } = geo;
+/** A pool between the conv's input and its GEMM: the input is [n, c, window.h, window.w], `geo` the pooled map's. */
+export interface InputPool extends PoolWindow {
+  readonly kind: 'max' | 'avg';
+}
+
+/** Elements of one channel of the input buffer: the unpooled plane where the conv reads through a pool. */
+const planeSize = (geo: ConvGeometry, pool: InputPool | undefined) =>
+  pool ? pool.window.h * pool.window.w : geo.h * geo.w;
+
+/** `pooledAt(plane, py, px)`: the pooled value at (py, px) of the unpooled channel starting at `plane`. */
+function pooledFn(pool: InputPool): string {
+  const read = `x[plane + iy * ${u(pool.window.w)} + ix]`;
   return /* wgsl */ `
+fn pooledAt(plane: u32, py: u32, px: u32) -> f32 {
+  ${poolWindowWgsl(pool.kind, windowLiterals(pool.window), 'py', 'px', read, u(pool.divisor))}
+  return pooled;
+}`;
+}
+
+function im2colFn(geo: ConvGeometry, pool?: InputPool): string {
+  const { c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, cg, ho, wo } = geo;
+  const plane = planeSize(geo, pool);
+  return /* wgsl */ `${pool ? pooledFn(pool) : ''}
 /** Where output pixel p's window starts: input row/column of tap (0, 0) and the image's channel base. */
 fn pixelOrigin(p: u32, g: u32) -> vec3i {
   let n = p / ${u(ho * wo)};
   let s = p % ${u(ho * wo)};
-  return vec3i(i32((s / ${u(wo)}) * ${u(sh)}) - ${pt}, i32((s % ${u(wo)}) * ${u(sw)}) - ${pl}, i32((n * ${u(c)} + g * ${u(cg)}) * ${u(h * w)}));
+  return vec3i(i32((s / ${u(wo)}) * ${u(sh)}) - ${pt}, i32((s % ${u(wo)}) * ${u(sw)}) - ${pl}, i32((n * ${u(c)} + g * ${u(cg)}) * ${u(plane)}));
 }
 /** The im2col value of GEMM row k for a pixel whose window starts at origin, or 0 in the padding. */
 fn im2colAt(k: u32, origin: vec3i) -> f32 {
@@ -45,7 +69,11 @@ fn im2colAt(k: u32, origin: vec3i) -> f32 {
   let iy = origin.x + i32((r / ${u(kw)}) * ${u(dh)});
   let ix = origin.y + i32((r % ${u(kw)}) * ${u(dw)});
   if (iy < 0 || iy >= ${h} || ix < 0 || ix >= ${w}) { return 0.0; }
-  return x[u32(origin.z) + ci * ${u(h * w)} + u32(iy) * ${u(w)} + u32(ix)];
+  ${
+    pool
+      ? `return pooledAt(u32(origin.z) + ci * ${u(plane)}, u32(iy), u32(ix));`
+      : `return x[u32(origin.z) + ci * ${u(h * w)} + u32(iy) * ${u(w)} + u32(ix)];`
+  }
 }
 fn im2col(k: u32, p: u32, g: u32) -> f32 { return im2colAt(k, pixelOrigin(p, g)); }`;
 }
@@ -77,12 +105,13 @@ function gemmWgsl(
   implicit: boolean,
   maxDim: number,
   tile: GemmTile,
+  pool?: InputPool,
 ): string {
   const { shape, splits } = convGemm(geo, tile);
   const hw = geo.ho * geo.wo;
   const p = shape.n;
   const [nx] = grid(gemmTiles(shape, tile) * splits, maxDim);
-  const source = implicit ? (isPointwise(geo) ? 'pointwise' : 'im2col') : 'cols';
+  const source = implicit ? (isPointwise(geo) ? (pool ? 'pooled' : 'pointwise') : 'im2col') : 'cols';
   const ops: GemmOperands = {
     decls: `${bindings([
       [implicit ? 'x' : 'cols', 'array<f32>', 'read'],
@@ -92,7 +121,7 @@ function gemmWgsl(
         : [['bias', 'array<f32>', 'read'] as const, ...outputBindings(epilogue)]),
     ])}
 ${splits > 1 ? '' : epilogueFns(epilogue)}
-${implicit ? im2colFn(geo) : ''}`,
+${implicit ? im2colFn(geo, pool) : ''}`,
     aLayout: 'mk',
     loadA: (b, m, k) => `w[(${b} * ${u(geo.og)} + ${m}) * ${u(geo.k)} + ${k}]`,
     colSetup: (b, col) =>
@@ -108,7 +137,9 @@ ${implicit ? im2colFn(geo) : ''}`,
         ? `cols[(${b} * ${u(geo.k)} + ${k}) * ${u(p)} + pb]`
         : source === 'pointwise'
           ? `x[pixel + ${k} * ${u(geo.h * geo.w)}]`
-          : `im2colAt(${k}, origin)`,
+          : source === 'pooled'
+            ? `pooledAt(u32(origin.z) + ${k} * ${u(planeSize(geo, pool))}, u32(origin.x), u32(origin.y))`
+            : `im2colAt(${k}, origin)`,
     store: (b, ks, m, col, v) =>
       splits > 1
         ? `part[(${ks} * ${u(geo.o)} + ${b} * ${u(geo.og)} + ${m}) * ${u(p)} + ${col}] = ${v};`
@@ -135,14 +166,15 @@ interface TiledConvSpec extends ConvSpec {
   readonly tile: GemmTile;
 }
 
-/** A GEMM kernel also knows how its workgroups are spread over the grid. */
+/** A GEMM kernel also knows how its workgroups are spread over the grid, and the pool it reads through. */
 interface GemmConvSpec extends TiledConvSpec {
   readonly maxDim: number;
+  readonly pool?: InputPool;
 }
 
 const CONV_IMPLICIT_GEMM: Program<GemmConvSpec> = {
   name: 'conv-implicit-gemm',
-  wgsl: ({ geo, epilogue, maxDim, tile }) => gemmWgsl(geo, epilogue, true, maxDim, tile),
+  wgsl: ({ geo, epilogue, maxDim, tile, pool }) => gemmWgsl(geo, epilogue, true, maxDim, tile, pool),
 };
 
 const CONV_GEMM: Program<GemmConvSpec> = {
@@ -186,6 +218,7 @@ function encodeConvGemm(
   geo: ConvGeometry,
   activation: Activation,
   gemmTile: GemmTile,
+  pool?: InputPool,
 ): void {
   const { shape, tile, splits } = convGemm(geo, gemmTile);
   const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
@@ -197,6 +230,7 @@ function encodeConvGemm(
     epilogue: splits === 1 ? epilogue : PARTIAL_SUMS,
     maxDim,
     tile,
+    ...(pool ? { pool } : {}),
   });
   const groups = grid(gemmTiles(shape, tile) * splits, maxDim);
   if (splits === 1) {
@@ -214,15 +248,29 @@ function encodeConvGemm(
   r.gpu.release(part);
 }
 
-/** Dense conv as implicit GEMM (with `tile`, else the cost model's): no im2col buffer, the input is gathered while loading tiles. */
+/**
+ * Dense conv as implicit GEMM (with `tile`, else the cost model's): no im2col buffer, the input is
+ * gathered while loading tiles. With `pool`, `b.x` is the unpooled input and `geo` the conv of the
+ * pooled map: one dispatch where a pool and a conv took two.
+ */
 export function encodeImplicitGemmConv(
   r: Recorder,
   b: ConvBuffers,
   geo: ConvGeometry,
   activation: Activation,
   tile: GemmTile = convTile(geo, r.gpu.software),
+  pool?: InputPool,
 ): void {
-  encodeConvGemm(r, CONV_IMPLICIT_GEMM, 'conv-implicit-gemm', b, b.x, geo, activation, tile);
+  if (
+    pool &&
+    (pool.ho !== geo.h || pool.wo !== geo.w || b.x.size !== geo.n * geo.c * pool.window.h * pool.window.w)
+  )
+    throw new GpuError(
+      'invalid-argument',
+      `a conv reading through a pool needs the unpooled input [${geo.n}, ${geo.c}, h, w] whose pooled map is the conv's ${geo.h}×${geo.w}; got an input of ${b.x.size} elements pooled to ${pool.ho}×${pool.wo}.`,
+    );
+  const label = pool ? `conv-implicit-gemm-pool-${pool.kind}` : 'conv-implicit-gemm';
+  encodeConvGemm(r, CONV_IMPLICIT_GEMM, label, b, b.x, geo, activation, tile, pool);
 }
 
 const IM2COL: Program<{ readonly geo: ConvGeometry }> = {

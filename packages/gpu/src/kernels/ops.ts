@@ -136,6 +136,25 @@ const POOL_PARAMS = new UniformStruct('PoolParams', {
   divisor: 'u32',
 });
 
+/**
+ * WGSL statements that pool the window of output position (oy, ox) into `let pooled`, reading tap
+ * (iy, ix) as `read`; `divisor` (a u32 expression) as {@link PoolWindow}'s.
+ */
+export function poolWindowWgsl(
+  kind: 'max' | 'avg',
+  win: Window<string>,
+  oy: string,
+  ox: string,
+  read: string,
+  divisor: string,
+): string {
+  const combine = kind === 'max' ? 'acc = max(acc, v);' : 'acc += v; cnt += 1u;';
+  return `var acc = ${kind === 'max' ? '-3.402823e38' : '0.0'};
+  var cnt = 0u;
+  ${windowLoop(win, oy, ox, `let v = ${read};\n      ${combine}`)}
+  let pooled = ${kind === 'max' ? 'acc' : `acc / f32(max(select(cnt, ${divisor}, ${divisor} > 0u), 1u))`};`;
+}
+
 const POOL: Program<{ readonly kind: 'max' | 'avg' }> = {
   name: 'pool',
   wgsl: ({ kind }) => {
@@ -151,7 +170,6 @@ const POOL: Program<{ readonly kind: 'max' | 'avg' }> = {
       pt: 'i32(p.pt)',
       pl: 'i32(p.pl)',
     };
-    const combine = kind === 'max' ? 'acc = max(acc, v);' : 'acc += v; cnt += 1u;';
     return elementwiseWgsl(
       bindings(
         [
@@ -165,13 +183,36 @@ const POOL: Program<{ readonly kind: 'max' | 'avg' }> = {
       `let ox = e % p.wo;
   let oy = (e / p.wo) % p.ho;
   let nc = e / (p.ho * p.wo);
-  var acc = ${kind === 'max' ? '-3.402823e38' : '0.0'};
-  var cnt = 0u;
-  ${windowLoop(win, 'oy', 'ox', `let v = x[(nc * p.h + iy) * p.w + ix];\n      ${combine}`)}
-  ${kind === 'max' ? 'y[e] = acc;' : 'y[e] = acc / f32(max(select(cnt, p.divisor, p.divisor > 0u), 1u));'}`,
+  ${poolWindowWgsl(kind, win, 'oy', 'ox', 'x[(nc * p.h + iy) * p.w + ix]', 'p.divisor')}
+  y[e] = pooled;`,
     );
   },
 };
+
+/** A pool's window over an input [n, c, h, w], its output size, and the average's divisor. */
+export interface PoolWindow {
+  readonly window: Window;
+  readonly ho: number;
+  readonly wo: number;
+  /** Average pooling: 0 divides by the in-bounds taps, else by this (count_include_pad). */
+  readonly divisor: number;
+}
+
+/** The window of pooling `p` over an NCHW input of `shape`, checked. */
+export function poolWindowOf(shape: readonly number[], kind: 'max' | 'avg', p: PoolParams): PoolWindow {
+  const [, , h, w] = shape as [number, number, number, number];
+  const [kh, kw] = p.kernel;
+  const [sh, sw] = p.stride ?? [1, 1];
+  const [pt, pl, pb, pr] = p.pads ?? [0, 0, 0, 0];
+  const [dh, dw] = p.dilation ?? [1, 1];
+  for (const v of [kh, kw, sh, sw, dh, dw]) checkInt('pool size', v, 1, 4096);
+  return {
+    window: { h, w, kh, kw, sh, sw, dh, dw, pt, pl },
+    ho: poolOutput(h, kh, sh, pt, pb, dh, p.ceilMode === true),
+    wo: poolOutput(w, kw, sw, pl, pr, dw, p.ceilMode === true),
+    divisor: kind === 'avg' && p.countIncludePad ? kh * kw : 0,
+  };
+}
 
 /** Max or average 2-D pooling over NCHW into `y` of the pooled shape. */
 export function encodePool(
@@ -181,24 +222,17 @@ export function encodePool(
   kind: 'max' | 'avg',
   p: PoolParams,
 ): void {
-  const [n, c, h, w] = x.shape as [number, number, number, number];
-  const [kh, kw] = p.kernel;
-  const [sh, sw] = p.stride ?? [1, 1];
-  const [pt, pl, pb, pr] = p.pads ?? [0, 0, 0, 0];
-  const [dh, dw] = p.dilation ?? [1, 1];
-  for (const v of [kh, kw, sh, sw, dh, dw]) checkInt('pool size', v, 1, 4096);
-  const ho = poolOutput(h, kh, sh, pt, pb, dh, p.ceilMode === true);
-  const wo = poolOutput(w, kw, sw, pl, pr, dw, p.ceilMode === true);
+  const [n, c] = x.shape as [number, number];
+  const { window, ho, wo, divisor } = poolWindowOf(x.shape, kind, p);
   if (y.size !== n * c * ho * wo)
     throw new GpuError('invalid-argument', `pool output needs ${n * c * ho * wo} elements, got ${y.size}.`);
-  const divisor = kind === 'avg' && p.countIncludePad ? kh * kw : 0;
   encodeElementwise(
     r,
     `pool-${kind}`,
     POOL,
     { kind },
     POOL_PARAMS,
-    { total: n * c * ho * wo, h, w, kh, kw, sh, sw, dh, dw, pt, pl, ho, wo, divisor },
+    { total: n * c * ho * wo, ...window, ho, wo, divisor },
     [x, y],
   );
 }

@@ -21,7 +21,8 @@ import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
 import { as2d, shape2d, window2d } from '../shapes.js';
 import { asFloat32, float32, type Tensor, tensor } from '../tensor.js';
 import { storedCsr } from '../weight-encoding.js';
-import type { OpDef, PlanContext } from './types.js';
+import { poolParams, poolWindow } from './pool-window.js';
+import type { GpuOp, OpDef, PlanContext } from './types.js';
 import { need } from './util.js';
 
 /** Conv kernels that tuning times against each other; depthwise layers keep their own kernel. */
@@ -163,14 +164,15 @@ function convolve(
   return [shape, y];
 }
 
-/** The kernel the plan mode picks for constant weights `w`. */
+/** The kernel the plan mode picks for constant weights `w` (`pooled`: the conv reads through a pool). */
 function chooseKernel(
   w: Tensor,
   geo: ConvGeometry,
   ctx: PlanContext,
+  pooled: boolean,
 ): { kernel: ConvAlgorithm; sparsity: number } {
   const sparsity = sparsityOf(w);
-  const auto = chooseConvAlgorithm(geo, sparsity, ctx.software);
+  const auto = chooseConvAlgorithm(geo, sparsity, ctx.software, pooled);
   const kernel =
     auto === 'depthwise' || ctx.mode === 'auto'
       ? auto
@@ -180,26 +182,34 @@ function chooseKernel(
   return { kernel, sparsity };
 }
 
-export const conv: OpDef = {
-  op: 'Conv',
-  infer(node, inputs) {
-    const x = need(node, inputs, 0);
-    const { shape } = geometry(node, x.shape, need(node, inputs, 1).shape);
-    const r = residualOf(node) && need(node, inputs, 3);
-    return [{ shape: r ? broadcastShape(shape, r.shape) : shape, dtype: 'float32' }];
-  },
-  run,
-  gpu: {
+/** A node as the GPU runs it: a Conv, and the max or average pool its input goes through first (PoolConv). */
+export interface ConvParts {
+  readonly conv: GraphNode;
+  readonly pool?: GraphNode;
+}
+
+/** The input shape the conv itself sees: the pooled map's where it reads through a pool. */
+const convInputShape = ({ pool }: ConvParts, x: readonly number[]) => (pool ? poolWindow(pool, x).shape : x);
+
+/**
+ * The GPU side of a conv node whose parts `split` gives: a Conv2dLayer (reading through the pool, where
+ * there is one), its output written into a Concat's channels where the plan allows, its residual added
+ * in its epilogue or, where it broadcasts, by an Add after it.
+ */
+export function convGpu(split: (node: GraphNode) => ConvParts): GpuOp {
+  return {
     plan(node, inputs, ctx) {
+      const parts = split(node);
       const w = ctx.constant(node.inputs[1]!);
       const x = inputs[0];
       if (w?.dtype !== 'float32' || x?.dtype !== 'float32' || !(x.shape.length === 3 || x.shape.length === 4))
         return undefined;
+      if (parts.pool && x.shape.length !== 4) return undefined;
       if (node.inputs[2] && !ctx.constant(node.inputs[2])) return undefined;
       const r = residualOf(node) ? inputs[3] : undefined;
       if (r && r.dtype !== 'float32') return undefined;
-      const { geo, shape } = geometry(node, x.shape, w.shape);
-      const { kernel, sparsity } = chooseKernel(w, geo, ctx);
+      const { geo, shape } = geometry(parts.conv, convInputShape(parts, x.shape), w.shape);
+      const { kernel, sparsity } = chooseKernel(w, geo, ctx, parts.pool !== undefined);
       return {
         kernel,
         sparsity,
@@ -210,21 +220,24 @@ export const conv: OpDef = {
     },
     encode(node, ctx, outputs) {
       const { layer, x2d, shape, direct } = ctx.planned(() => {
+        const parts = split(node);
+        const c = parts.conv;
         const x = ctx.inputs[0]!.shape;
         const w = ctx.constant(node.inputs[1]!)!;
         const b = node.inputs[2] ? ctx.constant(node.inputs[2]) : undefined;
-        const { win, w2d, shape } = geometry(node, x, w.shape);
+        const { win, w2d, shape } = geometry(c, convInputShape(parts, x), w.shape);
         // a residual of the conv's own shape is added in its epilogue; one that broadcasts, by an Add after it
         const r = residualOf(node) ? ctx.inputs[3]!.shape : undefined;
         const direct = !r || r.join() === shape.join();
-        const activation = direct ? fusedActivation(node) : 'none';
+        const activation = direct ? fusedActivation(c) : 'none';
         const kernel = parseConvKernel(ctx.kernel);
         // weights decoded as CSR go to the layer as CSR: a sparse kernel uploads it as it is and a dense
         // one expands it when first recorded, so a conv that runs sparse never makes the dense values
         const csr = storedCsr(w);
         // auto_pad makes the padding depend on the input size, so the layer is kept per padding too
+        const inputPool = parts.pool && { ...poolParams(parts.pool, x), kind: poolKind(parts.pool) };
         const layer = ctx.cached(
-          JSON.stringify({ ...kernel, pads: win.pads, activation }),
+          JSON.stringify({ ...kernel, pads: win.pads, activation, inputPool }),
           () =>
             new Conv2dLayer(ctx.gpu, {
               ...(csr ? { csr } : { weights: asFloat32(w, 'Conv weights') }),
@@ -233,10 +246,11 @@ export const conv: OpDef = {
               stride: win.stride,
               pads: win.pads,
               dilation: win.dilation,
-              groups: attrNumber(node, 'group', 1),
+              groups: attrNumber(c, 'group', 1),
               activation,
               ...kernel,
               sparsity: sparsityOf(w),
+              ...(inputPool ? { inputPool } : {}),
             }),
         );
         return { layer, x2d: shape2d(x), shape, direct };
@@ -250,9 +264,24 @@ export const conv: OpDef = {
       if (direct) return [out(layer.encode(ctx.r, x, { ...r, shape: shape2d(shape) }, slice))];
       const c = layer.encode(ctx.r, x);
       const y = ctx.empty(outputs[0]!.shape);
-      encodeBinary(ctx.r, { ...c, shape }, r, y, 'add', fusedActivation(node));
+      encodeBinary(ctx.r, { ...c, shape }, r, y, 'add', fusedActivation(split(node).conv));
       ctx.gpu.release(c);
       return [y];
     },
+  };
+}
+
+/** The GPU's name of a pool node's reduction. */
+const poolKind = (pool: GraphNode): 'max' | 'avg' => (pool.op === 'MaxPool' ? 'max' : 'avg');
+
+export const conv: OpDef = {
+  op: 'Conv',
+  infer(node, inputs) {
+    const x = need(node, inputs, 0);
+    const { shape } = geometry(node, x.shape, need(node, inputs, 1).shape);
+    const r = residualOf(node) && need(node, inputs, 3);
+    return [{ shape: r ? broadcastShape(shape, r.shape) : shape, dtype: 'float32' }];
   },
+  run,
+  gpu: convGpu((node) => ({ conv: node })),
 };

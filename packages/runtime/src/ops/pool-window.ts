@@ -1,4 +1,4 @@
-import { type BitPoolGeometry, bitPoolGeometry, poolOutput } from '@zeroskip/gpu';
+import { type BitPoolGeometry, bitPoolGeometry, type PoolParams, poolOutput } from '@zeroskip/gpu';
 import { type AttributeValue, attrNumber, attrNumbers, type GraphNode } from '../graph.js';
 import { as2d, shape2d, window2d } from '../shapes.js';
 
@@ -23,19 +23,25 @@ export function poolWindow(node: GraphNode, x: readonly number[]) {
   return { win, ceil, out, x2d, shape, countIncludePad: attrNumber(node, 'count_include_pad', 0) === 1 };
 }
 
-/** The geometry of a MaxPool on NCHW `x` as the packed-bit kernels take it. */
-export function bitPoolWindow(
-  node: GraphNode,
-  x: readonly [number, number, number, number],
-): BitPoolGeometry {
-  const { win, ceil } = poolWindow(node, x);
-  return bitPoolGeometry(x, {
+/** The parameters of a pool on NCHW `x` as the GPU's pool kernels take them. */
+export function poolParams(node: GraphNode, x: readonly number[]): PoolParams {
+  const { win, ceil, countIncludePad } = poolWindow(node, x);
+  return {
     kernel: win.kernel,
     stride: win.stride,
     pads: win.pads,
     dilation: win.dilation,
     ceilMode: ceil,
-  });
+    countIncludePad,
+  };
+}
+
+/** The geometry of a MaxPool on NCHW `x` as the packed-bit kernels take it. */
+export function bitPoolWindow(
+  node: GraphNode,
+  x: readonly [number, number, number, number],
+): BitPoolGeometry {
+  return bitPoolGeometry(x, poolParams(node, x));
 }
 
 /** The prefix of a fused node's attributes that hold the MaxPool it fuses (ConvPoolSign, QuantConv). */
@@ -49,13 +55,18 @@ export function prefixedPoolAttrs(pool: GraphNode): Record<string, AttributeValu
 /** Whether a node holds a MaxPool in pool_ attributes. */
 export const holdsPool = (node: GraphNode) => Object.keys(node.attrs).some((k) => k.startsWith(POOL_PREFIX));
 
-/** The MaxPool a fused node holds in its pool_ attributes, from `input` to the node's outputs. */
-export function fusedPool(node: GraphNode, input: string): GraphNode {
+/** The pool (a MaxPool unless `op` says) a fused node holds in its pool_ attributes, from `input` to `outputs`. */
+export function fusedPool(
+  node: GraphNode,
+  input: string,
+  op: 'MaxPool' | 'AveragePool' = 'MaxPool',
+  outputs: readonly string[] = node.outputs,
+): GraphNode {
   return {
-    op: 'MaxPool',
+    op,
     name: node.name,
     inputs: [input],
-    outputs: node.outputs,
+    outputs: [...outputs],
     attrs: Object.fromEntries(
       Object.entries(node.attrs)
         .filter(([k]) => k.startsWith(POOL_PREFIX))

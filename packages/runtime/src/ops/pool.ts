@@ -7,7 +7,7 @@ import {
 } from '@zeroskip/gpu';
 import { asFloat32, type DType, float32, sizeOf, tensor } from '../tensor.js';
 import { storage } from './cast.js';
-import { bitPoolWindow, poolWindow } from './pool-window.js';
+import { bitPoolWindow, poolParams, poolWindow } from './pool-window.js';
 import type { OpDef, ValueInfo } from './types.js';
 import { need } from './util.js';
 
@@ -67,16 +67,8 @@ function pool(op: 'MaxPool' | 'AveragePool', kind: 'max' | 'avg'): OpDef {
           return [y];
         }
         const { x2d, y2d, params } = ctx.planned(() => {
-          const { win, ceil, countIncludePad, x2d, out } = poolWindow(node, ctx.inputs[0]!.shape);
-          const params = {
-            kernel: win.kernel,
-            stride: win.stride,
-            pads: win.pads,
-            dilation: win.dilation,
-            ceilMode: ceil,
-            countIncludePad,
-          };
-          return { x2d, y2d: [x2d[0]!, x2d[1]!, ...out], params };
+          const { x2d, out } = poolWindow(node, ctx.inputs[0]!.shape);
+          return { x2d, y2d: [x2d[0]!, x2d[1]!, ...out], params: poolParams(node, ctx.inputs[0]!.shape) };
         });
         const y = ctx.empty(outputs[0]!.shape);
         encodePool(ctx.r, { ...ctx.input(0), shape: x2d }, { ...y, shape: y2d }, kind, params);

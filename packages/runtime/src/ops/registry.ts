@@ -35,6 +35,7 @@ import { nonZero } from './non-zero.js';
 import { oneHot } from './one-hot.js';
 import { pad } from './pad.js';
 import { poolOps } from './pool.js';
+import { poolConv } from './pool-conv.js';
 import { pow } from './pow.js';
 import { prelu } from './prelu.js';
 import { qlinearOps } from './qlinear.js';
@@ -65,6 +66,7 @@ const DEFS: readonly OpDef[] = [
   conv,
   quantConv,
   convPoolSign,
+  poolConv,
   gemm,
   matMul,
   batchNormalization,
