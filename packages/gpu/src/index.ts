@@ -64,6 +64,7 @@ export {
   encodeIm2col,
   encodeIm2colGemmConv,
   encodeImplicitGemmConv,
+  type InputPool,
 } from './kernels/gemm-conv.js';
 export { GEMV_MAX_ROWS } from './kernels/gemv.js';
 export {
@@ -95,7 +96,9 @@ export {
   encodeSoftmax,
   encodeTranspose,
   type PoolParams,
+  type PoolWindow,
   poolOutput,
+  poolWindowOf,
 } from './kernels/ops.js';
 export {
   encodePack,

@@ -20,6 +20,7 @@ import {
   winogradBlockOf,
 } from './kernels/dense-kernel.js';
 import {
+  convGemm,
   encodeDepthwiseConv,
   encodeIm2colGemmConv,
   encodeImplicitGemmConv,
@@ -60,7 +61,7 @@ import {
   sparseTiling,
   tiledPadGeometry,
 } from './kernels/sparse-tiled-conv.js';
-import { BYTES_PER_SECOND } from './kernels/tiled-gemm.js';
+import { BYTES_PER_SECOND, type GemmTile } from './kernels/tiled-gemm.js';
 import type { ValueSource } from './kernels/values.js';
 import {
   DISPATCH_SECONDS,
@@ -218,22 +219,43 @@ export function chooseConvAlgorithm(
   geo: ConvGeometry,
   sparsity: number,
   software = false,
-  pooled = false,
+  pool?: InputPool,
 ): ConvAlgorithm {
   if (geo.cg === 1 && geo.groups > 1) return 'depthwise';
   const sparse = sparseConvAlgorithm(geo, software);
-  // a conv that reads its input through a pool (`pooled`: geo is the pooled map's) runs it inside the
-  // tiled implicit GEMM; any other kernel needs a pool pass first
-  const poolPass = pooled && gemmTileOf(chooseDenseKernel(geo, software)) ? poolPassSeconds(geo) : 0;
+  // a conv that reads its input through `pool` (geo is then the pooled map's) saves the pool pass a
+  // sparse kernel needs where the dense kernel pools in its loader
+  const tile = gemmTileOf(chooseDenseKernel(geo, software));
+  const poolPass = pool && tile && poolsInLoader(geo, pool, tile) ? poolPassSeconds(geo, pool) : 0;
   return sparseConvSeconds(geo, 1 - sparsity, costRegime(geo, sparse)) + poolPass <
     DENSE_ESTIMATE_SCALE * denseConvSeconds(geo)
     ? sparse
     : 'implicit-gemm';
 }
 
-/** A pool pass to a conv's input map: a dispatch, the pooled map written and read back. */
-const poolPassSeconds = (geo: ConvGeometry) =>
-  DISPATCH_SECONDS + (2 * 4 * geo.n * geo.c * geo.h * geo.w) / BYTES_PER_SECOND;
+/**
+ * Seconds one more tap of a pool read in the GEMM's loader adds to each k step of a thread. Measured
+ * on an H100 (apps/bench/results/h100/2026-11-25/pool-conv): 0.13–0.22 µs per step and extra tap on
+ * the GEMMs of batch-1 pool projections, which wait on their loads; a full batch-32 GEMM hid most of it.
+ */
+const POOLED_TAP_SECONDS = 1.6e-7;
+
+/** A pool pass before a conv: a dispatch, and every tap of every pooled value read. */
+const poolPassSeconds = (geo: ConvGeometry, pool: InputPool) =>
+  DISPATCH_SECONDS + (4 * pool.window.kh * pool.window.kw * geo.n * geo.c * geo.h * geo.w) / BYTES_PER_SECOND;
+
+/**
+ * Whether the tiled implicit GEMM with `tile` should pool its input while loading: where the taps it
+ * adds to each k step of a thread cost less than a pool pass. At batch 1, GoogLeNet's pool projections
+ * (16 to 26 steps of 9 taps) ran 10–35 µs slower pooling while loading, Bi-Real's 2×2 shortcuts and
+ * the stems' first reductions (2 to 4 steps) faster.
+ */
+export function poolsInLoader(geo: ConvGeometry, pool: InputPool, tile: GemmTile): boolean {
+  const { shape, splits } = convGemm(geo, tile);
+  const steps = Math.ceil(shape.k / splits / (tile.bk * (tile.kg ?? 1)));
+  const taps = pool.window.kh * pool.window.kw;
+  return (taps - 1) * steps * POOLED_TAP_SECONDS < poolPassSeconds(geo, pool);
+}
 
 const isPointwise = (geo: ConvGeometry) => geo.kh === 1 && geo.kw === 1 && geo.sh === 1 && geo.sw === 1;
 
@@ -464,7 +486,7 @@ export class Conv2dLayer {
         this.geometry(input),
         this.sparsity,
         this.gpu.software,
-        this.spec.inputPool !== undefined,
+        this.inputPoolOf(input),
       );
     if (cg === 1 && groups > 1) return 'depthwise';
     return this.sparsity < SPARSE_CONV_THRESHOLD ? 'implicit-gemm' : sparseConvAlgorithm();
@@ -487,13 +509,16 @@ export class Conv2dLayer {
     return pool && { kind: pool.kind, ...poolWindowOf(input, pool.kind, pool) };
   }
 
-  /** Whether the layer's kernel pools its input while loading it (else a pool pass runs first). */
+  /**
+   * Whether the layer's kernel pools its input while loading it: the tiled implicit GEMM where
+   * {@link poolsInLoader} says so; else a pool pass runs first.
+   */
   poolsWhileLoading(input: readonly number[]): boolean {
-    return (
-      this.spec.inputPool !== undefined &&
-      this.algorithm === 'implicit-gemm' &&
-      gemmTileOf(this.denseKernelFor(this.geometry(input))) !== undefined
-    );
+    const pool = this.inputPoolOf(input);
+    if (!pool || this.algorithm !== 'implicit-gemm') return false;
+    const geo = this.geometry(input);
+    const tile = gemmTileOf(this.denseKernelFor(geo));
+    return tile !== undefined && poolsInLoader(geo, pool, tile);
   }
 
   /**

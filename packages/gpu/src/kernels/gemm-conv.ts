@@ -13,7 +13,7 @@ import {
   outputBindings,
   outputBuffers,
 } from './epilogue.js';
-import { type PoolWindow, poolWindowWgsl } from './ops.js';
+import type { PoolWindow } from './ops.js';
 import {
   chooseGemmTile,
   type GemmOperands,
@@ -42,20 +42,60 @@ export interface InputPool extends PoolWindow {
 const planeSize = (geo: ConvGeometry, pool: InputPool | undefined) =>
   pool ? pool.window.h * pool.window.w : geo.h * geo.w;
 
-/** `pooledAt(plane, py, px)`: the pooled value at (py, px) of the unpooled channel starting at `plane`. */
-function pooledFn(pool: InputPool): string {
-  const read = `x[plane + iy * ${u(pool.window.w)} + ix]`;
+/**
+ * `pooledAt(plane, py, px)`: the pooled value at pooled position (py, px) of the unpooled channel that
+ * starts at `plane`, over a map of `rows`×`cols` pooled positions. The window is unrolled with every
+ * tap's load independent of the others (clamped into the plane, masked where it falls in the
+ * padding), so a B element's loads are in flight together; taps that no position can take into the
+ * padding are not checked at all.
+ */
+function pooledFn(pool: InputPool, rows: number, cols: number): string {
+  const { h, w, kh, kw, sh, sw, dh, dw, pt, pl } = pool.window;
+  const max = pool.kind === 'max';
+  // whether tap offset d along an axis stays inside the plane for every position 0 … n − 1
+  const inside = (d: number, n: number, stride: number, size: number) =>
+    d >= 0 && (n - 1) * stride + d < size;
+  const taps: string[] = [];
+  for (let ky = 0; ky < kh; ky++)
+    for (let kx = 0; kx < kw; kx++) {
+      const [dy, dx] = [ky * dh - pt, kx * dw - pl];
+      const rowIn = inside(dy, rows, sh, h);
+      const colIn = inside(dx, cols, sw, w);
+      const iy = `y0 + ${dy}`;
+      const ix = `x0 + ${dx}`;
+      const conds = [
+        ...(rowIn ? [] : [`${iy} >= 0`, `${iy} < ${h}`]),
+        ...(colIn ? [] : [`${ix} >= 0`, `${ix} < ${w}`]),
+      ];
+      const at = (v: string, inRange: boolean, size: number) => (inRange ? v : `clamp(${v}, 0, ${size - 1})`);
+      const load = `x[plane + u32(${at(iy, rowIn, h)}) * ${u(w)} + u32(${at(ix, colIn, w)})]`;
+      if (conds.length === 0) {
+        taps.push(max ? `acc = max(acc, ${load});` : `acc += ${load}; cnt += 1u;`);
+        continue;
+      }
+      const ok = conds.join(' && ');
+      taps.push(
+        max
+          ? `acc = select(acc, max(acc, ${load}), ${ok});`
+          : `{ let ok = ${ok}; acc += select(0.0, ${load}, ok); cnt += select(0u, 1u, ok); }`,
+      );
+    }
+  const divisor = pool.divisor > 0 ? `${pool.divisor}.0` : 'f32(max(cnt, 1u))';
   return /* wgsl */ `
 fn pooledAt(plane: u32, py: u32, px: u32) -> f32 {
-  ${poolWindowWgsl(pool.kind, windowLiterals(pool.window), 'py', 'px', read, u(pool.divisor))}
-  return pooled;
+  let y0 = i32(py * ${u(sh)});
+  let x0 = i32(px * ${u(sw)});
+  var acc = ${max ? '-3.402823e38' : '0.0'};
+  var cnt = 0u;
+  ${taps.join('\n  ')}
+  return ${max ? 'acc' : `acc / ${divisor}`};
 }`;
 }
 
 function im2colFn(geo: ConvGeometry, pool?: InputPool): string {
   const { c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, cg, ho, wo } = geo;
   const plane = planeSize(geo, pool);
-  return /* wgsl */ `${pool ? pooledFn(pool) : ''}
+  return /* wgsl */ `${pool ? pooledFn(pool, h, w) : ''}
 /** Where output pixel p's window starts: input row/column of tap (0, 0) and the image's channel base. */
 fn pixelOrigin(p: u32, g: u32) -> vec3i {
   let n = p / ${u(ho * wo)};

@@ -136,28 +136,10 @@ const POOL_PARAMS = new UniformStruct('PoolParams', {
   divisor: 'u32',
 });
 
-/**
- * WGSL statements that pool the window of output position (oy, ox) into `let pooled`, reading tap
- * (iy, ix) as `read`; `divisor` (a u32 expression) as {@link PoolWindow}'s.
- */
-export function poolWindowWgsl(
-  kind: 'max' | 'avg',
-  win: Window<string>,
-  oy: string,
-  ox: string,
-  read: string,
-  divisor: string,
-): string {
-  const combine = kind === 'max' ? 'acc = max(acc, v);' : 'acc += v; cnt += 1u;';
-  return `var acc = ${kind === 'max' ? '-3.402823e38' : '0.0'};
-  var cnt = 0u;
-  ${windowLoop(win, oy, ox, `let v = ${read};\n      ${combine}`)}
-  let pooled = ${kind === 'max' ? 'acc' : `acc / f32(max(select(cnt, ${divisor}, ${divisor} > 0u), 1u))`};`;
-}
-
 const POOL: Program<{ readonly kind: 'max' | 'avg' }> = {
   name: 'pool',
   wgsl: ({ kind }) => {
+    const combine = kind === 'max' ? 'acc = max(acc, v);' : 'acc += v; cnt += 1u;';
     const win: Window<string> = {
       h: 'i32(p.h)',
       w: 'i32(p.w)',
@@ -183,8 +165,10 @@ const POOL: Program<{ readonly kind: 'max' | 'avg' }> = {
       `let ox = e % p.wo;
   let oy = (e / p.wo) % p.ho;
   let nc = e / (p.ho * p.wo);
-  ${poolWindowWgsl(kind, win, 'oy', 'ox', 'x[(nc * p.h + iy) * p.w + ix]', 'p.divisor')}
-  y[e] = pooled;`,
+  var acc = ${kind === 'max' ? '-3.402823e38' : '0.0'};
+  var cnt = 0u;
+  ${windowLoop(win, 'oy', 'ox', `let v = x[(nc * p.h + iy) * p.w + ix];\n      ${combine}`)}
+  ${kind === 'max' ? 'y[e] = acc;' : 'y[e] = acc / f32(max(select(cnt, p.divisor, p.divisor > 0u), 1u));'}`,
     );
   },
 };

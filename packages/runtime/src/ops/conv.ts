@@ -13,6 +13,8 @@ import {
   denseKernelApplies,
   encodeBinary,
   type GpuTensor,
+  type InputPool,
+  poolWindowOf,
   sparseConvAlgorithm,
   weightSparsity,
 } from '@zeroskip/gpu';
@@ -164,15 +166,15 @@ function convolve(
   return [shape, y];
 }
 
-/** The kernel the plan mode picks for constant weights `w` (`pooled`: the conv reads through a pool). */
+/** The kernel the plan mode picks for constant weights `w`, where the conv reads through `pool` or not. */
 function chooseKernel(
   w: Tensor,
   geo: ConvGeometry,
   ctx: PlanContext,
-  pooled: boolean,
+  pool: InputPool | undefined,
 ): { kernel: ConvAlgorithm; sparsity: number } {
   const sparsity = sparsityOf(w);
-  const auto = chooseConvAlgorithm(geo, sparsity, ctx.software, pooled);
+  const auto = chooseConvAlgorithm(geo, sparsity, ctx.software, pool);
   const kernel =
     auto === 'depthwise' || ctx.mode === 'auto'
       ? auto
@@ -209,7 +211,7 @@ export function convGpu(split: (node: GraphNode) => ConvParts): GpuOp {
       const r = residualOf(node) ? inputs[3] : undefined;
       if (r && r.dtype !== 'float32') return undefined;
       const { geo, shape } = geometry(parts.conv, convInputShape(parts, x.shape), w.shape);
-      const { kernel, sparsity } = chooseKernel(w, geo, ctx, parts.pool !== undefined);
+      const { kernel, sparsity } = chooseKernel(w, geo, ctx, parts.pool && inputPoolOf(parts.pool, x.shape));
       return {
         kernel,
         sparsity,
@@ -235,7 +237,7 @@ export function convGpu(split: (node: GraphNode) => ConvParts): GpuOp {
         // one expands it when first recorded, so a conv that runs sparse never makes the dense values
         const csr = storedCsr(w);
         // auto_pad makes the padding depend on the input size, so the layer is kept per padding too
-        const inputPool = parts.pool && { ...poolParams(parts.pool, x), kind: poolKind(parts.pool) };
+        const inputPool = parts.pool && poolSpec(parts.pool, x);
         const layer = ctx.cached(
           JSON.stringify({ ...kernel, pads: win.pads, activation, inputPool }),
           () =>
@@ -271,8 +273,16 @@ export function convGpu(split: (node: GraphNode) => ConvParts): GpuOp {
   };
 }
 
-/** The GPU's name of a pool node's reduction. */
-const poolKind = (pool: GraphNode): 'max' | 'avg' => (pool.op === 'MaxPool' ? 'max' : 'avg');
+/** A pool node on NCHW `x` as a conv layer's `inputPool`. */
+function poolSpec(pool: GraphNode, x: readonly number[]) {
+  return { ...poolParams(pool, x), kind: pool.op === 'MaxPool' ? ('max' as const) : ('avg' as const) };
+}
+
+/** A pool node on NCHW `x` as the GPU's cost model takes it. */
+function inputPoolOf(pool: GraphNode, x: readonly number[]): InputPool {
+  const spec = poolSpec(pool, x);
+  return { kind: spec.kind, ...poolWindowOf(x, spec.kind, spec) };
+}
 
 export const conv: OpDef = {
   op: 'Conv',
