@@ -143,6 +143,19 @@ describe('decodeZskAsync', () => {
     }
   });
 
+  it('reads Node Buffers as readFileSync gives them (views of a shared pool, at any offset) like plain arrays', async () => {
+    for (const bytes of files) {
+      const want = decodeZsk(bytes);
+      // Buffer.from copies small files into the shared pool; the subarray starts at an odd offset
+      const pooled = Buffer.from(bytes);
+      const unaligned = Buffer.concat([Buffer.alloc(1), bytes]).subarray(1);
+      for (const b of [pooled, unaligned]) {
+        sameWeights(want.graph, decodeZsk(b).graph);
+        sameWeights(want.graph, (await decodeZskAsync(b, { workers: 1 })).graph);
+      }
+    }
+  });
+
   it('refuses what decodeZsk refuses, with typed errors, and accepts what it accepts', async () => {
     const r = rand(11);
     for (let i = 0; i < 60; i++) {

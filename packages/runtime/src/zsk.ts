@@ -211,7 +211,9 @@ export async function decodeZskAsync(
 type SparseEncoding = Extract<WeightEncoding, { kind: 'sparse' }>;
 
 /** Everything of a .zsk file but its tensors' payloads: checksums, JSON, records, size budgets. */
-function readZsk(bytes: Uint8Array, options: DecodeZskOptions): ZskContents {
+function readZsk(file: Uint8Array, options: DecodeZskOptions): ZskContents {
+  // a Node Buffer's slice is a view of a shared pool: as a plain array, every slice below is a copy
+  const bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
   if (bytes.length < HEADER) corrupt(`${bytes.length} bytes is shorter than the header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== MAGIC) corrupt('the magic number is missing');
