@@ -2,7 +2,16 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeZsk, type Graph, optimize, runCpu, type Tensor, tensor, ZOO } from '@zeroskip/runtime';
+import {
+  decodeZsk,
+  type Graph,
+  optimize,
+  runCpu,
+  type Tensor,
+  tensor,
+  WEIGHT_LAYER_OPS,
+  ZOO,
+} from '@zeroskip/runtime';
 import { loadPretrained, PRETRAINED } from '@zeroskip/train';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build, type PreviewServer, preview } from 'vite';
@@ -164,7 +173,7 @@ describe('demo page in Chromium', () => {
 
       // the downloaded file, decoded and run by the CPU executor here, is the reference
       const graph = decodeZsk(Uint8Array.from(zsk)).graph;
-      const weights = graph.nodes.filter((n) => ['Conv', 'Gemm', 'MatMul'].includes(n.op));
+      const weights = graph.nodes.filter((n) => WEIGHT_LAYER_OPS.has(n.op));
       expect(weights.length).toBe(layers);
       const expected = runCpu(graph, fromPlain(inputs));
       for (const r of runs) expectClose(r.outputs, expected, `${file} ${r.plan}`);

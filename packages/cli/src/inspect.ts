@@ -3,6 +3,7 @@ import {
   type Graph,
   type GraphNode,
   inferShapes,
+  WEIGHT_LAYER_OPS,
   type WeightEncoding,
 } from '@zeroskip/runtime';
 
@@ -33,7 +34,7 @@ export interface ModelReport {
   readonly storedBytes: number;
 }
 
-const WEIGHT_OPS = ['Conv', 'ConvPoolSign', 'PoolConv', 'Gemm', 'MatMul', 'QuantConv'];
+const WEIGHT_OPS = new Set([...WEIGHT_LAYER_OPS, 'QuantConv']);
 
 /** A layer's quantization, as its attributes (QuantConv) and its stored encoding say. */
 function layerKind(n: GraphNode, e: WeightEncoding | undefined): string {
@@ -61,7 +62,7 @@ export function inspectGraph(
   const shapes = inferShapes(g);
   const layers: LayerReport[] = [];
   for (const n of g.nodes) {
-    const w = WEIGHT_OPS.includes(n.op) ? g.initializers.get(n.inputs[1] ?? '') : undefined;
+    const w = WEIGHT_OPS.has(n.op) ? g.initializers.get(n.inputs[1] ?? '') : undefined;
     if (w?.dtype !== 'float32') continue;
     let zeros = 0;
     for (const v of w.data) if (v === 0) zeros++;

@@ -70,13 +70,15 @@ interface WeightLayer {
   readonly w: Tensor;
 }
 
-/** Ops whose input 1 is a conv's OIHW weights, and the FC ops. */
+/** Ops whose input 1 is a float conv's OIHW weights. */
 const CONV_OPS: ReadonlySet<string> = new Set(['Conv', 'ConvPoolSign', 'PoolConv']);
-const WEIGHT_OPS: ReadonlySet<string> = new Set([...CONV_OPS, 'Gemm', 'MatMul']);
+
+/** The weight layers compressModel compresses: the convs, and the FC ops; their weights are input 1. */
+export const WEIGHT_LAYER_OPS: ReadonlySet<string> = new Set([...CONV_OPS, 'Gemm', 'MatMul']);
 
 function weightLayers(g: Graph): WeightLayer[] {
   return g.nodes.flatMap((node) => {
-    if (!WEIGHT_OPS.has(node.op)) return [];
+    if (!WEIGHT_LAYER_OPS.has(node.op)) return [];
     const name = node.inputs[1]!;
     const w = g.initializers.get(name);
     return w && w.dtype === 'float32'

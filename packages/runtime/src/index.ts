@@ -1,4 +1,10 @@
-export { type Compressed, type CompressOptions, compressModel, type LayerRow } from './compress.js';
+export {
+  type Compressed,
+  type CompressOptions,
+  compressModel,
+  type LayerRow,
+  WEIGHT_LAYER_OPS,
+} from './compress.js';
 export { fuseConvPoolSign } from './conv-pool-sign-fusion.js';
 export { checkInputs, runCpu } from './cpu-session.js';
 export { RuntimeError, type RuntimeErrorCode } from './errors.js';

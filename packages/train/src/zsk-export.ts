@@ -4,6 +4,7 @@ import {
   type Graph,
   optimize,
   type Tensor,
+  WEIGHT_LAYER_OPS,
   type WeightEncoding,
 } from '@zeroskip/runtime';
 import { toGraph } from './export.js';
@@ -32,7 +33,7 @@ export interface ZskExport {
   readonly storedBytes: number;
 }
 
-const WEIGHT_OPS = new Set(['Conv', 'ConvPoolSign', 'Gemm', 'QuantConv']);
+const WEIGHT_OPS = new Set([...WEIGHT_LAYER_OPS, 'QuantConv']);
 
 /**
  * The smallest lossless storage of a weight tensor's rows: ±α per row as sign bits ('binary'),

@@ -1,4 +1,10 @@
-import { type CompressOptions, compressModel, encodeZsk, type Graph } from '@zeroskip/runtime';
+import {
+  type CompressOptions,
+  compressModel,
+  encodeZsk,
+  type Graph,
+  WEIGHT_LAYER_OPS,
+} from '@zeroskip/runtime';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
 import { zooGraph } from '../zoo-graphs.js';
 
@@ -21,7 +27,7 @@ export const PAPER_RATES: Readonly<
 
 /** The paper's per-layer pruning as a table by node name for a zoo graph. */
 export function paperPruneTable(g: Graph, kept: readonly number[]): Record<string, number> {
-  const layers = g.nodes.filter((n) => n.op === 'Conv' || n.op === 'Gemm');
+  const layers = g.nodes.filter((n) => WEIGHT_LAYER_OPS.has(n.op));
   if (layers.length !== kept.length)
     throw new Error(`${layers.length} weight layers but ${kept.length} rates.`);
   return Object.fromEntries(layers.map((n, i) => [n.name, 1 - kept[i]!]));

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compressModel, encodeZsk, type Graph, type Tensor, ZOO } from '@zeroskip/runtime';
+import { compressModel, encodeZsk, type Graph, type Tensor, WEIGHT_LAYER_OPS, ZOO } from '@zeroskip/runtime';
 import { Child, scriptAt } from '../child-process.js';
 import { summarize } from '../measure.js';
 import type { BenchContext, BenchResult, BenchTable } from '../results.js';
@@ -15,7 +15,7 @@ const DEFAULT_CLUSTER_BITS = 5;
 export function pruneTableFor(name: string, graph: Graph): Record<string, number> {
   const paper = PAPER_RATES[name];
   if (paper) return paperPruneTable(graph, paper.kept);
-  const layers = graph.nodes.filter((n) => n.op === 'Conv' || n.op === 'Gemm');
+  const layers = graph.nodes.filter((n) => WEIGHT_LAYER_OPS.has(n.op));
   return Object.fromEntries(layers.map((n, i) => [n.name, i === 0 ? 0 : 0.7]));
 }
 
