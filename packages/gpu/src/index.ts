@@ -49,6 +49,7 @@ export {
   type DenseKernel,
   denseConvSeconds,
   denseKernelApplies,
+  gemmTileOf,
   parseDenseKernel,
 } from './kernels/dense-kernel.js';
 export type { ConvOutputBuffers } from './kernels/epilogue.js';
@@ -60,6 +61,7 @@ export {
 export { ALL_FINITE, encodeFirstNonFinite } from './kernels/finite-check.js';
 export {
   type ConvBuffers,
+  type ConvGemmOptions,
   encodeDepthwiseConv,
   encodeIm2col,
   encodeIm2colGemmConv,
@@ -214,6 +216,7 @@ export {
   LOWBIT_MAX_ROWS,
   LOWBIT_MIN_WEIGHTS,
   POINTWISE_TILED_MIN_WIDTH,
+  poolsInLoader,
   type SharedWeights,
   SPARSE_CONV_THRESHOLD,
   SPARSE_FC_THRESHOLD,
@@ -286,4 +289,4 @@ export { CODE_WIDTHS, codeWidth, packCodes, stretchOffsets } from './sparse-weig
 export { Staging } from './staging.js';
 export { type GpuTensor, reshape, strides, type TensorData } from './tensor.js';
 export { F32_MAX, type UniformField, UniformStruct, type UniformValues, uniformAt } from './uniforms.js';
-export { ACTIVATIONS, type Activation } from './wgsl.js';
+export { ACTIVATIONS, type Activation, type Window } from './wgsl.js';

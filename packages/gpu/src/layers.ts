@@ -21,6 +21,7 @@ import {
 } from './kernels/dense-kernel.js';
 import {
   convGemm,
+  convTile,
   encodeDepthwiseConv,
   encodeIm2colGemmConv,
   encodeImplicitGemmConv,
@@ -327,6 +328,12 @@ export interface Conv2dSpec extends ConvParams {
    * runs a pool pass first.
    */
   readonly inputPool?: { readonly kind: 'max' | 'avg' } & PoolParams;
+  /**
+   * The weights as bit planes over [O, cg·kh·kw] (`lowBitRows` of the OIHW weights and O): the
+   * `implicit-gemm` algorithm then runs the tiled GEMM on them, 1 or 2 bits a weight on the GPU
+   * instead of 32 (TWN and BinaryConnect-style layers that keep float activations).
+   */
+  readonly lowBit?: LowBitRows;
 }
 
 /**
@@ -430,6 +437,9 @@ export class Conv2dLayer {
   /** `stagedWeights` on the GPU per input size and staging: [passPtr, offsets]. */
   private readonly staged = new Map<string, readonly [GpuTensor, GpuTensor]>();
   private readonly owned: GpuTensor[] = [];
+  private readonly lowBit:
+    | { readonly weights: LowBitWeights; readonly planes: GpuTensor; readonly alpha: GpuTensor }
+    | undefined;
 
   constructor(
     private readonly gpu: Gpu,
@@ -464,7 +474,21 @@ export class Conv2dLayer {
     if (spec.tiling) checkSparseTiling(spec.tiling);
     if (spec.blocking) checkSparseBlocking(spec.blocking);
     if (spec.staging) checkSparseStaging(spec.staging);
+    if (spec.lowBit) {
+      const { weights: bits, planes, alpha } = spec.lowBit;
+      const words = lowBitPlaneCount(bits) * o * Math.ceil((cg * kh * kw) / 32);
+      if (this.algorithm !== 'implicit-gemm' || planes.length !== words || alpha.length !== o)
+        throw new GpuError(
+          'invalid-argument',
+          `${bits} bit planes of ${planes.length} words and ${alpha.length} α for weights [${spec.shape.join(', ')}] need ${words} words, ${o} α and the implicit-gemm algorithm (got ${this.algorithm}); make them with lowBitRows.`,
+        );
+    }
     this.bias = this.own(gpu.tensor([o], spec.bias ?? new Float32Array(o)));
+    this.lowBit = spec.lowBit && {
+      weights: spec.lowBit.weights,
+      planes: this.own(gpu.tensor([spec.lowBit.planes.length], spec.lowBit.planes)),
+      alpha: this.own(gpu.tensor([o], spec.lowBit.alpha)),
+    };
     if (SPARSE_ALGORITHMS.has(this.algorithm)) {
       this.sparse = uploadSparse(gpu, csr ?? denseToCsr(convWeightMatrix(weights!, spec.shape)), spec.shared);
       this.owned.push(this.sparse.rowPtr, this.sparse.colIdx, ...this.sparse.values);
@@ -517,8 +541,14 @@ export class Conv2dLayer {
     const pool = this.inputPoolOf(input);
     if (!pool || this.algorithm !== 'implicit-gemm') return false;
     const geo = this.geometry(input);
-    const tile = gemmTileOf(this.denseKernelFor(geo));
+    const tile = this.gemmTileFor(geo);
     return tile !== undefined && poolsInLoader(geo, pool, tile);
+  }
+
+  /** The tiled GEMM's tile where the layer runs it: its dense kernel's, or on low-bit weights the cost model's. */
+  private gemmTileFor(geo: ConvGeometry): GemmTile | undefined {
+    const tile = gemmTileOf(this.denseKernelFor(geo));
+    return this.lowBit ? (tile ?? convTile(geo, this.gpu.software)) : tile;
   }
 
   /**
@@ -558,10 +588,21 @@ export class Conv2dLayer {
         const kernel = this.denseKernelFor(geo);
         const block = winogradBlockOf(kernel);
         const out = { bias: this.bias, y, res, channel };
-        if (block) encodeWinogradConv(r, { x, u: this.winogradFor(block), ...out }, geo, act, block);
+        const pooled = fusedPool ? { pool: fusedPool } : {};
+        if (this.lowBit) {
+          const { planes, alpha, weights } = this.lowBit;
+          encodeImplicitGemmConv(r, { x, w: planes, alpha, ...out }, geo, act, {
+            tile: this.gemmTileFor(geo)!,
+            ...pooled,
+            lowBit: weights,
+          });
+        } else if (block) encodeWinogradConv(r, { x, u: this.winogradFor(block), ...out }, geo, act, block);
         else if (kernel === 'gemv') encodeGemvConv(r, { x, w: this.dense(), ...out }, geo, act);
         else
-          encodeImplicitGemmConv(r, { x, w: this.dense(), ...out }, geo, act, gemmTileOf(kernel), fusedPool);
+          encodeImplicitGemmConv(r, { x, w: this.dense(), ...out }, geo, act, {
+            tile: gemmTileOf(kernel)!,
+            ...pooled,
+          });
         break;
       }
       case 'depthwise':

@@ -193,9 +193,9 @@ describe('a conv layer reading its input through a pool', { timeout: 300_000 }, 
     };
     const t = (shape: number[]) => gpu.empty(shape);
     const b = { x: t([1, 2, 8, 8]), w: t([2, 2, 1, 1]), bias: t([2]), y: t([1, 2, 3, 3]) };
-    await expect(
-      gpu.submit((r) => encodeImplicitGemmConv(r, b, geo, 'none', undefined, pool)),
-    ).rejects.toThrow(GpuError);
+    await expect(gpu.submit((r) => encodeImplicitGemmConv(r, b, geo, 'none', { pool }))).rejects.toThrow(
+      GpuError,
+    );
     for (const v of Object.values(b)) gpu.release(v);
   });
 

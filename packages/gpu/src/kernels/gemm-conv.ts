@@ -13,6 +13,7 @@ import {
   outputBindings,
   outputBuffers,
 } from './epilogue.js';
+import type { LowBitWeights } from './lowbit-fc.js';
 import type { PoolWindow } from './ops.js';
 import {
   chooseGemmTile,
@@ -139,13 +140,38 @@ export function convGemm(geo: ConvGeometry, tile: GemmTile) {
   return { shape, tile, splits: gemmSplits(shape, tile) };
 }
 
+/**
+ * `weightAt(row, k)`: weight k of output channel `row` from bit planes [O, ⌈k/32⌉] (for ternary the
+ * non-zero plane, then the sign plane; 1 = −α) and α per channel, as ±α or 0.
+ */
+function lowBitWeightFn(geo: ConvGeometry, bits: LowBitWeights): string {
+  const words = Math.ceil(geo.k / 32);
+  const sign = bits === 'ternary' ? geo.o * words : 0;
+  return /* wgsl */ `
+fn weightAt(row: u32, k: u32) -> f32 {
+  let wi = row * ${u(words)} + (k >> 5u);
+  let bit = 1u << (k & 31u);
+  let a = select(alpha[row], -alpha[row], (w[${u(sign)} + wi] & bit) != 0u);
+  return ${bits === 'ternary' ? 'select(0.0, a, (w[wi] & bit) != 0u)' : 'a'};
+}`;
+}
+
+/** What the GEMM of a conv reads besides its geometry: the pool its input goes through, its weights' bits. */
+export interface ConvGemmOptions {
+  /** The GEMM's tile; default: the cost model's (`convTile`). */
+  readonly tile?: GemmTile;
+  readonly pool?: InputPool;
+  /** Weights as bit planes and α per channel (`ConvBuffers.w` and `alpha`), as `lowBitRows` gives them. */
+  readonly lowBit?: LowBitWeights;
+}
+
 function gemmWgsl(
   geo: ConvGeometry,
   epilogue: Epilogue,
   implicit: boolean,
   maxDim: number,
   tile: GemmTile,
-  pool?: InputPool,
+  { pool, lowBit }: Omit<ConvGemmOptions, 'tile'> = {},
 ): string {
   const { shape, splits } = convGemm(geo, tile);
   const hw = geo.ho * geo.wo;
@@ -155,15 +181,20 @@ function gemmWgsl(
   const ops: GemmOperands = {
     decls: `${bindings([
       [implicit ? 'x' : 'cols', 'array<f32>', 'read'],
-      ['w', 'array<f32>', 'read'],
+      ['w', lowBit ? 'array<u32>' : 'array<f32>', 'read'],
+      ...(lowBit ? [['alpha', 'array<f32>', 'read'] as const] : []),
       ...(splits > 1
         ? [['part', 'array<f32>', 'read_write'] as const]
         : [['bias', 'array<f32>', 'read'] as const, ...outputBindings(epilogue)]),
     ])}
 ${splits > 1 ? '' : epilogueFns(epilogue)}
-${implicit ? im2colFn(geo, pool) : ''}`,
+${implicit ? im2colFn(geo, pool) : ''}
+${lowBit ? lowBitWeightFn(geo, lowBit) : ''}`,
     aLayout: 'mk',
-    loadA: (b, m, k) => `w[(${b} * ${u(geo.og)} + ${m}) * ${u(geo.k)} + ${k}]`,
+    loadA: (b, m, k) =>
+      lowBit
+        ? `weightAt(${b} * ${u(geo.og)} + ${m}, ${k})`
+        : `w[(${b} * ${u(geo.og)} + ${m}) * ${u(geo.k)} + ${k}]`,
     colSetup: (b, col) =>
       source === 'cols'
         ? `let pb = ${col};`
@@ -191,7 +222,10 @@ ${implicit ? im2colFn(geo, pool) : ''}`,
 
 export interface ConvBuffers extends ConvOutputBuffers {
   readonly x: GpuTensor;
+  /** OIHW weights, or their bit planes where the GEMM reads low-bit weights. */
   readonly w: GpuTensor;
+  /** α per output channel of low-bit weights. */
+  readonly alpha?: GpuTensor;
   readonly bias: GpuTensor;
 }
 
@@ -206,15 +240,17 @@ interface TiledConvSpec extends ConvSpec {
   readonly tile: GemmTile;
 }
 
-/** A GEMM kernel also knows how its workgroups are spread over the grid, and the pool it reads through. */
+/** A GEMM kernel also knows how its workgroups are spread over the grid, the pool it reads through and its weights' bits. */
 interface GemmConvSpec extends TiledConvSpec {
   readonly maxDim: number;
   readonly pool?: InputPool;
+  readonly lowBit?: LowBitWeights;
 }
 
 const CONV_IMPLICIT_GEMM: Program<GemmConvSpec> = {
   name: 'conv-implicit-gemm',
-  wgsl: ({ geo, epilogue, maxDim, tile, pool }) => gemmWgsl(geo, epilogue, true, maxDim, tile, pool),
+  wgsl: ({ geo, epilogue, maxDim, tile, pool, lowBit }) =>
+    gemmWgsl(geo, epilogue, true, maxDim, tile, { ...(pool ? { pool } : {}), ...(lowBit ? { lowBit } : {}) }),
 };
 
 const CONV_GEMM: Program<GemmConvSpec> = {
@@ -258,7 +294,7 @@ function encodeConvGemm(
   geo: ConvGeometry,
   activation: Activation,
   gemmTile: GemmTile,
-  pool?: InputPool,
+  { pool, lowBit }: Omit<ConvGemmOptions, 'tile'> = {},
 ): void {
   const { shape, tile, splits } = convGemm(geo, gemmTile);
   const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
@@ -271,14 +307,16 @@ function encodeConvGemm(
     maxDim,
     tile,
     ...(pool ? { pool } : {}),
+    ...(lowBit ? { lowBit } : {}),
   });
+  const weights = lowBit ? [b.w, b.alpha!] : [b.w];
   const groups = grid(gemmTiles(shape, tile) * splits, maxDim);
   if (splits === 1) {
-    r.dispatch(label, pipeline, [source, b.w, b.bias, ...outputBuffers(b)], groups);
+    r.dispatch(label, pipeline, [source, ...weights, b.bias, ...outputBuffers(b)], groups);
     return;
   }
   const part = r.gpu.empty([splits * geo.o * shape.n]);
-  r.dispatch(label, pipeline, [source, b.w, part], groups);
+  r.dispatch(label, pipeline, [source, ...weights, part], groups);
   dispatchElementwise(r, `${label}-reduce`, CONV_SPLIT_K_REDUCE, { geo, epilogue, tile }, geo.o * shape.n, [
     part,
     b.bias,
@@ -289,18 +327,23 @@ function encodeConvGemm(
 }
 
 /**
- * Dense conv as implicit GEMM (with `tile`, else the cost model's): no im2col buffer, the input is
- * gathered while loading tiles. With `pool`, `b.x` is the unpooled input and `geo` the conv of the
- * pooled map: one dispatch where a pool and a conv took two.
+ * Dense conv as implicit GEMM (with `options.tile`, else the cost model's): no im2col buffer, the
+ * input is gathered while loading tiles. With `pool`, `b.x` is the unpooled input and `geo` the conv
+ * of the pooled map: one dispatch where a pool and a conv took two. With `lowBit`, `b.w` holds the
+ * weights' bit planes and `b.alpha` their α per channel: 1 or 2 bits a weight instead of 32.
  */
 export function encodeImplicitGemmConv(
   r: Recorder,
   b: ConvBuffers,
   geo: ConvGeometry,
   activation: Activation,
-  tile: GemmTile = convTile(geo, r.gpu.software),
-  pool?: InputPool,
+  { tile = convTile(geo, r.gpu.software), pool, lowBit }: ConvGemmOptions = {},
 ): void {
+  if (lowBit && !b.alpha)
+    throw new GpuError(
+      'invalid-argument',
+      'a conv with low-bit weights needs their α per output channel; pass alpha.',
+    );
   if (
     pool &&
     (pool.ho !== geo.h || pool.wo !== geo.w || b.x.size !== geo.n * geo.c * pool.window.h * pool.window.w)
@@ -309,8 +352,11 @@ export function encodeImplicitGemmConv(
       'invalid-argument',
       `a conv reading through a pool needs the unpooled input [${geo.n}, ${geo.c}, h, w] whose pooled map is the conv's ${geo.h}×${geo.w}; got an input of ${b.x.size} elements pooled to ${pool.ho}×${pool.wo}.`,
     );
-  const label = pool ? `conv-implicit-gemm-pool-${pool.kind}` : 'conv-implicit-gemm';
-  encodeConvGemm(r, CONV_IMPLICIT_GEMM, label, b, b.x, geo, activation, tile, pool);
+  const label = `conv-implicit-gemm${pool ? `-pool-${pool.kind}` : ''}${lowBit ? `-${lowBit}` : ''}`;
+  encodeConvGemm(r, CONV_IMPLICIT_GEMM, label, b, b.x, geo, activation, tile, {
+    ...(pool ? { pool } : {}),
+    ...(lowBit ? { lowBit } : {}),
+  });
 }
 
 const IM2COL: Program<{ readonly geo: ConvGeometry }> = {

@@ -7,13 +7,17 @@ import {
   type ConvAlgorithm,
   type ConvGeometry,
   chooseConvAlgorithm,
+  chooseDenseKernel,
   convGeometry,
   DENSE_KERNELS,
   type DenseKernel,
   denseKernelApplies,
   encodeBinary,
   type GpuTensor,
+  gemmTileOf,
   type InputPool,
+  type LowBitRows,
+  lowBitRows,
   poolWindowOf,
   sparseConvAlgorithm,
   weightSparsity,
@@ -50,10 +54,28 @@ function convCandidates(geo: ConvGeometry, software: boolean): string[] {
   return [...CONV_CANDIDATES, ...dense.map((k) => `implicit-gemm:${k}`)];
 }
 
+/** The plan's kernel for a conv that runs the tiled implicit GEMM on its weights' bit planes. */
+const LOWBIT_KERNEL = 'conv-lowbit';
+
 /** A plan's conv kernel: the algorithm, and the dense kernel where tuning named one. */
 function parseConvKernel(kernel: string): { algorithm: ConvAlgorithm; dense?: DenseKernel } {
+  if (kernel === LOWBIT_KERNEL) return { algorithm: 'implicit-gemm' };
   const [algorithm, dense] = kernel.split(':') as [ConvAlgorithm, DenseKernel | undefined];
   return dense ? { algorithm, dense } : { algorithm };
+}
+
+/** Bit planes per weight tensor, or null where it is off every grid: each plan asks again. */
+const lowBits = new WeakMap<Tensor, LowBitRows | null>();
+
+/**
+ * A conv's OIHW weights as bit planes over [O, cg·kh·kw], where every output channel's are ±α or
+ * {−α, 0, α} (TWN, BinaryConnect); undefined otherwise, and for weights decoded from a sparse payload,
+ * which run from it.
+ */
+function convLowBit(w: Tensor): LowBitRows | undefined {
+  if (w.dtype !== 'float32' || storedCsr(w) || w.shape.length < 3) return undefined;
+  if (!lowBits.has(w)) lowBits.set(w, lowBitRows(w.data as Float32Array, w.shape[0]!) ?? null);
+  return lowBits.get(w) ?? undefined;
 }
 
 /** The activation that fusion attached to a Conv or Gemm (the runtime's own attribute, not ONNX's). */
@@ -212,10 +234,20 @@ export function convGpu(split: (node: GraphNode) => ConvParts): GpuOp {
       if (r && r.dtype !== 'float32') return undefined;
       const { geo, shape } = geometry(parts.conv, convInputShape(parts, x.shape), w.shape);
       const { kernel, sparsity } = chooseKernel(w, geo, ctx, parts.pool && inputPoolOf(parts.pool, x.shape));
+      // weights of ±α or {−α, 0, α} per channel stay 1 or 2 bits a weight on the GPU where the auto
+      // plan runs the tiled GEMM (not where Winograd or the GEMV would run them)
+      const bits = kernel !== 'depthwise' && convLowBit(w);
+      const lowBit =
+        bits &&
+        ctx.mode === 'auto' &&
+        kernel === 'implicit-gemm' &&
+        gemmTileOf(chooseDenseKernel(geo, ctx.software));
       return {
-        kernel,
+        kernel: lowBit ? LOWBIT_KERNEL : kernel,
         sparsity,
-        ...(kernel === 'depthwise' ? {} : { candidates: convCandidates(geo, ctx.software) }),
+        ...(kernel === 'depthwise'
+          ? {}
+          : { candidates: [...convCandidates(geo, ctx.software), ...(bits ? [LOWBIT_KERNEL] : [])] }),
         // every conv kernel can write a channel slice, but a broadcast residual is added after the conv
         writesInto: !r || r.shape.join() === shape.join(),
       };
@@ -238,8 +270,9 @@ export function convGpu(split: (node: GraphNode) => ConvParts): GpuOp {
         const csr = storedCsr(w);
         // auto_pad makes the padding depend on the input size, so the layer is kept per padding too
         const inputPool = parts.pool && poolSpec(parts.pool, x);
+        const lowBit = ctx.kernel === LOWBIT_KERNEL ? convLowBit(w) : undefined;
         const layer = ctx.cached(
-          JSON.stringify({ ...kernel, pads: win.pads, activation, inputPool }),
+          JSON.stringify({ kernel: ctx.kernel, pads: win.pads, activation, inputPool }),
           () =>
             new Conv2dLayer(ctx.gpu, {
               ...(csr ? { csr } : { weights: asFloat32(w, 'Conv weights') }),
@@ -253,6 +286,7 @@ export function convGpu(split: (node: GraphNode) => ConvParts): GpuOp {
               ...kernel,
               sparsity: sparsityOf(w),
               ...(inputPool ? { inputPool } : {}),
+              ...(lowBit ? { lowBit } : {}),
             }),
         );
         return { layer, x2d: shape2d(x), shape, direct };

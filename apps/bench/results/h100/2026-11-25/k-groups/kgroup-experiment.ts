@@ -73,7 +73,7 @@ async function main() {
     };
     for (const [tileName, tile] of TILES) {
       const y = gpu.empty([n, o, geo.ho, geo.wo]);
-      await time(`gemm ${tileName}`, (r) => encodeImplicitGemmConv(r, { x, w, bias, y }, geo, 'none', tile), () => y);
+      await time(`gemm ${tileName}`, (r) => encodeImplicitGemmConv(r, { x, w, bias, y }, geo, 'none', { tile }), () => y);
       gpu.release(y);
     }
     if (k === 1 && c <= 256) {
