@@ -1,27 +1,15 @@
 import { type Gpu, requestDevice } from '@zeroskip/gpu';
-import { seededRandom } from '@zeroskip/quant';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectExecutorsMatchOrt } from '../testing/executors.js';
 import { initializer, input, opModel, value } from '../testing/onnx-graph.js';
-import { prunedUniform } from '../testing/random.js';
+import { gridWeights, prunedUniform } from '../testing/random.js';
 
 let gpu: Gpu;
 beforeAll(async () => {
   gpu = await requestDevice();
 });
 afterAll(() => gpu?.destroy());
-
-/** OIHW weights of ±α_o per output channel, with `zeros` {−α_o, 0, α_o}. */
-function channelGridWeights(o: number, k: number, zeros: boolean, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  const alpha = Array.from({ length: o }, () => 0.1 + r());
-  return Float32Array.from({ length: o * k }, (_, i) => {
-    const v = r();
-    if (zeros && v < 0.4) return 0;
-    return (v < 0.7 ? -1 : 1) * alpha[Math.floor(i / k)]!;
-  });
-}
 
 interface Case {
   readonly n: number;
@@ -43,7 +31,7 @@ function model(c: Case): Uint8Array {
       input('x', 'float32', [c.n, c.c, c.size, c.size]),
       initializer(
         'w',
-        value('float32', [c.o, c.c / c.groups, c.k, c.k], channelGridWeights(c.o, taps, c.ternary, c.seed)),
+        value('float32', [c.o, c.c / c.groups, c.k, c.k], gridWeights(c.o, taps, true, c.ternary, c.seed)),
       ),
       initializer('b', value('float32', [c.o], prunedUniform(c.o, c.seed + 1))),
     ],

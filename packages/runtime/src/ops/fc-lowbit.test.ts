@@ -1,28 +1,14 @@
 import { type Gpu, LOWBIT_MAX_ROWS, LOWBIT_MIN_WEIGHTS, requestDevice } from '@zeroskip/gpu';
-import { seededRandom } from '@zeroskip/quant';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectExecutorsMatchOrt } from '../testing/executors.js';
 import { initializer, input, opModel, value } from '../testing/onnx-graph.js';
-import { uniform } from '../testing/random.js';
+import { gridWeights, uniform } from '../testing/random.js';
 
 let gpu: Gpu;
 beforeAll(async () => {
   gpu = await requestDevice();
 });
 afterAll(() => gpu?.destroy());
-
-/** Weights [rows, cols], ±α or with `zeros` {−α, 0, α}: one α per row, or per column. */
-function gridWeights(rows: number, cols: number, alphaPerRow: boolean, zeros: boolean, seed: number) {
-  const r = seededRandom(seed);
-  const alpha = Array.from({ length: alphaPerRow ? rows : cols }, () => 0.1 + r());
-  return Float32Array.from({ length: rows * cols }, (_, i) => {
-    const v = r();
-    // the first weight stays non-zero: a layer of zeros is CSR's
-    if (zeros && v < 0.4 && i > 0) return 0;
-    const o = alphaPerRow ? Math.floor(i / cols) : i % cols;
-    return (v < 0.7 ? -1 : 1) * alpha[o]!;
-  });
-}
 
 interface Case {
   readonly m: number;

@@ -1,3 +1,4 @@
+import { seededRandom } from '@zeroskip/quant';
 import { sizeOf, type Tensor } from '../tensor.js';
 import { type ElemType, toTensor, type Value, value } from './onnx-graph.js';
 
@@ -50,3 +51,16 @@ export const smallValue = (dtype: ElemType, shape: readonly number[], seed: numb
 /** Seeded float32 values of a shape in [lo, hi), as a runtime tensor. */
 export const randomTensor = (shape: readonly number[], seed: number, lo = -1, hi = 1): Tensor =>
   toTensor(randomFloats(shape, seed, lo, hi));
+
+/** Weights [rows, cols], ±α or with `zeros` {−α, 0, α}: one α per row, or per column. */
+export function gridWeights(rows: number, cols: number, alphaPerRow: boolean, zeros: boolean, seed: number) {
+  const r = seededRandom(seed);
+  const alpha = Array.from({ length: alphaPerRow ? rows : cols }, () => 0.1 + r());
+  return Float32Array.from({ length: rows * cols }, (_, i) => {
+    const v = r();
+    // the first weight stays non-zero: a layer of zeros is CSR's
+    if (zeros && v < 0.4 && i > 0) return 0;
+    const o = alphaPerRow ? Math.floor(i / cols) : i % cols;
+    return (v < 0.7 ? -1 : 1) * alpha[o]!;
+  });
+}
