@@ -230,10 +230,13 @@ export function poolReference(
       for (let ox = 0; ox < wo; ox++) {
         let acc = kind === 'max' ? Number.NEGATIVE_INFINITY : 0;
         let cnt = 0;
+        // count_include_pad counts the taps inside the padded input (ceil mode can run past it)
+        let padded = 0;
         for (let ky = 0; ky < k[0]; ky++) {
           for (let kx = 0; kx < k[1]; kx++) {
             const iy = oy * s[0] - pads[0] + ky * d[0];
             const ix = ox * s[1] - pads[1] + kx * d[1];
+            if (iy < h + pads[2] && ix < w + pads[3]) padded++;
             if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
             const v = x[(nc * h + iy) * w + ix]!;
             acc = kind === 'max' ? Math.max(acc, v) : acc + v;
@@ -241,7 +244,7 @@ export function poolReference(
           }
         }
         y[(nc * ho + oy) * wo + ox] =
-          kind === 'max' ? acc : acc / Math.max(countIncludePad ? k[0] * k[1] : cnt, 1);
+          kind === 'max' ? acc : acc / Math.max(countIncludePad ? padded : cnt, 1);
       }
     }
   }

@@ -181,6 +181,18 @@ describe('a pool read only by a 1×1 conv, fused into it', { timeout: 600_000 },
               inception: false,
             },
           ],
+          // ceil mode runs the last windows past the input: count_include_pad divides by the taps inside it
+          [
+            {
+              ...BASE,
+              pool: 'AveragePool',
+              stride: [2, 2],
+              pads: [0, 0, 0, 0],
+              ceil: true,
+              countIncludePad: true,
+              inception: false,
+            },
+          ],
         ],
       },
     );

@@ -13,7 +13,7 @@ import {
   outputBindings,
   outputBuffers,
 } from './epilogue.js';
-import type { LowBitWeights } from './lowbit-fc.js';
+import { type LowBitWeights, lowBitPlaneCount } from './lowbit-fc.js';
 import type { PoolWindow } from './ops.js';
 import {
   chooseGemmTile,
@@ -81,7 +81,14 @@ function pooledFn(pool: InputPool, rows: number, cols: number): string {
           : `{ let ok = ${ok}; acc += select(0.0, ${load}, ok); cnt += select(0u, 1u, ok); }`,
       );
     }
-  const divisor = pool.divisor > 0 ? `${pool.divisor}.0` : 'f32(max(cnt, 1u))';
+  // count_include_pad: the taps inside the padded input, fewer only where ceil mode runs past its end
+  const padded = (k: number, d: number, n: number, stride: number, size: number, origin: string) =>
+    Array.from({ length: k }, (_, t) =>
+      (n - 1) * stride + t * d < size ? '1u' : `select(0u, 1u, ${origin} + ${t * d} < ${size})`,
+    ).join(' + ');
+  const divisor = pool.countPad
+    ? `f32((${padded(kh, dh, rows, sh, pool.hp, 'y0')}) * (${padded(kw, dw, cols, sw, pool.wp, 'x0')}))`
+    : 'f32(max(cnt, 1u))';
   return /* wgsl */ `
 fn pooledAt(plane: u32, py: u32, px: u32) -> f32 {
   let y0 = i32(py * ${u(sh)});
@@ -165,13 +172,26 @@ export interface ConvGemmOptions {
   readonly lowBit?: LowBitWeights;
 }
 
+/** What the GEMM reads besides its tile, without the absent parts (a spec's key holds what is there). */
+type ConvGemmExtras = Omit<ConvGemmOptions, 'tile'>;
+
+function given({
+  pool,
+  lowBit,
+}: {
+  pool: InputPool | undefined;
+  lowBit: LowBitWeights | undefined;
+}): ConvGemmExtras {
+  return { ...(pool ? { pool } : {}), ...(lowBit ? { lowBit } : {}) };
+}
+
 function gemmWgsl(
   geo: ConvGeometry,
   epilogue: Epilogue,
   implicit: boolean,
   maxDim: number,
   tile: GemmTile,
-  { pool, lowBit }: Omit<ConvGemmOptions, 'tile'> = {},
+  { pool, lowBit }: ConvGemmExtras = {},
 ): string {
   const { shape, splits } = convGemm(geo, tile);
   const hw = geo.ho * geo.wo;
@@ -250,7 +270,7 @@ interface GemmConvSpec extends TiledConvSpec {
 const CONV_IMPLICIT_GEMM: Program<GemmConvSpec> = {
   name: 'conv-implicit-gemm',
   wgsl: ({ geo, epilogue, maxDim, tile, pool, lowBit }) =>
-    gemmWgsl(geo, epilogue, true, maxDim, tile, { ...(pool ? { pool } : {}), ...(lowBit ? { lowBit } : {}) }),
+    gemmWgsl(geo, epilogue, true, maxDim, tile, given({ pool, lowBit })),
 };
 
 const CONV_GEMM: Program<GemmConvSpec> = {
@@ -294,7 +314,7 @@ function encodeConvGemm(
   geo: ConvGeometry,
   activation: Activation,
   gemmTile: GemmTile,
-  { pool, lowBit }: Omit<ConvGemmOptions, 'tile'> = {},
+  { pool, lowBit }: ConvGemmExtras = {},
 ): void {
   const { shape, tile, splits } = convGemm(geo, gemmTile);
   const maxDim = r.gpu.limits.maxComputeWorkgroupsPerDimension;
@@ -306,8 +326,7 @@ function encodeConvGemm(
     epilogue: splits === 1 ? epilogue : PARTIAL_SUMS,
     maxDim,
     tile,
-    ...(pool ? { pool } : {}),
-    ...(lowBit ? { lowBit } : {}),
+    ...given({ pool, lowBit }),
   });
   const weights = lowBit ? [b.w, b.alpha!] : [b.w];
   const groups = grid(gemmTiles(shape, tile) * splits, maxDim);
@@ -339,10 +358,11 @@ export function encodeImplicitGemmConv(
   activation: Activation,
   { tile = convTile(geo, r.gpu.software), pool, lowBit }: ConvGemmOptions = {},
 ): void {
-  if (lowBit && !b.alpha)
+  const words = lowBit && lowBitPlaneCount(lowBit) * geo.o * Math.ceil(geo.k / 32);
+  if (lowBit && (b.w.size !== words || b.alpha?.size !== geo.o))
     throw new GpuError(
       'invalid-argument',
-      'a conv with low-bit weights needs their α per output channel; pass alpha.',
+      `a conv of ${geo.o} channels on ${lowBit} weights needs ${words} words of bit planes and ${geo.o} α; got ${b.w.size} words and ${b.alpha?.size ?? 'no'} α (make them with lowBitRows).`,
     );
   if (
     pool &&
@@ -353,10 +373,7 @@ export function encodeImplicitGemmConv(
       `a conv reading through a pool needs the unpooled input [${geo.n}, ${geo.c}, h, w] whose pooled map is the conv's ${geo.h}×${geo.w}; got an input of ${b.x.size} elements pooled to ${pool.ho}×${pool.wo}.`,
     );
   const label = `conv-implicit-gemm${pool ? `-pool-${pool.kind}` : ''}${lowBit ? `-${lowBit}` : ''}`;
-  encodeConvGemm(r, CONV_IMPLICIT_GEMM, label, b, b.x, geo, activation, tile, {
-    ...(pool ? { pool } : {}),
-    ...(lowBit ? { lowBit } : {}),
-  });
+  encodeConvGemm(r, CONV_IMPLICIT_GEMM, label, b, b.x, geo, activation, tile, given({ pool, lowBit }));
 }
 
 const IM2COL: Program<{ readonly geo: ConvGeometry }> = {

@@ -132,14 +132,24 @@ const POOL_PARAMS = new UniformStruct('PoolParams', {
   pl: 'u32',
   ho: 'u32',
   wo: 'u32',
-  /** Average pooling: 0 divides by the in-bounds taps, else by this (count_include_pad). */
-  divisor: 'u32',
+  /** The padded input's size, and whether an average divides by its taps inside it (count_include_pad). */
+  hp: 'u32',
+  wp: 'u32',
+  countPad: 'u32',
 });
+
+/**
+ * The window's taps inside the padded input, as ONNX's count_include_pad divides by them: all of
+ * them, except where ceil mode lets a window run past the end padding.
+ */
+const PADDED_TAPS = `var rows = 0u;
+  for (var ky = 0u; ky < p.kh; ky++) { rows += select(0u, 1u, oy * p.sh + ky * p.dh < p.hp); }
+  var cols = 0u;
+  for (var kx = 0u; kx < p.kw; kx++) { cols += select(0u, 1u, ox * p.sw + kx * p.dw < p.wp); }`;
 
 const POOL: Program<{ readonly kind: 'max' | 'avg' }> = {
   name: 'pool',
   wgsl: ({ kind }) => {
-    const combine = kind === 'max' ? 'acc = max(acc, v);' : 'acc += v; cnt += 1u;';
     const win: Window<string> = {
       h: 'i32(p.h)',
       w: 'i32(p.w)',
@@ -152,6 +162,7 @@ const POOL: Program<{ readonly kind: 'max' | 'avg' }> = {
       pt: 'i32(p.pt)',
       pl: 'i32(p.pl)',
     };
+    const combine = kind === 'max' ? 'acc = max(acc, v);' : 'acc += v; cnt += 1u;';
     return elementwiseWgsl(
       bindings(
         [
@@ -168,18 +179,26 @@ const POOL: Program<{ readonly kind: 'max' | 'avg' }> = {
   var acc = ${kind === 'max' ? '-3.402823e38' : '0.0'};
   var cnt = 0u;
   ${windowLoop(win, 'oy', 'ox', `let v = x[(nc * p.h + iy) * p.w + ix];\n      ${combine}`)}
-  ${kind === 'max' ? 'y[e] = acc;' : 'y[e] = acc / f32(max(select(cnt, p.divisor, p.divisor > 0u), 1u));'}`,
+  ${
+    kind === 'max'
+      ? 'y[e] = acc;'
+      : `${PADDED_TAPS}
+  y[e] = acc / f32(max(select(cnt, rows * cols, p.countPad != 0u), 1u));`
+  }`,
     );
   },
 };
 
-/** A pool's window over an input [n, c, h, w], its output size, and the average's divisor. */
+/** A pool's window over an input [n, c, h, w], its output size, and what an average divides by. */
 export interface PoolWindow {
   readonly window: Window;
   readonly ho: number;
   readonly wo: number;
-  /** Average pooling: 0 divides by the in-bounds taps, else by this (count_include_pad). */
-  readonly divisor: number;
+  /** The padded input's size: h + pt + pb, w + pl + pr. */
+  readonly hp: number;
+  readonly wp: number;
+  /** An average divides by its taps inside the padded input (count_include_pad), else inside the input. */
+  readonly countPad: boolean;
 }
 
 /** The window of pooling `p` over an NCHW input of `shape`, checked. */
@@ -194,7 +213,9 @@ export function poolWindowOf(shape: readonly number[], kind: 'max' | 'avg', p: P
     window: { h, w, kh, kw, sh, sw, dh, dw, pt, pl },
     ho: poolOutput(h, kh, sh, pt, pb, dh, p.ceilMode === true),
     wo: poolOutput(w, kw, sw, pl, pr, dw, p.ceilMode === true),
-    divisor: kind === 'avg' && p.countIncludePad ? kh * kw : 0,
+    hp: h + pt + pb,
+    wp: w + pl + pr,
+    countPad: kind === 'avg' && p.countIncludePad === true,
   };
 }
 
@@ -207,7 +228,7 @@ export function encodePool(
   p: PoolParams,
 ): void {
   const [n, c] = x.shape as [number, number];
-  const { window, ho, wo, divisor } = poolWindowOf(x.shape, kind, p);
+  const { window, ho, wo, hp, wp, countPad } = poolWindowOf(x.shape, kind, p);
   if (y.size !== n * c * ho * wo)
     throw new GpuError('invalid-argument', `pool output needs ${n * c * ho * wo} elements, got ${y.size}.`);
   encodeElementwise(
@@ -216,7 +237,7 @@ export function encodePool(
     POOL,
     { kind },
     POOL_PARAMS,
-    { total: n * c * ho * wo, ...window, ho, wo, divisor },
+    { total: n * c * ho * wo, ...window, ho, wo, hp, wp, countPad: countPad ? 1 : 0 },
     [x, y],
   );
 }
