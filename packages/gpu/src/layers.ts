@@ -530,6 +530,11 @@ export class Conv2dLayer {
 
   private inputPoolOf(input: readonly number[]): InputPool | undefined {
     const pool = this.spec.inputPool;
+    if (pool && input.length !== 4)
+      throw new GpuError(
+        'invalid-argument',
+        `a conv reading through a 2-D pool takes an NCHW input [n, c, h, w], got [${input.join(', ')}].`,
+      );
     return pool && { kind: pool.kind, ...poolWindowOf(input, pool.kind, pool) };
   }
 

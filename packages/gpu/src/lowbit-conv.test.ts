@@ -4,8 +4,10 @@ import { lowBitRows } from './bit-weights.js';
 import { randomArray } from './conformance/data.js';
 import { type Gpu, requestDevice } from './device.js';
 import { GpuError } from './errors.js';
+import { convGeometry } from './geometry.js';
 import { arbitraryConvGeometry, layerOf, relativeError, sumTolerance } from './kernels/conv-check.js';
 import { DENSE_KERNELS, denseKernelApplies } from './kernels/dense-kernel.js';
+import { encodeImplicitGemmConv } from './kernels/gemm-conv.js';
 import { Conv2dLayer } from './layers.js';
 import { conv2dReference } from './reference.js';
 import { ACTIVATIONS } from './wgsl.js';
@@ -82,7 +84,7 @@ describe('a conv on low-bit weights (the implicit GEMM reading bit planes)', { t
     );
   });
 
-  it('refuses planes that do not fit the weights, and any algorithm but the implicit GEMM', () => {
+  it('refuses planes that do not fit the weights, and any algorithm but the implicit GEMM', async () => {
     const w = lowBitWeights(4, 18, true, 1);
     const lowBit = lowBitRows(w, 4)!;
     const spec = { weights: w, shape: [4, 2, 3, 3] as const, lowBit };
@@ -91,5 +93,18 @@ describe('a conv on low-bit weights (the implicit GEMM reading bit planes)', { t
     expect(() => new Conv2dLayer(gpu, { ...spec, algorithm: 'implicit-gemm', lowBit: fewer })).toThrow(
       GpuError,
     );
+    // and the kernel itself, given one word short
+    const geo = convGeometry([1, 2, 3, 3], [4, 2, 3, 3]);
+    const b = {
+      x: gpu.empty([1, 2, 3, 3]),
+      w: gpu.empty([lowBit.planes.length - 1], 'u32'),
+      alpha: gpu.empty([4]),
+      bias: gpu.empty([4]),
+      y: gpu.empty([1, 4, 1, 1]),
+    };
+    await expect(
+      gpu.submit((r) => encodeImplicitGemmConv(r, b, geo, 'none', { lowBit: 'ternary' })),
+    ).rejects.toThrow(GpuError);
+    for (const v of Object.values(b)) gpu.release(v);
   });
 });

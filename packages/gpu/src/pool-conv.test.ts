@@ -185,6 +185,16 @@ describe('a conv layer reading its input through a pool', { timeout: 300_000 }, 
     );
   });
 
+  it('is refused for an input that is not NCHW', () => {
+    const layer = new Conv2dLayer(gpu, {
+      weights: new Float32Array(4),
+      shape: [2, 2, 1, 1],
+      inputPool: { kind: 'max', kernel: [2, 2] },
+    });
+    expect(() => layer.geometry([1, 2, 8])).toThrow(/NCHW/);
+    layer.destroy();
+  });
+
   it('is refused by the GEMM where the input does not pool to the conv geometry', async () => {
     const geo = convGeometry([1, 2, 3, 3], [2, 2, 1, 1]);
     const pool = {

@@ -71,7 +71,7 @@ interface WeightLayer {
 }
 
 /** Ops whose input 1 is a float conv's OIHW weights. */
-const CONV_OPS: ReadonlySet<string> = new Set(['Conv', 'ConvPoolSign', 'PoolConv']);
+export const CONV_OPS: ReadonlySet<string> = new Set(['Conv', 'ConvPoolSign', 'PoolConv']);
 
 /** The weight layers compressModel compresses: the convs, and the FC ops; their weights are input 1. */
 export const WEIGHT_LAYER_OPS: ReadonlySet<string> = new Set([...CONV_OPS, 'Gemm', 'MatMul']);

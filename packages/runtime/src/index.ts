@@ -1,4 +1,5 @@
 export {
+  CONV_OPS,
   type Compressed,
   type CompressOptions,
   compressModel,

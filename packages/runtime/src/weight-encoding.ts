@@ -262,8 +262,10 @@ function decodeFixed(
         `a ${e.kind} tensor of shape [${shape.join(', ')}] needs ${n} bytes, the file holds ${bytes.length}.`,
       );
   };
-  const u32 = (from: number, n: number) => new Uint32Array(bytes.slice(from, from + 4 * n).buffer);
-  const f32 = (from: number, n: number) => new Float32Array(bytes.slice(from, from + 4 * n).buffer);
+  // copies: a Node Buffer's own slice is a view of a shared pool, at any offset
+  const copy = (from: number, n: number) => Uint8Array.prototype.slice.call(bytes, from, from + 4 * n).buffer;
+  const u32 = (from: number, n: number) => new Uint32Array(copy(from, n));
+  const f32 = (from: number, n: number) => new Float32Array(copy(from, n));
   switch (e.kind) {
     case 'raw': {
       need(count * VALUE_BYTES[dtype]);

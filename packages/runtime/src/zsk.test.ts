@@ -8,6 +8,8 @@ import type { Graph } from './graph.js';
 import { readNpy } from './npy.js';
 import { importOnnx } from './onnx.js';
 import { optimize } from './passes.js';
+import { float32 } from './tensor.js';
+import { decodeWeight, encodeWeight } from './weight-encoding.js';
 import { decodeZsk, decodeZskAsync, encodeZsk } from './zsk.js';
 
 const MODELS = new URL('../../../../shared/models/', import.meta.url);
@@ -140,6 +142,19 @@ describe('decodeZskAsync', () => {
       sameWeights(want.graph, got.graph);
       expect(got.graph.nodes).toEqual(want.graph.nodes);
       expect(encodeZsk(got.graph, got.encodings, got.meta)).toEqual(bytes);
+    }
+  });
+
+  it('decodes one packed tensor from a Node Buffer as from a plain array', () => {
+    const cases = [
+      ['binary', [0.5, -0.5, 0.5, -2, 2, 2]],
+      ['ternary', [0.5, 0, -0.5, 0, 0.5, 0.5]],
+    ] as const;
+    for (const [kind, values] of cases) {
+      const t = float32([2, 3], Float32Array.from(values));
+      const bytes = encodeWeight(t, { kind }, 'w');
+      for (const b of [Buffer.from(bytes), Buffer.concat([Buffer.alloc(1), bytes]).subarray(1)])
+        expect(Array.from(decodeWeight(b, 'float32', [2, 3], { kind }, 6).data)).toEqual(values);
     }
   });
 

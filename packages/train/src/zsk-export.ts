@@ -1,4 +1,5 @@
 import {
+  CONV_OPS,
   encodeWeight,
   encodeZsk,
   type Graph,
@@ -64,12 +65,12 @@ function losslessEncoding(t: Tensor): WeightEncoding {
 export function toZsk(model: Model, options: ZskExportOptions = {}): ZskExport {
   const graph = optimize(toGraph(model));
   const encodings = new Map<string, WeightEncoding>();
-  const weights = graph.nodes.filter((n) => WEIGHT_OPS.has(n.op));
+  const weights = graph.nodes.filter((n) => WEIGHT_OPS.has(n.op) && graph.initializers.has(n.inputs[1]!));
   weights.forEach((node, i) => {
     const name = node.inputs[1]!;
     const w = graph.initializers.get(name)!;
     const shared = options.codebooks?.[i];
-    const kind = node.op === 'Gemm' ? 'fc' : 'conv';
+    const kind = CONV_OPS.has(node.op) || node.op === 'QuantConv' ? 'conv' : 'fc';
     encodings.set(
       name,
       shared

@@ -26,8 +26,9 @@ export function poolConvNode(pool: GraphNode, convNode: GraphNode): GraphNode {
   };
 }
 
-/** The node's pool, writing `pooled`, and its Conv reading it. */
-export function poolConvParts(node: GraphNode, pooled = `${node.outputs[0]}__pooled`) {
+/** The node's pool, writing `<output>__pooled`, and its Conv reading it. */
+export function poolConvParts(node: GraphNode) {
+  const pooled = `${node.outputs[0]}__pooled`;
   const op = attrString(node, INPUT_POOL, '');
   if (!(POOL_OPS as readonly string[]).includes(op))
     throw new RuntimeError(
