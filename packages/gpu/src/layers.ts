@@ -544,8 +544,12 @@ export class Conv2dLayer {
    */
   poolsWhileLoading(input: readonly number[]): boolean {
     const pool = this.inputPoolOf(input);
-    if (!pool || this.algorithm !== 'implicit-gemm') return false;
-    const geo = this.geometry(input);
+    return pool !== undefined && this.loadsThroughPool(this.geometry(input), pool);
+  }
+
+  /** {@link poolsWhileLoading} for a geometry and pool already worked out (encode has both). */
+  private loadsThroughPool(geo: ConvGeometry, pool: InputPool): boolean {
+    if (this.algorithm !== 'implicit-gemm') return false;
     const tile = this.gemmTileFor(geo);
     return tile !== undefined && poolsInLoader(geo, pool, tile);
   }
@@ -581,7 +585,7 @@ export class Conv2dLayer {
     const scratch: GpuTensor[] = [];
     const act = this.activation;
     const pool = this.inputPoolOf(input.shape);
-    const fusedPool = this.poolsWhileLoading(input.shape) ? pool : undefined;
+    const fusedPool = pool && this.loadsThroughPool(geo, pool) ? pool : undefined;
     let x = input;
     if (pool && !fusedPool) {
       x = this.gpu.empty([geo.n, geo.c, geo.h, geo.w]);
