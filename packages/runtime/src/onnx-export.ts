@@ -2,6 +2,7 @@ import onnxProto from 'onnx-proto';
 import { RuntimeError } from './errors.js';
 import type { AttributeValue, Graph, GraphNode } from './graph.js';
 import { MAX_OPSET, ZEROSKIP_DOMAIN, ZEROSKIP_OPS } from './onnx.js';
+import { usesBatchStatistics } from './ops/batch-normalization.js';
 import { poolConvParts } from './ops/pool-conv.js';
 import { inferShapes } from './shape-inference.js';
 import { type DType, float32, type Tensor, valueBytes } from './tensor.js';
@@ -93,6 +94,9 @@ function nodesOf(
     output,
     attribute: Object.entries(a).map(([k, v]) => attribute(k, v)),
   });
+  // (fuseActivations leaves a batch norm in training mode without an activation)
+  if (n.op === 'BatchNormalization' && usesBatchStatistics(n))
+    return [node(n.op, n.name, n.inputs, trainingBatchNormOutputs(n), attrs)];
   // a PoolConv is written back as the pool and the Conv it came from
   if (n.op === 'PoolConv') {
     const { pool, conv } = poolConvParts(n);
@@ -139,6 +143,20 @@ function nodesOf(
   initializers.set(lo, float32([], Float32Array.of(bounds[0])));
   initializers.set(hi, float32([], Float32Array.of(bounds[1])));
   return [...nodes, node('Clip', act, [pre, lo, hi], [out], {})];
+}
+
+/**
+ * A training-mode batch norm's outputs at the newest opset: Y and the running mean and var, named
+ * where nothing reads them, since ONNX Runtime tells training mode by their presence.
+ */
+function trainingBatchNormOutputs(n: GraphNode): string[] {
+  const [y, mean, variance, ...saved] = n.outputs;
+  if (saved.some((o) => o))
+    throw new RuntimeError(
+      'unsupported-op',
+      `node ${n.name} (BatchNormalization) has its saved batch statistics read, which ONNX has no output for since opset 14; read its running statistics instead.`,
+    );
+  return [y!, mean || `${y}__running_mean`, variance || `${y}__running_var`];
 }
 
 /**

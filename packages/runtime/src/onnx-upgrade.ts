@@ -22,6 +22,7 @@ import { float32, int64, type Tensor } from './tensor.js';
  * ImageScaler (an experimental op of opsets 1–9) becomes Mul by its scale and Add of its bias.
  * Attributes with no effect at inference are dropped: Dropout < 12 ratio, MaxPool storage_order,
  * BatchNormalization < 9 spatial (spatial=0 is refused: per-element statistics are not supported).
+ * BatchNormalization gets training_mode = 1 where it has outputs beyond Y, and loses it otherwise.
  * MaxPool's second (Indices) output is refused in any opset.
  */
 
@@ -175,13 +176,15 @@ const REWRITES: ReadonlyMap<string, Rewrite> = new Map(
       ];
     },
     BatchNormalization: (n, cx) => {
-      if (cx.opset >= 9) return n;
-      if (n.attrs.spatial === 0)
+      if (cx.opset < 9 && n.attrs.spatial === 0)
         refuse(
           n,
           'has spatial=0 (statistics per element rather than per channel), which this runtime does not support; re-export it with per-channel statistics.',
         );
-      return { ...n, attrs: without(n.attrs, 'spatial') };
+      // ONNX Runtime normalizes by the batch's own statistics exactly when a node has outputs beyond Y
+      // (the running and saved statistics), in every opset, whatever training_mode says
+      const attrs = without(n.attrs, 'spatial', 'training_mode');
+      return { ...n, attrs: n.outputs.slice(1).some((o) => o) ? { ...attrs, training_mode: 1 } : attrs };
     },
     Dropout: (n, cx) => (cx.opset >= 12 ? n : { ...n, attrs: without(n.attrs, 'ratio') }),
     MaxPool: (n) => {

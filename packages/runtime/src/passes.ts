@@ -1,7 +1,8 @@
 import { batchNormScaleShift } from '@zeroskip/gpu';
 import { fuseConvPoolSign } from './conv-pool-sign-fusion.js';
-import { attrNumber, freshNames, type Graph, type GraphNode } from './graph.js';
+import { attrNumber, freshNames, type Graph, type GraphNode, readersOf } from './graph.js';
 import { builtInActivation } from './ops/activations.js';
+import { usesBatchStatistics } from './ops/batch-normalization.js';
 import { opDef } from './ops/registry.js';
 import { fusePoolConvs } from './pool-conv-fusion.js';
 import { expandQOperators, fuseFakeQuantize } from './qdq-passes.js';
@@ -125,7 +126,7 @@ export function foldBatchNorm(g: Graph): Graph {
   // two layers may share a weight tensor and each fold their own batch norm into it
   const fresh = freshNames(g);
   for (const bn of g.nodes) {
-    if (bn.op !== 'BatchNormalization') continue;
+    if (bn.op !== 'BatchNormalization' || usesBatchStatistics(bn)) continue;
     const layer = byOutput.get(bn.inputs[0]!);
     const params = bn.inputs.slice(1, 5).map((i) => initializers.get(i));
     if (!layer || count.get(layer.outputs[0]!) !== 1 || params.some((p) => !p) || replaced.has(layer))
@@ -193,6 +194,7 @@ export function fuseActivations(g: Graph): Graph {
       !act ||
       !producer ||
       !FUSES_ACTIVATION.has(producer.op) ||
+      usesBatchStatistics(producer) ||
       producer.attrs.activation ||
       count.get(producer.outputs[0]!) !== 1
     )
@@ -248,6 +250,23 @@ export function removeUnused(g: Graph): Graph {
   return { ...g, nodes, initializers: new Map([...g.initializers].filter(([k]) => needed.has(k))) };
 }
 
+/**
+ * A batch norm's statistics outputs that nothing reads become absent, so that the GPU runs a batch norm
+ * in training mode as the normalization alone.
+ */
+export function dropUnreadStatistics(g: Graph): Graph {
+  const read = readersOf(g);
+  const unread = (o: string, i: number) => i > 0 && !read.has(o);
+  return {
+    ...g,
+    nodes: g.nodes.map((n) =>
+      n.op === 'BatchNormalization' && n.outputs.some((o, i) => o && unread(o, i))
+        ? { ...n, outputs: n.outputs.map((o, i) => (unread(o, i) ? '' : o)) }
+        : n,
+    ),
+  };
+}
+
 /** The standard pipeline, in order. */
 export function optimize(g: Graph): Graph {
   // int8 QOperator nodes become float ones between (de)quantizations, whose constant weights fold to float
@@ -261,5 +280,5 @@ export function optimize(g: Graph): Graph {
     fuseConvPoolSign(fuseQuantEpilogues(foldSignInputs(fuseActivations(foldBatchNorm(quantized))))),
   );
   // a pool read only by a 1×1 conv goes into it last, once the conv holds its activation and residual
-  return removeUnused(fusePoolConvs(fuseActivations(fuseResidualAdds(fused))));
+  return dropUnreadStatistics(removeUnused(fusePoolConvs(fuseActivations(fuseResidualAdds(fused)))));
 }

@@ -10,6 +10,7 @@ import {
   readersOf,
 } from './graph.js';
 import { clipBounds } from './ops/activations.js';
+import { usesBatchStatistics } from './ops/batch-normalization.js';
 import { inferShapes } from './shape-inference.js';
 import { asFloat32, float32, int64, type Tensor } from './tensor.js';
 
@@ -292,6 +293,7 @@ function constantBatchNorm(
   if (
     params.length !== 4 ||
     params.some((p) => !p) ||
+    usesBatchStatistics(bn) ||
     bn.outputs.filter((o) => o).length !== 1 ||
     bn.attrs.activation !== undefined
   )
