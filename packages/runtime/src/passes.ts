@@ -4,6 +4,7 @@ import { attrNumber, freshNames, type Graph, type GraphNode, readersOf } from '.
 import { builtInActivation } from './ops/activations.js';
 import { usesBatchStatistics } from './ops/batch-normalization.js';
 import { opDef } from './ops/registry.js';
+import { foldPadsIntoConvs } from './pad-conv-fusion.js';
 import { fusePoolConvs } from './pool-conv-fusion.js';
 import { expandQOperators, fuseFakeQuantize } from './qdq-passes.js';
 import { fuseQuantConvPool } from './quant-conv-pool-fusion.js';
@@ -270,7 +271,10 @@ export function dropUnreadStatistics(g: Graph): Graph {
 /** The standard pipeline, in order. */
 export function optimize(g: Graph): Graph {
   // int8 QOperator nodes become float ones between (de)quantizations, whose constant weights fold to float
-  const dequantized = fuseFakeQuantize(foldConstants(expandQOperators(removeIdentities(g))));
+  // a zero Pad in front of a conv (TensorFlow's 'SAME') becomes the conv's own padding
+  const dequantized = fuseFakeQuantize(
+    foldPadsIntoConvs(foldConstants(expandQOperators(removeIdentities(g)))),
+  );
   // the quantized-layer passes take their batch norms before foldBatchNorm and fusion can
   const quantized = foldQuantThresholds(binarizeSignConvs(dequantized));
   // binary blocks take their residual adds first: their fused epilogue also packs the next conv's signs
