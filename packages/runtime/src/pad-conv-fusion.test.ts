@@ -23,7 +23,7 @@ interface Case {
   readonly pads: readonly number[];
   /** Opset 18 names the padded axes (H and W only). */
   readonly axes: boolean;
-  readonly value?: number;
+  readonly value?: number | undefined;
   readonly mode?: string;
   /** The conv's own pads, [top, left, bottom, right]. */
   readonly convPads: readonly number[];

@@ -1,4 +1,4 @@
-import { encodeSoftmax, softmaxReference, transposeReference } from '@zeroskip/gpu';
+import { encodeSoftmax, encodeTranspose, reshape, softmaxReference, transposeReference } from '@zeroskip/gpu';
 import { attrNumber, type GraphNode } from '../graph.js';
 import { normAxis } from '../shapes.js';
 import { asFloat32, float32, sizeOf } from '../tensor.js';
@@ -64,19 +64,35 @@ function normalizer(op: string, rows: RowOp, gpu?: OpDef['gpu']): OpDef {
 
 export const softmaxOps: readonly OpDef[] = [
   normalizer('Softmax', softmaxReference, {
-    // the kernel normalises rows of the last axis: the opset-13 form on the last axis, or any axis before 13
+    // the kernel normalises rows of the last axis: the opset-13 form on the last axis, or any axis before
+    // 13; another axis of the opset-13 form moves last and back around it ([pre, axis, post] ↔ [pre, post, axis])
     plan(node, inputs, ctx) {
       const x = inputs[0];
       if (x?.dtype !== 'float32') return undefined;
       return ctx.opset < 13 || axisOf(node, x.shape.length, ctx) === x.shape.length - 1
         ? { kernel: 'softmax' }
-        : undefined;
+        : { kernel: 'softmax-transposed' };
     },
     encode(node, ctx) {
       const x = ctx.input(0);
       const y = ctx.empty(x.shape);
-      const cols = sizeOf(x.shape.slice(ctx.opset < 13 ? axisOf(node, x.shape.length, ctx) : -1));
-      encodeSoftmax(ctx.r, { ...x, shape: [x.size / cols, cols] }, { ...y, shape: [x.size / cols, cols] });
+      const axis = axisOf(node, x.shape.length, ctx);
+      if (ctx.kernel === 'softmax-transposed') {
+        const [pre, cols, post] = [
+          sizeOf(x.shape.slice(0, axis)),
+          x.shape[axis]!,
+          sizeOf(x.shape.slice(axis + 1)),
+        ];
+        const [moved, normed] = [ctx.empty([pre, post, cols]), ctx.empty([pre, post, cols])];
+        encodeTranspose(ctx.r, reshape(x, [pre, cols, post]), moved, [0, 2, 1]);
+        encodeSoftmax(ctx.r, reshape(moved, [pre * post, cols]), reshape(normed, [pre * post, cols]));
+        encodeTranspose(ctx.r, normed, reshape(y, [pre, cols, post]), [0, 2, 1]);
+        ctx.gpu.release(moved);
+        ctx.gpu.release(normed);
+        return [y];
+      }
+      const cols = sizeOf(x.shape.slice(ctx.opset < 13 ? axis : -1));
+      encodeSoftmax(ctx.r, reshape(x, [x.size / cols, cols]), reshape(y, [x.size / cols, cols]));
       return [y];
     },
   }),
