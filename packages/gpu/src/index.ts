@@ -110,6 +110,7 @@ export {
   type PackedEncoding,
   packedShape,
 } from './kernels/pack-bits.js';
+export { encodePadNd, MAX_PAD_RANK, PAD_MODES, type PadMode } from './kernels/pad.js';
 export {
   encodeQuantConv,
   type QuantConvBuffers,

@@ -56,15 +56,23 @@ function prunedLenet(sparsity: number): Graph {
   return { ...g, initializers };
 }
 
+/** A node the GPU cannot run that keeps its input as it is: the lower triangle of each matrix, k past every column. */
+const KEEP_ALL_ON_CPU: Omit<GraphNode, 'inputs' | 'outputs'> = {
+  op: 'Trilu',
+  name: 'keep0',
+  attrs: { upper: 0 },
+};
+const KEEP_ALL_K = int64([], [1 << 20]);
+
 describe('plans and sessions', () => {
   it('later runs replay the recorded first one: every input matches the CPU executor, with two sessions interleaved, two batch sizes, and after tune()', async () => {
-    // the second holds GPU values across a CPU node (a zero Pad) while the first replays
+    // the second holds GPU values across a CPU node (a Trilu that keeps every value) while the first replays
     const lenet = optimize(importOnnx(load('lenet5.onnx')));
     const mid = lenet.nodes[0]!.outputs[0]!;
-    const pad: GraphNode = { op: 'Pad', name: 'pad0', inputs: [mid, 'pads'], outputs: ['padded'], attrs: {} };
+    const pad: GraphNode = { ...KEEP_ALL_ON_CPU, inputs: [mid, 'k'], outputs: ['padded'] };
     const split: Graph = {
       ...lenet,
-      initializers: new Map([...lenet.initializers, ['pads', int64([8], [0, 0, 0, 0, 0, 0, 0, 0])]]),
+      initializers: new Map([...lenet.initializers, ['k', KEEP_ALL_K]]),
       nodes: [
         lenet.nodes[0]!,
         pad,
@@ -173,18 +181,12 @@ describe('plans and sessions', () => {
 
   it('profile() times each node that does work, reports CPU fallbacks, and returns the outputs of run()', async () => {
     const g = prunedLenet(0.9);
-    // a zero Pad runs on the CPU (Pad has no GPU kernel), splitting the run into two GPU segments
-    const pad: GraphNode = {
-      op: 'Pad',
-      name: 'pad0',
-      inputs: ['input', 'pads'],
-      outputs: ['padded'],
-      attrs: {},
-    };
+    // a Trilu runs on the CPU (it has no GPU kernel), splitting the run into two GPU segments
+    const pad: GraphNode = { ...KEEP_ALL_ON_CPU, inputs: ['input', 'k'], outputs: ['padded'] };
     const first = g.nodes[0]!;
     const graph: Graph = {
       ...g,
-      initializers: new Map([...g.initializers, ['pads', int64([8], [0, 0, 0, 0, 0, 0, 0, 0])]]),
+      initializers: new Map([...g.initializers, ['k', KEEP_ALL_K]]),
       nodes: [pad, { ...first, inputs: ['padded', ...first.inputs.slice(1)] }, ...g.nodes.slice(1)],
     };
     const input = readNpy(load('lenet5.input.npy'));
@@ -193,7 +195,7 @@ describe('plans and sessions', () => {
       const want = (await session.run({ input })).output!.data as Float32Array;
       const p = await session.profile({ input });
       expect(maxDiff(p.outputs.output!.data as Float32Array, want)).toBe(0);
-      expect(p.nodes.filter((n) => n.kernel === 'cpu').map((n) => n.node)).toEqual(['pad0']);
+      expect(p.nodes.filter((n) => n.kernel === 'cpu').map((n) => n.node)).toEqual(['keep0']);
       const layers = session.plan.filter((e) => e.op === 'Conv' || e.op === 'Gemm');
       const timed = p.nodes.filter((n) => n.op === 'Conv' || n.op === 'Gemm');
       expect(timed.map((n) => [n.node, n.kernel])).toEqual(layers.map((e) => [e.node, e.kernel]));

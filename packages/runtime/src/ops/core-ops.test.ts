@@ -345,7 +345,37 @@ describe('pointwise, normalisation and layout ops against ONNX Runtime on both e
             mode === 'constant' ? constant(value('float32', [], [0.5])) : undefined,
           ],
         },
-        { onGpu: false },
+        { onGpu: true },
       );
+    // any rank and mode; the pads stay below each axis's length, which reflect needs in ONNX Runtime
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .array(int(1, 4), { minLength: 1, maxLength: 4 })
+          .chain((shape) =>
+            fc.tuple(
+              fc.constant(shape),
+              fc.tuple(...shape.map((n) => int(0, n - 1))),
+              fc.tuple(...shape.map((n) => int(0, n - 1))),
+              fc.constantFrom('constant', 'edge', 'reflect', 'wrap'),
+              int(1, 1000),
+            ),
+          ),
+        async ([shape, before, after, mode, seed]) =>
+          check({
+            op: 'Pad',
+            opset: 19,
+            attrs: { mode },
+            inputs: [
+              fed(randomFloats(shape, seed)),
+              ints([...before, ...after]),
+              mode === 'constant' ? constant(value('float32', [], [-2])) : undefined,
+            ],
+          }),
+      ),
+      { seed: 23, numRuns: 10 },
+    );
+    // negative pads crop, which the GPU kernel leaves to the CPU
+    await check({ op: 'Pad', opset: 19, inputs: [fed(x), ints([0, -1, 2, 1, 0, -1])] }, { onGpu: false });
   });
 });

@@ -1,12 +1,10 @@
-import { strides } from '@zeroskip/gpu';
+import { encodePadNd, MAX_PAD_RANK, PAD_MODES, type PadMode, strides } from '@zeroskip/gpu';
 import { RuntimeError } from '../errors.js';
 import { attrString, type GraphNode } from '../graph.js';
 import { normAxis } from '../shapes.js';
 import { sizeOf, type Tensor, tensor } from '../tensor.js';
 import type { OpDef, ValueInfo } from './types.js';
 import { known, need } from './util.js';
-
-const MODES = ['constant', 'edge', 'reflect', 'wrap'] as const;
 
 /** Pads before and after each axis (inputs pads and axes; import rewrites Pad-2's attributes into inputs). */
 function padsOf(node: GraphNode, rank: number, inputs: readonly (Tensor | ValueInfo | undefined)[]) {
@@ -35,11 +33,11 @@ export const pad: OpDef = {
     const rank = x.shape.length;
     const { before, after } = padsOf(node, rank, inputs);
     const value = inputs[2]?.data[0] ?? 0;
-    const mode = attrString(node, 'mode', 'constant') as (typeof MODES)[number];
-    if (!MODES.includes(mode))
+    const mode = attrString(node, 'mode', 'constant') as PadMode;
+    if (!PAD_MODES.includes(mode))
       throw new RuntimeError(
         'unsupported-op',
-        `Pad mode '${mode}' (node '${node.name}') is not supported; use ${MODES.join(', ')}.`,
+        `Pad mode '${mode}' (node '${node.name}') is not supported; use ${PAD_MODES.join(', ')}.`,
       );
     const shape = x.shape.map((d, i) => d + before[i]! + after[i]!);
     const so = strides(shape);
@@ -67,5 +65,27 @@ export const pad: OpDef = {
       data[e] = inside ? x.data[src]! : value;
     }
     return [tensor(x.dtype, shape, data)];
+  },
+  gpu: {
+    // float32 with known pads that only grow the tensor; negative pads (crops) stay on the CPU
+    plan(node, inputs) {
+      const x = inputs[0];
+      if (x?.dtype !== 'float32' || x.shape.length > MAX_PAD_RANK || sizeOf(x.shape) === 0) return undefined;
+      if (!PAD_MODES.includes(attrString(node, 'mode', 'constant') as PadMode)) return undefined;
+      if (!inputs[1]?.value || (inputs[2] && !inputs[2].value) || (inputs[3] && !inputs[3].value))
+        return undefined;
+      const { before, after } = padsOf(node, x.shape.length, inputs);
+      return [...before, ...after].every((p) => p >= 0) ? { kernel: 'pad' } : undefined;
+    },
+    encode(node, ctx, outputs) {
+      const x = ctx.input(0);
+      const y = ctx.empty(outputs[0]!.shape);
+      encodePadNd(ctx.r, x, y, {
+        ...padsOf(node, x.shape.length, ctx.inputs),
+        mode: attrString(node, 'mode', 'constant') as PadMode,
+        value: Number(ctx.host(2)?.data[0] ?? 0),
+      });
+      return [y];
+    },
   },
 };
