@@ -46,12 +46,13 @@ function spatialPads(
   const kernel = attrNumbers(conv, 'kernel_shape') ?? g.initializers.get(conv.inputs[1]!)?.shape.slice(2);
   const pads = g.initializers.get(pad.inputs[1] ?? '');
   const value = pad.inputs[2] ? g.initializers.get(pad.inputs[2]) : undefined;
+  const zero = !pad.inputs[2] || (value?.data.length === 1 && Number(value.data[0]) === 0);
   const axesIn = pad.inputs[3] ? g.initializers.get(pad.inputs[3]) : undefined;
   if (
     !kernel ||
     attrString(pad, 'mode', 'constant') !== 'constant' ||
     pads?.dtype !== 'int64' ||
-    (pad.inputs[2] && (!value || value.data.length !== 1 || Number(value.data[0]) !== 0)) ||
+    !zero ||
     (pad.inputs[3] && axesIn?.dtype !== 'int64')
   )
     return undefined;
