@@ -67,6 +67,7 @@ export {
   encodeIm2colGemmConv,
   encodeImplicitGemmConv,
   type InputPool,
+  inputPoolOf,
 } from './kernels/gemm-conv.js';
 export { GEMV_MAX_ROWS } from './kernels/gemv.js';
 export {

@@ -26,10 +26,11 @@ import {
   encodeIm2colGemmConv,
   encodeImplicitGemmConv,
   type InputPool,
+  inputPoolOf,
 } from './kernels/gemm-conv.js';
 import { encodeGemvConv, GEMV_MAX_ROWS } from './kernels/gemv.js';
 import { encodeLowBitFc, type LowBitWeights, lowBitPlaneCount } from './kernels/lowbit-fc.js';
-import { encodePool, type PoolParams, poolWindowOf } from './kernels/ops.js';
+import { encodePool, type PoolParams } from './kernels/ops.js';
 import {
   blockedWeights,
   checkSparseBlocking,
@@ -510,7 +511,7 @@ export class Conv2dLayer {
         this.geometry(input),
         this.sparsity,
         this.gpu.software,
-        this.inputPoolOf(input),
+        this.inputPool(input),
       );
     if (cg === 1 && groups > 1) return 'depthwise';
     return this.sparsity < SPARSE_CONV_THRESHOLD ? 'implicit-gemm' : sparseConvAlgorithm();
@@ -523,19 +524,19 @@ export class Conv2dLayer {
 
   /** The geometry for an input shape [n, c, h, w]: of the pooled map where the layer reads through a pool. */
   geometry(input: readonly number[]): ConvGeometry {
-    const pool = this.inputPoolOf(input);
+    const pool = this.inputPool(input);
     const [n, c] = input as [number, number];
     return convGeometry(pool ? [n, c, pool.ho, pool.wo] : input, this.spec.shape, this.spec);
   }
 
-  private inputPoolOf(input: readonly number[]): InputPool | undefined {
+  private inputPool(input: readonly number[]): InputPool | undefined {
     const pool = this.spec.inputPool;
     if (pool && input.length !== 4)
       throw new GpuError(
         'invalid-argument',
         `a conv reading through a 2-D pool takes an NCHW input [n, c, h, w], got [${input.join(', ')}].`,
       );
-    return pool && { kind: pool.kind, ...poolWindowOf(input, pool.kind, pool) };
+    return pool && inputPoolOf(input, pool);
   }
 
   /**
@@ -543,7 +544,7 @@ export class Conv2dLayer {
    * {@link poolsInLoader} says so; else a pool pass runs first.
    */
   poolsWhileLoading(input: readonly number[]): boolean {
-    const pool = this.inputPoolOf(input);
+    const pool = this.inputPool(input);
     return pool !== undefined && this.loadsThroughPool(this.geometry(input), pool);
   }
 
@@ -584,7 +585,7 @@ export class Conv2dLayer {
     const channel = into?.channel;
     const scratch: GpuTensor[] = [];
     const act = this.activation;
-    const pool = this.inputPoolOf(input.shape);
+    const pool = this.inputPool(input.shape);
     const fusedPool = pool && this.loadsThroughPool(geo, pool) ? pool : undefined;
     let x = input;
     if (pool && !fusedPool) {

@@ -14,7 +14,7 @@ import {
   outputBuffers,
 } from './epilogue.js';
 import { type LowBitWeights, lowBitPlaneCount } from './lowbit-fc.js';
-import type { PoolWindow } from './ops.js';
+import { type PoolParams, type PoolWindow, poolWindowOf } from './ops.js';
 import {
   chooseGemmTile,
   type GemmOperands,
@@ -37,6 +37,14 @@ import {
 /** A pool between the conv's input and its GEMM: the input is [n, c, window.h, window.w], `geo` the pooled map's. */
 export interface InputPool extends PoolWindow {
   readonly kind: 'max' | 'avg';
+}
+
+/** A max or average pool over an NCHW input of `shape`, as a conv that reads through it sees it. */
+export function inputPoolOf(
+  shape: readonly number[],
+  pool: { readonly kind: 'max' | 'avg' } & PoolParams,
+): InputPool {
+  return { kind: pool.kind, ...poolWindowOf(shape, pool.kind, pool) };
 }
 
 /** Elements of one channel of the input buffer: the unpooled plane where the conv reads through a pool. */

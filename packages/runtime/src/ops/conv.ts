@@ -16,9 +16,9 @@ import {
   type GpuTensor,
   gemmTileOf,
   type InputPool,
+  inputPoolOf,
   type LowBitRows,
   lowBitRows,
-  poolWindowOf,
   sparseConvAlgorithm,
   weightSparsity,
 } from '@zeroskip/gpu';
@@ -233,7 +233,12 @@ export function convGpu(split: (node: GraphNode) => ConvParts): GpuOp {
       const r = residualOf(node) ? inputs[3] : undefined;
       if (r && r.dtype !== 'float32') return undefined;
       const { geo, shape } = geometry(parts.conv, convInputShape(parts, x.shape), w.shape);
-      const { kernel, sparsity } = chooseKernel(w, geo, ctx, parts.pool && inputPoolOf(parts.pool, x.shape));
+      const { kernel, sparsity } = chooseKernel(
+        w,
+        geo,
+        ctx,
+        parts.pool && inputPoolOf(x.shape, poolSpec(parts.pool, x.shape)),
+      );
       // weights of ±α or {−α, 0, α} per channel stay 1 or 2 bits a weight on the GPU where the auto
       // plan runs the tiled GEMM (not where Winograd or the GEMV would run them)
       const bits = kernel !== 'depthwise' && convLowBit(w);
@@ -310,12 +315,6 @@ export function convGpu(split: (node: GraphNode) => ConvParts): GpuOp {
 /** A pool node on NCHW `x` as a conv layer's `inputPool`. */
 function poolSpec(pool: GraphNode, x: readonly number[]) {
   return { ...poolParams(pool, x), kind: pool.op === 'MaxPool' ? ('max' as const) : ('avg' as const) };
-}
-
-/** A pool node on NCHW `x` as the GPU's cost model takes it. */
-function inputPoolOf(pool: GraphNode, x: readonly number[]): InputPool {
-  const spec = poolSpec(pool, x);
-  return { kind: spec.kind, ...poolWindowOf(x, spec.kind, spec) };
 }
 
 export const conv: OpDef = {
