@@ -27,6 +27,7 @@ import { attrNumber, attrNumbers, type GraphNode } from '../graph.js';
 import { as2d, shape2d, window2d } from '../shapes.js';
 import { asFloat32, float32, type Tensor, tensor } from '../tensor.js';
 import { storedCsr } from '../weight-encoding.js';
+import { lowBitPlanesOf } from './low-bit-weights.js';
 import { poolParams, poolWindow } from './pool-window.js';
 import type { GpuOp, OpDef, PlanContext } from './types.js';
 import { need } from './util.js';
@@ -64,9 +65,6 @@ function parseConvKernel(kernel: string): { algorithm: ConvAlgorithm; dense?: De
   return dense ? { algorithm, dense } : { algorithm };
 }
 
-/** Bit planes per weight tensor, or null where it is off every grid: each plan asks again. */
-const lowBits = new WeakMap<Tensor, LowBitRows | null>();
-
 /**
  * A conv's OIHW weights as bit planes over [O, cg·kh·kw], where every output channel's are ±α or
  * {−α, 0, α} (TWN, BinaryConnect); undefined otherwise, and for weights decoded from a sparse payload,
@@ -74,8 +72,7 @@ const lowBits = new WeakMap<Tensor, LowBitRows | null>();
  */
 function convLowBit(w: Tensor): LowBitRows | undefined {
   if (w.dtype !== 'float32' || storedCsr(w) || w.shape.length < 3) return undefined;
-  if (!lowBits.has(w)) lowBits.set(w, lowBitRows(w.data as Float32Array, w.shape[0]!) ?? null);
-  return lowBits.get(w) ?? undefined;
+  return lowBitPlanesOf(w, '', () => lowBitRows(w.data as Float32Array, w.shape[0]!));
 }
 
 /** The activation that fusion attached to a Conv or Gemm (the runtime's own attribute, not ONNX's). */

@@ -4,6 +4,7 @@ import { attrNumber, type GraphNode } from '../graph.js';
 import type { Tensor } from '../tensor.js';
 import { storedCsr } from '../weight-encoding.js';
 import { fusedActivation, sparsityOf } from './conv.js';
+import { lowBitPlanesOf } from './low-bit-weights.js';
 import type { GpuOp, PlanContext } from './types.js';
 
 // Gemm and MatMul with a constant 2-D weight are fully connected layers: dense or sparse FC kernels.
@@ -95,9 +96,6 @@ function fcCsr(n: GraphNode, ctx: Pick<PlanContext, 'constant'>): CsrMatrix | un
   return transB ? csr : transposeCsr(csr);
 }
 
-/** Bit planes per weight tensor and layout, or null where it is off every grid: each plan asks again. */
-const lowBits = new WeakMap<Tensor, Map<string, LowBitRows | null>>();
-
 /**
  * The node's weights as bit planes [outputs, k] with Gemm's alpha in α, where they are ±α or {−α, 0, α}
  * per output; undefined otherwise, and for weights decoded from a sparse payload, which run from it.
@@ -106,12 +104,9 @@ function fcLowBit(n: GraphNode, ctx: Pick<PlanContext, 'constant'>): LowBitRows 
   const { b, outputs, transB } = fcShape(n, ctx)!;
   if (storedCsr(b)) return undefined;
   const scale = n.op === 'Gemm' ? attrNumber(n, 'alpha', 1) : 1;
-  const byLayout = lowBits.get(b) ?? new Map<string, LowBitRows | null>();
-  lowBits.set(b, byLayout);
-  const key = `${transB} ${scale}`;
-  if (!byLayout.has(key))
-    byLayout.set(key, lowBitRows(b.data as Float32Array, outputs, { transposed: !transB, scale }) ?? null);
-  return byLayout.get(key) ?? undefined;
+  return lowBitPlanesOf(b, `${transB} ${scale}`, () =>
+    lowBitRows(b.data as Float32Array, outputs, { transposed: !transB, scale }),
+  );
 }
 
 /** The GPU side shared by Gemm and MatMul: an FC layer on a [batch, k] input. */
