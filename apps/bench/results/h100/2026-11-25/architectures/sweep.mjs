@@ -26,6 +26,7 @@ for (const e of list) {
       const kernels = {};
       for (const p of s.plan) kernels[p.kernel] = (kernels[p.kernel] ?? 0) + 1;
       rec.kernels = kernels;
+      rec.cpuOps = [...new Set(s.plan.filter((p) => p.kernel === 'cpu').map((p) => p.op))];
       rec.outs = e.outs.map((o) => {
         const b = readFileSync(`${dir}/want/${o.file}`);
         const want = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
