@@ -194,18 +194,23 @@ export function binaryReference(
   const pa = [...Array(rank - aShape.length).fill(1), ...aShape];
   const pb = [...Array(rank - bShape.length).fill(1), ...bShape];
   const shape = pa.map((d, i) => Math.max(d, pb[i]!));
-  const [sa, sb, so] = [strides(pa), strides(pb), strides(shape)];
+  const [sa, sb] = [strides(pa), strides(pb)];
   const size = shape.reduce((x, y) => x * y, 1);
   const data = precision === 'float64' ? new Float64Array(size) : new Float32Array(size);
-  for (let e = 0; e < data.length; e++) {
-    let ia = 0;
-    let ib = 0;
-    for (let d = 0; d < rank; d++) {
-      const i = Math.floor(e / so[d]!) % shape[d]!;
-      if (pa[d] !== 1) ia += i * sa[d]!;
-      if (pb[d] !== 1) ib += i * sb[d]!;
-    }
+  // a broadcast axis steps its operand by 0; the positions advance as an odometer, last axis fastest
+  const [da, db] = [sa.map((s, d) => (pa[d] === 1 ? 0 : s)), sb.map((s, d) => (pb[d] === 1 ? 0 : s))];
+  const pos = Array<number>(rank).fill(0);
+  let [ia, ib] = [0, 0];
+  for (let e = 0; e < size; e++) {
     data[e] = op(a[ia]!, b[ib]!);
+    for (let d = rank - 1; d >= 0; d--) {
+      ia += da[d]!;
+      ib += db[d]!;
+      if (++pos[d]! < shape[d]!) break;
+      ia -= da[d]! * shape[d]!;
+      ib -= db[d]! * shape[d]!;
+      pos[d] = 0;
+    }
   }
   return { data, shape };
 }

@@ -21,6 +21,17 @@ const PARAMS = [1, 2, 3, 4] as const;
  */
 export const usesBatchStatistics = (node: GraphNode): boolean => node.attrs.training_mode === 1;
 
+/** Calls `f` for each run [start, end) of one channel's values in an [N, C, spatial] layout of `size` values. */
+function forEachChannelRun(
+  size: number,
+  channels: number,
+  spatial: number,
+  f: (channel: number, start: number, end: number) => void,
+): void {
+  for (let start = 0, ch = 0; start < size; start += spatial, ch = (ch + 1) % channels)
+    f(ch, start, start + spatial);
+}
+
 /**
  * Per-channel mean and biased variance over the batch and spatial axes of an [N, C, …] input,
  * accumulated in double precision.
@@ -34,12 +45,13 @@ function batchStatistics(
   const count = x.length / c;
   const mean = new Float64Array(c);
   const variance = new Float64Array(c);
-  for (let e = 0; e < x.length; e++) mean[Math.floor(e / spatial) % c]! += x[e]!;
+  forEachChannelRun(x.length, c, spatial, (ch, start, end) => {
+    for (let e = start; e < end; e++) mean[ch]! += x[e]!;
+  });
   for (let ch = 0; ch < c; ch++) mean[ch]! /= count;
-  for (let e = 0; e < x.length; e++) {
-    const ch = Math.floor(e / spatial) % c;
-    variance[ch]! += (x[e]! - mean[ch]!) ** 2;
-  }
+  forEachChannelRun(x.length, c, spatial, (ch, start, end) => {
+    for (let e = start; e < end; e++) variance[ch]! += (x[e]! - mean[ch]!) ** 2;
+  });
   for (let ch = 0; ch < c; ch++) variance[ch]! /= count;
   return { mean, variance };
 }
@@ -63,13 +75,11 @@ export const batchNormalization: OpDef = {
     const c = x.shape[1] ?? 1;
     const spatial = sizeOf(x.shape.slice(2));
     const act = fusedActivation(node);
-    const y = float32(
-      x.shape,
-      data.map((val, e) => {
-        const ch = Math.floor(e / spatial) % c;
-        return applyActivation(val * scale[ch]! + shift[ch]!, act);
-      }),
-    );
+    const out = new Float32Array(data.length);
+    forEachChannelRun(data.length, c, spatial, (ch, start, end) => {
+      for (let e = start; e < end; e++) out[e] = applyActivation(data[e]! * scale[ch]! + shift[ch]!, act);
+    });
+    const y = float32(x.shape, out);
     if (!batch) return [y];
     const momentum = attrNumber(node, 'momentum', 0.9);
     const running = (input: Float32Array, current: Float64Array) =>

@@ -8,13 +8,19 @@ import type { EncodeContext, ValueInfo } from './types.js';
 /** For each element of `shape`, the index of its group: the elements that differ only on `reduced` axes. */
 export function groupIndex(shape: readonly number[], reduced: readonly boolean[]): Int32Array {
   const kept = shape.map((d, i) => (reduced[i] ? 1 : d));
-  const sx = strides(shape);
   const sk = strides(kept).map((s, i) => (reduced[i] ? 0 : s));
   const index = new Int32Array(sizeOf(shape));
+  // the element's position advances as an odometer, last axis fastest; a reduced axis moves no group
+  const pos = Array<number>(shape.length).fill(0);
+  let o = 0;
   for (let e = 0; e < index.length; e++) {
-    let o = 0;
-    for (let d = 0; d < shape.length; d++) o += (Math.floor(e / sx[d]!) % shape[d]!) * sk[d]!;
     index[e] = o;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      o += sk[d]!;
+      if (++pos[d]! < shape[d]!) break;
+      o -= sk[d]! * shape[d]!;
+      pos[d] = 0;
+    }
   }
   return index;
 }
