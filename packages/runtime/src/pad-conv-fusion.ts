@@ -1,5 +1,5 @@
 import { attrNumbers, attrString, type Graph, type GraphNode, readersOf } from './graph.js';
-import { normAxis } from './shapes.js';
+import { padsOf } from './ops/pad.js';
 
 /**
  * A Pad that adds zeros around the spatial axes only, read by nothing but a Conv as its X, goes into
@@ -44,30 +44,21 @@ function spatialPads(
   conv: GraphNode,
 ): { before: number[]; after: number[] } | undefined {
   const kernel = attrNumbers(conv, 'kernel_shape') ?? g.initializers.get(conv.inputs[1]!)?.shape.slice(2);
-  const pads = g.initializers.get(pad.inputs[1] ?? '');
-  const value = pad.inputs[2] ? g.initializers.get(pad.inputs[2]) : undefined;
+  const inputs = pad.inputs.map((i) => (i ? g.initializers.get(i) : undefined));
+  const value = inputs[2];
   const zero = !pad.inputs[2] || (value?.data.length === 1 && Number(value.data[0]) === 0);
-  const axesIn = pad.inputs[3] ? g.initializers.get(pad.inputs[3]) : undefined;
   if (
     !kernel ||
     attrString(pad, 'mode', 'constant') !== 'constant' ||
-    pads?.dtype !== 'int64' ||
+    !inputs[1] ||
     !zero ||
-    (pad.inputs[3] && axesIn?.dtype !== 'int64')
+    (pad.inputs[3] && !inputs[3])
   )
     return undefined;
-  const rank = kernel.length + 2;
-  const axes = axesIn
-    ? Array.from(axesIn.data, (a) => normAxis(Number(a), rank, pad))
-    : Array.from({ length: rank }, (_, i) => i);
-  if (pads.data.length !== 2 * axes.length) return undefined;
-  const before = Array<number>(rank).fill(0);
-  const after = Array<number>(rank).fill(0);
-  axes.forEach((a, i) => {
-    before[a] = Number(pads.data[i]);
-    after[a] = Number(pads.data[i + axes.length]);
-  });
-  if ([...before, ...after].some((p) => p < 0) || before[0] || before[1] || after[0] || after[1])
+  const { before, after } = padsOf(pad, kernel.length + 2, inputs);
+  // pads of the wrong length for the axes read as undefined
+  const all = [...before, ...after];
+  if (!all.every((p) => Number.isInteger(p) && p >= 0) || before[0] || before[1] || after[0] || after[1])
     return undefined;
   return { before: before.slice(2), after: after.slice(2) };
 }

@@ -7,7 +7,7 @@ import type { OpDef, ValueInfo } from './types.js';
 import { known, need } from './util.js';
 
 /** Pads before and after each axis (inputs pads and axes; import rewrites Pad-2's attributes into inputs). */
-function padsOf(node: GraphNode, rank: number, inputs: readonly (Tensor | ValueInfo | undefined)[]) {
+export function padsOf(node: GraphNode, rank: number, inputs: readonly (Tensor | ValueInfo | undefined)[]) {
   const pads = known(node, inputs, 1, 'pads');
   const axes = inputs[3]
     ? known(node, inputs, 3, 'axes').map((a) => normAxis(a, rank, node))
